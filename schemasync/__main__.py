@@ -1,0 +1,5 @@
+"""`python -m schemasync` runs the CLI."""
+
+from schemasync.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""Settings from flags, environment and `schemasync.yaml`: flag > env > file, `${VAR:-default}` expanded."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemasync.errors import ConfigError
+
+DEFAULT_CONFIG = "schemasync.yaml"
+ENV_PREFIX = "SCHEMASYNC_"
+KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout"}
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about its target, read once by the workflow."""
+
+    database_url: str | None = None
+    models: str | None = None
+    include_schemas: tuple[str | None, ...] = (None,)
+    exclude_tables: tuple[str, ...] = ()
+    drop_unmanaged: bool = False
+    lock_timeout: float = 10.0
+    base_dir: Path = field(default_factory=Path.cwd)
+    config_path: Path | None = None
+
+
+def load_settings(
+    database_url: str | None = None,
+    models: str | None = None,
+    config: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the three sources; the models module is imported relative to the config file's folder."""
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    path = _config_path(config or environ.get(f"{ENV_PREFIX}CONFIG"), cwd)
+    data = read_config(path, environ) if path else {}
+    return Settings(
+        database_url=database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL") or data.get("database_url"),
+        models=models or environ.get(f"{ENV_PREFIX}MODELS") or data.get("models"),
+        include_schemas=_schemas(data.get("include_schemas")),
+        exclude_tables=tuple(_string_list(data.get("exclude_tables"), "exclude_tables")),
+        drop_unmanaged=_boolean(data.get("drop_unmanaged", False), "drop_unmanaged"),
+        lock_timeout=_number(data.get("lock_timeout", 10.0), "lock_timeout"),
+        base_dir=path.parent if path else cwd,
+        config_path=path,
+    )
+
+
+def _config_path(explicit: str | None, cwd: Path) -> Path | None:
+    if explicit:
+        path = (cwd / explicit).resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return path
+    default = cwd / DEFAULT_CONFIG
+    return default.resolve() if default.is_file() else None
+
+
+def read_config(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Parse the YAML safely, refuse unknown keys, expand ${VAR} in every string value."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path.name}{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
+    unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path.name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
+    return {key: expand(value, environ, path.name) for key, value in data.items()}
+
+
+def expand(value: Any, environ: Mapping[str, str], source: str) -> Any:
+    """`${VAR}` must be set; `${VAR:-default}` falls back. Applied inside lists too."""
+    if isinstance(value, list):
+        return [expand(item, environ, source) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{source}: environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"config key {key} must be a list of strings")
+    return value
+
+
+def _schemas(value: Any) -> tuple[str | None, ...]:
+    names = _string_list(value, "include_schemas")
+    return (None, *sorted(set(names))) if names else (None,)
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"config key {key} must be true or false")
+    return value
+
+
+def _number(value: Any, key: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key} must be a number of seconds") from None
+    if number <= 0:
+        raise ConfigError(f"config key {key} must be positive")
+    return number
+
+
+STARTER_CONFIG = """\
+# schemasync configuration. Flags (--database-url, --models) and the environment
+# (SCHEMASYNC_DATABASE_URL, SCHEMASYNC_MODELS) override what is written here.
+
+# Any SQLAlchemy URL. ${{VAR}} and ${{VAR:-default}} are read from the environment, so
+# passwords stay out of this file: postgresql+psycopg://app:${{DB_PASSWORD}}@localhost/app
+database_url: {database_url}
+
+# Where the models are: module:attribute, a MetaData or a declarative Base. The module is
+# imported from this file's folder.
+models: {models}
+
+# Tables schemasync must never touch (glob patterns, matched on name or schema.name).
+# exclude_tables:
+#   - legacy_*
+
+# Named schemas to manage besides the default one (PostgreSQL schemas, MySQL databases).
+# include_schemas:
+#   - reporting
+
+# Drop tables that exist in the database but not in the models, even if schemasync never
+# created them. Off by default: unknown tables are listed as unmanaged and left alone.
+# drop_unmanaged: false
+
+# Seconds to wait for another schemasync run to release the migration lock.
+# lock_timeout: 10
+"""
+
+
+def starter_config(database_url: str, models: str) -> str:
+    return STARTER_CONFIG.format(database_url=database_url, models=models)

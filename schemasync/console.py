@@ -1,0 +1,135 @@
+"""Render reports for people (rich) and for scripts (JSON, YAML). Knows nothing of databases."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from schemasync.plan import Plan, Step
+from schemasync.workflow import CheckReport, HistoryReport, InspectReport
+
+_MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~"}
+
+
+def make_console(stderr: bool = False, quiet: bool = False) -> Console:
+    """rich turns colour off by itself when not on a terminal or when NO_COLOR is set."""
+    return Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def step_line(number: int, step: Step) -> str:
+    mark = _MARKS.get(step.op.split("_")[0], "~")
+    colour = "red" if step.destructive else {"+": "green", "-": "red"}.get(mark, "yellow")
+    flag = " [bold red](destructive)[/]" if step.destructive else ""
+    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}"
+
+
+def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()) -> None:
+    """One line per operation, destructive ones marked, then the hash and what is left alone."""
+    if not plan.steps:
+        console.print("No changes.")
+    else:
+        destructive = len(plan.destructive_steps)
+        note = f", [bold red]{destructive} destructive[/]" if destructive else ""
+        console.print(f"[bold]Plan[/] ({plan.dialect}): {len(plan.steps)} operation{'s' if len(plan.steps) != 1 else ''}{note}")
+        for number, step in enumerate(plan.steps, 1):
+            console.print(step_line(number, step))
+        console.print(f"Plan hash: {plan.hash}")
+    print_unmanaged(console, plan.unmanaged, other_objects)
+
+
+def print_unmanaged(console: Console, tables: tuple[str, ...], other_objects: tuple[str, ...]) -> None:
+    if tables:
+        console.print(f"[dim]Not managed (left alone): {escape(', '.join(tables))}[/]")
+    if other_objects:
+        console.print(f"[dim]Other objects (not managed): {escape(', '.join(other_objects))}[/]")
+
+
+def plan_sql(plan: Plan) -> str:
+    """The exact statements, each preceded by a comment naming its operation."""
+    if not plan.steps:
+        return "-- No changes.\n"
+    lines = [f"-- schemasync plan {plan.hash} ({plan.dialect})"]
+    for number, step in enumerate(plan.steps, 1):
+        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}")
+        lines += [statement.rstrip(";") + ";" for statement in step.sql]
+    return "\n".join(lines) + "\n"
+
+
+def check_dict(report: CheckReport) -> dict[str, Any]:
+    drift = report.drift
+    return {
+        "in_sync": report.in_sync,
+        "pending": report.plan.to_dict() if report.plan.steps else None,
+        "drift": {"state_id": drift.state_id, "changes": list(drift.changes)} if drift else None,
+        "unmanaged": list(report.plan.unmanaged),
+        "other_objects": list(report.other_objects),
+    }
+
+
+def print_check(console: Console, report: CheckReport) -> None:
+    if report.plan.steps:
+        console.print(f"[bold yellow]Pending changes[/]: the database does not match the models ({len(report.plan.steps)} operations).")
+        print_plan(console, report.plan)
+    if report.drift:
+        console.print(f"[bold yellow]Drift[/]: the live schema changed since apply #{report.drift.state_id} recorded it (changed outside schemasync):")
+        for change in report.drift.changes:
+            console.print(f"  ~ {escape(change)}")
+    if report.in_sync:
+        console.print("[green]In sync[/]: the database matches the models.")
+        print_unmanaged(console, report.plan.unmanaged, report.other_objects)
+
+
+def print_history(console: Console, report: HistoryReport) -> None:
+    if not report.rows:
+        console.print("No applies recorded yet.")
+        return
+    table = Table("id", "when (UTC)", "kind", "status", "hash", "ops", "duration", "by")
+    for row in report.rows:
+        status = {"applied": "green", "failed": "red"}.get(row.status, "yellow")
+        duration = f"{row.duration_ms / 1000:.2f}s" if row.duration_ms is not None else ""
+        table.add_row(
+            str(row.id),
+            row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            row.kind,
+            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status == "failed" and row.steps_total else ""),
+            row.plan_hash.removeprefix("sha256:")[:12],
+            str(len(row.operations)),
+            duration,
+            escape(row.applied_by),
+        )
+    console.print(table)
+
+
+def history_dict(report: HistoryReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "status": r.status,
+            "started_at": r.started_at.isoformat(),
+            "plan_hash": r.plan_hash,
+            "operations": len(r.operations),
+            "steps_done": r.steps_done,
+            "steps_total": r.steps_total,
+            "duration_ms": r.duration_ms,
+            "applied_by": r.applied_by,
+            "error": r.error,
+        }
+        for r in report.rows
+    ]
+
+
+def inspect_yaml(report: InspectReport) -> str:
+    data: dict[str, Any] = dict(report.schema)
+    data["unmanaged"] = list(report.unmanaged)
+    data["other_objects"] = list(report.other_objects)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n"

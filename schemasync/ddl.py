@@ -1,0 +1,118 @@
+"""DDL elements SQLAlchemy does not ship, compiled per dialect with `@compiles`.
+
+Everything SQLAlchemy has (CreateTable, CreateIndex, AddConstraint, SetTableComment, ...) is used
+as it is; these cover ALTER TABLE ... ADD/DROP/ALTER COLUMN and RENAME, the pieces Alembic also
+writes by hand. Assumption: column and table names arrive as SQLAlchemy objects, so quoting is
+always the dialect preparer's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import ExecutableDDLElement
+from sqlalchemy.types import UserDefinedType
+
+from schemasync.snapshot import Column
+
+
+class RawType(UserDefinedType):
+    """A type known only by its DDL text (a snapshot read back from JSON has no type objects)."""
+
+    cache_ok = True
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.text
+
+
+class AddColumn(ExecutableDDLElement):
+    def __init__(self, column: sa.Column) -> None:
+        self.column = column
+
+
+class DropColumn(ExecutableDDLElement):
+    def __init__(self, column: sa.Column) -> None:
+        self.column = column
+
+
+class AlterColumn(ExecutableDDLElement):
+    """Change a column's type, nullability and/or default in place."""
+
+    def __init__(self, table: sa.Table, column: sa.Column, before: Column, after: Column) -> None:
+        self.table, self.column, self.before, self.after = table, column, before, after
+
+
+class ModifyColumn(ExecutableDDLElement):
+    """MySQL's whole-definition column change."""
+
+    def __init__(self, column: sa.Column) -> None:
+        self.column = column
+
+
+class RenameTable(ExecutableDDLElement):
+    def __init__(self, table: sa.Table, new_name: str) -> None:
+        self.table, self.new_name = table, new_name
+
+
+class CopyRows(ExecutableDDLElement):
+    """INSERT INTO target (cols) SELECT cols FROM source: the heart of a table rebuild."""
+
+    def __init__(self, source: sa.Table, target: sa.Table, columns: list[str]) -> None:
+        self.source, self.target, self.columns = source, target, columns
+
+
+def _table(compiler: Any, table: sa.Table) -> str:
+    return compiler.preparer.format_table(table)
+
+
+def _column(compiler: Any, column: sa.Column) -> str:
+    return compiler.preparer.format_column(column)
+
+
+@compiles(AddColumn)
+def _add_column(element: AddColumn, compiler: Any, **kw: Any) -> str:
+    spec = compiler.get_column_specification(element.column)
+    return f"ALTER TABLE {_table(compiler, element.column.table)} ADD COLUMN {spec}"
+
+
+@compiles(DropColumn)
+def _drop_column(element: DropColumn, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.column.table)} DROP COLUMN {_column(compiler, element.column)}"
+
+
+@compiles(AlterColumn)
+def _alter_column(element: AlterColumn, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL spelling (the SQL standard's): several ALTER COLUMN clauses in one statement."""
+    name = _column(compiler, element.column)
+    before, after = element.before, element.after
+    clauses = []
+    if before.type != after.type:
+        type_text = compiler.dialect.type_compiler_instance.process(element.column.type)
+        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}::{type_text}")
+    if before.nullable != after.nullable:
+        clauses.append(f"ALTER COLUMN {name} {'DROP' if after.nullable else 'SET'} NOT NULL")
+    if before.default != after.default:
+        clauses.append(f"ALTER COLUMN {name} SET DEFAULT {after.default}" if after.default is not None else f"ALTER COLUMN {name} DROP DEFAULT")
+    return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(clauses)
+
+
+@compiles(ModifyColumn)
+def _modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
+    spec = compiler.get_column_specification(element.column)
+    return f"ALTER TABLE {_table(compiler, element.column.table)} MODIFY {spec}"
+
+
+@compiles(RenameTable)
+def _rename_table(element: RenameTable, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.table)} RENAME TO {compiler.preparer.quote(element.new_name)}"
+
+
+@compiles(CopyRows)
+def _copy_rows(element: CopyRows, compiler: Any, **kw: Any) -> str:
+    columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
+    return f"INSERT INTO {_table(compiler, element.target)} ({columns}) SELECT {columns} FROM {_table(compiler, element.source)}"

@@ -1,0 +1,43 @@
+"""The target side: build the models in a scratch place on the target server and reflect them back.
+
+This is the approach Atlas calls a dev database. The server itself decides how the models'
+types, defaults and constraint names are spelled, and the same reflection and normaliser read
+both sides, so a freshly applied schema compares equal to its target on every dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from schemasync.dialects import Dialect
+from schemasync.errors import PlanError
+from schemasync.reflect import reflect
+from schemasync.snapshot import Snapshot
+
+
+def build_target(
+    engine: sa.Engine,
+    dialect: Dialect,
+    metadata: sa.MetaData,
+    keep: Callable[[str | None, str], bool],
+) -> Snapshot:
+    """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them."""
+    tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
+    schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
+    with dialect.scratch(engine, schemas) as (connection, mapping):
+        built = connection.execution_options(schema_translate_map=dict(mapping))
+        try:
+            metadata.create_all(built, tables=tables, checkfirst=False)
+        except sa.exc.SQLAlchemyError as error:
+            raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
+        reverse = {scratch: schema for schema, scratch in mapping.items()}
+        return reflect(connection, dialect, reverse, keep)
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's own message, first line only (SQLAlchemy appends SQL and a help link)."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__

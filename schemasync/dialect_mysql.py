@@ -1,0 +1,128 @@
+"""MySQL 8 and MariaDB 10.5+: DDL commits itself, unique constraints are indexes, and every
+foreign key gets an index of its own when none is declared."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from schemasync import ddl
+from schemasync.dialects import LOCK_NAME, Dialect, register
+from schemasync.errors import LockError
+from schemasync.operations import DropForeignKey, DropIndex, Operation
+from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
+
+SCRATCH_PREFIX = "schemasync_scratch_"
+
+
+@register
+class MySQLDialect(Dialect):
+    # --- facts -----------------------------------------------------------------------------------
+    name: ClassVar[str] = "mysql"
+    transactional_ddl: ClassVar[bool] = False
+    has_comments: ClassVar[bool] = True
+    fk_needs_existing_target: ClassVar[bool] = True
+    generated_names: ClassVar[dict[str, str]] = {
+        "foreign_key": r"{table}_ibfk_\d+",
+        # MariaDB names unnamed checks CONSTRAINT_<n>; MySQL 8 <table>_chk_<n>.
+        "check": r"(CONSTRAINT_\d+|{table}_chk_\d+)",
+    }
+
+    # --- normalise -------------------------------------------------------------------------------
+
+    def normalize_column(self, column: Column) -> Column:
+        return replace(column, autoincrement=bool(column.autoincrement))
+
+    def normalize_table(self, table: Table) -> Table:
+        """Unique constraints are unique indexes here: keep them once, as indexes.
+
+        The index the server adds behind a foreign key is set aside (it follows the key).
+        https://dev.mysql.com/doc/refman/8.0/en/create-table-foreign-keys.html
+        """
+        implicit = tuple(i for i in table.indexes if any(_is_implicit_index(i, fk) for fk in table.foreign_keys))
+        table = replace(
+            table,
+            uniques=(),
+            indexes=tuple(i for i in table.indexes if i not in implicit),
+            implicit_indexes=implicit,
+        )
+        return super().normalize_table(table)
+
+    # --- lower -----------------------------------------------------------------------------------
+
+    def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+        """Dropping a foreign key leaves its implicit index behind: drop that too."""
+        lowered = super().lower(operations, current, target)
+        extra: list[Operation] = []
+        for op in lowered:
+            if not isinstance(op, DropForeignKey):
+                continue
+            before, after = current.table(op.table), target.table(op.table)
+            for index in before.implicit_indexes if before else ():
+                still_needed = after is not None and (
+                    any(_is_implicit_index(index, fk) for fk in after.foreign_keys)
+                    or any(i.name == index.name for i in after.indexes + after.implicit_indexes)
+                )
+                if _is_implicit_index(index, op.foreign_key) and not still_needed:
+                    extra.append(DropIndex(op.table, index))
+        return lowered + extra
+
+    # --- SQL -------------------------------------------------------------------------------------
+
+    def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
+        """MODIFY restates the whole column (type, NULL, default, AUTO_INCREMENT, comment)."""
+        column = table.c[after.name]
+        if after.autoincrement:
+            table.append_constraint(sa.PrimaryKeyConstraint(column))
+        return [ddl.ModifyColumn(column)]
+
+    # --- connection set-up, lock, scratch place ---------------------------------------------------
+
+    @contextmanager
+    def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """A named lock per database (GET_LOCK); each DDL statement still commits on its own."""
+        database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
+        lock_name = f"{LOCK_NAME}:{database}"
+        got = connection.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"), {"name": lock_name, "timeout": timeout}).scalar()
+        connection.commit()
+        if got != 1:
+            raise LockError(f"another schemasync run holds the migration lock on database {database}; waited {timeout:g}s (try again later)")
+        try:
+            with connection.begin():
+                yield
+        finally:
+            connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
+            connection.commit()
+
+    @contextmanager
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """Scratch databases with the target's character set, dropped afterwards whatever happens."""
+        token = secrets.token_hex(4)
+        mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
+        with engine.connect() as connection:
+            charset, collation = connection.exec_driver_sql(
+                "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
+            ).one()
+            try:
+                for scratch_database in mapping.values():
+                    connection.exec_driver_sql(f"CREATE DATABASE `{scratch_database}` CHARACTER SET {charset} COLLATE {collation}")
+                yield connection, mapping
+            finally:
+                connection.rollback()
+                for scratch_database in mapping.values():
+                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
+                connection.commit()
+
+
+def _is_implicit_index(index: Index, fk: ForeignKey) -> bool:
+    """The index MySQL adds for a foreign key: named after the constraint, or after its first column."""
+    if index.unique or index.columns != fk.columns:
+        return False
+    names = {fk.db_name, fk.name, fk.columns[0]}
+    return index.name in names or re.fullmatch(rf"{re.escape(fk.columns[0])}_\d+", index.name) is not None

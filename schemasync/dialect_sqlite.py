@@ -1,0 +1,126 @@
+"""SQLite: the embedded default. ALTER TABLE is minimal, so most changes rebuild the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from schemasync.dialects import Dialect, register
+from schemasync.errors import ApplyError, ConfigError, LockError
+from schemasync.operations import (
+    AddColumn,
+    CreateIndex,
+    CreateTable,
+    DropIndex,
+    DropTable,
+    Operation,
+    RebuildTable,
+)
+from schemasync.snapshot import Column, Snapshot
+
+BEGIN_OPTION = "schemasync_begin"
+
+
+@register
+class SQLiteDialect(Dialect):
+    # --- facts -----------------------------------------------------------------------------------
+    name: ClassVar[str] = "sqlite"
+    transactional_ddl: ClassVar[bool] = True
+    has_comments: ClassVar[bool] = False
+    # SQLite resolves REFERENCES lazily, so a cycle of new tables needs no splitting.
+    fk_needs_existing_target: ClassVar[bool] = False
+
+    # --- normalise -------------------------------------------------------------------------------
+
+    def normalize_column(self, column: Column) -> Column:
+        # SQLite does not report autoincrement; an INTEGER PRIMARY KEY is the rowid either way.
+        return replace(column, autoincrement=False, comment=None)
+
+    # --- lower -----------------------------------------------------------------------------------
+
+    def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+        """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table."""
+        rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=lambda k: (k[0] or "", k[1]))
+        kept = [op for op in operations if op.table not in rebuild]
+        for key in rebuild:
+            own = [op for op in operations if op.table == key and not isinstance(op, (CreateIndex, DropIndex))]
+            kept.append(
+                RebuildTable(
+                    key,
+                    current.table(key),
+                    target.table(key),
+                    reasons=tuple(op.summary() for op in own),
+                    loses_data=any(op.destructive for op in own),
+                )
+            )
+        return kept
+
+    # --- connection set-up, lock, scratch place ---------------------------------------------------
+
+    def engine_options(self, lock_timeout: float) -> dict[str, Any]:
+        return {"connect_args": {"timeout": lock_timeout}}
+
+    def prepare_engine(self, engine: sa.Engine) -> None:
+        """Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so DDL is transactional.
+
+        https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+        """
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            # A rebuild drops and recreates referenced tables; enforcement would cascade or refuse.
+            dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
+
+    @contextmanager
+    def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """BEGIN IMMEDIATE takes SQLite's write lock up front; a second writer waits `timeout`, then fails."""
+        connection.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        try:
+            transaction = connection.begin()
+        except sa.exc.OperationalError as error:
+            raise LockError(f"the SQLite database is locked by another writer; waited {timeout:g}s ({error.orig})") from None
+        with transaction:
+            yield
+
+    def after_apply_check(self, connection: sa.Connection) -> None:
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            table, rowid, parent, _ = problems[0]
+            raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
+
+    @contextmanager
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """An in-memory database: the models are built there and reflected back."""
+        if any(schema is not None for schema in schemas):
+            raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
+        scratch_engine = sa.create_engine("sqlite://")
+        try:
+            with scratch_engine.connect() as connection:
+                yield connection, {None: None}
+        finally:
+            scratch_engine.dispose()
+
+
+def _needs_rebuild(op: Operation) -> bool:
+    if isinstance(op, (CreateTable, DropTable, CreateIndex, DropIndex)):
+        return False
+    if isinstance(op, AddColumn):
+        return not _can_add_in_place(op.column)
+    return True
+
+
+def _can_add_in_place(column: Column) -> bool:
+    """ALTER TABLE ADD COLUMN's limits: https://www.sqlite.org/lang_altertable.html#altertabaddcol"""
+    default = (column.default or "").strip().upper()
+    constant_default = not default.startswith("(") and not default.startswith("CURRENT_")
+    return (column.nullable or column.default is not None) and constant_default

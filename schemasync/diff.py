@@ -1,0 +1,108 @@
+"""The difference between two normalised snapshots, as unordered operations. Pure: no I/O.
+
+`diff(current, target)` is the one comparison behind plan, check and apply. Every object kind is
+compared by the same keyed diff: present only in `current` is dropped, only in `target` is added,
+in both but unequal is dropped and added again (columns are altered in place instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropCheck,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    DropTable,
+    DropUnique,
+    Operation,
+    SetTableComment,
+)
+from schemasync.snapshot import Snapshot, Table, TableKey
+
+
+def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
+    """Operations that turn `current` into `target`, in a deterministic (not yet runnable) order."""
+    operations: list[Operation] = []
+    keys = sorted(set(current.tables_by_key) | set(target.tables_by_key), key=lambda k: (k[0] or "", k[1]))
+    for key in keys:
+        before, after = current.table(key), target.table(key)
+        if before is None:
+            operations.append(CreateTable(key, after))
+        elif after is None:
+            operations.append(DropTable(key, before))
+        else:
+            operations.extend(diff_table(before, after))
+    return operations
+
+
+def diff_table(before: Table, after: Table) -> list[Operation]:
+    """Operations that turn one table into another of the same name."""
+    key = before.key
+    operations: list[Operation] = []
+    operations += _keyed(key, before.foreign_keys, after.foreign_keys, DropForeignKey, AddForeignKey)
+    operations += _keyed(key, before.indexes, after.indexes, DropIndex, CreateIndex)
+    operations += _keyed(key, before.uniques, after.uniques, DropUnique, AddUnique)
+    operations += _keyed(key, before.checks, after.checks, DropCheck, AddCheck)
+    operations += _keyed(key, _maybe(before.primary_key), _maybe(after.primary_key), DropPrimaryKey, AddPrimaryKey)
+    operations += _columns(key, before, after)
+    if before.comment != after.comment:
+        operations.append(SetTableComment(key, before.comment, after.comment))
+    return operations
+
+
+def _maybe(item: Any) -> tuple[Any, ...]:
+    return (item,) if item is not None else ()
+
+
+def _keyed(
+    table: TableKey,
+    before: Sequence[Any],
+    after: Sequence[Any],
+    drop: Callable[[TableKey, Any], Operation],
+    add: Callable[[TableKey, Any], Operation],
+) -> list[Operation]:
+    """The one keyed comparison used for every kind of constraint and index."""
+    old = _by_key(before)
+    new = _by_key(after)
+    operations: list[Operation] = []
+    for k in sorted(set(old) | set(new), key=repr):
+        if k in old and old[k] != new.get(k):
+            operations.append(drop(table, old[k]))
+        if k in new and new[k] != old.get(k):
+            operations.append(add(table, new[k]))
+    return operations
+
+
+def _by_key(items: Iterable[Any]) -> dict[Any, Any]:
+    """Items by key; identical keys (two unnamed, identical constraints) get an ordinal."""
+    found: dict[Any, Any] = {}
+    for item in items:
+        k, n = item.key, 1
+        while (k, n) in found:
+            n += 1
+        found[(k, n)] = item
+    return found
+
+
+def _columns(table: TableKey, before: Table, after: Table) -> list[Operation]:
+    old, new = before.columns_by_name, after.columns_by_name
+    operations: list[Operation] = []
+    for column in after.columns:
+        if column.name not in old:
+            operations.append(AddColumn(table, column))
+        elif old[column.name] != column:
+            operations.append(AlterColumn(table, old[column.name], column))
+    operations += [DropColumn(table, column) for column in before.columns if column.name not in new]
+    return operations

@@ -1,0 +1,45 @@
+"""Exceptions with one-line messages, and the exit codes the CLI maps them to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The contract's exit codes: 0 ok, 1 error or refused, 2 pending changes or drift."""
+
+    OK = 0
+    ERROR = 1
+    PENDING = 2
+
+
+class SchemasyncError(Exception):
+    """Base of every error the CLI prints as one line (no traceback unless --debug)."""
+
+
+class ConfigError(SchemasyncError):
+    """The configuration (flags, env, YAML) is unusable."""
+
+
+class ModelsError(SchemasyncError):
+    """The models module could not be imported or holds no MetaData."""
+
+
+class DatabaseError(SchemasyncError):
+    """The database could not be reached or answered with an error."""
+
+
+class PlanError(SchemasyncError):
+    """A plan could not be made, or a saved plan does not fit the live schema."""
+
+
+class RefusedError(SchemasyncError):
+    """The user (or the absence of one) did not allow the operation."""
+
+
+class LockError(SchemasyncError):
+    """Another schemasync run holds the database's migration lock."""
+
+
+class ApplyError(SchemasyncError):
+    """A statement failed while applying a plan; the message says where the database is left."""

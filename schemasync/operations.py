@@ -1,0 +1,328 @@
+"""The plan's operations: one frozen class per `op`, each carrying what it changes from and to.
+
+Whether a step is destructive is decided here, from the values, when the operation is made;
+never by scanning SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from schemasync.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Table,
+    TableKey,
+    Unique,
+    column_to_dict,
+    table_to_dict,
+)
+
+
+def qualified(key: TableKey) -> str:
+    schema, name = key
+    return f"{schema}.{name}" if schema else name
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Base of every plan step."""
+
+    op: ClassVar[str] = ""
+    table: TableKey
+
+    @property
+    def destructive(self) -> bool:
+        return False
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "table": qualified(self.table),
+            "destructive": self.destructive,
+            "summary": self.summary(),
+            **self.details(),
+        }
+
+
+@dataclass(frozen=True)
+class CreateTable(Operation):
+    op: ClassVar[str] = "create_table"
+    definition: Table
+
+    def summary(self) -> str:
+        return f"create table {qualified(self.table)} ({len(self.definition.columns)} columns)"
+
+    def details(self) -> dict[str, Any]:
+        return {"definition": table_to_dict(self.definition)}
+
+
+@dataclass(frozen=True)
+class DropTable(Operation):
+    op: ClassVar[str] = "drop_table"
+    definition: Table
+
+    @property
+    def destructive(self) -> bool:
+        return True
+
+    def summary(self) -> str:
+        return f"drop table {qualified(self.table)}"
+
+
+@dataclass(frozen=True)
+class AddColumn(Operation):
+    op: ClassVar[str] = "add_column"
+    column: Column
+
+    def summary(self) -> str:
+        null = "" if self.column.nullable else " NOT NULL"
+        return f"add column {qualified(self.table)}.{self.column.name} {self.column.type}{null}"
+
+    def details(self) -> dict[str, Any]:
+        return {"column": column_to_dict(self.column)}
+
+
+@dataclass(frozen=True)
+class DropColumn(Operation):
+    op: ClassVar[str] = "drop_column"
+    column: Column
+
+    @property
+    def destructive(self) -> bool:
+        return True
+
+    def summary(self) -> str:
+        return f"drop column {qualified(self.table)}.{self.column.name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"column": column_to_dict(self.column)}
+
+
+@dataclass(frozen=True)
+class AlterColumn(Operation):
+    op: ClassVar[str] = "alter_column"
+    before: Column
+    after: Column
+
+    @property
+    def destructive(self) -> bool:
+        return self.before.type != self.after.type and not is_widening(self.before.type, self.after.type)
+
+    def changes(self) -> list[str]:
+        b, a = self.before, self.after
+        found = []
+        if b.type != a.type:
+            found.append(f"type {b.type} -> {a.type}")
+        if b.nullable != a.nullable:
+            found.append("drop NOT NULL" if a.nullable else "set NOT NULL")
+        if b.default != a.default:
+            found.append(f"default {b.default} -> {a.default}")
+        if b.autoincrement != a.autoincrement:
+            found.append(f"autoincrement {b.autoincrement} -> {a.autoincrement}")
+        if b.comment != a.comment:
+            found.append("comment")
+        return found
+
+    def summary(self) -> str:
+        return f"alter column {qualified(self.table)}.{self.after.name}: {', '.join(self.changes())}"
+
+    def details(self) -> dict[str, Any]:
+        return {"before": column_to_dict(self.before), "after": column_to_dict(self.after)}
+
+
+@dataclass(frozen=True)
+class SetTableComment(Operation):
+    op: ClassVar[str] = "set_table_comment"
+    before: str | None
+    after: str | None
+
+    def summary(self) -> str:
+        return f"{'set' if self.after else 'drop'} comment on table {qualified(self.table)}"
+
+    def details(self) -> dict[str, Any]:
+        return {"comment": self.after}
+
+
+def _constraint_details(constraint: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(constraint).items() if k != "db_name"}
+
+
+def _label(constraint: Any) -> str:
+    name = getattr(constraint, "name", None)
+    return f" {name}" if name else ""
+
+
+def _cols(columns: tuple[str, ...]) -> str:
+    return ", ".join(columns)
+
+
+@dataclass(frozen=True)
+class AddPrimaryKey(Operation):
+    op: ClassVar[str] = "add_primary_key"
+    primary_key: PrimaryKey
+
+    def summary(self) -> str:
+        return f"add primary key{_label(self.primary_key)} on {qualified(self.table)} ({_cols(self.primary_key.columns)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"primary_key": _constraint_details(self.primary_key)}
+
+
+@dataclass(frozen=True)
+class DropPrimaryKey(Operation):
+    op: ClassVar[str] = "drop_primary_key"
+    primary_key: PrimaryKey
+
+    def summary(self) -> str:
+        return f"drop primary key on {qualified(self.table)} ({_cols(self.primary_key.columns)})"
+
+
+@dataclass(frozen=True)
+class AddForeignKey(Operation):
+    op: ClassVar[str] = "add_foreign_key"
+    foreign_key: ForeignKey
+
+    def summary(self) -> str:
+        fk = self.foreign_key
+        target = qualified((fk.referred_schema, fk.referred_table))
+        return f"add foreign key{_label(fk)} {qualified(self.table)}({_cols(fk.columns)}) -> {target}({_cols(fk.referred_columns)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"foreign_key": _constraint_details(self.foreign_key)}
+
+
+@dataclass(frozen=True)
+class DropForeignKey(Operation):
+    op: ClassVar[str] = "drop_foreign_key"
+    foreign_key: ForeignKey
+
+    def summary(self) -> str:
+        fk = self.foreign_key
+        return f"drop foreign key {fk.db_name or fk.name} on {qualified(self.table)}({_cols(fk.columns)})"
+
+
+@dataclass(frozen=True)
+class AddUnique(Operation):
+    op: ClassVar[str] = "add_unique"
+    unique: Unique
+
+    def summary(self) -> str:
+        return f"add unique constraint{_label(self.unique)} on {qualified(self.table)} ({_cols(self.unique.columns)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"unique": _constraint_details(self.unique)}
+
+
+@dataclass(frozen=True)
+class DropUnique(Operation):
+    op: ClassVar[str] = "drop_unique"
+    unique: Unique
+
+    def summary(self) -> str:
+        return f"drop unique constraint {self.unique.db_name or self.unique.name} on {qualified(self.table)}"
+
+
+@dataclass(frozen=True)
+class CreateIndex(Operation):
+    op: ClassVar[str] = "create_index"
+    index: Index
+
+    def summary(self) -> str:
+        kind = "unique index" if self.index.unique else "index"
+        return f"create {kind} {self.index.name} on {qualified(self.table)} ({_cols(self.index.columns)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"index": _constraint_details(self.index)}
+
+
+@dataclass(frozen=True)
+class DropIndex(Operation):
+    op: ClassVar[str] = "drop_index"
+    index: Index
+
+    def summary(self) -> str:
+        return f"drop index {self.index.name} on {qualified(self.table)}"
+
+
+@dataclass(frozen=True)
+class AddCheck(Operation):
+    op: ClassVar[str] = "add_check"
+    check: Check
+
+    def summary(self) -> str:
+        return f"add check{_label(self.check)} on {qualified(self.table)}: {self.check.sqltext}"
+
+    def details(self) -> dict[str, Any]:
+        return {"check": _constraint_details(self.check)}
+
+
+@dataclass(frozen=True)
+class DropCheck(Operation):
+    op: ClassVar[str] = "drop_check"
+    check: Check
+
+    def summary(self) -> str:
+        return f"drop check {self.check.db_name or self.check.name} on {qualified(self.table)}"
+
+
+@dataclass(frozen=True)
+class RebuildTable(Operation):
+    """SQLite's way to make a change ALTER TABLE cannot: copy the rows into a new table."""
+
+    op: ClassVar[str] = "rebuild_table"
+    before: Table
+    after: Table
+    reasons: tuple[str, ...]
+    loses_data: bool
+
+    @property
+    def destructive(self) -> bool:
+        return self.loses_data
+
+    def summary(self) -> str:
+        return f"rebuild table {qualified(self.table)} (copy rows) to: {'; '.join(self.reasons)}"
+
+    def details(self) -> dict[str, Any]:
+        return {"definition": table_to_dict(self.after)}
+
+
+_SIZED = re.compile(r"^(?P<base>[A-Z ]+?)\s*(?:\((?P<args>[0-9, ]+)\))?$")
+_INTEGER_RANK = {"SMALLINT": 1, "MEDIUMINT": 2, "INTEGER": 3, "INT": 3, "BIGINT": 4}
+_TEXT_RANK = {"VARCHAR": 1, "CHARACTER VARYING": 1, "NVARCHAR": 1, "TEXT": 2, "MEDIUMTEXT": 3, "LONGTEXT": 4}
+
+
+def _parse_type(text: str) -> tuple[str, tuple[int, ...]] | None:
+    match = _SIZED.match(text.upper().replace(" UNSIGNED", ""))
+    if not match:
+        return None
+    args = tuple(int(a) for a in (match["args"] or "").replace(" ", "").split(",") if a)
+    return match["base"].strip(), args
+
+
+def is_widening(before: str, after: str) -> bool:
+    """True when every value of type `before` fits in `after` unchanged (conservative: unknown is False)."""
+    b, a = _parse_type(before), _parse_type(after)
+    if b is None or a is None:
+        return False
+    (b_base, b_args), (a_base, a_args) = b, a
+    if b_base in _INTEGER_RANK and a_base in _INTEGER_RANK:
+        return _INTEGER_RANK[a_base] >= _INTEGER_RANK[b_base]
+    if b_base in _TEXT_RANK and a_base in _TEXT_RANK:
+        if _TEXT_RANK[a_base] != _TEXT_RANK[b_base]:
+            return _TEXT_RANK[a_base] > _TEXT_RANK[b_base]
+        return not a_args or (bool(b_args) and a_args[0] >= b_args[0])
+    if b_base == a_base and b_base in {"NUMERIC", "DECIMAL"} and len(b_args) == len(a_args) == 2:
+        return a_args[1] >= b_args[1] and a_args[0] - a_args[1] >= b_args[0] - b_args[1]
+    return False

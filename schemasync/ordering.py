@@ -1,0 +1,152 @@
+"""Put operations in an order that runs top to bottom without errors. Pure and deterministic.
+
+Phases: foreign keys are dropped first (so nothing they protect is in the way), then the other
+constraints and indexes that go, then tables (referencing before referenced), then tables are
+created (referenced before referencing), columns added and altered, columns dropped, and finally
+keys, indexes and checks added, foreign keys last. Inside a phase the order is stable: tables in
+dependency order or by name, never by hash-seeded iteration.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import replace
+
+from schemasync.errors import PlanError
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropCheck,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    DropTable,
+    DropUnique,
+    Operation,
+    RebuildTable,
+    SetTableComment,
+)
+from schemasync.snapshot import Table, TableKey
+
+PHASES: dict[type[Operation], int] = {
+    DropForeignKey: 0,
+    DropIndex: 1,
+    DropUnique: 1,
+    DropCheck: 1,
+    DropPrimaryKey: 1,
+    DropTable: 2,
+    CreateTable: 3,
+    RebuildTable: 4,
+    AddColumn: 4,
+    AlterColumn: 4,
+    SetTableComment: 4,
+    DropColumn: 5,
+    AddPrimaryKey: 6,
+    AddUnique: 7,
+    CreateIndex: 7,
+    AddCheck: 7,
+    AddForeignKey: 8,
+}
+
+
+def _table_sort(key: TableKey) -> tuple[str, str]:
+    return (key[0] or "", key[1])
+
+
+def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operation]:
+    """The runnable order. `split_fk_cycles`: create cyclic foreign keys after both tables exist."""
+    creates = [op for op in operations if isinstance(op, CreateTable)]
+    drops = [op for op in operations if isinstance(op, DropTable)]
+    rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable))]
+    ordered_creates, deferred = _order_creates(creates, split_fk_cycles)
+    ordered_drops, released = _order_drops(drops)
+    rest += deferred + released
+    positions = {op: n for n, op in enumerate(ordered_creates + ordered_drops)}
+    missing = [op for op in rest if op not in positions]
+    for op in sorted(missing, key=lambda op: (_table_sort(op.table), op.op, op.summary())):
+        positions[op] = len(positions)
+    return sorted(set(positions), key=lambda op: (PHASES[type(op)], positions[op]))
+
+
+def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[list[CreateTable], list[Operation]]:
+    """Topologically sort new tables; break cycles by moving foreign keys into AddForeignKey steps."""
+    by_key = {op.table: op for op in creates}
+    edges = {key: {ref for ref in op.definition.referred_tables() if ref in by_key and ref != key} for key, op in by_key.items()}
+    ordered_keys = _toposort(edges, break_cycles=True)
+    created: set[TableKey] = set()
+    result: list[CreateTable] = []
+    deferred: list[Operation] = []
+    for key in ordered_keys:
+        table = by_key[key].definition
+        if split_fk_cycles:
+            later = [fk for fk in table.foreign_keys if fk_target(fk) in by_key and fk_target(fk) not in created | {key}]
+            if later:
+                table = replace(table, foreign_keys=tuple(fk for fk in table.foreign_keys if fk not in later))
+                deferred += [AddForeignKey(key, fk) for fk in later]
+        created.add(key)
+        result.append(CreateTable(key, table))
+    return result, deferred
+
+
+def _order_drops(drops: list[DropTable]) -> tuple[list[DropTable], list[Operation]]:
+    """Drop referencing tables first; a cycle among dropped tables loses its foreign keys first."""
+    by_key = {op.table: op for op in drops}
+    edges = {key: {ref for ref in op.definition.referred_tables() if ref in by_key and ref != key} for key, op in by_key.items()}
+    ordered_keys = list(reversed(_toposort(edges, break_cycles=True)))
+    dropped: set[TableKey] = set()
+    released: list[Operation] = []
+    for key in ordered_keys:
+        # A table still referenced by a dropped table that goes later needs that foreign key gone first.
+        for other in ordered_keys:
+            if other in dropped or other == key:
+                continue
+            for fk in by_key[other].definition.foreign_keys:
+                if fk_target(fk) == key:
+                    released.append(DropForeignKey(other, fk))
+        dropped.add(key)
+    return [by_key[k] for k in ordered_keys], released
+
+
+def fk_target(fk) -> TableKey:
+    return (fk.referred_schema, fk.referred_table)
+
+
+def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[TableKey]:
+    """Kahn's algorithm with a sorted ready queue: dependencies first, ties by name."""
+    pending = {key: set(deps) for key, deps in edges.items()}
+    dependents: dict[TableKey, set[TableKey]] = {key: set() for key in edges}
+    for key, deps in edges.items():
+        for dep in deps:
+            dependents[dep].add(key)
+    ready = [(_table_sort(k), k) for k, deps in pending.items() if not deps]
+    heapq.heapify(ready)
+    result: list[TableKey] = []
+    while len(result) < len(edges):
+        if not ready:
+            if not break_cycles:
+                raise PlanError("foreign keys form a cycle that cannot be ordered")
+            # Cycle: take the first remaining table by name; its unmet dependencies are split off later.
+            key = min((k for k in pending if k not in result), key=_table_sort)
+            pending[key] = set()
+            heapq.heappush(ready, (_table_sort(key), key))
+        _, key = heapq.heappop(ready)
+        if key in result:
+            continue
+        result.append(key)
+        for dependent in sorted(dependents[key], key=_table_sort):
+            pending[dependent].discard(key)
+            if not pending[dependent] and dependent not in result:
+                heapq.heappush(ready, (_table_sort(dependent), dependent))
+    return result
+
+
+def tables_created(operations: Sequence[Operation]) -> list[Table]:
+    return [op.definition for op in operations if isinstance(op, CreateTable)]

@@ -1,0 +1,131 @@
+"""The Plan: an ordered list of steps with the SQL they run, and an identity (its hash).
+
+A plan is made from two snapshots by one pure pipeline: diff, lower (dialect strategy), order,
+render. Its hash is a digest of a documented canonical JSON (the source fingerprint and the
+steps), so the same models against the same schema give the same hash on every run and machine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemasync.diff import diff
+from schemasync.dialects import Dialect
+from schemasync.errors import PlanError
+from schemasync.operations import Operation, qualified
+from schemasync.ordering import order
+from schemasync.render import render
+from schemasync.scope import managed_view
+from schemasync.snapshot import Snapshot, TableKey, digest
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation as the plan shows it and apply runs it."""
+
+    op: str
+    table: str
+    destructive: bool
+    summary: str
+    sql: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "table": self.table, "destructive": self.destructive, "summary": self.summary, "sql": list(self.sql)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        return cls(data["op"], data["table"], bool(data["destructive"]), data["summary"], tuple(data["sql"]))
+
+
+@dataclass(frozen=True)
+class Plan:
+    dialect: str
+    source_fingerprint: str
+    target_fingerprint: str
+    steps: tuple[Step, ...]
+    managed_tables: tuple[str, ...]
+    target_tables: tuple[str, ...]
+    unmanaged: tuple[str, ...] = ()
+    # The target snapshot in canonical form: recorded by apply, so drift can say what changed.
+    target: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    operations: tuple[Operation, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def hash(self) -> str:
+        return digest({
+            "format": FORMAT,
+            "dialect": self.dialect,
+            "source_fingerprint": self.source_fingerprint,
+            "operations": [s.to_dict() for s in self.steps],
+        })
+
+    @property
+    def destructive_steps(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.destructive)
+
+    @property
+    def statements(self) -> list[str]:
+        return [sql for step in self.steps for sql in step.sql]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "hash": self.hash,
+            "dialect": self.dialect,
+            "source_fingerprint": self.source_fingerprint,
+            "target_fingerprint": self.target_fingerprint,
+            "managed_tables": list(self.managed_tables),
+            "target_tables": list(self.target_tables),
+            "unmanaged": list(self.unmanaged),
+            "operations": [s.to_dict() for s in self.steps],
+            "target": self.target,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Plan:
+        """Read a saved plan; a file that is not one, or was edited after saving, is refused."""
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT:
+                raise PlanError(f"{source}: not a schemasync plan (format {data.get('format')!r}, expected {FORMAT})")
+            plan = cls(
+                dialect=data["dialect"],
+                source_fingerprint=data["source_fingerprint"],
+                target_fingerprint=data["target_fingerprint"],
+                steps=tuple(Step.from_dict(s) for s in data["operations"]),
+                managed_tables=tuple(data["managed_tables"]),
+                target_tables=tuple(data["target_tables"]),
+                unmanaged=tuple(data.get("unmanaged", [])),
+                target=data["target"],
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise PlanError(f"{source}: not a readable schemasync plan ({type(error).__name__}: {error})") from None
+        if plan.hash != data.get("hash") or digest(plan.target) != plan.target_fingerprint:
+            raise PlanError(f"{source}: the plan's hash does not match its contents (edited after it was saved?)")
+        return plan
+
+
+def make_plan(
+    live: Snapshot,
+    target: Snapshot,
+    dialect: Dialect,
+    previously_managed: Iterable[TableKey] = (),
+    drop_unmanaged: bool = False,
+) -> Plan:
+    """The runnable plan from the live schema to the target. Pure: snapshots in, plan out."""
+    current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
+    operations = diff(current, target)
+    operations = dialect.lower(operations, current, target)
+    operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
+    steps = tuple(Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect))) for op in operations)
+    targeted = tuple(t.qualified_name for t in target.tables)
+    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
+    return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, target.to_dict(), tuple(operations))

@@ -1,0 +1,280 @@
+"""Operations to SQL statements, compiled by SQLAlchemy against a dialect (no connection needed).
+
+Snapshots become throw-away SQLAlchemy `Table` objects so that CreateTable, CreateIndex,
+AddConstraint and friends spell the DDL exactly as `create_all` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import singledispatch
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import schema as sa_schema
+
+from schemasync import ddl
+from schemasync.dialects import Dialect
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropCheck,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    DropTable,
+    DropUnique,
+    Operation,
+    RebuildTable,
+    SetTableComment,
+)
+from schemasync.snapshot import Column, ForeignKey, Table, TableKey
+
+REBUILD_PREFIX = "_schemasync_new_"
+
+
+def render(operation: Operation, dialect: Dialect) -> list[str]:
+    """The statements that carry out one operation on this dialect."""
+    return [compile_element(element, dialect) for element in elements(operation, dialect)]
+
+
+def compile_element(element: Any, dialect: Dialect) -> str:
+    """The statement as the server receives it (SQLAlchemy doubles '%' for format-style drivers)."""
+    text = str(element.compile(dialect=dialect.sa_dialect)).strip()
+    return text.replace("%%", "%") if _formats_percent(dialect) else text
+
+
+def driver_text(statement: str, dialect: Dialect) -> str:
+    """The inverse of compile_element's un-escaping, for handing a statement to the driver."""
+    return statement.replace("%", "%%") if _formats_percent(dialect) else statement
+
+
+def _formats_percent(dialect: Dialect) -> bool:
+    return dialect.sa_dialect.paramstyle in ("format", "pyformat")
+
+
+def sa_column(column: Column) -> sa.Column:
+    type_ = column.type_object if column.type_object is not None else ddl.RawType(column.type)
+    default = sa.text(column.default) if column.default is not None else None
+    return sa.Column(
+        column.name,
+        type_,
+        nullable=column.nullable,
+        server_default=default,
+        autoincrement=column.autoincrement,
+        comment=column.comment,
+    )
+
+
+def _foreign_key(fk: ForeignKey, metadata: sa.MetaData, name: str | None = None) -> sa.ForeignKeyConstraint:
+    prefix = f"{fk.referred_schema}.{fk.referred_table}" if fk.referred_schema else fk.referred_table
+    _ensure_stub(metadata, (fk.referred_schema, fk.referred_table), fk.referred_columns)
+    return sa.ForeignKeyConstraint(
+        list(fk.columns),
+        [f"{prefix}.{c}" for c in fk.referred_columns],
+        name=name or fk.name,
+        ondelete=fk.ondelete,
+        onupdate=fk.onupdate,
+    )
+
+
+def _ensure_stub(metadata: sa.MetaData, key: TableKey, columns: Iterable[str]) -> None:
+    """A stand-in for a referenced table, so SQLAlchemy can resolve the REFERENCES clause."""
+    schema, name = key
+    full = f"{schema}.{name}" if schema else name
+    existing = metadata.tables.get(full)
+    missing = [c for c in columns if existing is None or c not in existing.c]
+    if existing is None or missing:
+        sa.Table(name, metadata, *[sa.Column(c, ddl.RawType("INTEGER")) for c in missing], schema=schema, extend_existing=True)
+
+
+def sa_table(table: Table, name: str | None = None, with_constraints: bool = True) -> sa.Table:
+    """A SQLAlchemy Table for a snapshot table (optionally under another name, for rebuilds)."""
+    metadata = sa.MetaData()
+    columns = [sa_column(c) for c in table.columns]
+    args: list[Any] = []
+    if table.primary_key:
+        args.append(sa.PrimaryKeyConstraint(*table.primary_key.columns, name=table.primary_key.name))
+    if with_constraints:
+        args += [sa.UniqueConstraint(*u.columns, name=u.name) for u in table.uniques]
+        args += [sa.CheckConstraint(sa.text(c.sqltext), name=c.name) for c in table.checks]
+    result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment)
+    if with_constraints:
+        for fk in table.foreign_keys:
+            result.append_constraint(_foreign_key(fk, metadata))
+    for index in table.indexes:
+        sa.Index(index.name, *[result.c[c] for c in index.columns], unique=index.unique)
+    return result
+
+
+def bare_table(key: TableKey, columns: Iterable[str]) -> sa.Table:
+    """A table known only by name and some column names: enough to spell constraint DDL."""
+    schema, name = key
+    return sa.Table(name, sa.MetaData(), *[sa.Column(c, ddl.RawType("INTEGER")) for c in dict.fromkeys(columns)], schema=schema)
+
+
+def _comment_elements(table: sa.Table, dialect: Dialect) -> list[Any]:
+    """Separate COMMENT statements where the dialect does not put comments inline (PostgreSQL)."""
+    sa_dialect = dialect.sa_dialect
+    if not sa_dialect.supports_comments or sa_dialect.inline_comments:
+        return []
+    found: list[Any] = [sa_schema.SetTableComment(table)] if table.comment else []
+    return found + [sa_schema.SetColumnComment(c) for c in table.columns if c.comment]
+
+
+def _create_table_elements(table: Table, dialect: Dialect, name: str | None = None) -> list[Any]:
+    created = sa_table(table, name=name)
+    found: list[Any] = [sa_schema.CreateTable(created)]
+    found += _comment_elements(created, dialect)
+    return found + [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+
+
+@singledispatch
+def elements(operation: Operation, dialect: Dialect) -> list[Any]:
+    raise TypeError(f"no rendering for {type(operation).__name__}")
+
+
+@elements.register
+def _(op: CreateTable, dialect: Dialect) -> list[Any]:
+    return _create_table_elements(op.definition, dialect)
+
+
+@elements.register
+def _(op: DropTable, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropTable(sa_table(op.definition, with_constraints=False))]
+
+
+@elements.register
+def _(op: AddColumn, dialect: Dialect) -> list[Any]:
+    table = sa_table(Table(op.table[1], (op.column,), schema=op.table[0]))
+    column = table.c[op.column.name]
+    comment = [sa_schema.SetColumnComment(column)] if op.column.comment and not dialect.sa_dialect.inline_comments and dialect.sa_dialect.supports_comments else []
+    return [ddl.AddColumn(column), *comment]
+
+
+@elements.register
+def _(op: DropColumn, dialect: Dialect) -> list[Any]:
+    table = bare_table(op.table, [op.column.name])
+    return [ddl.DropColumn(table.c[op.column.name])]
+
+
+@elements.register
+def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
+    table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
+    return dialect.alter_column_elements(table, op.before, op.after)
+
+
+@elements.register
+def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
+    table = sa.Table(op.table[1], sa.MetaData(), schema=op.table[0], comment=op.after)
+    return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
+
+
+@elements.register
+def _(op: AddPrimaryKey, dialect: Dialect) -> list[Any]:
+    table = bare_table(op.table, op.primary_key.columns)
+    constraint = sa.PrimaryKeyConstraint(*op.primary_key.columns, name=op.primary_key.name)
+    table.append_constraint(constraint)
+    return [sa_schema.AddConstraint(constraint)]
+
+
+@elements.register
+def _(op: DropPrimaryKey, dialect: Dialect) -> list[Any]:
+    table = bare_table(op.table, op.primary_key.columns)
+    constraint = sa.PrimaryKeyConstraint(*op.primary_key.columns, name=op.primary_key.db_name or op.primary_key.name)
+    table.append_constraint(constraint)
+    return [sa_schema.DropConstraint(constraint)]
+
+
+def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.ForeignKeyConstraint:
+    table = bare_table(op.table, op.foreign_key.columns)
+    constraint = _foreign_key(op.foreign_key, table.metadata, name=name)
+    table.append_constraint(constraint)
+    return constraint
+
+
+@elements.register
+def _(op: AddForeignKey, dialect: Dialect) -> list[Any]:
+    return [sa_schema.AddConstraint(_fk_constraint(op, op.foreign_key.name))]
+
+
+@elements.register
+def _(op: DropForeignKey, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropConstraint(_fk_constraint(op, op.foreign_key.db_name or op.foreign_key.name))]
+
+
+def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
+    table = bare_table(op.table, op.unique.columns)
+    constraint = sa.UniqueConstraint(*op.unique.columns, name=name)
+    table.append_constraint(constraint)
+    return constraint
+
+
+@elements.register
+def _(op: AddUnique, dialect: Dialect) -> list[Any]:
+    return [sa_schema.AddConstraint(_unique_constraint(op, op.unique.name))]
+
+
+@elements.register
+def _(op: DropUnique, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropConstraint(_unique_constraint(op, op.unique.db_name or op.unique.name))]
+
+
+def _index(op: CreateIndex | DropIndex) -> sa.Index:
+    table = bare_table(op.table, op.index.columns)
+    return sa.Index(op.index.name, *[table.c[c] for c in op.index.columns], unique=op.index.unique)
+
+
+@elements.register
+def _(op: CreateIndex, dialect: Dialect) -> list[Any]:
+    return [sa_schema.CreateIndex(_index(op))]
+
+
+@elements.register
+def _(op: DropIndex, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropIndex(_index(op))]
+
+
+def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
+    table = bare_table(op.table, [])
+    constraint = sa.CheckConstraint(sa.text(op.check.sqltext), name=name)
+    table.append_constraint(constraint)
+    return constraint
+
+
+@elements.register
+def _(op: AddCheck, dialect: Dialect) -> list[Any]:
+    return [sa_schema.AddConstraint(_check_constraint(op, op.check.name))]
+
+
+@elements.register
+def _(op: DropCheck, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropConstraint(_check_constraint(op, op.check.db_name or op.check.name))]
+
+
+@elements.register
+def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
+    """Create the new shape under a temporary name, copy the rows, swap names, rebuild indexes.
+
+    The SQLite recipe (https://www.sqlite.org/lang_altertable.html#otheralter), run inside the
+    apply transaction with foreign key enforcement off and `foreign_key_check` before commit.
+    """
+    temporary = REBUILD_PREFIX + op.after.name
+    new = sa_table(op.after, name=temporary)
+    old = sa_table(op.before, with_constraints=False)
+    kept = [c.name for c in op.after.columns if c.name in op.before.columns_by_name]
+    created = sa_table(op.after)
+    return [
+        sa_schema.CreateTable(new),
+        ddl.CopyRows(old, new, kept),
+        sa_schema.DropTable(old),
+        ddl.RenameTable(new, op.after.name),
+        *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
+    ]

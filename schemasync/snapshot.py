@@ -1,0 +1,231 @@
+"""Immutable, normalised pictures of a schema, with a canonical dict form and fingerprints.
+
+A Snapshot is what reflection (of the live database, or of the models built in a scratch place)
+produces after the dialect has normalised it. Two equal schemas give equal snapshots, so `diff`
+can compare them field by field. Fields marked `compare=False` are carried for rendering only
+(the server's own constraint names, SQLAlchemy type objects) and never reach a fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+TableKey = tuple[str | None, str]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column; `type` is the DDL text the dialect compiles, `default` the server's default text."""
+
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    autoincrement: bool = False
+    comment: str | None = None
+    type_object: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    """A primary key; `name` is None when the server chose it (`db_name` keeps what it chose)."""
+
+    columns: tuple[str, ...]
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return ("primary_key",)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key constraint, with its referential actions."""
+
+    columns: tuple[str, ...]
+    referred_table: str
+    referred_columns: tuple[str, ...]
+    referred_schema: str | None = None
+    ondelete: str | None = None
+    onupdate: str | None = None
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        if self.name:
+            return ("name", self.name)
+        return ("def", self.columns, self.referred_schema or "", self.referred_table, self.referred_columns)
+
+
+@dataclass(frozen=True)
+class Unique:
+    """A unique constraint (as opposed to a unique index; MySQL has only the latter)."""
+
+    columns: tuple[str, ...]
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return ("name", self.name) if self.name else ("def", self.columns)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check constraint; `sqltext` is the expression as the server reports it."""
+
+    sqltext: str
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return ("name", self.name) if self.name else ("def", self.sqltext)
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index (plain or unique); indexes always have a name."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    @property
+    def key(self) -> tuple:
+        return ("name", self.name)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table and everything that hangs off it, in a canonical order."""
+
+    name: str
+    columns: tuple[Column, ...]
+    schema: str | None = None
+    primary_key: PrimaryKey | None = None
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    uniques: tuple[Unique, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    checks: tuple[Check, ...] = ()
+    comment: str | None = None
+    # MySQL/MariaDB create an index behind each foreign key that has none; kept to drop it with the key.
+    implicit_indexes: tuple[Index, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @cached_property
+    def columns_by_name(self) -> dict[str, Column]:
+        return {column.name: column for column in self.columns}
+
+    def referred_tables(self) -> set[TableKey]:
+        """Tables this one's foreign keys point at (itself included when self-referencing)."""
+        return {(fk.referred_schema, fk.referred_table) for fk in self.foreign_keys}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A whole normalised schema for one dialect."""
+
+    dialect: str
+    tables: tuple[Table, ...] = ()
+
+    @cached_property
+    def tables_by_key(self) -> dict[TableKey, Table]:
+        return {table.key: table for table in self.tables}
+
+    def table(self, key: TableKey) -> Table | None:
+        return self.tables_by_key.get(key)
+
+    def only(self, keys: set[TableKey]) -> Snapshot:
+        """The same snapshot restricted to the given tables."""
+        return Snapshot(self.dialect, tuple(t for t in self.tables if t.key in keys))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(data["dialect"], tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key)))
+
+    def fingerprint(self) -> str:
+        """A digest of the canonical form: equal schemas give equal fingerprints on any machine."""
+        return digest(self.to_dict())
+
+
+def table_sort_key(table: Table) -> tuple[str, str]:
+    return (table.schema or "", table.name)
+
+
+def canonical_json(data: Any) -> str:
+    """The one JSON spelling used for every digest."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def digest(data: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def column_to_dict(column: Column) -> dict[str, Any]:
+    return {
+        "name": column.name,
+        "type": column.type,
+        "nullable": column.nullable,
+        "default": column.default,
+        "autoincrement": column.autoincrement,
+        "comment": column.comment,
+    }
+
+
+def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
+    data = {}
+    for name, value in vars(constraint).items():
+        if name == "db_name":
+            continue
+        data[name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+def table_to_dict(table: Table) -> dict[str, Any]:
+    return {
+        "schema": table.schema,
+        "name": table.name,
+        "comment": table.comment,
+        "columns": [column_to_dict(c) for c in table.columns],
+        "primary_key": _constraint_to_dict(table.primary_key) if table.primary_key else None,
+        "foreign_keys": [_constraint_to_dict(fk) for fk in table.foreign_keys],
+        "uniques": [_constraint_to_dict(u) for u in table.uniques],
+        "indexes": [_constraint_to_dict(i) for i in table.indexes],
+        "checks": [_constraint_to_dict(c) for c in table.checks],
+    }
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+def table_from_dict(data: dict[str, Any]) -> Table:
+    pk = data.get("primary_key")
+    return Table(
+        name=data["name"],
+        schema=data.get("schema"),
+        comment=data.get("comment"),
+        columns=tuple(Column(**c) for c in data["columns"]),
+        primary_key=PrimaryKey(**_tuples(pk)) if pk else None,
+        foreign_keys=tuple(ForeignKey(**_tuples(fk)) for fk in data.get("foreign_keys", [])),
+        uniques=tuple(Unique(**_tuples(u)) for u in data.get("uniques", [])),
+        indexes=tuple(Index(**_tuples(i)) for i in data.get("indexes", [])),
+        checks=tuple(Check(**c) for c in data.get("checks", [])),
+    )

@@ -1,0 +1,159 @@
+"""The `schema_state` table: one row per apply, in the target database, created on first apply.
+
+It records the plan and its SQL, the fingerprints, the snapshot of the schema before the apply
+(for rollback), which tables the apply left managed, and how it ended. On dialects without
+transactional DDL the row is written first and advanced step by step, so a failure says exactly
+where the database was left.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+from schemasync import __version__
+from schemasync.scope import STATE_TABLE, parse_table_key
+from schemasync.snapshot import TableKey
+
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+RUNNING, APPLIED, FAILED = "running", "applied", "failed"
+
+_metadata = sa.MetaData()
+state_table = sa.Table(
+    STATE_TABLE,
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("plan_hash", sa.String(80), nullable=False),
+    sa.Column("source_fingerprint", sa.String(80), nullable=False),
+    sa.Column("target_fingerprint", sa.String(80), nullable=False),
+    sa.Column("operations", LongText, nullable=False),
+    sa.Column("sql", LongText, nullable=False),
+    sa.Column("snapshot_before", LongText, nullable=False),
+    sa.Column("snapshot_after", LongText, nullable=False),
+    sa.Column("managed_tables", LongText, nullable=False),
+    sa.Column("backups", LongText, nullable=False),
+    sa.Column("steps_total", sa.Integer, nullable=False),
+    sa.Column("steps_done", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("applied_by", sa.String(200), nullable=False),
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    comment="schemasync: one row per apply; see docs/concepts.md",
+)
+
+
+@dataclass(frozen=True)
+class StateRow:
+    id: int
+    kind: str
+    status: str
+    plan_hash: str
+    source_fingerprint: str
+    target_fingerprint: str
+    operations: list[dict[str, Any]]
+    managed_tables: tuple[TableKey, ...]
+    snapshot_after: dict[str, Any]
+    steps_total: int
+    steps_done: int
+    error: str | None
+    applied_by: str
+    tool_version: str
+    started_at: datetime
+    duration_ms: int | None
+
+
+def exists(connection: sa.Connection, schema: str | None = None) -> bool:
+    return sa.inspect(connection).has_table(STATE_TABLE, schema=schema)
+
+
+def ensure(connection: sa.Connection) -> None:
+    """Create the table on first use (its own short transaction)."""
+    with connection.begin():
+        state_table.create(connection, checkfirst=True)
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict[str, Any], snapshot_after: dict[str, Any]) -> int:
+    """Insert the row for an apply that is about to run; returns its id."""
+    values = {
+        "kind": kind,
+        "status": RUNNING,
+        "plan_hash": plan.hash,
+        "source_fingerprint": plan.source_fingerprint,
+        "target_fingerprint": plan.target_fingerprint,
+        "operations": json.dumps([s.to_dict() for s in plan.steps]),
+        "sql": "\n".join(s.rstrip(";") + ";" for s in plan.statements),
+        "snapshot_before": json.dumps(snapshot_before, sort_keys=True),
+        "snapshot_after": json.dumps(snapshot_after, sort_keys=True),
+        "managed_tables": json.dumps(list(plan.target_tables)),
+        "backups": "[]",
+        "steps_total": len(plan.statements),
+        "steps_done": 0,
+        "applied_by": who(),
+        "tool_version": __version__,
+        "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }
+    return connection.execute(state_table.insert().values(**values)).inserted_primary_key[0]
+
+
+def progress(connection: sa.Connection, row_id: int, steps_done: int) -> None:
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(steps_done=steps_done))
+
+
+def finish(connection: sa.Connection, row_id: int, status: str, duration_ms: int, error: str | None = None, steps_done: int | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "duration_ms": duration_ms, "error": error}
+    if steps_done is not None:
+        values["steps_done"] = steps_done
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(**values))
+
+
+def rows(connection: sa.Connection) -> list[StateRow]:
+    """Every recorded apply, newest first (none when the table does not exist yet)."""
+    if not exists(connection):
+        return []
+    result = connection.execute(sa.select(state_table).order_by(state_table.c.id.desc()))
+    return [_row(r) for r in result.mappings()]
+
+
+def last_applied(connection: sa.Connection) -> StateRow | None:
+    """The newest apply that completed: it defines what is managed and what the schema should be."""
+    return next((row for row in rows(connection) if row.status == APPLIED), None)
+
+
+def _row(data: Any) -> StateRow:
+    return StateRow(
+        id=data["id"],
+        kind=data["kind"],
+        status=data["status"],
+        plan_hash=data["plan_hash"],
+        source_fingerprint=data["source_fingerprint"],
+        target_fingerprint=data["target_fingerprint"],
+        operations=json.loads(data["operations"]),
+        managed_tables=tuple(parse_table_key(name) for name in json.loads(data["managed_tables"])),
+        snapshot_after=json.loads(data["snapshot_after"]),
+        steps_total=data["steps_total"],
+        steps_done=data["steps_done"],
+        error=data["error"],
+        applied_by=data["applied_by"],
+        tool_version=data["tool_version"],
+        started_at=data["started_at"],
+        duration_ms=data["duration_ms"],
+    )
