@@ -4,7 +4,6 @@ This is the one place that turns exceptions into exit codes (`run`). Errors are 
 stderr; `--debug` shows the traceback (never with local variables: they hold URLs).
 """
 
-from __future__ import annotations
 
 import functools
 import inspect
