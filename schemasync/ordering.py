@@ -67,11 +67,12 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     drops = [op for op in operations if isinstance(op, DropTable)]
     rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable))]
     ordered_creates, deferred = _order_creates(creates, split_fk_cycles)
-    ordered_drops, released = _order_drops(drops)
+    ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     positions = {op: n for n, op in enumerate(ordered_creates + ordered_drops)}
     missing = [op for op in rest if op not in positions]
-    for op in sorted(missing, key=lambda op: (_table_sort(op.table), op.op, op.summary())):
+    # Stable: within a table and kind, the diff's own order (the models' column order) is kept.
+    for op in sorted(missing, key=lambda op: (_table_sort(op.table), op.op)):
         positions[op] = len(positions)
     return sorted(set(positions), key=lambda op: (PHASES[type(op)], positions[op]))
 
@@ -96,14 +97,15 @@ def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[l
     return result, deferred
 
 
-def _order_drops(drops: list[DropTable]) -> tuple[list[DropTable], list[Operation]]:
-    """Drop referencing tables first; a cycle among dropped tables loses its foreign keys first."""
+def _order_drops(drops: list[DropTable], split_fk_cycles: bool) -> tuple[list[DropTable], list[Operation]]:
+    """Drop referencing tables first; a cycle among dropped tables loses its foreign keys first
+    (where the dialect enforces them at DROP time)."""
     by_key = {op.table: op for op in drops}
     edges = {key: {ref for ref in op.definition.referred_tables() if ref in by_key and ref != key} for key, op in by_key.items()}
     ordered_keys = list(reversed(_toposort(edges, break_cycles=True)))
     dropped: set[TableKey] = set()
     released: list[Operation] = []
-    for key in ordered_keys:
+    for key in ordered_keys if split_fk_cycles else ():
         # A table still referenced by a dropped table that goes later needs that foreign key gone first.
         for other in ordered_keys:
             if other in dropped or other == key:

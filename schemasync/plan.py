@@ -19,7 +19,7 @@ from schemasync.operations import Operation, qualified
 from schemasync.ordering import order
 from schemasync.render import render
 from schemasync.scope import managed_view
-from schemasync.snapshot import Snapshot, TableKey, digest
+from schemasync.snapshot import Snapshot, TableKey, digest, fingerprint_of
 
 FORMAT = 1
 
@@ -108,7 +108,7 @@ class Plan:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanError(f"{source}: not a readable schemasync plan ({type(error).__name__}: {error})") from None
-        if plan.hash != data.get("hash") or digest(plan.target) != plan.target_fingerprint:
+        if plan.hash != data.get("hash") or fingerprint_of(plan.target) != plan.target_fingerprint:
             raise PlanError(f"{source}: the plan's hash does not match its contents (edited after it was saved?)")
         return plan
 

@@ -162,7 +162,7 @@ class Snapshot:
 
     def fingerprint(self) -> str:
         """A digest of the canonical form: equal schemas give equal fingerprints on any machine."""
-        return digest(self.to_dict())
+        return fingerprint_of(self.to_dict())
 
 
 def table_sort_key(table: Table) -> tuple[str, str]:
@@ -176,6 +176,13 @@ def canonical_json(data: Any) -> str:
 
 def digest(data: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def fingerprint_of(snapshot: dict[str, Any]) -> str:
+    """Digest of a snapshot dict. Column position is not part of a schema's identity (the diff
+    ignores it too: no dialect reorders columns in place), so columns are taken by name."""
+    tables = [{**t, "columns": sorted(t["columns"], key=lambda c: c["name"])} for t in snapshot["tables"]]
+    return digest({**snapshot, "tables": tables})
 
 
 def column_to_dict(column: Column) -> dict[str, Any]:
