@@ -54,3 +54,14 @@ def test_exclude_tables_narrows_both_sides(project):
     assert project.cli("apply", "--yes", models=with_extra).exit_code == 0
     check = json.loads(project.cli("check", "--json", models=with_extra).output)
     assert check["in_sync"] and check["unmanaged"] == []
+
+
+def test_drop_unmanaged_opts_in_to_dropping_tables_never_managed(project):
+    (project.path / "schemasync.yaml").write_text("drop_unmanaged: true\n")
+    project.db.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+    models = project.write_models("m", MODELS.format(extra=""))
+    plan = json.loads(project.cli("plan", "--json", models=models).output)
+    assert sorted((op["op"], op["table"]) for op in plan["operations"]) == [("create_table", "kept"), ("drop_table", "stray")]
+    assert plan["unmanaged"] == []
+    assert project.cli("apply", "--yes", "--allow-destructive", models=models).exit_code == 0
+    assert project.cli("check", models=models).exit_code == 0
