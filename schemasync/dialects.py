@@ -48,7 +48,8 @@ class Dialect:
     def type_text(self, type_object: Any) -> str:
         """The canonical text of a reflected type: how this dialect's compiler spells it."""
         try:
-            return self.sa_dialect.type_compiler_instance.process(type_object)
+            # str(): identifiers come back as quoted_name, which YAML and JSON writers reject.
+            return str(self.sa_dialect.type_compiler_instance.process(type_object))
         except sa.exc.CompileError:
             return type(type_object).__name__.upper()
 

@@ -6,6 +6,7 @@ go through one reflection and one normaliser (compare like with like).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,11 @@ from schemasync.dialects import Dialect
 from schemasync.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Table, Unique, table_sort_key
 
 SchemaMap = Mapping[str | None, str | None]
+
+
+def unmanaged_parts(snapshot: Snapshot) -> list[str]:
+    """Parts of managed tables that reflection saw but schemasync leaves alone."""
+    return [part for table in snapshot.tables for part in table.unmanaged_parts]
 
 
 def reflect(
@@ -51,7 +57,10 @@ def _reflect_schema(
 ) -> list[Table]:
     def multi(method: str, default: Any) -> dict[str, Any]:
         try:
-            found = getattr(inspector, method)(schema=db_schema, filter_names=names)
+            with warnings.catch_warnings():
+                # SQLite warns about expression indexes it skips; they are reported as unmanaged below.
+                warnings.simplefilter("ignore", sa.exc.SAWarning)
+                found = getattr(inspector, method)(schema=db_schema, filter_names=names)
         except NotImplementedError:
             return {}
         return {key[1]: value for key, value in found.items()}
@@ -74,9 +83,17 @@ def _reflect_schema(
             indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i)),
             checks=tuple(Check(c["sqltext"], c.get("name")) for c in checks.get(name, [])),
             comment=(comments.get(name) or {}).get("text"),
+            unmanaged_parts=tuple(
+                f"expression index {i['name']} on {_qualified(logical, name)}"
+                for i in indexes.get(name, []) if not _is_plain_index(i) and not i.get("duplicates_constraint")
+            ),
         )
         for name in names
     ]
+
+
+def _qualified(schema: str | None, name: str) -> str:
+    return f"{schema}.{name}" if schema else name
 
 
 def _column(data: dict[str, Any], dialect: Dialect) -> Column:

@@ -117,6 +117,8 @@ class Table:
     comment: str | None = None
     # MySQL/MariaDB create an index behind each foreign key that has none; kept to drop it with the key.
     implicit_indexes: tuple[Index, ...] = field(default=(), compare=False)
+    # What reflection saw on this table but schemasync does not manage yet (expression indexes).
+    unmanaged_parts: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> TableKey:
