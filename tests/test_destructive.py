@@ -1,0 +1,33 @@
+"""Destructive steps (drop table, drop column, narrowing a type) are refused without --allow-destructive."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+WIDE = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String({n})){extra})
+"""
+
+
+@pytest.mark.parametrize("change, extra_before, n_after", [("narrow", "", 10), ("drop_column", ', sa.Column("old", sa.Integer)', 50)])
+def test_destructive_change_is_refused_then_allowed(project, change, extra_before, n_after):
+    before = project.write_models("b", WIDE.format(n=50, extra=extra_before))
+    after = project.write_models("a", WIDE.format(n=n_after, extra=""))
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    project.db.execute("INSERT INTO t (id, code) VALUES (1, 'short')")
+
+    plan = json.loads(project.cli("plan", "--json", models=after).output)
+    assert [op["destructive"] for op in plan["operations"]] == [True]
+    assert "(destructive)" in project.cli("plan", models=after).output
+
+    refused = project.cli("apply", "--yes", models=after)
+    assert refused.exit_code == 1 and "--allow-destructive" in refused.output
+    assert project.cli("check", models=after).exit_code == 2  # unchanged
+
+    assert project.cli("apply", "--yes", "--allow-destructive", models=after).exit_code == 0
+    assert project.cli("check", models=after).exit_code == 0
+    assert project.db.rows("SELECT id, code FROM t") == [(1, "short")]

@@ -1,0 +1,107 @@
+"""The pure core, without a database: widening, keyed diff, ordering, and the import direction."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from schemasync.diff import diff
+from schemasync.operations import AddForeignKey, AlterColumn, CreateTable, DropTable, is_widening
+from schemasync.ordering import order
+from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, Unique
+
+
+@pytest.mark.parametrize(
+    "before, after, widening",
+    [
+        ("VARCHAR(50)", "VARCHAR(200)", True),
+        ("VARCHAR(200)", "VARCHAR(50)", False),
+        ("VARCHAR(50)", "TEXT", True),
+        ("TEXT", "VARCHAR(50)", False),
+        ("SMALLINT", "INTEGER", True),
+        ("INTEGER(11)", "BIGINT(20)", True),
+        ("BIGINT", "INTEGER", False),
+        ("NUMERIC(10, 2)", "NUMERIC(12, 2)", True),
+        ("NUMERIC(10, 2)", "NUMERIC(10, 4)", False),
+        ("NUMERIC(10, 2)", "NUMERIC(9, 2)", False),
+        ("INTEGER", "VARCHAR(10)", False),
+        ("DATE", "DATETIME", False),
+    ],
+)
+def test_is_widening(before, after, widening):
+    assert is_widening(before, after) is widening
+
+
+def test_narrowing_alter_is_destructive_and_widening_is_not():
+    col = Column("c", "VARCHAR(50)")
+    assert AlterColumn(("", "t"), col, Column("c", "VARCHAR(10)")).destructive
+    assert not AlterColumn(("", "t"), col, Column("c", "VARCHAR(60)")).destructive
+    assert not AlterColumn(("", "t"), col, Column("c", "VARCHAR(50)", nullable=False)).destructive
+
+
+def _table(name: str, *refs: str) -> Table:
+    fks = tuple(ForeignKey(("ref_" + r,), r, ("id",)) for r in refs)
+    columns = (Column("id", "INTEGER", nullable=False),) + tuple(Column("ref_" + r, "INTEGER") for r in refs)
+    return Table(name, columns, foreign_keys=fks)
+
+
+def test_creates_follow_foreign_keys_and_split_cycles():
+    target = Snapshot("x", (_table("a", "c"), _table("b", "a"), _table("c", "b"), _table("d")))
+    ops = order(diff(Snapshot("x"), target), split_fk_cycles=True)
+    created = [op.table[1] for op in ops if isinstance(op, CreateTable)]
+    added = [op for op in ops if isinstance(op, AddForeignKey)]
+    assert sorted(created) == ["a", "b", "c", "d"]
+    assert len(added) == 1 and ops[-1] is added[0]
+    # every FK inside a CREATE TABLE points at a table created earlier
+    seen: set[str] = set()
+    for op in ops:
+        if isinstance(op, CreateTable):
+            assert all(fk.referred_table in seen for fk in op.definition.foreign_keys)
+            seen.add(op.table[1])
+
+
+def test_cycles_stay_inline_where_references_resolve_lazily():
+    target = Snapshot("x", (_table("a", "b"), _table("b", "a")))
+    ops = order(diff(Snapshot("x"), target), split_fk_cycles=False)
+    assert [type(op) for op in ops] == [CreateTable, CreateTable]
+
+
+def test_drops_go_referencing_first_and_self_references_are_fine():
+    current = Snapshot("x", (_table("parent"), _table("child", "parent"), _table("tree", "tree")))
+    ops = order(diff(current, Snapshot("x")), split_fk_cycles=True)
+    dropped = [op.table[1] for op in ops if isinstance(op, DropTable)]
+    assert dropped.index("child") < dropped.index("parent")
+    assert "tree" in dropped
+
+
+def test_unnamed_constraints_match_by_definition_named_by_name():
+    base = _table("t")
+    before = Table("t", base.columns + (Column("u", "INTEGER"),), uniques=(Unique(("u",)),))
+    assert diff(Snapshot("x", (before,)), Snapshot("x", (before,))) == []
+    renamed = Table("t", before.columns, uniques=(Unique(("u",), name="uq_t_u"),))
+    kinds = [op.op for op in diff(Snapshot("x", (before,)), Snapshot("x", (renamed,)))]
+    assert kinds == ["drop_unique", "add_unique"] or kinds == ["add_unique", "drop_unique"]
+
+
+LAYERS = {
+    "errors": 0, "snapshot": 0, "operations": 0,
+    "scope": 1, "diff": 1, "ordering": 1, "plan": 3,
+    "dialects": 2, "dialect_sqlite": 2, "dialect_postgresql": 2, "dialect_mysql": 2, "ddl": 2, "render": 2,
+    "reflect": 4, "models": 4, "devdb": 4, "state": 4, "apply": 4,
+    "config": 5, "workflow": 5, "console": 6, "cli": 7, "__main__": 8, "__init__": 0,
+}
+
+
+def test_imports_point_one_way():
+    """Application -> I/O -> dialect knowledge -> pure logic -> values; never upwards."""
+    package = Path(__file__).resolve().parent.parent / "schemasync"
+    for path in sorted(package.glob("*.py")):
+        layer = LAYERS[path.stem]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("schemasync"):
+                names = [node.module.split(".", 1)[1]] if "." in node.module else [a.name for a in node.names]
+                for name in names:
+                    if name in LAYERS and name != "__init__":
+                        assert LAYERS[name] <= layer, f"{path.name} imports {name} (layer {LAYERS[name]} > {layer})"
