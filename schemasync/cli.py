@@ -8,22 +8,53 @@ stderr; `--debug` shows the traceback (never with local variables: they hold URL
 import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from schemasync import __version__, console, workflow
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ExitCode, RefusedError, SchemasyncError
 from schemasync.plan import Plan
 
+# Click's UsageError, found through a public typer name: typer vendors Click in some versions and
+# depends on it in others, and this module imports only from typer.
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class Group(TyperGroup):
+    """Usage errors (unknown option, missing value) are bad input like any other: one line, exit 1.
+
+    Click's own handling prints a box and exits 2, which `check` uses for "changes pending".
+    """
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _UsageError as error:
+            context = getattr(error, "ctx", None)
+            where = f" (see {context.command_path} --help)" if context is not None else ""
+            message = error.format_message().strip().rstrip(".")  # type: ignore[attr-defined]
+            line = console.one_line(console.redact(message))  # a URL passed as an argument is echoed back
+            console.make_console(stderr=True).print(f"[bold red]error:[/] {console.escape(line)}{where}")
+            code = ExitCode.ERROR
+        except typer.Abort:
+            console.make_console(stderr=True).print("[bold red]error:[/] aborted")
+            code = ExitCode.ERROR
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
 app = typer.Typer(
     name="schemasync",
+    cls=Group,
     help="Declarative schema migrations for SQLAlchemy models: plan, apply, check. No revision files.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -45,11 +76,11 @@ class Common:
 
 _COMMON_PARAMETERS = [
     inspect.Parameter("database_url", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--database-url", help="SQLAlchemy URL [env: SCHEMASYNC_DATABASE_URL]", show_default=False)]),
+        str | None, typer.Option("--database-url", help="SQLAlchemy URL \\[env: SCHEMASYNC_DATABASE_URL]", show_default=False)]),
     inspect.Parameter("models", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base [env: SCHEMASYNC_MODELS]", show_default=False)]),
+        str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
     inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--config", help="YAML config file (default ./schemasync.yaml) [env: SCHEMASYNC_CONFIG]", show_default=False)]),
+        str | None, typer.Option("--config", help="YAML config file (default ./schemasync.yaml) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
     inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
         bool, typer.Option("--debug", help="Show tracebacks.")]),
     inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
@@ -77,24 +108,29 @@ def command(name: str) -> Callable[[Callable[..., int]], Callable[..., None]]:
 
 def run(debug: bool, body: Callable[[], int]) -> int:
     """The exit-code funnel: 0/2 from the command, 1 with a one-line message for any error."""
-    err = console.make_console(stderr=True)
     try:
         return body()
     except typer.Exit:
         raise
-    except SchemasyncError as error:
+    except (Exception, KeyboardInterrupt) as error:
+        err = console.make_console(stderr=True)
         if debug:
-            err.print_exception(show_locals=False)
-        err.print(f"[bold red]error:[/] {console.escape(str(error))}")
+            console.print_traceback(err, error)
+        err.print(f"[bold red]error:[/] {console.escape(error_line(error, debug))}")
         return ExitCode.ERROR
-    except KeyboardInterrupt:
-        err.print("[bold red]error:[/] interrupted")
-        return ExitCode.ERROR
-    except Exception as error:  # the last line of defence: still one line, unless --debug
-        if debug:
-            err.print_exception(show_locals=False)
-        err.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {console.escape(str(error).splitlines()[0] if str(error) else '')} (run with --debug for the traceback)")
-        return ExitCode.ERROR
+
+
+def error_line(error: BaseException, debug: bool = False) -> str:
+    """The one line an error is reported as: ours verbatim, anything else named, passwords hidden."""
+    if isinstance(error, SchemasyncError):
+        message = str(error)
+    elif isinstance(error, KeyboardInterrupt):
+        message = "interrupted"
+    else:  # the last line of defence: still one line, unless --debug
+        detail = next(iter(str(error).strip().splitlines()), "")
+        message = f"unexpected {type(error).__name__}{': ' + detail if detail else ''}"
+        message += "" if debug else " (run with --debug for the traceback)"
+    return console.one_line(console.redact(message))
 
 
 def stdin_is_terminal() -> bool:
@@ -105,7 +141,11 @@ def stdin_is_terminal() -> bool:
 def confirm_apply(out: Any, plan: Plan) -> bool:
     if not stdin_is_terminal():
         raise RefusedError("refusing to apply without confirmation: no terminal to ask (pass --yes)")
-    answer = out.input(f"Apply {len(plan.steps)} operations? [y/N] ")
+    try:
+        answer = out.input(console.escape(f"Apply {len(plan.steps)} operations? [y/N] "))  # rich would eat [y/N]
+    except EOFError:  # stdin closed before an answer: that is not a yes
+        out.print()
+        return False
     return answer.strip().lower() in {"y", "yes"}
 
 
@@ -211,11 +251,16 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_callback(
+    context: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """Declarative schema migrations for SQLAlchemy models."""
+    if context.invoked_subcommand is None:  # no command: show the help, but do not pass for success
+        typer.echo(context.get_help())
+        console.make_console(stderr=True).print("[bold red]error:[/] no command given: choose one of the commands above")
+        raise typer.Exit(ExitCode.ERROR)
 
 
 def main() -> None:

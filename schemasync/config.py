@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from schemasync.errors import ConfigError
@@ -44,15 +46,23 @@ def load_settings(
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     path = _config_path(config or environ.get(f"{ENV_PREFIX}CONFIG"), cwd)
-    data = read_config(path, environ) if path else {}
+    data = read_config(path) if path else {}
+    base_dir = path.parent if path else cwd
+
+    def setting(key: str, default: Any = None) -> Any:
+        # Expanded only when used: a ${VAR} in a value that a flag or the environment overrides
+        # need not be set.
+        return expand(data[key], environ, path.name, key) if path and key in data else default
+
+    flag_or_env_url = database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL")
     return Settings(
-        database_url=database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL") or data.get("database_url"),
-        models=models or environ.get(f"{ENV_PREFIX}MODELS") or data.get("models"),
-        include_schemas=_schemas(data.get("include_schemas")),
-        exclude_tables=tuple(_string_list(data.get("exclude_tables"), "exclude_tables")),
-        drop_unmanaged=_boolean(data.get("drop_unmanaged", False), "drop_unmanaged"),
-        lock_timeout=_number(data.get("lock_timeout", 10.0), "lock_timeout"),
-        base_dir=path.parent if path else cwd,
+        database_url=flag_or_env_url or _file_url(_string(setting("database_url"), "database_url"), base_dir),
+        models=models or environ.get(f"{ENV_PREFIX}MODELS") or _string(setting("models"), "models"),
+        include_schemas=_schemas(setting("include_schemas")),
+        exclude_tables=tuple(_string_list(setting("exclude_tables"), "exclude_tables")),
+        drop_unmanaged=_boolean(setting("drop_unmanaged", False), "drop_unmanaged"),
+        lock_timeout=_number(setting("lock_timeout", 10.0), "lock_timeout"),
+        base_dir=base_dir,
         config_path=path,
     )
 
@@ -60,34 +70,40 @@ def load_settings(
 def _config_path(explicit: str | None, cwd: Path) -> Path | None:
     if explicit:
         path = (cwd / explicit).resolve()
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"config file {explicit} does not exist")
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} is not a file")
         return path
     default = cwd / DEFAULT_CONFIG
     return default.resolve() if default.is_file() else None
 
 
-def read_config(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Parse the YAML safely, refuse unknown keys, expand ${VAR} in every string value."""
+def read_config(path: Path) -> dict[str, Any]:
+    """Parse the YAML safely and refuse unknown keys; values are expanded by `expand` when used."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path.name}{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
     unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{path.name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
-    return {key: expand(value, environ, path.name) for key, value in data.items()}
+    return dict(data)
 
 
-def expand(value: Any, environ: Mapping[str, str], source: str) -> Any:
+def expand(value: Any, environ: Mapping[str, str], source: str, key: str = "") -> Any:
     """`${VAR}` must be set; `${VAR:-default}` falls back. Applied inside lists too."""
     if isinstance(value, list):
-        return [expand(item, environ, source) for item in value]
+        return [expand(item, environ, source, key) for item in value]
     if not isinstance(value, str):
         return value
 
@@ -97,9 +113,32 @@ def expand(value: Any, environ: Mapping[str, str], source: str) -> Any:
             return environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"{source}: environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
+        where = f" ({key})" if key else ""
+        raise ConfigError(f"{source}{where}: environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
 
     return _VARIABLE.sub(substitute, value)
+
+
+def _file_url(value: str | None, base_dir: Path) -> str | None:
+    """A relative SQLite path written in the config file is relative to that file, like the models."""
+    if not value:
+        return value
+    try:
+        url = sa.engine.make_url(value)
+    except (sa.exc.ArgumentError, ValueError):
+        return value  # reported, without repeating the URL, when the database is opened
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return value
+    if Path(database).is_absolute():
+        return value
+    return url.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+
+
+def _string(value: Any, key: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ConfigError(f"config key {key} must be a string")
 
 
 def _string_list(value: Any, key: str) -> list[str]:
@@ -161,4 +200,15 @@ models: {models}
 
 
 def starter_config(database_url: str, models: str) -> str:
-    return STARTER_CONFIG.format(database_url=database_url, models=models)
+    """The commented starter file, with the two values written so that YAML reads them back as given."""
+    return STARTER_CONFIG.format(database_url=_scalar(database_url), models=_scalar(models))
+
+
+def _scalar(value: str) -> str:
+    """`value` as written when YAML reads it back unchanged, else double-quoted."""
+    try:
+        if "\n" not in value and yaml.safe_load(f"key: {value}") == {"key": value}:
+            return value
+    except yaml.YAMLError:
+        pass
+    return json.dumps(value)  # a JSON string is a valid double-quoted YAML scalar

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.traceback import Traceback
 
 from schemasync.plan import Plan, Step
 from schemasync.workflow import CheckReport, HistoryReport, InspectReport
@@ -18,7 +20,32 @@ _MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", 
 
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
     """rich turns colour off by itself when not on a terminal or when NO_COLOR is set."""
-    return Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 500  # piped: tables keep whole rows (full hash prefix, one-line dates), not 80 columns
+    return console
+
+
+# user:password@ in anything URL-shaped; SQLAlchemy's own hidden form (***) passes through unchanged.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+def redact(text: str) -> str:
+    """Hide the password of any URL in `text`: a second guard behind render_as_string(hide_password=True)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}***@", text)
+
+
+def one_line(text: str) -> str:
+    """Join a message's lines: the CLI promises one line per error."""
+    return re.sub(r"\s*\n\s*", " ", text.strip())
+
+
+def print_traceback(console: Console, error: BaseException) -> None:
+    """The --debug traceback: never with local variables (they hold URLs), passwords hidden in messages."""
+    trace = Traceback.from_exception(type(error), error, error.__traceback__, show_locals=False)
+    with console.capture() as captured:
+        console.print(trace)
+    console.file.write(redact(captured.get()))
 
 
 def step_line(number: int, step: Step) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ def load_metadata(spec: str, search_path: Path) -> sa.MetaData:
     module_name, _, attribute = spec.partition(":")
     if not module_name:
         raise ModelsError(f"models '{spec}' should look like 'package.module:Base'")
+    if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+        dotted = module_name.removesuffix(".py").replace("\\", "/").strip("/").replace("/", ".")
+        raise ModelsError(f"models '{spec}' names a file: use the module's import name, e.g. --models {dotted}:{attribute or 'Base'}")
     module = _import(module_name, search_path)
     if attribute:
         if not hasattr(module, attribute):
@@ -31,22 +35,38 @@ def load_metadata(spec: str, search_path: Path) -> sa.MetaData:
 
 
 def _import(module_name: str, search_path: Path) -> Any:
+    """Import the user's module; whatever it raises becomes one line naming the module."""
     folder = str(search_path.resolve())
     added = folder not in sys.path
     if added:
         sys.path.insert(0, folder)
     try:
         importlib.invalidate_caches()
-        return importlib.import_module(module_name)
+        # What the module prints goes to stderr, so `plan --json` and `--sql` stay parseable.
+        with contextlib.redirect_stdout(sys.stderr):
+            return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name == module_name or module_name.startswith(f"{error.name}."):
             raise ModelsError(f"cannot import models module '{module_name}' (looked in {folder} and sys.path)") from None
-        raise ModelsError(f"error importing models module '{module_name}': {type(error).__name__}: {error}") from None
+        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
+    except SyntaxError as error:
+        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
+    except SystemExit as error:
+        raise ModelsError(f"models module '{module_name}' called sys.exit({error.code!r}) while being imported") from None
     except Exception as error:  # the user's module may raise anything at import time
-        raise ModelsError(f"error importing models module '{module_name}': {type(error).__name__}: {error}") from None
+        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
     finally:
         if added:
             sys.path.remove(folder)
+
+
+def _describe(error: BaseException) -> str:
+    """`Type: first line`; a syntax error says which file and line."""
+    if isinstance(error, SyntaxError):
+        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
+        return f"{type(error).__name__} in {where}: {error.msg}"
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def as_metadata(value: Any, label: str) -> sa.MetaData:

@@ -23,7 +23,7 @@ from schemasync.diff import diff
 from schemasync.errors import ConfigError, DatabaseError, PlanError, RefusedError
 from schemasync.models import load_metadata
 from schemasync.plan import Plan, make_plan
-from schemasync.reflect import other_objects, reflect
+from schemasync.reflect import other_objects, reflect, unmanaged_parts
 from schemasync.scope import Scope, parse_table_key
 from schemasync.snapshot import Snapshot, table_to_dict
 
@@ -36,6 +36,7 @@ class Target:
     dialect: Dialect
     scope: Scope
     url: str
+    drop_unmanaged: bool = False
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -91,22 +92,21 @@ class HistoryReport:
 @contextmanager
 def open_target(settings: Settings) -> Iterator[Target]:
     """Create the engine, check the server answers, and dispose of it afterwards."""
-    if not settings.database_url:
-        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, or run `schemasync init`")
-    try:
-        url = sa.engine.make_url(settings.database_url)
-    except sa.exc.ArgumentError:
-        raise ConfigError("the database URL is not a valid SQLAlchemy URL (expected e.g. postgresql+psycopg://user@host/db)") from None
+    url = parse_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
     try:
         dialect_cls = url.get_dialect()
-    except (sa.exc.NoSuchModuleError, ImportError) as error:
-        raise ConfigError(f"cannot use {shown}: {first_line(error)} (install the extra: pip install 'schemasync[postgres]' or '[mysql]')") from None
+    except sa.exc.NoSuchModuleError:
+        raise ConfigError(f"cannot use {shown}: SQLAlchemy has no dialect '{url.drivername}' (schemasync supports {SUPPORTED_URLS})") from None
+    except ImportError as error:
+        raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
     options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout)
     try:
         engine = sa.create_engine(url, **options)
-    except (ImportError, sa.exc.ArgumentError) as error:
-        raise ConfigError(f"cannot use {shown}: {first_line(error)} (is the driver installed? pip install 'schemasync[postgres]' or '[mysql]')") from None
+    except ImportError as error:
+        raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
+    except (sa.exc.ArgumentError, TypeError, ValueError) as error:
+        raise ConfigError(f"cannot use {shown}: {first_line(error)}") from None
     try:
         dialect = dialect_for(engine.dialect)
         dialect.prepare_engine(engine)
@@ -115,9 +115,37 @@ def open_target(settings: Settings) -> Iterator[Target]:
                 pass
         except sa.exc.DBAPIError as error:
             raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
-        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown)
+        except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
+            raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
+        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged)
     finally:
         engine.dispose()
+
+
+SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
+# What to install for a driver module that is missing, by the module's name.
+_DRIVER_PACKAGES = {"psycopg": "schemasync[postgres]", "pymysql": "schemasync[mysql]"}
+
+
+def parse_url(database_url: str | None) -> sa.URL:
+    """The configured URL, or a one-line error that never repeats it (it may hold a password)."""
+    if not database_url:
+        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, or run `schemasync init`")
+    try:
+        return sa.engine.make_url(database_url)
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError("the database URL is not a valid SQLAlchemy URL (expected e.g. postgresql+psycopg://user@host/db)") from None
+
+
+def _missing_driver(error: ImportError) -> str:
+    """What to do about a DBAPI module that failed to import."""
+    module = (error.name or "").partition(".")[0]
+    if not module:
+        return first_line(error)
+    package = _DRIVER_PACKAGES.get(module)
+    if package:
+        return f"the driver module '{module}' is not installed (pip install '{package}')"
+    return f"the driver module '{module}' is not installed: install it, or use a supported driver ({SUPPORTED_URLS})"
 
 
 def load_models(settings: Settings) -> sa.MetaData:
@@ -152,8 +180,9 @@ def _plan(target: Target, metadata: sa.MetaData) -> PlanReport:
         last = state.last_applied(connection)
         others = other_objects(connection, {s: s for s in target.scope.schemas})
     previously = last.managed_tables if last else ()
-    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=False)
-    return PlanReport(result, tuple(others))
+    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged)
+    managed = live.only({parse_table_key(name) for name in result.managed_tables})
+    return PlanReport(result, tuple(others + unmanaged_parts(managed)))
 
 
 def apply(
