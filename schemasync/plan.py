@@ -94,6 +94,8 @@ class Plan:
         """Read a saved plan; a file that is not one, or was edited after saving, is refused."""
         try:
             data = json.loads(text)
+            if not isinstance(data, dict):
+                raise PlanError(f"{source}: not a schemasync plan (expected a JSON object)")
             if data.get("format") != FORMAT:
                 raise PlanError(f"{source}: not a schemasync plan (format {data.get('format')!r}, expected {FORMAT})")
             plan = cls(

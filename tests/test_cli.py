@@ -501,6 +501,12 @@ def test_plan_file_that_is_not_json(sqlite_project):
     assert tables(sqlite_project) == set()
 
 
+def test_plan_file_that_is_json_but_not_an_object(sqlite_project):
+    (sqlite_project.path / "plan.json").write_text("[1, 2]\n")
+    assert_error(sqlite_project.cli("apply", "--yes", "--plan", "plan.json"), "plan.json", "expected a JSON object")
+    assert tables(sqlite_project) == set()
+
+
 def test_plan_file_that_does_not_exist(sqlite_project):
     assert_error(sqlite_project.cli("apply", "--yes", "--plan", "nope.json"), "cannot read plan file nope.json")
 
