@@ -15,7 +15,7 @@ from rich.traceback import Traceback
 from schemasync.plan import Plan, Step
 from schemasync.workflow import CheckReport, HistoryReport, InspectReport
 
-_MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~"}
+_MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~", "rename": ">"}
 
 
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
@@ -66,6 +66,8 @@ def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()
         for number, step in enumerate(plan.steps, 1):
             console.print(step_line(number, step))
         console.print(f"Plan hash: {plan.hash}")
+    for hint in plan.hints:
+        console.print(f"[cyan]hint:[/] {escape(hint)}")
     print_unmanaged(console, plan.unmanaged, other_objects)
 
 

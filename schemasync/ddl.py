@@ -59,6 +59,11 @@ class RenameTable(ExecutableDDLElement):
         self.table, self.new_name = table, new_name
 
 
+class RenameColumn(ExecutableDDLElement):
+    def __init__(self, table: sa.Table, old: str, new: str) -> None:
+        self.table, self.old, self.new = table, old, new
+
+
 class CopyRows(ExecutableDDLElement):
     """INSERT INTO target (cols) SELECT cols FROM source: the heart of a table rebuild."""
 
@@ -110,6 +115,13 @@ def _modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
 @compiles(RenameTable)
 def _rename_table(element: RenameTable, compiler: Any, **kw: Any) -> str:
     return f"ALTER TABLE {_table(compiler, element.table)} RENAME TO {compiler.preparer.quote(element.new_name)}"
+
+
+@compiles(RenameColumn)
+def _rename_column(element: RenameColumn, compiler: Any, **kw: Any) -> str:
+    """Standard spelling: PostgreSQL, SQLite 3.25+, MySQL 8, MariaDB 10.5+."""
+    quote = compiler.preparer.quote
+    return f"ALTER TABLE {_table(compiler, element.table)} RENAME COLUMN {quote(element.old)} TO {quote(element.new)}"
 
 
 @compiles(CopyRows)

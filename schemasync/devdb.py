@@ -8,13 +8,14 @@ both sides, so a freshly applied schema compares equal to its target on every di
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import sqlalchemy as sa
 
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
 from schemasync.reflect import reflect
-from schemasync.snapshot import Snapshot
+from schemasync.snapshot import Snapshot, Table
 
 
 def build_target(
@@ -33,7 +34,27 @@ def build_target(
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
-        return reflect(connection, dialect, reverse, keep)
+        return declare_renames(reflect(connection, dialect, reverse, keep), tables)
+
+
+def renamed_from(item: sa.Table | sa.Column) -> str | None:
+    """The contract's declaration: info={"schemasync": {"renamed_from": "old_name"}}."""
+    declared = (item.info.get("schemasync") or {}).get("renamed_from")
+    return str(declared) if declared else None
+
+
+def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+    """Carry the models' rename declarations onto the reflected target (reflection cannot see them)."""
+    by_key = {(t.schema, t.name): t for t in tables}
+
+    def annotate(table: Table) -> Table:
+        model = by_key.get(table.key)
+        if model is None:
+            return table
+        columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
+        return replace(table, columns=columns, renamed_from=renamed_from(model))
+
+    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
 
 
 def first_line(error: BaseException) -> str:

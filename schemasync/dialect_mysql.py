@@ -29,9 +29,10 @@ class MySQLDialect(Dialect):
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
     generated_names: ClassVar[dict[str, str]] = {
-        "foreign_key": r"{table}_ibfk_\d+",
+        # Not pinned to the current table name: a renamed table may keep the old prefix.
+        "foreign_key": r".+_ibfk_\d+",
         # MariaDB names unnamed checks CONSTRAINT_<n>; MySQL 8 <table>_chk_<n>.
-        "check": r"(CONSTRAINT_\d+|{table}_chk_\d+)",
+        "check": r"(CONSTRAINT_\d+|.+_chk_\d+)",
     }
 
     # --- normalise -------------------------------------------------------------------------------

@@ -23,12 +23,13 @@ class PostgreSQLDialect(Dialect):
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
-    # https://www.postgresql.org/docs/current/ddl-constraints.html: <table>_<columns>_<suffix>[N]
+    # https://www.postgresql.org/docs/current/ddl-constraints.html: <table>_<columns>_<suffix>[N].
+    # The table part is not pinned: a renamed table keeps the names made under its old name.
     generated_names: ClassVar[dict[str, str]] = {
-        "primary_key": r"{table}_pkey\d*",
-        "foreign_key": r"{table}_.*_fkey\d*",
-        "unique": r"{table}_.*_key\d*",
-        "check": r"{table}(_.*)?_check\d*",
+        "primary_key": r".+_pkey\d*",
+        "foreign_key": r".+_fkey\d*",
+        "unique": r".+_key\d*",
+        "check": r".+_check\d*",
     }
 
     # --- normalise -------------------------------------------------------------------------------

@@ -20,10 +20,13 @@ from schemasync.operations import (
     DropTable,
     Operation,
     RebuildTable,
+    RenameColumn,
+    RenameTable,
 )
 from schemasync.snapshot import Column, Snapshot
 
 BEGIN_OPTION = "schemasync_begin"
+RENAMES = (RenameTable, RenameColumn)
 
 
 @register
@@ -46,9 +49,10 @@ class SQLiteDialect(Dialect):
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table."""
         rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=lambda k: (k[0] or "", k[1]))
-        kept = [op for op in operations if op.table not in rebuild]
+        # Renames stay steps of their own (SQLite has RENAME); the rebuild copies from the new names.
+        kept = [op for op in operations if op.table not in rebuild or isinstance(op, RENAMES)]
         for key in rebuild:
-            own = [op for op in operations if op.table == key and not isinstance(op, (CreateIndex, DropIndex))]
+            own = [op for op in operations if op.table == key and not isinstance(op, (CreateIndex, DropIndex, *RENAMES))]
             kept.append(
                 RebuildTable(
                     key,
@@ -112,7 +116,7 @@ class SQLiteDialect(Dialect):
 
 
 def _needs_rebuild(op: Operation) -> bool:
-    if isinstance(op, (CreateTable, DropTable, CreateIndex, DropIndex)):
+    if isinstance(op, (CreateTable, DropTable, CreateIndex, DropIndex, *RENAMES)):
         return False
     if isinstance(op, AddColumn):
         return not _can_add_in_place(op.column)

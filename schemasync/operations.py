@@ -82,6 +82,35 @@ class DropTable(Operation):
 
 
 @dataclass(frozen=True)
+class RenameTable(Operation):
+    """A declared table rename (`table` is the old key): the rows stay where they are."""
+
+    op: ClassVar[str] = "rename_table"
+    new_name: str
+
+    def summary(self) -> str:
+        return f"rename table {qualified(self.table)} to {self.new_name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"new_name": self.new_name}
+
+
+@dataclass(frozen=True)
+class RenameColumn(Operation):
+    """A declared column rename: the values stay in place."""
+
+    op: ClassVar[str] = "rename_column"
+    old_name: str
+    new_name: str
+
+    def summary(self) -> str:
+        return f"rename column {qualified(self.table)}.{self.old_name} to {self.new_name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"old_name": self.old_name, "new_name": self.new_name}
+
+
+@dataclass(frozen=True)
 class AddColumn(Operation):
     op: ClassVar[str] = "add_column"
     column: Column

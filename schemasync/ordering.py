@@ -32,11 +32,15 @@ from schemasync.operations import (
     DropUnique,
     Operation,
     RebuildTable,
+    RenameColumn,
+    RenameTable,
     SetTableComment,
 )
 from schemasync.snapshot import Table, TableKey
 
 PHASES: dict[type[Operation], int] = {
+    RenameTable: -2,
+    RenameColumn: -1,
     DropForeignKey: 0,
     DropIndex: 1,
     DropUnique: 1,
@@ -71,10 +75,17 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     rest += deferred + released
     positions = {op: n for n, op in enumerate(ordered_creates + ordered_drops)}
     missing = [op for op in rest if op not in positions]
-    # Stable: within a table and kind, the diff's own order (the models' column order) is kept.
-    for op in sorted(missing, key=lambda op: (_table_sort(op.table), op.op)):
+    for op in sorted(missing, key=_within_phase):
         positions[op] = len(positions)
     return sorted(set(positions), key=lambda op: (PHASES[type(op)], positions[op]))
+
+
+def _within_phase(op: Operation) -> tuple:
+    """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
+    order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
+    if isinstance(op, (RenameTable, RenameColumn)):
+        return (("", ""), "")
+    return (_table_sort(op.table), op.op)
 
 
 def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[list[CreateTable], list[Operation]]:

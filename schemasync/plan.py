@@ -18,6 +18,7 @@ from schemasync.errors import PlanError
 from schemasync.operations import Operation, qualified
 from schemasync.ordering import order
 from schemasync.render import render
+from schemasync.renames import plan_renames, rename_hints
 from schemasync.scope import managed_view
 from schemasync.snapshot import Snapshot, TableKey, digest, fingerprint_of
 
@@ -51,6 +52,8 @@ class Plan:
     managed_tables: tuple[str, ...]
     target_tables: tuple[str, ...]
     unmanaged: tuple[str, ...] = ()
+    # Drops paired with adds that look like renames: how to declare them (never acted on).
+    hints: tuple[str, ...] = ()
     # The target snapshot in canonical form: recorded by apply, so drift can say what changed.
     target: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     operations: tuple[Operation, ...] = field(default=(), compare=False, repr=False)
@@ -82,6 +85,7 @@ class Plan:
             "managed_tables": list(self.managed_tables),
             "target_tables": list(self.target_tables),
             "unmanaged": list(self.unmanaged),
+            "hints": list(self.hints),
             "operations": [s.to_dict() for s in self.steps],
             "target": self.target,
         }
@@ -106,6 +110,7 @@ class Plan:
                 managed_tables=tuple(data["managed_tables"]),
                 target_tables=tuple(data["target_tables"]),
                 unmanaged=tuple(data.get("unmanaged", [])),
+                hints=tuple(data.get("hints", [])),
                 target=data["target"],
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -124,10 +129,12 @@ def make_plan(
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out."""
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
-    operations = diff(current, target)
-    operations = dialect.lower(operations, current, target)
+    renames, renamed = plan_renames(current, target)
+    operations = renames + diff(renamed, target)
+    hints = tuple(rename_hints(operations))
+    operations = dialect.lower(operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     steps = tuple(Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect))) for op in operations)
     targeted = tuple(t.qualified_name for t in target.tables)
     managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
-    return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, target.to_dict(), tuple(operations))
+    return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations))

@@ -33,6 +33,8 @@ from schemasync.operations import (
     DropUnique,
     Operation,
     RebuildTable,
+    RenameColumn,
+    RenameTable,
     SetTableComment,
 )
 from schemasync.snapshot import Column, ForeignKey, Table, TableKey
@@ -149,6 +151,16 @@ def _(op: CreateTable, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: DropTable, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropTable(sa_table(op.definition, with_constraints=False))]
+
+
+@elements.register
+def _(op: RenameTable, dialect: Dialect) -> list[Any]:
+    return [ddl.RenameTable(bare_table(op.table, []), op.new_name)]
+
+
+@elements.register
+def _(op: RenameColumn, dialect: Dialect) -> list[Any]:
+    return [ddl.RenameColumn(bare_table(op.table, []), op.old_name, op.new_name)]
 
 
 @elements.register

@@ -37,7 +37,8 @@ def managed_view(
     """The live tables schemasync may change, and the names of the ones it leaves alone."""
     if drop_unmanaged:
         return live, ()
-    managed = set(target.tables_by_key) | set(previously_managed)
+    renamed = {(t.schema, t.renamed_from) for t in target.tables if t.renamed_from}
+    managed = set(target.tables_by_key) | set(previously_managed) | renamed
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     return live.only(managed), unmanaged
 

@@ -28,6 +28,8 @@ class Column:
     autoincrement: bool = False
     comment: str | None = None
     type_object: Any = field(default=None, compare=False, repr=False)
+    # Declared in the models (info={"schemasync": {"renamed_from": ...}}); an instruction, not schema.
+    renamed_from: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class Table:
     implicit_indexes: tuple[Index, ...] = field(default=(), compare=False)
     # What reflection saw on this table but schemasync does not manage yet (expression indexes).
     unmanaged_parts: tuple[str, ...] = field(default=(), compare=False)
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> TableKey:

@@ -1,0 +1,107 @@
+"""Declared renames: `info={"schemasync": {"renamed_from": "old"}}` on a Table or Column. Pure.
+
+A rename is never guessed. When the models declare one and the live schema still has the old
+name (and not the new one), the plan renames instead of dropping and adding, and the rest of the
+diff runs against the live schema *as it will be* after the rename. Once applied, the declaration
+is inert: the old name is gone, so nothing more happens.
+
+Servers carry references along on rename (indexes, constraints, foreign keys in other tables);
+`_rename_table` and `_rename_column` mirror that in the snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemasync.operations import (
+    AddColumn,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    qualified,
+)
+from schemasync.snapshot import Snapshot, Table, TableKey
+
+
+def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], Snapshot]:
+    """Rename operations, and `current` as it will look once they have run."""
+    operations: list[Operation] = []
+    for table in target.tables:
+        old_key = (table.schema, table.renamed_from) if table.renamed_from else None
+        if old_key and current.table(old_key) and not current.table(table.key):
+            operations.append(RenameTable(old_key, table.name))
+            current = _rename_table(current, old_key, table.name)
+    for table in target.tables:
+        live = current.table(table.key)
+        for column in table.columns if live else ():
+            old = column.renamed_from
+            if old and old in live.columns_by_name and column.name not in live.columns_by_name:
+                operations.append(RenameColumn(table.key, old, column.name))
+                current = _rename_column(current, table.key, old, column.name)
+                live = current.table(table.key)
+    return operations, current
+
+
+def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
+    return tuple(new if name == old else name for name in names)
+
+
+def _rename_table(snapshot: Snapshot, old_key: TableKey, new_name: str) -> Snapshot:
+    schema, old_name = old_key
+
+    def update(table: Table) -> Table:
+        fks = tuple(
+            replace(fk, referred_table=new_name) if (fk.referred_schema, fk.referred_table) == old_key else fk
+            for fk in table.foreign_keys
+        )
+        return replace(table, name=new_name if table.key == old_key else table.name, foreign_keys=fks)
+
+    return Snapshot(snapshot.dialect, tuple(update(t) for t in snapshot.tables))
+
+
+def _rename_column(snapshot: Snapshot, key: TableKey, old: str, new: str) -> Snapshot:
+    def update(table: Table) -> Table:
+        fks = tuple(
+            replace(fk, referred_columns=_swap(fk.referred_columns, old, new)) if (fk.referred_schema, fk.referred_table) == key else fk
+            for fk in table.foreign_keys
+        )
+        if table.key != key:
+            return replace(table, foreign_keys=fks)
+        fks = tuple(replace(fk, columns=_swap(fk.columns, old, new)) for fk in fks)
+        return replace(
+            table,
+            columns=tuple(replace(c, name=new) if c.name == old else c for c in table.columns),
+            primary_key=replace(table.primary_key, columns=_swap(table.primary_key.columns, old, new)) if table.primary_key else None,
+            foreign_keys=fks,
+            uniques=tuple(replace(u, columns=_swap(u.columns, old, new)) for u in table.uniques),
+            indexes=tuple(replace(i, columns=_swap(i.columns, old, new)) for i in table.indexes),
+            implicit_indexes=tuple(replace(i, columns=_swap(i.columns, old, new)) for i in table.implicit_indexes),
+        )
+
+    return Snapshot(snapshot.dialect, tuple(update(t) for t in snapshot.tables))
+
+
+def rename_hints(operations: list[Operation]) -> list[str]:
+    """Drops paired with adds that look like a rename: say how to declare it (never act on a guess)."""
+    hints = []
+    added = [op for op in operations if isinstance(op, AddColumn)]
+    for drop in (op for op in operations if isinstance(op, DropColumn)):
+        for add in added:
+            if add.table == drop.table and add.column.type == drop.column.type:
+                hints.append(
+                    f"{qualified(drop.table)}.{drop.column.name} is dropped and {add.column.name} added with the same type: "
+                    f"if it is a rename, declare it: Column({add.column.name!r}, ..., "
+                    f"info={{'schemasync': {{'renamed_from': {drop.column.name!r}}}}})"
+                )
+    created = [op for op in operations if isinstance(op, CreateTable)]
+    for drop in (op for op in operations if isinstance(op, DropTable)):
+        for create in created:
+            if [c.name for c in create.definition.columns] == [c.name for c in drop.definition.columns]:
+                hints.append(
+                    f"table {qualified(drop.table)} is dropped and {qualified(create.table)} created with the same columns: "
+                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop.table[1]!r}}}}}}}"
+                )
+    return hints
