@@ -39,8 +39,13 @@ def apply_plan(
     read_live: Callable[[sa.Connection], Snapshot],
     lock_timeout: float,
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
+    kind: str = "apply",
+    on_success: Callable[[sa.Connection, int], None] = lambda connection, row_id: None,
 ) -> ApplyResult:
-    """Run every statement of `plan`; raise ApplyError (after recording it) when one fails."""
+    """Run every statement of `plan`; raise ApplyError (after recording it) when one fails.
+
+    `kind` is what schema_state calls the row ("apply", "rollback"); `on_success` runs in the same
+    transaction just before it commits (a rollback marks the apply it undid)."""
     started = time.monotonic()
     statements = plan.statements
     with engine.connect() as connection:
@@ -49,7 +54,7 @@ def apply_plan(
         try:
             with dialect.migration_transaction(connection, lock_timeout):
                 before = _verify_source(connection, plan, read_live)
-                progress.row_id = state.start(connection, "apply", plan, before.to_dict(), plan.target)
+                progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                 for number, statement in enumerate(statements, 1):
                     progress.current = statement
                     on_statement(number, statement)
@@ -58,11 +63,12 @@ def apply_plan(
                     if not dialect.transactional_ddl:
                         state.progress(connection, progress.row_id, number)
                 dialect.after_apply_check(connection)
+                on_success(connection, progress.row_id)
                 state.finish(connection, progress.row_id, state.APPLIED, _ms(started), steps_done=len(statements))
         except sa.exc.DBAPIError as error:
-            raise _record_failure(connection, dialect, plan, progress, first_line(error), started) from None
+            raise _record_failure(connection, dialect, plan, progress, first_line(error), started, kind) from None
         except ApplyError as error:
-            raise _record_failure(connection, dialect, plan, progress, str(error), started) from None
+            raise _record_failure(connection, dialect, plan, progress, str(error), started, kind) from None
         return ApplyResult(progress.row_id, len(statements), _ms(started))
 
 
@@ -80,7 +86,7 @@ def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[s
     return live
 
 
-def _record_failure(connection: sa.Connection, dialect: Dialect, plan: Plan, progress: _Progress, reason: str, started: float) -> ApplyError:
+def _record_failure(connection: sa.Connection, dialect: Dialect, plan: Plan, progress: _Progress, reason: str, started: float, kind: str = "apply") -> ApplyError:
     """Write the failed row (the apply's own row was rolled back with it where DDL is transactional)."""
     total = len(plan.statements)
     kept = 0 if dialect.transactional_ddl else progress.done
@@ -88,7 +94,7 @@ def _record_failure(connection: sa.Connection, dialect: Dialect, plan: Plan, pro
         connection.rollback()
     with connection.begin():
         if dialect.transactional_ddl or progress.row_id is None:
-            progress.row_id = state.start(connection, "apply", plan, {}, {})
+            progress.row_id = state.start(connection, kind, plan, {}, {})
         state.finish(connection, progress.row_id, state.FAILED, _ms(started), error=reason, steps_done=kept)
     step = f"statement {progress.done + 1} of {total}"
     if dialect.transactional_ddl:

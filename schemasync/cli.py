@@ -7,6 +7,7 @@ stderr; `--debug` shows the traceback (never with local variables: they hold URL
 
 import functools
 import inspect
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from schemasync import __version__, console, workflow
+from schemasync import __version__, console, report_formats, targets_console, workflow
 from schemasync.config import Settings, load_settings
-from schemasync.errors import ExitCode, RefusedError, SchemasyncError
+from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
 from schemasync.plan import Plan
 
 # Click's UsageError, found through a public typer name: typer vendors Click in some versions and
@@ -69,9 +70,10 @@ class Common:
     config: str | None
     debug: bool
     quiet: bool
+    target: str | None = None
 
     def settings(self) -> Settings:
-        return load_settings(self.database_url, self.models, self.config)
+        return load_settings(self.database_url, self.models, self.config, target=self.target)
 
 
 _COMMON_PARAMETERS = [
@@ -81,6 +83,8 @@ _COMMON_PARAMETERS = [
         str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
     inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--config", help="YAML config file (default ./schemasync.yaml) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
+    inspect.Parameter("target", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--target", help="One of the config's `targets:` by name (its URL and schema).", show_default=False)]),
     inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
         bool, typer.Option("--debug", help="Show tracebacks.")]),
     inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
@@ -139,10 +143,15 @@ def stdin_is_terminal() -> bool:
 
 
 def confirm_apply(out: Any, plan: Plan) -> bool:
+    return ask(out, f"Apply {len(plan.steps)} operations?", "apply")
+
+
+def ask(out: Any, question: str, action: str) -> bool:
+    """A [y/N] question; without a terminal to ask, refuse (the user passes --yes)."""
     if not stdin_is_terminal():
-        raise RefusedError("refusing to apply without confirmation: no terminal to ask (pass --yes)")
+        raise RefusedError(f"refusing to {action} without confirmation: no terminal to ask (pass --yes)")
     try:
-        answer = out.input(console.escape(f"Apply {len(plan.steps)} operations? [y/N] "))  # rich would eat [y/N]
+        answer = out.input(console.escape(f"{question} [y/N] "))  # rich would eat [y/N]
     except EOFError:  # stdin closed before an answer: that is not a yes
         out.print()
         return False
@@ -155,9 +164,18 @@ def plan_command(
     sql: Annotated[bool, typer.Option("--sql", help="Print the exact SQL apply would run.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan for `apply --plan`.")] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Offline: plan from this lock file (or `empty`) to the models, no server.", show_default=False)] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Offline: postgresql, mysql or sqlite.", show_default=False)] = None,
+    models_lock: Annotated[Path | None, typer.Option("--to", help="Offline: the models' lock file (default schema.lock.yaml).", show_default=False)] = None,
+    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
-    report = workflow.plan(common.settings())
+    if all_targets:
+        return targets_command(common, "plan", parallel, "json" if as_json else "sql" if sql else "text")
+    if (dialect or models_lock) and not source:
+        raise ConfigError("--dialect and --to are for offline plans: add --from LOCK_FILE (or --from empty)")
+    report = workflow.offline_plan(common.settings(), source, dialect, models_lock) if source else workflow.plan(common.settings())
     stdout = console.make_console(quiet=common.quiet)
     if out:
         out.write_text(report.plan.to_json())
@@ -179,8 +197,14 @@ def apply_command(
     plan_file: Annotated[Path | None, typer.Option("--plan", help="Apply a plan saved with `plan --out`.")] = None,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow steps that drop data.")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
+    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
+    if all_targets:
+        if plan_file or sql:
+            raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")
+        return targets_command(common, "apply", parallel, "text", yes=yes, allow_destructive=allow_destructive)
     stdout = console.make_console(quiet=common.quiet)
 
     def confirm(plan: Plan) -> bool:
@@ -201,15 +225,168 @@ def apply_command(
 @command("check")
 def check_command(
     common: Common,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (same as --format json).")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text, json, markdown or github (annotations; Markdown to $GITHUB_STEP_SUMMARY).")] = "text",
+    against: Annotated[Path | None, typer.Option("--against", help="No server: fail when the models changed but this lock file was not updated.", show_default=False)] = None,
+    lock: Annotated[Path | None, typer.Option("--lock", help="Also compare the live schema and the models with this lock file.", show_default=False)] = None,
+    all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
     """For CI: exit 0 in sync, 2 when changes are pending or the live schema drifted, 1 on error."""
-    report = workflow.check(common.settings())
-    if as_json:
-        typer.echo(console.to_json(console.check_dict(report)), nl=False)
-    else:
-        console.print_check(console.make_console(quiet=common.quiet), report)
+    chosen = "json" if as_json else output_format
+    if chosen not in report_formats.FORMATS:
+        raise ConfigError(f"--format {chosen}: choose one of {', '.join(report_formats.FORMATS)}")
+    if all_targets:
+        return targets_command(common, "check", parallel, chosen, lock=lock)
+    report = workflow.check_lock(common.settings(), against) if against else workflow.check(common.settings(), lock)
+    print_check_report(report, chosen, common.quiet)
     return ExitCode.OK if report.in_sync else ExitCode.PENDING
+
+
+def print_check_report(report: workflow.CheckReport | workflow.LockCheckReport, chosen: str, quiet: bool) -> None:
+    """The report in the chosen format; `github` also appends the Markdown to $GITHUB_STEP_SUMMARY."""
+    if chosen == "json":
+        typer.echo(console.to_json(report_formats.check_json(report)), nl=False)
+    elif chosen == "markdown":
+        typer.echo(report_formats.check_markdown(report), nl=False)
+    else:
+        if chosen == "github":
+            typer.echo(report_formats.github_annotations(report), nl=False)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                with open(summary, "a", encoding="utf-8") as file:
+                    file.write(report_formats.check_markdown(report) + "\n")
+        stdout = console.make_console(quiet=quiet)
+        if isinstance(report, workflow.LockCheckReport):
+            report_formats.print_lock_check(stdout, report)
+        else:
+            console.print_check(stdout, report)
+            if report.lock:
+                report_formats.print_lock_status(stdout, report.lock)
+
+
+@command("snapshot")
+def snapshot_command(
+    common: Common,
+    out: Annotated[Path, typer.Option("--out", help="The lock file to write.")] = Path("schema.lock.yaml"),
+    live: Annotated[bool, typer.Option("--live", help="Snapshot the live database instead of the models.")] = False,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Build the models for this dialect (sqlite needs no server).", show_default=False)] = None,
+) -> int:
+    """Write the normalised schema of the models (or of the database) to a lock file to commit."""
+    report = workflow.snapshot(common.settings(), out, live, dialect)
+    kept = f"; kept the {', '.join(report.kept_dialects)} snapshot(s) made from the same models" if report.kept_dialects else ""
+    what = "the live database" if live else "the models"
+    console.make_console(quiet=common.quiet).print(f"Wrote {out}: {what}, {report.tables} tables on {report.dialect}, fingerprint {report.fingerprint}{kept}")
+    return ExitCode.OK
+
+
+# --- many targets ---------------------------------------------------------------------------------
+
+
+def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes: bool = False, allow_destructive: bool = False, lock: Path | None = None) -> int:
+    """plan/apply/check on every configured target, with a progress display and a summary table."""
+    if common.target:
+        raise ConfigError("--target and --all-targets cannot be used together")
+    settings = common.settings()
+    names = [spec.name for spec in workflow.chosen_targets(settings)]
+    stdout = console.make_console(quiet=common.quiet)
+    with targets_console.progress(console.make_console(stderr=True, quiet=common.quiet), names, intent) as on_event:
+        if intent == "plan":
+            report = workflow.plan_targets(settings, parallel, on_event)
+        elif intent == "check":
+            report = workflow.check_targets(settings, parallel, on_event, lock)
+        else:
+            report = workflow.apply_targets(settings, lambda plans: confirm_targets(stdout, plans, yes), allow_destructive, parallel, on_event)
+    print_targets(report, intent, chosen, stdout)
+    return targets_exit_code(report)
+
+
+def confirm_targets(out: Any, plans: list[tuple[str, Plan]], yes: bool) -> bool:
+    """One question for the whole run (each plan was listed per target above it)."""
+    for name, plan in plans:
+        out.print(f"[bold]{console.escape(name)}[/]: {len(plan.steps)} operations, hash {plan.hash}")
+    if yes:
+        return True
+    if not stdin_is_terminal():
+        raise RefusedError("refusing to apply without confirmation: no terminal to ask (pass --yes)")
+    total = sum(len(plan.steps) for _, plan in plans)
+    try:
+        answer = out.input(console.escape(f"Apply {total} operations on {len(plans)} targets? [y/N] "))
+    except EOFError:
+        out.print()
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def print_targets(report: workflow.TargetsReport, intent: str, chosen: str, stdout: Any) -> None:
+    """JSON and Markdown alone on stdout; SQL on stdout with the table on stderr; else the table."""
+    if chosen == "json":
+        typer.echo(console.to_json(targets_console.targets_json(report, error_line)), nl=False)
+    elif chosen == "markdown":
+        typer.echo(targets_console.targets_markdown(report, error_line), nl=False)
+    elif chosen == "sql":
+        for outcome in report.outcomes:
+            if outcome.result is not None:
+                typer.echo(f"-- target {outcome.name}\n" + console.plan_sql(outcome.result.plan), nl=False)
+        targets_console.print_summary(console.make_console(stderr=True), report, error_line)
+    else:
+        if chosen == "github":
+            typer.echo(targets_console.targets_annotations(report, error_line), nl=False)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                with open(summary, "a", encoding="utf-8") as file:
+                    file.write(targets_console.targets_markdown(report, error_line) + "\n")
+        targets_console.print_summary(stdout, report, error_line)
+
+
+def targets_exit_code(report: workflow.TargetsReport) -> int:
+    """1 when any target failed, else 2 when any check found changes, else 0."""
+    if report.failed:
+        return ExitCode.ERROR
+    pending = any(isinstance(o.result, workflow.CheckReport) and not o.result.in_sync for o in report.outcomes)
+    return ExitCode.PENDING if pending else ExitCode.OK
+
+
+@command("rollback")
+def rollback_command(
+    common: Common,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
+    to: Annotated[int | None, typer.Option("--to", help="Go back to before apply ID, undoing every later apply.", show_default=False)] = None,
+) -> int:
+    """Bring the schema back to before the last apply (or apply --to ID), with the data it dropped."""
+    stdout = console.make_console(quiet=common.quiet)
+
+    def confirm(undone: int, plan: Plan) -> bool:
+        console.print_rollback_plan(stdout, undone, plan)
+        return yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
+
+    report = workflow.rollback(common.settings(), confirm, to, sql_only=sql)
+    if sql:
+        typer.echo(console.plan_sql(report.steps[0].plan), nl=False)
+        if report.more:
+            typer.echo(f"-- {report.more} earlier apply(s) follow; their plans start where this one ends (run rollback step by step to see them)")
+    else:
+        console.print_rollback(stdout, report)
+    return ExitCode.OK
+
+
+@command("prune")
+def prune_command(
+    common: Common,
+    keep: Annotated[int | None, typer.Option("--keep", min=0, help="How many recent applies/rollbacks keep their backups (default: keep_backups in the config).", show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> int:
+    """Drop old backup tables (the data kept for rollback), after asking."""
+    stdout = console.make_console(quiet=common.quiet)
+
+    def confirm(doomed: list[workflow.KeptBackup]) -> bool:
+        console.print_backups(stdout, doomed, "Backups to drop")
+        return yes or ask(stdout, f"Drop {len(doomed)} backup table(s)? Rollback past them will no longer be possible.", "prune")
+
+    report = workflow.prune(common.settings(), keep, confirm)
+    stdout.print(f"Dropped {len(report.dropped)} backup table(s); the {report.kept_rows} most recent applies/rollbacks keep theirs." if report.dropped else "Nothing to prune.")
+    return ExitCode.OK
 
 
 @command("history")

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from schemasync.errors import ConfigError
 
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
-KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout"}
+KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups"}
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -31,8 +31,28 @@ class Settings:
     exclude_tables: tuple[str, ...] = ()
     drop_unmanaged: bool = False
     lock_timeout: float = 10.0
+    # How many applies/rollbacks keep their backup tables when `schemasync prune` runs without --keep.
+    keep_backups: int | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
+    # Named targets from the config (`targets:`); the chosen one's URL and schema are above.
+    targets: tuple[TargetSpec, ...] = ()
+    target_name: str | None = None
+    # A target's own schema (schema-per-tenant): the models' default schema maps to it.
+    default_schema: str | None = None
+
+    def for_target(self, spec: TargetSpec) -> Settings:
+        """The same settings aimed at one named target."""
+        return replace(self, database_url=spec.database_url, target_name=spec.name, default_schema=spec.schema)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One database (or one schema of one) among many: its name, URL and optional own schema."""
+
+    name: str
+    database_url: str
+    schema: str | None = None
 
 
 def load_settings(
@@ -41,6 +61,7 @@ def load_settings(
     config: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    target: str | None = None,
 ) -> Settings:
     """Merge the three sources; the models module is imported relative to the config file's folder."""
     environ = os.environ if environ is None else environ
@@ -55,16 +76,70 @@ def load_settings(
         return expand(data[key], environ, path.name, key) if path and key in data else default
 
     flag_or_env_url = database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL")
-    return Settings(
+    settings = Settings(
         database_url=flag_or_env_url or _file_url(_string(setting("database_url"), "database_url"), base_dir),
         models=models or environ.get(f"{ENV_PREFIX}MODELS") or _string(setting("models"), "models"),
         include_schemas=_schemas(setting("include_schemas")),
         exclude_tables=tuple(_string_list(setting("exclude_tables"), "exclude_tables")),
         drop_unmanaged=_boolean(setting("drop_unmanaged", False), "drop_unmanaged"),
         lock_timeout=_number(setting("lock_timeout", 10.0), "lock_timeout"),
+        keep_backups=_count(setting("keep_backups"), "keep_backups"),
         base_dir=base_dir,
         config_path=path,
+        targets=_targets(setting("targets"), base_dir),
     )
+    return settings.for_target(find_target(settings.targets, target)) if target else settings
+
+
+def find_target(targets: tuple[TargetSpec, ...], name: str) -> TargetSpec:
+    """The target called `name`; a name the config does not list is a one-line error."""
+    for spec in targets:
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in targets) or "none: add `targets:` to schemasync.yaml"
+    raise ConfigError(f"unknown target '{name}' (configured targets: {known})")
+
+
+def _targets(value: Any, base_dir: Path) -> tuple[TargetSpec, ...]:
+    """`targets:` as a list of {name, database_url, schema?}, or one template expanded over `names`.
+
+    Template: {database_url: "...{name}...", schema: "{name}" (optional), names: [a, b]}.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        value = _expand_template(value)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError("config key targets must be a list of {name, database_url} or a template with names")
+    specs = tuple(_target(item, base_dir) for item in value)
+    names = [s.name for s in specs]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"config key targets: the name '{duplicate}' is used twice")
+    return specs
+
+
+def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
+    unknown = sorted(set(map(str, template)) - {"database_url", "schema", "names"})
+    if unknown:
+        raise ConfigError(f"config key targets: unknown template key '{unknown[0]}' (known: database_url, names, schema)")
+    names = _string_list(template.get("names"), "targets.names")
+    url, schema = template.get("database_url"), template.get("schema")
+    if not isinstance(url, str) or (schema is not None and not isinstance(schema, str)):
+        raise ConfigError("config key targets: a template needs database_url (and an optional schema) as strings")
+    return [{"name": n, "database_url": url.replace("{name}", n), **({"schema": schema.replace("{name}", n)} if schema else {})} for n in names]
+
+
+def _target(item: dict[str, Any], base_dir: Path) -> TargetSpec:
+    unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema"})
+    if unknown:
+        raise ConfigError(f"config key targets: unknown key '{unknown[0]}' (known: database_url, name, schema)")
+    name, url, schema = item.get("name"), item.get("database_url"), item.get("schema")
+    if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
+        raise ConfigError("config key targets: every target needs a name and a database_url")
+    if schema is not None and not isinstance(schema, str):
+        raise ConfigError(f"config key targets: the schema of target '{name}' must be a string")
+    return TargetSpec(name, _file_url(url, base_dir) or url, schema or None)
 
 
 def _config_path(explicit: str | None, cwd: Path) -> Path | None:
@@ -104,6 +179,8 @@ def expand(value: Any, environ: Mapping[str, str], source: str, key: str = "") -
     """`${VAR}` must be set; `${VAR:-default}` falls back. Applied inside lists too."""
     if isinstance(value, list):
         return [expand(item, environ, source, key) for item in value]
+    if isinstance(value, dict):  # `targets:` entries
+        return {k: expand(v, environ, source, key) for k, v in value.items()}
     if not isinstance(value, str):
         return value
 
@@ -170,6 +247,14 @@ def _number(value: Any, key: str) -> float:
     return number
 
 
+def _count(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"config key {key} must be a whole number (0 or more)")
+    return value
+
+
 STARTER_CONFIG = """\
 # schemasync configuration. Flags (--database-url, --models) and the environment
 # (SCHEMASYNC_DATABASE_URL, SCHEMASYNC_MODELS) override what is written here.
@@ -196,6 +281,10 @@ models: {models}
 
 # Seconds to wait for another schemasync run to release the migration lock.
 # lock_timeout: 10
+
+# Data an apply drops is kept in schemasync_backup_* tables for `schemasync rollback`.
+# `schemasync prune` keeps the backups of this many recent applies/rollbacks.
+# keep_backups: 5
 """
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.traceback import Traceback
 
 from schemasync.plan import Plan, Step
-from schemasync.workflow import CheckReport, HistoryReport, InspectReport
+from schemasync.workflow import CheckReport, HistoryReport, InspectReport, KeptBackup, RollbackReport
 
 _MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~", "rename": ">"}
 
@@ -117,7 +117,7 @@ def print_history(console: Console, report: HistoryReport) -> None:
     if not report.rows:
         console.print("No applies recorded yet.")
         return
-    table = Table("id", "when (UTC)", "kind", "status", "hash", "ops", "duration", "by")
+    table = Table("id", "when (UTC)", "kind", "status", "hash", "ops", "duration", "by", "backups")
     for row in report.rows:
         status = {"applied": "green", "failed": "red"}.get(row.status, "yellow")
         duration = f"{row.duration_ms / 1000:.2f}s" if row.duration_ms is not None else ""
@@ -130,8 +130,40 @@ def print_history(console: Console, report: HistoryReport) -> None:
             str(len(row.operations)),
             duration,
             escape(row.applied_by),
+            escape(backups_cell(report.kept.get(row.id, []))),
         )
     console.print(table)
+
+
+def _size(backup: KeptBackup) -> str:
+    if backup.pruned:
+        return "pruned"
+    return "gone" if backup.rows is None else f"{backup.rows} row{'s' if backup.rows != 1 else ''}"
+
+
+def backups_cell(kept: list[KeptBackup]) -> str:
+    """What a row keeps for rollback: backup table (size), one per line."""
+    return "\n".join(f"{k.backup} ({_size(k)})" for k in kept)
+
+
+def print_backups(console: Console, kept: list[KeptBackup], title: str) -> None:
+    console.print(f"[bold]{title}[/]:")
+    for k in kept:
+        console.print(f"  - {escape(k.backup)} (apply #{k.state_id}, data of {escape(k.table)}, {_size(k)})")
+
+
+def print_rollback_plan(console: Console, undone: int, plan: Plan) -> None:
+    console.print(f"[bold]Rolling back apply #{undone}[/]")
+    print_plan(console, plan)
+
+
+def print_rollback(console: Console, report: RollbackReport) -> None:
+    for step in report.steps:
+        result = step.result
+        if result is not None:
+            console.print(f"[green]Rolled back[/] apply #{step.undone}: {len(step.plan.steps)} operations ({result.statements} statements) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
+    if report.steps:
+        console.print("The models may still describe the undone schema: revert them, or the next `apply` rolls forward again (bringing back the data kept by this rollback).")
 
 
 def history_dict(report: HistoryReport) -> list[dict[str, Any]]:
@@ -148,6 +180,9 @@ def history_dict(report: HistoryReport) -> list[dict[str, Any]]:
             "duration_ms": r.duration_ms,
             "applied_by": r.applied_by,
             "error": r.error,
+            "backups": [
+                {"table": k.table, "backup": k.backup, "rows": k.rows, "pruned": k.pruned} for k in report.kept.get(r.id, [])
+            ],
         }
         for r in report.rows
     ]

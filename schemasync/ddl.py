@@ -8,6 +8,7 @@ always the dialect preparer's.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,39 @@ class RawType(UserDefinedType):
 
     def get_col_spec(self, **kw: Any) -> str:
         return self.text
+
+
+class _RawIntegerMixin(RawType):
+    """Integer affinity, so SQLAlchemy spells an autoincrement key as create_all does (SERIAL,
+    BIGSERIAL, AUTO_INCREMENT) while the text stays the server's own (e.g. MariaDB's INTEGER(11))."""
+
+    @property
+    def _type_affinity(self) -> type[sa.types.TypeEngine[Any]]:  # type: ignore[override]
+        return sa.Integer
+
+
+class RawInteger(_RawIntegerMixin, sa.Integer):
+    __visit_name__ = "user_defined"
+
+
+class RawBigInteger(_RawIntegerMixin, sa.BigInteger):
+    __visit_name__ = "user_defined"
+
+
+class RawSmallInteger(_RawIntegerMixin, sa.SmallInteger):
+    __visit_name__ = "user_defined"
+
+
+_INTEGER_TEXT = re.compile(r"(?P<size>BIG|SMALL|TINY|MEDIUM)?INT(EGER)?\b", re.IGNORECASE)
+
+
+def raw_type(text: str) -> RawType:
+    """The type for a snapshot column read back from text (no type object): integers keep their affinity."""
+    match = _INTEGER_TEXT.match(text.strip())
+    if match is None:
+        return RawType(text)
+    size = (match["size"] or "").upper()
+    return {"BIG": RawBigInteger, "SMALL": RawSmallInteger, "TINY": RawSmallInteger}.get(size, RawInteger)(text)
 
 
 class AddColumn(ExecutableDDLElement):
@@ -92,17 +126,28 @@ def _drop_column(element: DropColumn, compiler: Any, **kw: Any) -> str:
 
 @compiles(AlterColumn)
 def _alter_column(element: AlterColumn, compiler: Any, **kw: Any) -> str:
-    """PostgreSQL spelling (the SQL standard's): several ALTER COLUMN clauses in one statement."""
+    """PostgreSQL spelling (the SQL standard's): several ALTER COLUMN clauses in one statement.
+
+    A type change takes the old default off first and puts the new one back after: PostgreSQL
+    casts the old default to the new type and fails when it cannot ('' to bigint), even when the
+    same statement sets another default.
+    https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DATA-TYPE
+    """
     name = _column(compiler, element.column)
     before, after = element.before, element.after
+    retyped = before.type != after.type
     clauses = []
-    if before.type != after.type:
+    if retyped and before.default is not None:
+        clauses.append(f"ALTER COLUMN {name} DROP DEFAULT")
+    if retyped:
         type_text = compiler.dialect.type_compiler_instance.process(element.column.type)
         clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}::{type_text}")
     if before.nullable != after.nullable:
         clauses.append(f"ALTER COLUMN {name} {'DROP' if after.nullable else 'SET'} NOT NULL")
-    if before.default != after.default:
-        clauses.append(f"ALTER COLUMN {name} SET DEFAULT {after.default}" if after.default is not None else f"ALTER COLUMN {name} DROP DEFAULT")
+    if after.default is not None and (before.default != after.default or retyped):
+        clauses.append(f"ALTER COLUMN {name} SET DEFAULT {after.default}")
+    elif after.default is None and before.default is not None and not retyped:
+        clauses.append(f"ALTER COLUMN {name} DROP DEFAULT")
     return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(clauses)
 
 
@@ -128,3 +173,17 @@ def _rename_column(element: RenameColumn, compiler: Any, **kw: Any) -> str:
 def _copy_rows(element: CopyRows, compiler: Any, **kw: Any) -> str:
     columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
     return f"INSERT INTO {_table(compiler, element.target)} ({columns}) SELECT {columns} FROM {_table(compiler, element.source)}"
+
+
+class CreateTableAs(ExecutableDDLElement):
+    """CREATE TABLE backup AS SELECT columns FROM source: a plain copy (no keys, no indexes, no names to clash)."""
+
+    def __init__(self, source: sa.Table, backup: sa.Table, columns: list[str]) -> None:
+        self.source, self.backup, self.columns = source, backup, columns
+
+
+@compiles(CreateTableAs)
+def _create_table_as(element: CreateTableAs, compiler: Any, **kw: Any) -> str:
+    """The same spelling on PostgreSQL, SQLite, MySQL and MariaDB."""
+    columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
+    return f"CREATE TABLE {_table(compiler, element.backup)} AS SELECT {columns} FROM {_table(compiler, element.source)}"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from schemasync import ddl
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
-from schemasync.operations import DropForeignKey, DropIndex, Operation
+from schemasync.operations import AddForeignKey, DropForeignKey, DropIndex, Operation
 from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
@@ -28,6 +28,8 @@ class MySQLDialect(Dialect):
     transactional_ddl: ClassVar[bool] = False
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
+    # https://mariadb.com/kb/en/identifier-names/#maximum-length
+    max_name_length: ClassVar[int] = 64
     generated_names: ClassVar[dict[str, str]] = {
         # Not pinned to the current table name: a renamed table may keep the old prefix.
         "foreign_key": r".+_ibfk_\d+",
@@ -58,8 +60,8 @@ class MySQLDialect(Dialect):
     # --- lower -----------------------------------------------------------------------------------
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
-        """Dropping a foreign key leaves its implicit index behind: drop that too."""
-        lowered = super().lower(operations, current, target)
+        """Keys come off around the index they use; dropping a key leaves its implicit index: drop that too."""
+        lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
         for op in lowered:
             if not isinstance(op, DropForeignKey):
@@ -70,8 +72,10 @@ class MySQLDialect(Dialect):
                     any(_is_implicit_index(index, fk) for fk in after.foreign_keys)
                     or any(i.name == index.name for i in after.indexes + after.implicit_indexes)
                 )
-                if _is_implicit_index(index, op.foreign_key) and not still_needed:
-                    extra.append(DropIndex(op.table, index))
+                drop = DropIndex(op.table, index)
+                # Two dropped keys on the same columns share one implicit index: drop it once.
+                if _is_implicit_index(index, op.foreign_key) and not still_needed and drop not in extra:
+                    extra.append(drop)
         return lowered + extra
 
     # --- SQL -------------------------------------------------------------------------------------
@@ -119,6 +123,36 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+
+def _rebind_foreign_keys_around_index_drops(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+    """Drop and re-add a kept foreign key whose only index is being dropped.
+
+    The server refuses to drop the last index a foreign key can use (error 1553, "needed in a
+    foreign key constraint"); re-adding the key afterwards gives it an implicit index, as the
+    models built from scratch have.
+    https://dev.mysql.com/doc/refman/8.0/en/create-table-foreign-keys.html
+    """
+    dropping = {(op.table, op.index.name) for op in operations if isinstance(op, DropIndex)}
+    rebound = {(op.table, op.foreign_key.key) for op in operations if isinstance(op, DropForeignKey)}
+    extra: list[Operation] = []
+    for op in operations:
+        table = current.table(op.table)
+        if not isinstance(op, DropIndex) or table is None or target.table(op.table) is None:
+            continue
+        remaining = [i.columns for i in table.indexes + table.implicit_indexes if (op.table, i.name) not in dropping]
+        remaining += [table.primary_key.columns] if table.primary_key else []
+        for fk in table.foreign_keys:
+            needs_it = _serves(op.index.columns, fk) and not any(_serves(columns, fk) for columns in remaining)
+            if needs_it and (op.table, fk.key) not in rebound:
+                rebound.add((op.table, fk.key))
+                extra += [DropForeignKey(op.table, fk), AddForeignKey(op.table, fk)]
+    return operations + extra
+
+
+def _serves(columns: tuple[str, ...], fk: ForeignKey) -> bool:
+    """An index can enforce a foreign key when the key's columns lead it, in order."""
+    return columns[: len(fk.columns)] == fk.columns
 
 
 def _is_implicit_index(index: Index, fk: ForeignKey) -> bool:

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -40,13 +40,43 @@ class PostgreSQLDialect(Dialect):
             return replace(column, default=None)
         return column
 
+    # --- SQL -------------------------------------------------------------------------------------
+
+    def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
+        """A SERIAL/IDENTITY sequence does not see explicit keys: move it past the restored rows.
+
+        https://www.postgresql.org/docs/current/functions-sequence.html
+        """
+        def text_literal(value: str) -> Any:
+            return sa.literal_column("'" + value.replace("'", "''") + "'")
+
+        name = text_literal(self.sa_dialect.identifier_preparer.format_table(table))
+        return [
+            sa.select(
+                sa.func.setval(
+                    sa.func.pg_get_serial_sequence(name, text_literal(column)),
+                    sa.func.coalesce(sa.func.max(table.c[column]), sa.literal_column("1")),
+                    sa.func.max(table.c[column]).is_not(None),
+                )
+            ).select_from(table)
+            for column in autoincrement
+        ]
+
     # --- connection set-up, lock, scratch place ---------------------------------------------------
+
+    def default_schema_options(self, schema: str) -> dict[str, Any]:
+        """search_path set at connection start-up (libpq `options`), before SQLAlchemy's first query,
+        so the tenant's tables and its own schema_state live in its schema.
+        https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-OPTIONS"""
+        quoted = '"' + schema.replace('"', '""') + '"'
+        return {"connect_args": {"options": "-c search_path=" + quoted.replace("\\", "\\\\").replace(" ", "\\ ")}}
 
     @contextmanager
     def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
         """One transaction for the whole apply, holding a transaction-scoped advisory lock."""
         with connection.begin():
-            query = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:name))").bindparams(name=LOCK_NAME)
+            # Per default schema: tenants of one database (schema-per-tenant targets) apply side by side.
+            query = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:name || ':' || current_schema()))").bindparams(name=LOCK_NAME)
             database = connection.engine.url.database
             wait_for_lock(lambda: bool(connection.execute(query).scalar()), timeout, f"database {database}")
             yield

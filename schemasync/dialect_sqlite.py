@@ -37,6 +37,8 @@ class SQLiteDialect(Dialect):
     has_comments: ClassVar[bool] = False
     # SQLite resolves REFERENCES lazily, so a cycle of new tables needs no splitting.
     fk_needs_existing_target: ClassVar[bool] = False
+    # The scratch place is an in-memory database: snapshots and offline plans need no file.
+    offline_build_url: ClassVar[str | None] = "sqlite://"
 
     # --- normalise -------------------------------------------------------------------------------
 
@@ -50,7 +52,8 @@ class SQLiteDialect(Dialect):
         """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table."""
         rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=lambda k: (k[0] or "", k[1]))
         # Renames stay steps of their own (SQLite has RENAME); the rebuild copies from the new names.
-        kept = [op for op in operations if op.table not in rebuild or isinstance(op, RENAMES)]
+        # Index drops too: index names are global, and a table created before the rebuild may take one.
+        kept = [op for op in operations if op.table not in rebuild or isinstance(op, (*RENAMES, DropIndex))]
         for key in rebuild:
             own = [op for op in operations if op.table == key and not isinstance(op, (CreateIndex, DropIndex, *RENAMES))]
             kept.append(

@@ -20,10 +20,14 @@ from schemasync.errors import ConfigError, LockError
 from schemasync.operations import (
     AddForeignKey,
     AlterColumn,
+    CreateTable,
     DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    DropUnique,
     Operation,
 )
-from schemasync.snapshot import Column, Snapshot, Table
+from schemasync.snapshot import Column, Snapshot, Table, TableKey
 
 LOCK_NAME = "schemasync"
 
@@ -37,8 +41,12 @@ class Dialect:
     has_comments: ClassVar[bool] = True
     # Whether a FOREIGN KEY must point at a table that already exists (so FK cycles need splitting).
     fk_needs_existing_target: ClassVar[bool] = True
+    # Longest identifier the server accepts (backup table names are cut to fit).
+    max_name_length: ClassVar[int] = 63
     # Patterns (formatted with the table name) of the names the server gives unnamed constraints.
     generated_names: ClassVar[dict[str, str]] = {}
+    # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
+    offline_build_url: ClassVar[str | None] = None
 
     def __init__(self, sa_dialect: sa.engine.Dialect) -> None:
         self.sa_dialect = sa_dialect
@@ -87,7 +95,7 @@ class Dialect:
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Turn the neutral diff into steps this dialect can run; the strategy shows in the plan."""
-        return _rebind_foreign_keys_around_type_changes(list(operations), current)
+        return _rebind_foreign_keys(_defer_foreign_keys_to_retyped_columns(list(operations)), current, target)
 
     # --- SQL -------------------------------------------------------------------------------------
 
@@ -102,6 +110,10 @@ class Dialect:
             elements.append(sa.schema.SetColumnComment(table.c[after.name]) if after.comment else sa.schema.DropColumnComment(table.c[after.name]))
         return elements
 
+    def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
+        """Statements to run after rows were inserted with explicit keys (PostgreSQL moves its sequences)."""
+        return []
+
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:
@@ -109,6 +121,10 @@ class Dialect:
 
     def prepare_engine(self, engine: sa.Engine) -> None:
         """Hook for engine events (SQLite needs them for transactional DDL)."""
+
+    def default_schema_options(self, schema: str) -> dict[str, Any]:
+        """Engine options that make `schema` the connection's default one (a schema-per-tenant target)."""
+        raise ConfigError(f"a target's own schema ({schema}) needs PostgreSQL; on {self.name} name the database in the URL instead (e.g. .../{{name}})")
 
     @contextmanager
     def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
@@ -128,24 +144,63 @@ def _sort_key(item: Any) -> str:
     return repr(item.key)
 
 
-def _rebind_foreign_keys_around_type_changes(operations: list[Operation], current: Snapshot) -> list[Operation]:
-    """Drop and re-add kept foreign keys that point at a column whose type changes.
+def _rebind_foreign_keys(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+    """Drop and re-add kept foreign keys that stand in the way of another step.
 
-    PostgreSQL and MySQL refuse to change the type of a referenced column while the key exists.
+    PostgreSQL and MySQL refuse to change the type of a column a foreign key uses, and to drop the
+    primary key or unique key a foreign key references (e.g. to rename it), while the key exists.
     """
-    changed = {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
-    if not changed:
+    changed = _retyped_columns(operations)
+    unbound = {(op.table, key) for op in operations for key in _referable_keys_dropped(op)}
+    if not changed and not unbound:
         return operations
     dropped = {(op.table, op.foreign_key.key) for op in operations if isinstance(op, DropForeignKey)}
     extra: list[Operation] = []
     for table in current.tables:
+        if target.table(table.key) is None:
+            continue  # the table goes, and its foreign keys with it
         for fk in table.foreign_keys:
-            target = (fk.referred_schema, fk.referred_table)
-            touched = any((target, column) in changed for column in fk.referred_columns)
+            referred = (fk.referred_schema, fk.referred_table)
+            touched = any((referred, column) in changed for column in fk.referred_columns)
             touched = touched or any((table.key, column) in changed for column in fk.columns)
+            touched = touched or (referred, frozenset(fk.referred_columns)) in unbound
             if touched and (table.key, fk.key) not in dropped:
                 extra += [DropForeignKey(table.key, fk), AddForeignKey(table.key, fk)]
     return operations + extra
+
+
+def _retyped_columns(operations: list[Operation]) -> set[tuple[TableKey, str]]:
+    return {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
+
+
+def _defer_foreign_keys_to_retyped_columns(operations: list[Operation]) -> list[Operation]:
+    """A new table's foreign key to a column whose type changes in the same plan is added afterwards.
+
+    Tables are created before columns are altered, so the key would meet the old type: MySQL
+    refuses a key between different integer types (errno 150, "incorrectly formed").
+    """
+    changed = _retyped_columns(operations)
+    result: list[Operation] = []
+    for op in operations:
+        if not isinstance(op, CreateTable) or not changed:
+            result.append(op)
+            continue
+        later = [fk for fk in op.definition.foreign_keys if any(((fk.referred_schema, fk.referred_table), c) in changed for c in fk.referred_columns)]
+        kept = tuple(fk for fk in op.definition.foreign_keys if fk not in later)
+        result.append(CreateTable(op.table, replace(op.definition, foreign_keys=kept)) if later else op)
+        result += [AddForeignKey(op.table, fk) for fk in later]
+    return result
+
+
+def _referable_keys_dropped(op: Operation) -> list[frozenset[str]]:
+    """The column set of a key a foreign key could reference, when `op` drops it."""
+    if isinstance(op, DropPrimaryKey):
+        return [frozenset(op.primary_key.columns)]
+    if isinstance(op, DropUnique):
+        return [frozenset(op.unique.columns)]
+    if isinstance(op, DropIndex) and op.index.unique:
+        return [frozenset(op.index.columns)]
+    return []
 
 
 _REGISTRY: dict[str, Callable[[sa.engine.Dialect], Dialect]] = {}
@@ -167,6 +222,15 @@ def dialect_for(sa_dialect: sa.engine.Dialect) -> Dialect:
         supported = ", ".join(sorted(_REGISTRY))
         raise ConfigError(f"dialect '{sa_dialect.name}' is not supported (supported: {supported})")
     return factory(sa_dialect)
+
+
+def offline_dialect(name: str) -> Dialect:
+    """The dialect `name` with no server behind it (SQLAlchemy's default driver): for offline plans."""
+    try:
+        sa_dialect = sa.engine.make_url(f"{name}://").get_dialect()()
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
+        raise ConfigError(f"dialect '{name}' is not supported (supported: mysql, postgresql, sqlite)") from None
+    return dialect_for(sa_dialect)
 
 
 def wait_for_lock(try_lock: Callable[[], bool], timeout: float, what: str) -> None:

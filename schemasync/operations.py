@@ -193,6 +193,12 @@ def _label(constraint: Any) -> str:
     return f" {name}" if name else ""
 
 
+def _shown_name(constraint: Any) -> str:
+    """The name the server knows a constraint by; SQLite's unnamed ones have none (say so by omission)."""
+    name = constraint.db_name or constraint.name
+    return f" {name}" if name else ""
+
+
 def _cols(columns: tuple[str, ...]) -> str:
     return ", ".join(columns)
 
@@ -239,7 +245,7 @@ class DropForeignKey(Operation):
 
     def summary(self) -> str:
         fk = self.foreign_key
-        return f"drop foreign key {fk.db_name or fk.name} on {qualified(self.table)}({_cols(fk.columns)})"
+        return f"drop foreign key{_shown_name(fk)} on {qualified(self.table)}({_cols(fk.columns)})"
 
 
 @dataclass(frozen=True)
@@ -260,7 +266,8 @@ class DropUnique(Operation):
     unique: Unique
 
     def summary(self) -> str:
-        return f"drop unique constraint {self.unique.db_name or self.unique.name} on {qualified(self.table)}"
+        name = _shown_name(self.unique)
+        return f"drop unique constraint{name} on {qualified(self.table)}" + ("" if name else f" ({_cols(self.unique.columns)})")
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,8 @@ class DropCheck(Operation):
     check: Check
 
     def summary(self) -> str:
-        return f"drop check {self.check.db_name or self.check.name} on {qualified(self.table)}"
+        name = _shown_name(self.check)
+        return f"drop check{name} on {qualified(self.table)}" + ("" if name else f": {self.check.sqltext}")
 
 
 @dataclass(frozen=True)
@@ -355,3 +363,70 @@ def is_widening(before: str, after: str) -> bool:
     if b_base == a_base and b_base in {"NUMERIC", "DECIMAL"} and len(b_args) == len(a_args) == 2:
         return a_args[1] >= b_args[1] and a_args[0] - a_args[1] >= b_args[0] - b_args[1]
     return False
+
+
+# --- keeping what an apply destroys (see backup.py) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupTable(Operation):
+    """Copy a table's rows into a backup table before it is dropped."""
+
+    op: ClassVar[str] = "backup_table"
+    backup: str
+    columns: tuple[str, ...]
+
+    def summary(self) -> str:
+        return f"keep the rows of table {qualified(self.table)} in {self.backup}"
+
+    def details(self) -> dict[str, Any]:
+        return {"backup": self.backup, "columns": list(self.columns)}
+
+
+@dataclass(frozen=True)
+class BackupColumns(Operation):
+    """Copy the values of columns about to be dropped or narrowed, with the primary key, into a backup table."""
+
+    op: ClassVar[str] = "backup_columns"
+    backup: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    def summary(self) -> str:
+        return f"keep the values of {qualified(self.table)}.({_cols(self.columns)}) by ({_cols(self.key)}) in {self.backup}"
+
+    def details(self) -> dict[str, Any]:
+        return {"backup": self.backup, "key": list(self.key), "columns": list(self.columns)}
+
+
+@dataclass(frozen=True)
+class RestoreRows(Operation):
+    """Insert the rows kept in a backup table into a (re-created) table; `columns` pairs (table column, backup column)."""
+
+    op: ClassVar[str] = "restore_rows"
+    backup: str
+    columns: tuple[tuple[str, str], ...]
+    autoincrement: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return f"restore the rows of table {qualified(self.table)} from {self.backup}"
+
+    def details(self) -> dict[str, Any]:
+        return {"backup": self.backup, "columns": [list(pair) for pair in self.columns]}
+
+
+@dataclass(frozen=True)
+class RestoreColumns(Operation):
+    """Set column values from a backup table, matched by primary key; pairs are (table column, backup column)."""
+
+    op: ClassVar[str] = "restore_columns"
+    backup: str
+    key: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+
+    def summary(self) -> str:
+        names = _cols(tuple(c for c, _ in self.columns))
+        return f"restore the values of {qualified(self.table)}.({names}) from {self.backup}"
+
+    def details(self) -> dict[str, Any]:
+        return {"backup": self.backup, "key": [list(p) for p in self.key], "columns": [list(p) for p in self.columns]}

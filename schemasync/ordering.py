@@ -21,6 +21,8 @@ from schemasync.operations import (
     AddPrimaryKey,
     AddUnique,
     AlterColumn,
+    BackupColumns,
+    BackupTable,
     CreateIndex,
     CreateTable,
     DropCheck,
@@ -34,6 +36,8 @@ from schemasync.operations import (
     RebuildTable,
     RenameColumn,
     RenameTable,
+    RestoreColumns,
+    RestoreRows,
     SetTableComment,
 )
 from schemasync.snapshot import Table, TableKey
@@ -41,6 +45,9 @@ from schemasync.snapshot import Table, TableKey
 PHASES: dict[type[Operation], int] = {
     RenameTable: -2,
     RenameColumn: -1,
+    # Data is kept once names are final (after renames) and before anything is dropped or narrowed.
+    BackupTable: -0.5,
+    BackupColumns: -0.5,
     DropForeignKey: 0,
     DropIndex: 1,
     DropUnique: 1,
@@ -58,6 +65,9 @@ PHASES: dict[type[Operation], int] = {
     CreateIndex: 7,
     AddCheck: 7,
     AddForeignKey: 8,
+    # Kept data comes back once the schema is complete.
+    RestoreRows: 9,
+    RestoreColumns: 10,
 }
 
 
@@ -73,18 +83,16 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     ordered_creates, deferred = _order_creates(creates, split_fk_cycles)
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
-    positions = {op: n for n, op in enumerate(ordered_creates + ordered_drops)}
-    missing = [op for op in rest if op not in positions]
-    for op in sorted(missing, key=_within_phase):
-        positions[op] = len(positions)
-    return sorted(set(positions), key=lambda op: (PHASES[type(op)], positions[op]))
+    # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
+    sequence = ordered_creates + ordered_drops + sorted(rest, key=_within_phase)
+    return sorted(sequence, key=lambda op: PHASES[type(op)])
 
 
 def _within_phase(op: Operation) -> tuple:
     """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
-    if isinstance(op, (RenameTable, RenameColumn)):
-        return (("", ""), "")
+    if isinstance(op, (RenameTable, RenameColumn, RestoreRows)):
+        return (("", ""), "")  # RestoreRows: backup.py emits parents before children
     return (_table_sort(op.table), op.op)
 
 

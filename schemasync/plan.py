@@ -8,10 +8,11 @@ steps), so the same models against the same schema give the same hash on every r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemasync import backup
 from schemasync.diff import diff
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
@@ -57,6 +58,10 @@ class Plan:
     # The target snapshot in canonical form: recorded by apply, so drift can say what changed.
     target: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     operations: tuple[Operation, ...] = field(default=(), compare=False, repr=False)
+    # The schema_state id the plan will be recorded as (its backup tables are named after it), and
+    # what it keeps and renames (backup.py records), stored in schema_state for rollback.
+    record_id: int | None = None
+    undo: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def hash(self) -> str:
@@ -65,6 +70,7 @@ class Plan:
             "dialect": self.dialect,
             "source_fingerprint": self.source_fingerprint,
             "operations": [s.to_dict() for s in self.steps],
+            **({"record_id": self.record_id, "undo": list(self.undo)} if self.undo else {}),
         })
 
     @property
@@ -88,6 +94,8 @@ class Plan:
             "hints": list(self.hints),
             "operations": [s.to_dict() for s in self.steps],
             "target": self.target,
+            "record_id": self.record_id,
+            "undo": list(self.undo),
         }
 
     def to_json(self) -> str:
@@ -112,6 +120,8 @@ class Plan:
                 unmanaged=tuple(data.get("unmanaged", [])),
                 hints=tuple(data.get("hints", [])),
                 target=data["target"],
+                record_id=data.get("record_id"),
+                undo=tuple(data.get("undo", [])),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanError(f"{source}: not a readable schemasync plan ({type(error).__name__}: {error})") from None
@@ -126,15 +136,27 @@ def make_plan(
     dialect: Dialect,
     previously_managed: Iterable[TableKey] = (),
     drop_unmanaged: bool = False,
+    record_id: int | None = None,
+    restore_from: Sequence[dict[str, Any]] = (),
 ) -> Plan:
-    """The runnable plan from the live schema to the target. Pure: snapshots in, plan out."""
+    """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
+
+    With `record_id` (the schema_state id it will be recorded as), data the plan would lose is kept
+    first; `restore_from` are records of earlier plans whose kept data comes back where this plan
+    re-creates its table or column (backup.py).
+    """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
     operations = renames + diff(renamed, target)
     hints = tuple(rename_hints(operations))
-    operations = dialect.lower(operations, renamed, target)
+    keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
+    restores, restore_notes = backup.restore(restore_from, operations, target)
+    undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
+    hints += tuple(notes + restore_notes)
+    operations = dialect.lower(operations, renamed, target) + keep + restores
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     steps = tuple(Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect))) for op in operations)
     targeted = tuple(t.qualified_name for t in target.tables)
     managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
-    return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations))
+    return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
+                record_id=record_id if undo else None, undo=undo)

@@ -22,6 +22,8 @@ from schemasync.operations import (
     AddPrimaryKey,
     AddUnique,
     AlterColumn,
+    BackupColumns,
+    BackupTable,
     CreateIndex,
     CreateTable,
     DropCheck,
@@ -35,6 +37,8 @@ from schemasync.operations import (
     RebuildTable,
     RenameColumn,
     RenameTable,
+    RestoreColumns,
+    RestoreRows,
     SetTableComment,
 )
 from schemasync.snapshot import Column, ForeignKey, Table, TableKey
@@ -63,7 +67,7 @@ def _formats_percent(dialect: Dialect) -> bool:
 
 
 def sa_column(column: Column) -> sa.Column:
-    type_ = column.type_object if column.type_object is not None else ddl.RawType(column.type)
+    type_ = column.type_object if column.type_object is not None else ddl.raw_type(column.type)
     default = sa.text(column.default) if column.default is not None else None
     return sa.Column(
         column.name,
@@ -285,8 +289,41 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
     created = sa_table(op.after)
     return [
         sa_schema.CreateTable(new),
-        ddl.CopyRows(old, new, kept),
+        # No column in common (every column replaced): there is nothing to copy, and no valid INSERT.
+        *([ddl.CopyRows(old, new, kept)] if kept else []),
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
         *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
     ]
+
+
+# --- keeping and restoring data (backup.py decides when) -------------------------------------------
+
+
+@elements.register
+def _(op: BackupTable, dialect: Dialect) -> list[Any]:
+    return [ddl.CreateTableAs(bare_table(op.table, op.columns), bare_table((op.table[0], op.backup), []), list(op.columns))]
+
+
+@elements.register
+def _(op: BackupColumns, dialect: Dialect) -> list[Any]:
+    columns = list(dict.fromkeys(op.key + op.columns))
+    return [ddl.CreateTableAs(bare_table(op.table, columns), bare_table((op.table[0], op.backup), []), columns)]
+
+
+@elements.register
+def _(op: RestoreRows, dialect: Dialect) -> list[Any]:
+    table = bare_table(op.table, [c for c, _ in op.columns])
+    backup = bare_table((op.table[0], op.backup), [b for _, b in op.columns])
+    select = sa.select(*[backup.c[b] for _, b in op.columns])
+    return [sa.insert(table).from_select([c for c, _ in op.columns], select), *dialect.after_restore_rows(table, op.autoincrement)]
+
+
+@elements.register
+def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
+    """UPDATE ... SET c = (SELECT kept value matched by key) WHERE a kept value exists: rows added since keep theirs."""
+    table = bare_table(op.table, [c for c, _ in op.key + op.columns]).alias("t")
+    backup = bare_table((op.table[0], op.backup), [b for _, b in op.key + op.columns]).alias("b")
+    match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
+    values = {c: sa.select(backup.c[b]).where(match).scalar_subquery() for c, b in op.columns}
+    return [sa.update(table).values(values).where(sa.exists().where(match))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,12 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from schemasync import __version__
+from schemasync.backup import BACKUP_PREFIX
+from schemasync.errors import PlanError
 from schemasync.scope import STATE_TABLE, parse_table_key
 from schemasync.snapshot import TableKey
 
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 RUNNING, APPLIED, FAILED = "running", "applied", "failed"
+# An apply whose changes a later rollback undid.
+ROLLED_BACK = "rolled back"
 
 _metadata = sa.MetaData()
 state_table = sa.Table(
@@ -71,6 +75,9 @@ class StateRow:
     tool_version: str
     started_at: datetime
     duration_ms: int | None
+    # What the row's plan kept and renamed (backup.py records) and the schema before it.
+    backups: list[dict[str, Any]] = field(default_factory=list)
+    snapshot_before: dict[str, Any] = field(default_factory=dict)
 
 
 def exists(connection: sa.Connection, schema: str | None = None) -> bool:
@@ -94,6 +101,7 @@ def who() -> str:
 def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict[str, Any], snapshot_after: dict[str, Any]) -> int:
     """Insert the row for an apply that is about to run; returns its id."""
     values = {
+        "id": _free_id(connection, getattr(plan, "record_id", None)),
         "kind": kind,
         "status": RUNNING,
         "plan_hash": plan.hash,
@@ -104,7 +112,7 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "snapshot_before": json.dumps(snapshot_before, sort_keys=True),
         "snapshot_after": json.dumps(snapshot_after, sort_keys=True),
         "managed_tables": json.dumps(list(plan.target_tables)),
-        "backups": "[]",
+        "backups": json.dumps(list(getattr(plan, "undo", ()))),
         "steps_total": len(plan.statements),
         "steps_done": 0,
         "applied_by": who(),
@@ -112,6 +120,29 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
     return connection.execute(state_table.insert().values(**values)).inserted_primary_key[0]
+
+
+def next_id(connection: sa.Connection) -> int:
+    """The id the next row will get. Ids are given explicitly (not by a sequence) so that a plan can
+    name its backup tables after the row it will be recorded as."""
+    if not exists(connection):
+        return 1
+    return (connection.execute(sa.select(sa.func.max(state_table.c.id))).scalar() or 0) + 1
+
+
+def _free_id(connection: sa.Connection, wanted: int | None) -> int:
+    free = next_id(connection)
+    if wanted is not None and wanted != free:
+        raise PlanError(f"the plan was made to be recorded as schema_state #{wanted}, but #{free - 1} was recorded since: run `schemasync plan` again")
+    return free
+
+
+def set_status(connection: sa.Connection, row_id: int, status: str) -> None:
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(status=status))
+
+
+def set_backups(connection: sa.Connection, row_id: int, records: list[dict[str, Any]]) -> None:
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(backups=json.dumps(records)))
 
 
 def progress(connection: sa.Connection, row_id: int, steps_done: int) -> None:
@@ -156,4 +187,22 @@ def _row(data: Any) -> StateRow:
         tool_version=data["tool_version"],
         started_at=data["started_at"],
         duration_ms=data["duration_ms"],
+        backups=json.loads(data["backups"] or "[]"),
+        snapshot_before=json.loads(data["snapshot_before"] or "{}"),
     )
+
+
+# --- the backup tables the rows point at -------------------------------------------------------------
+
+def existing_backups(connection: sa.Connection, schemas: tuple[str | None, ...]) -> set[str]:
+    """Names of the backup tables present in the given schemas (a fresh Inspector: DDL may have run)."""
+    inspector = sa.inspect(connection)
+    return {name for schema in schemas for name in inspector.get_table_names(schema=schema) if name.startswith(BACKUP_PREFIX)}
+
+
+def backup_rows(connection: sa.Connection, schema: str | None, name: str) -> int:
+    return connection.execute(sa.select(sa.func.count()).select_from(sa.table(name, schema=schema))).scalar() or 0
+
+
+def drop_backup(connection: sa.Connection, schema: str | None, name: str) -> None:
+    sa.Table(name, sa.MetaData(), schema=schema).drop(connection, checkfirst=True)

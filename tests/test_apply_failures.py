@@ -70,7 +70,7 @@ def _hold_lock(db, ready: threading.Event, release: threading.Event) -> None:
     engine = sa.create_engine(db.url, isolation_level="AUTOCOMMIT") if db.dialect != "sqlite" else sa.create_engine(db.url)
     with engine.connect() as connection:
         if db.dialect == "postgresql":
-            connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext('schemasync'))")
+            connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext('schemasync:public'))")  # per default schema
         elif db.dialect == "mysql":
             name = connection.exec_driver_sql("SELECT DATABASE()").scalar()
             connection.exec_driver_sql(f"SELECT GET_LOCK('schemasync:{name}', 10)")

@@ -271,7 +271,10 @@ def test_check_exit_codes_and_json(sqlite_project):
     assert "In sync" in in_sync.stdout
     as_json = sqlite_project.cli("check", "--json", models=models)
     assert as_json.exit_code == ExitCode.OK
-    assert json.loads(as_json.stdout) == {"in_sync": True, "pending": None, "drift": None, "unmanaged": [], "other_objects": []}
+    report = json.loads(as_json.stdout)
+    # The keys `check --json` always printed keep their values; format 1 added format/kind/reasons/lock.
+    assert {k: report[k] for k in ("in_sync", "pending", "drift", "unmanaged", "other_objects")} == {"in_sync": True, "pending": None, "drift": None, "unmanaged": [], "other_objects": []}
+    assert (report["format"], report["kind"], report["reasons"], report["lock"]) == (1, "database", [], [])
 
 
 def test_check_errors_exit_1_not_2(sqlite_project):

@@ -21,7 +21,9 @@ def test_destructive_change_is_refused_then_allowed(project, change, extra_befor
     project.db.execute("INSERT INTO t (id, code) VALUES (1, 'short')")
 
     plan = json.loads(project.cli("plan", "--json", models=after).output)
-    assert [op["destructive"] for op in plan["operations"]] == [True]
+    # The values are kept first (for rollback), then lost.
+    assert [(op["op"], op["destructive"]) for op in plan["operations"]][0] == ("backup_columns", False)
+    assert [op["destructive"] for op in plan["operations"]] == [False, True]
     assert "(destructive)" in project.cli("plan", models=after).output
 
     refused = project.cli("apply", "--yes", models=after)

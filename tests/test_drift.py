@@ -27,7 +27,7 @@ def test_out_of_band_change_is_reported_as_drift_and_pending(project):
     assert report["drift"]["state_id"] == 1
     assert any("hotfix" in change for change in report["drift"]["changes"])
     expected = "rebuild_table" if project.db.dialect == "sqlite" else "drop_column"
-    assert [(op["op"], op["destructive"]) for op in report["pending"]["operations"]] == [(expected, True)]
+    assert [(op["op"], op["destructive"]) for op in report["pending"]["operations"]] == [("backup_columns", False), (expected, True)]
 
 
 def test_drift_clears_after_apply_brings_the_schema_back(project):

@@ -35,7 +35,7 @@ def test_a_table_removed_from_the_models_is_dropped_only_with_permission(project
     project.db.execute("INSERT INTO extra (id) VALUES (7)")
 
     plan = json.loads(project.cli("plan", "--json", models=without).output)
-    assert [(op["op"], op["destructive"]) for op in plan["operations"]] == [("drop_table", True)]
+    assert [(op["op"], op["destructive"]) for op in plan["operations"]] == [("backup_table", False), ("drop_table", True)]
     refused = project.cli("apply", "--yes", models=without)
     assert refused.exit_code == 1 and "--allow-destructive" in refused.output
     assert project.db.scalar("SELECT count(*) FROM extra") == 1
@@ -61,7 +61,7 @@ def test_drop_unmanaged_opts_in_to_dropping_tables_never_managed(project):
     project.db.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
     models = project.write_models("m", MODELS.format(extra=""))
     plan = json.loads(project.cli("plan", "--json", models=models).output)
-    assert sorted((op["op"], op["table"]) for op in plan["operations"]) == [("create_table", "kept"), ("drop_table", "stray")]
+    assert sorted((op["op"], op["table"]) for op in plan["operations"]) == [("backup_table", "stray"), ("create_table", "kept"), ("drop_table", "stray")]
     assert plan["unmanaged"] == []
     assert project.cli("apply", "--yes", "--allow-destructive", models=models).exit_code == 0
     assert project.cli("check", models=models).exit_code == 0

@@ -1,17 +1,23 @@
--- 1. drop foreign key fk_pets_owner on pets(owner_id)
+-- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
+CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
+
+-- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
+CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
+
+-- 3. drop foreign key fk_pets_owner on pets(owner_id)
 ALTER TABLE pets DROP CONSTRAINT fk_pets_owner;
 
--- 2. drop check ck_pets_legs on pets
+-- 4. drop check ck_pets_legs on pets
 ALTER TABLE pets DROP CONSTRAINT ck_pets_legs;
 
--- 3. drop index ix_pets_legs on pets
+-- 5. drop index ix_pets_legs on pets
 DROP INDEX ix_pets_legs;
 
--- 4. drop unique constraint uq_pets_name on pets
+-- 6. drop unique constraint uq_pets_name on pets
 ALTER TABLE pets DROP CONSTRAINT uq_pets_name;
 
--- 5. drop table obsolete (destructive)
+-- 7. drop table obsolete (destructive)
 DROP TABLE obsolete;
 
--- 6. drop column pets.legacy (destructive)
+-- 8. drop column pets.legacy (destructive)
 ALTER TABLE pets DROP COLUMN legacy;

@@ -1,7 +1,16 @@
--- 1. drop table obsolete (destructive)
+-- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
+CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
+
+-- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
+CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
+
+-- 3. drop index ix_pets_legs on pets
+DROP INDEX ix_pets_legs;
+
+-- 4. drop table obsolete (destructive)
 DROP TABLE obsolete;
 
--- 2. rebuild table pets (copy rows) to: drop foreign key fk_pets_owner on pets(owner_id); drop unique constraint uq_pets_name on pets; drop check ck_pets_legs on pets; drop column pets.legacy (destructive)
+-- 5. rebuild table pets (copy rows) to: drop foreign key fk_pets_owner on pets(owner_id); drop unique constraint uq_pets_name on pets; drop check ck_pets_legs on pets; drop column pets.legacy (destructive)
 CREATE TABLE _schemasync_new_pets (
 	id INTEGER NOT NULL, 
 	owner_id INTEGER, 

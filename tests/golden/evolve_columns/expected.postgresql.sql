@@ -12,7 +12,7 @@ ALTER TABLE items ALTER COLUMN note TYPE TEXT USING note::TEXT;
 COMMENT ON COLUMN items.note IS 'free text';
 
 -- 5. alter column items.qty: type INTEGER -> BIGINT, default 1 -> '5'::bigint
-ALTER TABLE items ALTER COLUMN qty TYPE BIGINT USING qty::BIGINT, ALTER COLUMN qty SET DEFAULT '5'::bigint;
+ALTER TABLE items ALTER COLUMN qty DROP DEFAULT, ALTER COLUMN qty TYPE BIGINT USING qty::BIGINT, ALTER COLUMN qty SET DEFAULT '5'::bigint;
 
 -- 6. create index ix_items_sku on items (sku)
 CREATE INDEX ix_items_sku ON items (sku);

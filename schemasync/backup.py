@@ -1,0 +1,180 @@
+"""Keeping what a plan destroys, and bringing it back. Pure: operations in, operations out.
+
+`protect` decides, in this one place, which data a plan would lose and adds the steps that keep
+it inside the same database (so inside the apply's transaction where DDL is transactional):
+a dropped table's rows are copied into `schemasync_backup_<id>_<table>`; the values of dropped or
+narrowed columns, with the primary key, into `schemasync_backup_<id>_<table>__columns`. `<id>` is
+the schema_state row the plan will be recorded as. The steps are in the plan and its hash.
+
+Every plan records what it kept (and its renames) as *records*: plain dicts stored in
+schema_state's `backups` column. Records name tables and columns as they are when the backup runs
+(after the plan's renames). `restore` turns the records of an earlier plan into steps that put the
+data back where the new plan re-creates it (a re-created table gets its rows back; a re-added or
+re-widened column its values, matched by primary key), translating names through the new plan's
+own renames. Rollback and roll-forward both use it.
+
+The names start with `schemasync_`, which the scope filter never manages (no drift, no diff).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from schemasync.operations import (
+    AddColumn,
+    AlterColumn,
+    BackupColumns,
+    BackupTable,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    RestoreColumns,
+    RestoreRows,
+    qualified,
+)
+from schemasync.scope import parse_table_key
+from schemasync.snapshot import Snapshot, TableKey
+
+BACKUP_PREFIX = "schemasync_backup_"
+TABLE, COLUMNS, RENAME_TABLE, RENAME_COLUMN = "table", "columns", "rename_table", "rename_column"
+BACKUP_KINDS = (TABLE, COLUMNS)
+Record = dict[str, Any]
+
+
+def backup_name(record_id: int, table: str, suffix: str, max_length: int, taken: set[str]) -> str:
+    """`schemasync_backup_<id>_<table><suffix>`, cut to the server's limit with a digest when too long."""
+    name = f"{BACKUP_PREFIX}{record_id}_{table}{suffix}"
+    n = 1
+    while name in taken or len(name) > max_length:
+        digest = hashlib.sha256(f"{name}:{n}".encode()).hexdigest()[:8]
+        name = f"{BACKUP_PREFIX}{record_id}_{table}{suffix}"[: max_length - 9] + "_" + digest
+        n += 1
+    taken.add(name)
+    return name
+
+
+def protect(operations: Sequence[Operation], current: Snapshot, record_id: int, max_length: int) -> tuple[list[Operation], list[Record], list[str]]:
+    """Steps that keep what `operations` (the neutral diff, after renames) would lose; their records;
+    and a note for what cannot be kept (values of a table without a primary key)."""
+    steps: list[Operation] = []
+    records: list[Record] = []
+    notes: list[str] = []
+    taken: set[str] = set()
+    for op in operations:
+        if isinstance(op, DropTable):
+            columns = tuple(c.name for c in op.definition.columns)
+            name = backup_name(record_id, op.table[1], "", max_length, taken)
+            steps.append(BackupTable(op.table, name, columns))
+            records.append({"kind": TABLE, "table": qualified(op.table), "backup": name, "columns": list(columns)})
+    for key, columns in _losing_columns(operations).items():
+        table = current.table(key)
+        if table is None or table.primary_key is None:
+            notes.append(f"the values of {qualified(key)}.({', '.join(columns)}) cannot be kept for rollback: the table has no primary key")
+            continue
+        pk = table.primary_key.columns
+        name = backup_name(record_id, key[1], "__columns", max_length, taken)
+        steps.append(BackupColumns(key, name, pk, columns))
+        records.append({"kind": COLUMNS, "table": qualified(key), "backup": name, "key": list(pk), "columns": list(columns)})
+    return steps, records, notes
+
+
+def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str, ...]]:
+    """Columns dropped, or changed to a type that does not hold every value, by table."""
+    found: dict[TableKey, list[str]] = {}
+    for op in operations:
+        if isinstance(op, DropColumn):
+            found.setdefault(op.table, []).append(op.column.name)
+        elif isinstance(op, AlterColumn) and op.destructive:
+            found.setdefault(op.table, []).append(op.after.name)
+    return {key: tuple(names) for key, names in sorted(found.items(), key=lambda item: _sort(item[0]))}
+
+
+def rename_records(operations: Iterable[Operation]) -> list[Record]:
+    """The plan's renames, so that a rollback can rename back instead of dropping and adding."""
+    records: list[Record] = []
+    for op in operations:
+        if isinstance(op, RenameTable):
+            records.append({"kind": RENAME_TABLE, "table": qualified(op.table), "new_name": op.new_name})
+        elif isinstance(op, RenameColumn):
+            records.append({"kind": RENAME_COLUMN, "table": qualified(op.table), "old": op.old_name, "new": op.new_name})
+    return records
+
+
+def restore(records: Iterable[Record], operations: Sequence[Operation], target: Snapshot) -> tuple[list[Operation], list[str]]:
+    """Steps that bring kept data back where `operations` re-create its table, column or wider type."""
+    names = _Renames(operations)
+    created = {op.table for op in operations if isinstance(op, CreateTable)}
+    widened = {(op.table, op.column.name) for op in operations if isinstance(op, AddColumn)}
+    widened |= {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
+    rows: list[RestoreRows] = []
+    values: list[Operation] = []
+    notes: list[str] = []
+    for record in records:
+        if record.get("kind") not in BACKUP_KINDS:
+            continue
+        key = names.table(parse_table_key(record["table"]))
+        table = target.table(key)
+        if table is None:
+            continue
+        if record["kind"] == TABLE and key in created:
+            pairs = tuple((names.column(key, c), c) for c in record["columns"] if names.column(key, c) in table.columns_by_name)
+            auto = tuple(c for c, _ in pairs if table.columns_by_name[c].autoincrement)
+            rows.append(RestoreRows(key, record["backup"], pairs, auto))
+        elif record["kind"] == COLUMNS:
+            pairs = tuple((names.column(key, c), c) for c in record["columns"] if (key, names.column(key, c)) in widened)
+            match = tuple((names.column(key, k), k) for k in record["key"])
+            if not pairs:
+                continue
+            if any(c not in table.columns_by_name for c, _ in match):
+                notes.append(f"the kept values of {qualified(key)} in {record['backup']} cannot be matched: its primary key columns changed")
+                continue
+            values.append(RestoreColumns(key, record["backup"], match, pairs))
+    return _parents_first(rows, target) + values, notes
+
+
+def backups_needed(operations: Iterable[Operation]) -> list[str]:
+    """The backup tables the restore steps read (they must still exist)."""
+    return sorted({op.backup for op in operations if isinstance(op, (RestoreRows, RestoreColumns))})
+
+
+class _Renames:
+    """Old names to new ones, through a plan's rename steps."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self.tables: dict[TableKey, TableKey] = {}
+        self.columns: dict[tuple[TableKey, str], str] = {}
+        for op in operations:
+            if isinstance(op, RenameTable):
+                self.tables[op.table] = (op.table[0], op.new_name)
+            elif isinstance(op, RenameColumn):
+                self.columns[(op.table, op.old_name)] = op.new_name
+
+    def table(self, key: TableKey) -> TableKey:
+        return self.tables.get(key, key)
+
+    def column(self, key: TableKey, name: str) -> str:
+        return self.columns.get((key, name), name)
+
+
+def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]:
+    """Referenced tables get their rows before the tables that reference them (ties and cycles by name)."""
+    pending = sorted(rows, key=lambda op: _sort(op.table))
+    keys = {op.table for op in pending}
+    done: set[TableKey] = set()
+    ordered: list[Operation] = []
+    while pending:
+        ready = [op for op in pending if not (target.table(op.table).referred_tables() & keys) - done - {op.table}] or pending[:1]
+        for op in ready:
+            ordered.append(op)
+            done.add(op.table)
+            pending.remove(op)
+    return ordered
+
+
+def _sort(key: TableKey) -> tuple[str, str]:
+    return (key[0] or "", key[1])

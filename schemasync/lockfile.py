@@ -1,0 +1,215 @@
+"""The lock file: the normalised schema of the models (or of a live database), committed with them.
+
+Offline plans diff two normalised snapshots with no server at all; the lock file is where the
+normalised form is kept. It is written by `schemasync snapshot`, which builds the models on a server
+of each dialect (the same scratch build `plan` uses, nothing left behind; SQLite builds in memory),
+so its snapshots compare equal to a database the models were applied to.
+
+Per dialect it holds the snapshot, its fingerprint, and the digest of the models it was made from.
+That digest needs no server (each table's CREATE statements compiled offline), so `check --against`
+can tell without a server whether the models changed since the lock was written, and which tables.
+
+Assumptions: the server names of unnamed constraints (`db_name`) and MySQL's implicit foreign key
+indexes are kept beside the canonical form, so an offline plan can drop them by name; they are not
+part of any fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy import schema as sa_schema
+
+from schemasync import __version__
+from schemasync.dialects import Dialect
+from schemasync.errors import ConfigError, ModelsError
+from schemasync.snapshot import Index, Snapshot, Table, digest, table_from_dict, table_sort_key, table_to_dict
+
+FORMAT = 1
+DEFAULT_LOCK_FILE = "schema.lock.yaml"
+MODELS, DATABASE = "models", "database"
+EMPTY = "empty"
+HEADER = """\
+# schemasync lock file: the normalised schema of the {source}, per dialect.
+# Written by `schemasync snapshot --out {name}`; commit it, do not edit it (fingerprints are checked).
+# Offline plans read it: `schemasync plan --from {name} --dialect <dialect> --sql`. See docs/ci.md.
+"""
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One dialect's normalised snapshot, and (for models) the digests of the models it came from."""
+
+    snapshot: Snapshot
+    models_digest: str | None = None
+    model_tables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockFile:
+    source: str
+    entries: dict[str, LockEntry]
+    tool_version: str = __version__
+
+    def entry(self, dialect: str, path: Path | str) -> LockEntry:
+        """The snapshot for `dialect`; a lock written for other dialects is a one-line error."""
+        found = self.entries.get(dialect)
+        if found is None:
+            have = ", ".join(sorted(self.entries)) or "none"
+            raise ConfigError(f"{path} has no {dialect} snapshot (it has: {have}); run `schemasync snapshot --out {path}` against a {dialect} database")
+        return found
+
+    def with_entry(self, dialect: str, entry: LockEntry, up_to_date: Callable[[str, LockEntry], bool]) -> LockFile:
+        """This lock plus a models `entry`; other dialects stay only while `up_to_date` (same models)."""
+        kept = {name: old for name, old in self.entries.items() if name != dialect and self.source == MODELS and up_to_date(name, old)}
+        return LockFile(MODELS, {**kept, dialect: entry})
+
+    def to_yaml(self, name: str) -> str:
+        data = {
+            "format": FORMAT,
+            "source": self.source,
+            "tool_version": self.tool_version,
+            "dialects": {d: _entry_to_dict(self.entries[d]) for d in sorted(self.entries)},
+        }
+        data = json.loads(json.dumps(data))  # plain str for SQLAlchemy's quoted_name, which YAML refuses
+        body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+        return HEADER.format(source="models" if self.source == MODELS else "live database", name=name) + body
+
+    @classmethod
+    def from_yaml(cls, text: str, path: Path | str) -> LockFile:
+        try:
+            data = yaml.safe_load(text)
+            if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("source") not in (MODELS, DATABASE):
+                raise ConfigError(f"{path}: not a schemasync lock file (format {FORMAT}); write one with `schemasync snapshot --out {path}`")
+            entries = {str(d): _entry_from_dict(str(d), e) for d, e in (data.get("dialects") or {}).items()}
+            recorded = {str(d): e.get("fingerprint") for d, e in (data.get("dialects") or {}).items()}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML ({getattr(error, 'problem', None) or 'syntax error'})") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ConfigError(f"{path}: not a readable schemasync lock file ({type(error).__name__}: {error})") from None
+        for dialect, entry in entries.items():
+            if entry.snapshot.fingerprint() != recorded[dialect]:
+                raise ConfigError(f"{path}: the {dialect} snapshot does not match its fingerprint (edited by hand?): write it again with `schemasync snapshot`")
+        return cls(data["source"], entries, str(data.get("tool_version", "")))
+
+
+def read(path: Path) -> LockFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"lock file {path} does not exist (write it with `schemasync snapshot --out {path}`)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read lock file {path}: {getattr(error, 'strerror', None) or error}") from None
+    return LockFile.from_yaml(text, path)
+
+
+def read_if_exists(path: Path) -> LockFile | None:
+    return read(path) if path.is_file() else None
+
+
+def write(path: Path, lock: LockFile) -> None:
+    try:
+        path.write_text(lock.to_yaml(path.name), encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write lock file {path}: {error.strerror}") from None
+
+
+# --- the canonical form, plus the server's own names ----------------------------------------------
+
+
+def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if entry.models_digest:
+        data["models_digest"] = entry.models_digest
+        data["model_tables"] = dict(sorted(entry.model_tables.items()))
+    data["fingerprint"] = entry.snapshot.fingerprint()
+    data["tables"] = [_table_to_dict(t) for t in entry.snapshot.tables]
+    return data
+
+
+def _table_to_dict(table: Table) -> dict[str, Any]:
+    data = table_to_dict(table)
+    server: dict[str, Any] = {}
+    named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks}
+    for kind, items in named.items():
+        names = [item.db_name for item in items]
+        if any(n and n != item.name for n, item in zip(names, items)):
+            server[kind] = names
+    if table.implicit_indexes:
+        server["implicit_indexes"] = [{"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in table.implicit_indexes]
+    if server:
+        data["server_names"] = server
+    return data
+
+
+def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
+    tables = tuple(sorted((_table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+    return LockEntry(Snapshot(dialect, tables), data.get("models_digest"), dict(data.get("model_tables") or {}))
+
+
+def _table_from_dict(data: dict[str, Any]) -> Table:
+    server = data.get("server_names") or {}
+    table = table_from_dict({k: v for k, v in data.items() if k != "server_names"})
+
+    def named(items: tuple[Any, ...], kind: str) -> tuple[Any, ...]:
+        names = server.get(kind) or [None] * len(items)
+        return tuple(replace(item, db_name=name or item.name) for item, name in zip(items, names))
+
+    pk = named((table.primary_key,), "primary_key")[0] if table.primary_key else None
+    implicit = tuple(Index(i["name"], tuple(i["columns"]), bool(i.get("unique"))) for i in server.get("implicit_indexes", []))
+    return replace(
+        table,
+        primary_key=pk,
+        foreign_keys=named(table.foreign_keys, "foreign_keys"),
+        uniques=named(table.uniques, "uniques"),
+        checks=named(table.checks, "checks"),
+        implicit_indexes=implicit,
+    )
+
+
+# --- the models' digest, without a server ---------------------------------------------------------
+
+
+def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
+    """Per kept table, a digest of its CREATE statements compiled offline for `dialect`.
+
+    Python-side defaults and rename declarations are not schema, so they are not in it.
+    """
+    digests = {}
+    for table in metadata.sorted_tables:
+        if keep(table.schema, table.name):
+            name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
+            digests[name] = digest(_table_ddl(table, dialect))
+    return digests
+
+
+def models_digest(table_digests: dict[str, str]) -> str:
+    return digest(sorted(table_digests.items()))
+
+
+def _table_ddl(table: sa.Table, dialect: Dialect) -> list[Any]:
+    try:
+        statements = [str(sa_schema.CreateTable(table).compile(dialect=dialect.sa_dialect))]
+        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes)
+    except sa.exc.SQLAlchemyError as error:
+        raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
+    return [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
+
+
+def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
+    """What differs between the models a lock was made from and the models now, table by table."""
+    found = [f"{name} (new)" for name in sorted(set(current) - set(recorded))]
+    found += [f"{name} (removed)" for name in sorted(set(recorded) - set(current))]
+    found += [f"{name} (changed)" for name in sorted(set(recorded) & set(current)) if recorded[name] != current[name]]
+    return found
+
+
+def previously_managed(lock: LockFile, dialect: str, path: Path | str) -> Iterable[tuple[str | None, str]]:
+    """A models lock's tables were managed by the models it was made from; a database's were not."""
+    return lock.entry(dialect, path).snapshot.tables_by_key if lock.source == MODELS else ()

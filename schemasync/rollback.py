@@ -1,0 +1,89 @@
+"""The way back: a plan from the live schema to the snapshot taken before an apply. Pure.
+
+It is the same pipeline as any plan (`make_plan`), fed the recorded `snapshot_before` as target:
+- the apply's renames are reversed by renames (the target is annotated with `renamed_from`, so
+  `plan_renames` does the work; the snapshot diff alone would drop and add);
+- what the apply kept (its backup records) comes back where the way back re-creates it;
+- what the way back itself drops or narrows (rows written since) is kept in turn, under the
+  rollback's own schema_state id, so that a roll-forward can bring it back.
+
+Which applies can be undone: an apply that is in effect (`applied`, not yet `rolled back`), or one
+that failed after committing some statements (MariaDB/MySQL, no transactional DDL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+
+from schemasync.backup import RENAME_COLUMN, RENAME_TABLE, backups_needed
+from schemasync.dialects import Dialect
+from schemasync.errors import RefusedError
+from schemasync.plan import Plan, make_plan
+from schemasync.scope import parse_table_key
+from schemasync.snapshot import Snapshot, Table
+from schemasync.state import APPLIED, FAILED, StateRow
+
+APPLY, ROLLBACK = "apply", "rollback"
+
+
+def in_effect(rows: Sequence[StateRow]) -> list[StateRow]:
+    """Applies whose changes are (at least partly) in the database, newest first."""
+    return [row for row in rows if row.kind == APPLY and (row.status == APPLIED or is_partial(row))]
+
+
+def is_partial(row: StateRow) -> bool:
+    """A failed apply that left committed statements behind (dialects without transactional DDL)."""
+    return row.status == FAILED and row.steps_done > 0 and bool(row.snapshot_before)
+
+
+def to_undo(rows: Sequence[StateRow], to: int | None) -> list[StateRow]:
+    """The applies a rollback undoes, newest first: the last one, or every one back to apply `to`."""
+    effective = in_effect(rows)
+    if not effective:
+        raise RefusedError("nothing to roll back: no apply recorded in schema_state is in effect")
+    if to is None:
+        return effective[:1]
+    if not any(row.id == to for row in effective):
+        found = next((row for row in rows if row.id == to), None)
+        why = f"it is a {found.kind} ({found.status})" if found else "there is no such schema_state row"
+        raise RefusedError(f"cannot roll back to before apply #{to}: {why}; `schemasync history` lists the applies in effect")
+    return [row for row in effective if row.id >= to]
+
+
+def target_before(row: StateRow) -> Snapshot:
+    """The snapshot before `row`, with its renames declared backwards."""
+    snapshot = Snapshot.from_dict(row.snapshot_before)
+    tables = {parse_table_key(r["table"]): r["new_name"] for r in row.backups if r.get("kind") == RENAME_TABLE}
+    back = {(key[0], new): key for key, new in tables.items()}
+    columns = {
+        (back.get(key, key), r["old"]): r["new"]
+        for r in row.backups if r.get("kind") == RENAME_COLUMN
+        for key in [parse_table_key(r["table"])]
+    }
+
+    def annotate(table: Table) -> Table:
+        renamed = tuple(replace(c, renamed_from=columns.get((table.key, c.name))) for c in table.columns)
+        return replace(table, columns=renamed, renamed_from=tables.get(table.key))
+
+    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
+
+
+def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: int) -> Plan:
+    """The plan that undoes `row`, recorded as schema_state #`record_id`."""
+    plan = make_plan(live, target_before(row), dialect, row.managed_tables, record_id=record_id, restore_from=row.backups)
+    return replace(plan, record_id=record_id, undo=plan.undo + ({"kind": "undoes", "state_id": row.id},))
+
+
+def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collection[str]) -> str | None:
+    """Why the rollback of `row` cannot run safely (None when it can)."""
+    if not row.snapshot_before:
+        return f"apply #{row.id} recorded no snapshot of the schema before it"
+    if not is_partial(row) and live.only(set(row.managed_tables)).fingerprint() != row.target_fingerprint:
+        return (f"the live schema changed since apply #{row.id} (drift): `schemasync check` shows what changed; "
+                f"undo that change (or re-apply the models) before rolling back")
+    for name in backups_needed(plan.operations):
+        if name not in existing_backups:
+            return (f"the data apply #{row.id} dropped was kept in {name}, which is gone (pruned or dropped by hand): "
+                    f"the rollback cannot bring it back; recreate {name}, or write models for the old schema and `apply` them")
+    return None
