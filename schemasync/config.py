@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import yaml
 
 from schemasync.errors import ConfigError
+from schemasync.target_cache import default_cache_dir
 
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
@@ -35,6 +36,8 @@ class Settings:
     keep_backups: int | None = None
     base_dir: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
+    # Where built targets are cached (None: no cache); see target_cache.py.
+    cache_dir: Path | None = None
     # Named targets from the config (`targets:`); the chosen one's URL and schema are above.
     targets: tuple[TargetSpec, ...] = ()
     target_name: str | None = None
@@ -86,6 +89,7 @@ def load_settings(
         keep_backups=_count(setting("keep_backups"), "keep_backups"),
         base_dir=base_dir,
         config_path=path,
+        cache_dir=default_cache_dir(environ),
         targets=_targets(setting("targets"), base_dir),
     )
     return settings.for_target(find_target(settings.targets, target)) if target else settings

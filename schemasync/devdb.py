@@ -14,8 +14,10 @@ import sqlalchemy as sa
 
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
+from schemasync.lockfile import model_table_digests
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot, Table
+from schemasync.target_cache import TargetCache
 
 
 def build_target(
@@ -23,9 +25,25 @@ def build_target(
     dialect: Dialect,
     metadata: sa.MetaData,
     keep: Callable[[str | None, str], bool],
+    cache: TargetCache | None = None,
 ) -> Snapshot:
-    """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them."""
+    """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them
+    (or as it built them last time, when `cache` has the same models for the same server)."""
     tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
+    if cache is None:
+        return declare_renames(_build(engine, dialect, metadata, tables, keep), tables)
+    with engine.connect() as connection:
+        server = ".".join(map(str, engine.dialect.server_version_info or ()))
+        context = dialect.build_context(connection)
+    key = cache.key(dialect.name, server, context, model_table_digests(metadata, keep, dialect))
+    built = cache.load(key, dialect.name)
+    if built is None:
+        built = _build(engine, dialect, metadata, tables, keep)
+        cache.store(key, built)
+    return declare_renames(built, tables)
+
+
+def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
     schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
     with dialect.scratch(engine, schemas) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
@@ -34,7 +52,7 @@ def build_target(
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
-        return declare_renames(reflect(connection, dialect, reverse, keep), tables)
+        return reflect(connection, dialect, reverse, keep)
 
 
 def renamed_from(item: sa.Table | sa.Column) -> str | None:

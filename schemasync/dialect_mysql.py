@@ -19,6 +19,7 @@ from schemasync.operations import AddForeignKey, DropForeignKey, DropIndex, Oper
 from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+_DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
 
 
 @register
@@ -105,15 +106,17 @@ class MySQLDialect(Dialect):
             connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
             connection.commit()
 
+    def build_context(self, connection: sa.Connection) -> str:
+        """Scratch databases take the target's character set, which column types then reflect."""
+        return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
+
     @contextmanager
     def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """Scratch databases with the target's character set, dropped afterwards whatever happens."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
         with engine.connect() as connection:
-            charset, collation = connection.exec_driver_sql(
-                "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
-            ).one()
+            charset, collation = connection.exec_driver_sql(_DATABASE_CHARSET).one()
             try:
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"CREATE DATABASE `{scratch_database}` CHARACTER SET {charset} COLLATE {collation}")

@@ -136,6 +136,10 @@ class Dialect:
         """A place to build the models: yields a connection and {model schema: scratch schema}."""
         raise NotImplementedError
 
+    def build_context(self, connection: sa.Connection) -> str:
+        """What else, besides the models and the server version, shapes what a scratch build yields."""
+        return ""
+
     def after_apply_check(self, connection: sa.Connection) -> None:
         """Checks to run inside the apply transaction before it commits."""
 

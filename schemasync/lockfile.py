@@ -129,11 +129,12 @@ def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
         data["models_digest"] = entry.models_digest
         data["model_tables"] = dict(sorted(entry.model_tables.items()))
     data["fingerprint"] = entry.snapshot.fingerprint()
-    data["tables"] = [_table_to_dict(t) for t in entry.snapshot.tables]
+    data["tables"] = [table_to_lock_dict(t) for t in entry.snapshot.tables]
     return data
 
 
-def _table_to_dict(table: Table) -> dict[str, Any]:
+def table_to_lock_dict(table: Table) -> dict[str, Any]:
+    """The canonical table form plus the server's own names (rendering needs them, fingerprints do not)."""
     data = table_to_dict(table)
     server: dict[str, Any] = {}
     named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks}
@@ -149,11 +150,11 @@ def _table_to_dict(table: Table) -> dict[str, Any]:
 
 
 def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
-    tables = tuple(sorted((_table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+    tables = tuple(sorted((table_from_lock_dict(t) for t in data["tables"]), key=table_sort_key))
     return LockEntry(Snapshot(dialect, tables), data.get("models_digest"), dict(data.get("model_tables") or {}))
 
 
-def _table_from_dict(data: dict[str, Any]) -> Table:
+def table_from_lock_dict(data: dict[str, Any]) -> Table:
     server = data.get("server_names") or {}
     table = table_from_dict({k: v for k, v in data.items() if k != "server_names"})
 

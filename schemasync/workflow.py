@@ -18,6 +18,7 @@ from schemasync import backup, lockfile, state, targets
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, TargetSpec, starter_config
+from schemasync.target_cache import TargetCache
 from schemasync.devdb import build_target, declare_renames, first_line
 from schemasync.dialects import Dialect, dialect_for, offline_dialect
 from schemasync.diff import diff
@@ -38,6 +39,7 @@ class Target:
     scope: Scope
     url: str
     drop_unmanaged: bool = False
+    cache: TargetCache | None = None
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -192,7 +194,8 @@ def open_target(settings: Settings) -> Iterator[Target]:
             raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
         except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
             raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
-        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged)
+        cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
+        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache)
     finally:
         engine.dispose()
 
@@ -256,7 +259,7 @@ def plan(settings: Settings) -> PlanReport:
 
 
 def _plan(target: Target, metadata: sa.MetaData) -> PlanReport:
-    desired = build_target(target.engine, target.dialect, metadata, target.scope.keep)
+    desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
     with target.engine.connect() as connection:
         live = target.read_live(connection)
         last = state.last_applied(connection)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from schemasync.cli import app
+
+# The suite's own target cache: exercised by every second plan, never the user's ~/.cache.
+os.environ.setdefault("SCHEMASYNC_CACHE_DIR", tempfile.mkdtemp(prefix="schemasync-test-cache-"))
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
 DEFAULT_URLS = {
