@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from schemasync import __version__, console, report_formats, targets_console, workflow
+from schemasync import __version__, console, history, offline, report_formats, targets, targets_console, workflow
 from schemasync.config import Settings, load_settings
 from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
 from schemasync.plan import Plan
@@ -175,7 +175,7 @@ def plan_command(
         return targets_command(common, "plan", parallel, "json" if as_json else "sql" if sql else "text")
     if (dialect or models_lock) and not source:
         raise ConfigError("--dialect and --to are for offline plans: add --from LOCK_FILE (or --from empty)")
-    report = workflow.offline_plan(common.settings(), source, dialect, models_lock) if source else workflow.plan(common.settings())
+    report = offline.offline_plan(common.settings(), source, dialect, models_lock) if source else workflow.plan(common.settings())
     stdout = console.make_console(quiet=common.quiet)
     if out:
         out.write_text(report.plan.to_json())
@@ -238,12 +238,12 @@ def check_command(
         raise ConfigError(f"--format {chosen}: choose one of {', '.join(report_formats.FORMATS)}")
     if all_targets:
         return targets_command(common, "check", parallel, chosen, lock=lock)
-    report = workflow.check_lock(common.settings(), against) if against else workflow.check(common.settings(), lock)
+    report = offline.check_lock(common.settings(), against) if against else workflow.check(common.settings(), lock)
     print_check_report(report, chosen, common.quiet)
     return ExitCode.OK if report.in_sync else ExitCode.PENDING
 
 
-def print_check_report(report: workflow.CheckReport | workflow.LockCheckReport, chosen: str, quiet: bool) -> None:
+def print_check_report(report: workflow.CheckReport | offline.LockCheckReport, chosen: str, quiet: bool) -> None:
     """The report in the chosen format; `github` also appends the Markdown to $GITHUB_STEP_SUMMARY."""
     if chosen == "json":
         typer.echo(console.to_json(report_formats.check_json(report)), nl=False)
@@ -257,7 +257,7 @@ def print_check_report(report: workflow.CheckReport | workflow.LockCheckReport, 
                 with open(summary, "a", encoding="utf-8") as file:
                     file.write(report_formats.check_markdown(report) + "\n")
         stdout = console.make_console(quiet=quiet)
-        if isinstance(report, workflow.LockCheckReport):
+        if isinstance(report, offline.LockCheckReport):
             report_formats.print_lock_check(stdout, report)
         else:
             console.print_check(stdout, report)
@@ -273,7 +273,7 @@ def snapshot_command(
     dialect: Annotated[str | None, typer.Option("--dialect", help="Build the models for this dialect (sqlite needs no server).", show_default=False)] = None,
 ) -> int:
     """Write the normalised schema of the models (or of the database) to a lock file to commit."""
-    report = workflow.snapshot(common.settings(), out, live, dialect)
+    report = offline.snapshot(common.settings(), out, live, dialect)
     kept = f"; kept the {', '.join(report.kept_dialects)} snapshot(s) made from the same models" if report.kept_dialects else ""
     what = "the live database" if live else "the models"
     console.make_console(quiet=common.quiet).print(f"Wrote {out}: {what}, {report.tables} tables on {report.dialect}, fingerprint {report.fingerprint}{kept}")
@@ -288,15 +288,15 @@ def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes
     if common.target:
         raise ConfigError("--target and --all-targets cannot be used together")
     settings = common.settings()
-    names = [spec.name for spec in workflow.chosen_targets(settings)]
+    names = [spec.name for spec in targets.chosen_targets(settings)]
     stdout = console.make_console(quiet=common.quiet)
     with targets_console.progress(console.make_console(stderr=True, quiet=common.quiet), names, intent) as on_event:
         if intent == "plan":
-            report = workflow.plan_targets(settings, parallel, on_event)
+            report = targets.plan_targets(settings, parallel, on_event)
         elif intent == "check":
-            report = workflow.check_targets(settings, parallel, on_event, lock)
+            report = targets.check_targets(settings, parallel, on_event, lock)
         else:
-            report = workflow.apply_targets(settings, lambda plans: confirm_targets(stdout, plans, yes), allow_destructive, parallel, on_event)
+            report = targets.apply_targets(settings, lambda plans: confirm_targets(stdout, plans, yes), allow_destructive, parallel, on_event)
     print_targets(report, intent, chosen, stdout)
     return targets_exit_code(report)
 
@@ -318,7 +318,7 @@ def confirm_targets(out: Any, plans: list[tuple[str, Plan]], yes: bool) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def print_targets(report: workflow.TargetsReport, intent: str, chosen: str, stdout: Any) -> None:
+def print_targets(report: targets.TargetsReport, intent: str, chosen: str, stdout: Any) -> None:
     """JSON and Markdown alone on stdout; SQL on stdout with the table on stderr; else the table."""
     if chosen == "json":
         typer.echo(console.to_json(targets_console.targets_json(report, error_line)), nl=False)
@@ -339,7 +339,7 @@ def print_targets(report: workflow.TargetsReport, intent: str, chosen: str, stdo
         targets_console.print_summary(stdout, report, error_line)
 
 
-def targets_exit_code(report: workflow.TargetsReport) -> int:
+def targets_exit_code(report: targets.TargetsReport) -> int:
     """1 when any target failed, else 2 when any check found changes, else 0."""
     if report.failed:
         return ExitCode.ERROR
@@ -361,7 +361,7 @@ def rollback_command(
         console.print_rollback_plan(stdout, undone, plan)
         return yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
 
-    report = workflow.rollback(common.settings(), confirm, to, sql_only=sql)
+    report = history.rollback(common.settings(), confirm, to, sql_only=sql)
     if sql:
         typer.echo(console.plan_sql(report.steps[0].plan), nl=False)
         if report.more:
@@ -380,11 +380,11 @@ def prune_command(
     """Drop old backup tables (the data kept for rollback), after asking."""
     stdout = console.make_console(quiet=common.quiet)
 
-    def confirm(doomed: list[workflow.KeptBackup]) -> bool:
+    def confirm(doomed: list[history.KeptBackup]) -> bool:
         console.print_backups(stdout, doomed, "Backups to drop")
         return yes or ask(stdout, f"Drop {len(doomed)} backup table(s)? Rollback past them will no longer be possible.", "prune")
 
-    report = workflow.prune(common.settings(), keep, confirm)
+    report = history.prune(common.settings(), keep, confirm)
     stdout.print(f"Dropped {len(report.dropped)} backup table(s); the {report.kept_rows} most recent applies/rollbacks keep theirs." if report.dropped else "Nothing to prune.")
     return ExitCode.OK
 
@@ -395,7 +395,7 @@ def history_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the history as JSON.")] = False,
 ) -> int:
     """Applied plans from schema_state: when, hash, operation count, status."""
-    report = workflow.history(common.settings())
+    report = history.history(common.settings())
     if as_json:
         typer.echo(console.to_json(console.history_dict(report)), nl=False)
     else:

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.traceback import Traceback
 
 from schemasync.plan import Plan, Step
-from schemasync.workflow import CheckReport, HistoryReport, InspectReport, KeptBackup, RollbackReport
+from schemasync.history import HistoryReport, KeptBackup, RollbackReport
+from schemasync.workflow import CheckReport, InspectReport
 
 _MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~", "rename": ">"}
 

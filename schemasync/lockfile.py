@@ -27,7 +27,8 @@ import yaml
 from sqlalchemy import schema as sa_schema
 
 from schemasync import __version__
-from schemasync.dialects import Dialect
+from schemasync.dialects import Dialect, offline_dialect
+from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
 from schemasync.snapshot import Index, Snapshot, Table, digest, table_from_dict, table_sort_key, table_to_dict
 
@@ -214,3 +215,31 @@ def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[st
 def previously_managed(lock: LockFile, dialect: str, path: Path | str) -> Iterable[tuple[str | None, str]]:
     """A models lock's tables were managed by the models it was made from; a database's were not."""
     return lock.entry(dialect, path).snapshot.tables_by_key if lock.source == MODELS else ()
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """How a lock file compares with the models (`model_changes`) and with a live database."""
+
+    path: str
+    dialect: str
+    model_changes: tuple[str, ...] = ()
+    live_differences: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.model_changes and not self.live_differences
+
+
+def live_lock_status(lock: LockFile, path: Path | str, metadata: sa.MetaData, dialect: str, keep: Callable[[str | None, str], bool], live: Snapshot) -> LockStatus:
+    """The lock against the models (digests) and against the live schema (its managed tables)."""
+    entry = lock.entry(dialect, path)
+    model_changes: tuple[str, ...] = ()
+    if lock.source == MODELS:
+        digests = model_table_digests(metadata, keep, offline_dialect(dialect))
+        model_changes = tuple(changed_tables(entry.model_tables, digests))
+    keys = set(entry.snapshot.tables_by_key) | {(t.schema, t.name) for t in metadata.tables.values()}
+    differences = tuple(op.summary() for op in diff(entry.snapshot, live.only(keys)))
+    return LockStatus(str(path), dialect, model_changes, differences)
+
+

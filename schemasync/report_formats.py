@@ -15,7 +15,9 @@ from rich.markup import escape
 
 from schemasync import console
 from schemasync.plan import Plan
-from schemasync.workflow import CheckReport, LockCheckReport, LockStatus
+from schemasync.lockfile import LockStatus
+from schemasync.offline import LockCheckReport
+from schemasync.workflow import CheckReport
 
 FORMAT = 1
 FORMATS = ("text", "json", "markdown", "github")

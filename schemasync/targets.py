@@ -13,7 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from schemasync.apply import apply_plan
+from schemasync.config import Settings, TargetSpec
+from schemasync.database import database_errors, load_models, open_target
+from schemasync.errors import ConfigError, RefusedError
+from schemasync.plan import Plan
+from schemasync.workflow import ApplyReport, PlanReport, check_with, plan_on
 
 Result = TypeVar("Result")
 
@@ -56,3 +64,73 @@ def run_each(
         return [one(name) for name in names]
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="schemasync-target") as pool:
         return list(pool.map(one, names))
+
+
+@dataclass(frozen=True)
+class TargetsReport:
+    """One outcome per target (its report, or the error that stopped it), in the configured order."""
+
+    outcomes: tuple[Outcome[Any], ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(o.failed for o in self.outcomes)
+
+
+def chosen_targets(settings: Settings) -> tuple[TargetSpec, ...]:
+    if not settings.targets:
+        raise ConfigError("--all-targets: the config lists no targets (add `targets:` to schemasync.yaml)")
+    return settings.targets
+
+
+def plan_targets(settings: Settings, parallel: int, on_event: Callable[[str, str], None]) -> TargetsReport:
+    """`plan` for every configured target, `parallel` at a time."""
+    metadata = load_models(settings)  # imported once, before any thread
+
+    def one(spec: TargetSpec) -> PlanReport:
+        with open_target(settings.for_target(spec)) as target, database_errors(target):
+            return plan_on(target, metadata)
+
+    return _each(settings, one, parallel, on_event)
+
+
+def check_targets(settings: Settings, parallel: int, on_event: Callable[[str, str], None], lock_path: Path | None = None) -> TargetsReport:
+    """`check` for every configured target; each reports pending changes, drift and the lock."""
+    metadata = load_models(settings)
+    return _each(settings, lambda spec: check_with(settings.for_target(spec), metadata, lock_path), parallel, on_event)
+
+
+def apply_targets(
+    settings: Settings,
+    confirm: Callable[[list[tuple[str, Plan]]], bool],
+    allow_destructive: bool,
+    parallel: int,
+    on_event: Callable[[str, str], None],
+) -> TargetsReport:
+    """Plan every target, ask once for all of them, then apply each plan; a target whose planning
+    failed or whose plan is refused (destructive) fails alone and the others are applied."""
+    planned = plan_targets(settings, parallel, on_event)
+    runnable = [(o.name, o.result.plan) for o in planned.outcomes if not o.failed and o.result.plan.steps and (allow_destructive or not o.result.plan.destructive_steps)]
+    if runnable and not confirm(runnable):
+        raise RefusedError("apply cancelled; nothing was changed")
+    plans = {o.name: o.result.plan for o in planned.outcomes if not o.failed}
+
+    def one(spec: TargetSpec) -> ApplyReport:
+        plan = plans.get(spec.name)
+        if plan is None:
+            raise next(o.error for o in planned.outcomes if o.name == spec.name)  # type: ignore[misc]
+        if plan.destructive_steps and not allow_destructive:
+            raise RefusedError(f"{len(plan.destructive_steps)} destructive step(s) ({'; '.join(s.summary for s in plan.destructive_steps)}); re-run with --allow-destructive")
+        if not plan.steps:
+            return ApplyReport(plan)
+        with open_target(settings.for_target(spec)) as target, database_errors(target):
+            return ApplyReport(plan, apply_plan(target.engine, target.dialect, plan, target.read_live, settings.lock_timeout))
+
+    return _each(settings, one, parallel, on_event)
+
+
+def _each(settings: Settings, job: Callable[[TargetSpec], Any], parallel: int, on_event: Callable[[str, str], None]) -> TargetsReport:
+    specs = {spec.name: spec for spec in chosen_targets(settings)}
+    return TargetsReport(tuple(run_each(list(specs), lambda name: job(specs[name]), parallel, on_event)))
+
+

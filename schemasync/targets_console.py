@@ -13,7 +13,8 @@ from rich.table import Table
 
 from schemasync import report_formats, targets
 from schemasync.errors import RefusedError
-from schemasync.workflow import ApplyReport, CheckReport, PlanReport, TargetsReport
+from schemasync.targets import TargetsReport
+from schemasync.workflow import ApplyReport, CheckReport, PlanReport
 
 Describe = Callable[[BaseException], str]
 

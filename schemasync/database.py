@@ -1,0 +1,125 @@
+"""Opening the target database and loading the models: the first step of every intent.
+
+The one place a URL becomes an engine: bad URLs, missing drivers and unreachable servers become
+one-line errors here, and URLs are only ever shown with the password hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from schemasync.config import Settings
+from schemasync.target_cache import TargetCache
+from schemasync.devdb import first_line
+from schemasync.dialects import Dialect, dialect_for
+from schemasync.errors import ConfigError, DatabaseError
+from schemasync.models import load_metadata
+from schemasync.reflect import reflect
+from schemasync.scope import Scope
+from schemasync.snapshot import Snapshot
+
+
+
+SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
+# What to install for a driver module that is missing, by the module's name.
+_DRIVER_PACKAGES = {"psycopg": "schemasync[postgres]", "pymysql": "schemasync[mysql]"}
+
+@dataclass(frozen=True)
+class Target:
+    """An opened database: engine, its dialect knowledge and what is in scope."""
+
+    engine: sa.Engine
+    dialect: Dialect
+    scope: Scope
+    url: str
+    drop_unmanaged: bool = False
+    cache: TargetCache | None = None
+
+    def read_live(self, connection: sa.Connection) -> Snapshot:
+        return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
+
+
+@contextmanager
+def open_target(settings: Settings) -> Iterator[Target]:
+    """Create the engine, check the server answers, and dispose of it afterwards."""
+    url = parse_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    try:
+        dialect_cls = url.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        raise ConfigError(f"cannot use {shown}: SQLAlchemy has no dialect '{url.drivername}' (schemasync supports {SUPPORTED_URLS})") from None
+    except ImportError as error:
+        raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
+    options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout)
+    if settings.default_schema:
+        options = _merge_options(options, dialect_for(dialect_cls()).default_schema_options(settings.default_schema))
+    try:
+        engine = sa.create_engine(url, **options)
+    except ImportError as error:
+        raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
+    except (sa.exc.ArgumentError, TypeError, ValueError) as error:
+        raise ConfigError(f"cannot use {shown}: {first_line(error)}") from None
+    try:
+        dialect = dialect_for(engine.dialect)
+        dialect.prepare_engine(engine)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.DBAPIError as error:
+            raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
+        except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
+            raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
+        cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
+        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache)
+    finally:
+        engine.dispose()
+
+
+def _merge_options(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Engine options with `connect_args` merged rather than replaced."""
+    merged = {**base, **extra}
+    merged["connect_args"] = {**base.get("connect_args", {}), **extra.get("connect_args", {})}
+    return merged
+
+
+def parse_url(database_url: str | None) -> sa.URL:
+    """The configured URL, or a one-line error that never repeats it (it may hold a password)."""
+    if not database_url:
+        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, or run `schemasync init`")
+    try:
+        return sa.engine.make_url(database_url)
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError("the database URL is not a valid SQLAlchemy URL (expected e.g. postgresql+psycopg://user@host/db)") from None
+
+
+def _missing_driver(error: ImportError) -> str:
+    """What to do about a DBAPI module that failed to import."""
+    module = (error.name or "").partition(".")[0]
+    if not module:
+        return first_line(error)
+    package = _DRIVER_PACKAGES.get(module)
+    if package:
+        return f"the driver module '{module}' is not installed (pip install '{package}')"
+    return f"the driver module '{module}' is not installed: install it, or use a supported driver ({SUPPORTED_URLS})"
+
+
+def load_models(settings: Settings) -> sa.MetaData:
+    if not settings.models:
+        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, or add `models:` to schemasync.yaml")
+    return load_metadata(settings.models, settings.base_dir)
+
+
+@contextmanager
+def database_errors(target: Target) -> Iterator[None]:
+    """A database error anywhere in a command becomes one line naming the server (never the password)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        raise DatabaseError(f"{target.url}: {first_line(error)}") from None
+
+

@@ -1,0 +1,153 @@
+"""What schema_state remembers, and going back: history, rollback, prune.
+
+Rollback is the ordinary pipeline fed the snapshot taken before an apply (see rollback.py); the
+data an apply dropped comes back from the backup tables it kept (see backup.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from schemasync import backup, state
+from schemasync import rollback as rollbacks
+from schemasync.apply import ApplyResult, apply_plan
+from schemasync.config import Settings
+from schemasync.errors import ConfigError, RefusedError
+from schemasync.plan import Plan
+from schemasync.scope import parse_table_key
+from schemasync.database import Target, database_errors, open_target
+
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    rows: list[state.StateRow] = field(default_factory=list)
+    # The backup tables each row holds, by row id.
+    kept: dict[int, list[KeptBackup]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeptBackup:
+    """A backup table a schema_state row points at; `rows` is None when it is gone."""
+
+    state_id: int
+    table: str
+    backup: str
+    schema: str | None
+    rows: int | None
+    pruned: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackStep:
+    undone: int
+    plan: Plan
+    result: ApplyResult | None = None
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    steps: tuple[RollbackStep, ...]
+    sql_only: bool = False
+    # With --sql and --to, only the first step can be shown: the next ones start where it ends.
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    dropped: tuple[KeptBackup, ...]
+    kept_rows: int
+
+
+def history(settings: Settings) -> HistoryReport:
+    """Every apply and rollback, with the backup tables each holds and their size."""
+    with open_target(settings) as target, database_errors(target):
+        with target.engine.connect() as connection:
+            rows = state.rows(connection)
+            existing = state.existing_backups(connection, target.scope.schemas)
+            return HistoryReport(rows, {row.id: _kept(connection, row, existing) for row in rows})
+
+
+def _kept(connection: sa.Connection, row: state.StateRow, existing: set[str]) -> list[KeptBackup]:
+    if row.status == state.FAILED and row.steps_done == 0:
+        return []  # rolled back with the failed apply: nothing was kept
+    found = []
+    for record in row.backups:
+        if record.get("kind") not in backup.BACKUP_KINDS:
+            continue
+        schema = parse_table_key(record["table"])[0]
+        present = record["backup"] in existing and not record.get("pruned")
+        rows = state.backup_rows(connection, schema, record["backup"]) if present else None
+        found.append(KeptBackup(row.id, record["table"], record["backup"], schema, rows, bool(record.get("pruned"))))
+    return found
+
+
+def rollback(
+    settings: Settings,
+    confirm: Callable[[int, Plan], bool],
+    to: int | None = None,
+    sql_only: bool = False,
+    on_statement: Callable[[int, str], None] = lambda n, sql: None,
+) -> RollbackReport:
+    """Undo the last apply (or every apply back to `to`, newest first), bringing kept data back."""
+    with open_target(settings) as target, database_errors(target):
+        with target.engine.connect() as connection:
+            queue = [row.id for row in rollbacks.to_undo(state.rows(connection), to)]
+        steps: list[RollbackStep] = []
+        for row_id in queue:
+            chosen = _rollback_plan(target, row_id)
+            if sql_only:
+                return RollbackReport((RollbackStep(row_id, chosen),), sql_only=True, more=len(queue) - 1)
+            if not confirm(row_id, chosen):
+                done = f"{len(steps)} apply(s) were rolled back" if steps else "nothing was changed"
+                raise RefusedError(f"rollback cancelled; {done}")
+
+            def mark(connection: sa.Connection, own_id: int, undone: int = row_id) -> None:
+                state.set_status(connection, undone, state.ROLLED_BACK)
+
+            result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, rollbacks.ROLLBACK, mark)
+            steps.append(RollbackStep(row_id, chosen, result))
+        return RollbackReport(tuple(steps))
+
+
+def _rollback_plan(target: Target, row_id: int) -> Plan:
+    """The way back from the live schema to before apply `row_id`; refused when it cannot be made safely."""
+    with target.engine.connect() as connection:
+        row = next(r for r in state.rows(connection) if r.id == row_id)
+        live = target.read_live(connection)
+        record_id = state.next_id(connection)
+        existing = state.existing_backups(connection, target.scope.schemas)
+    chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
+    reason = rollbacks.refusal(live, row, chosen, existing)
+    if reason:
+        raise RefusedError(f"cannot roll back apply #{row.id}: {reason}")
+    return chosen
+
+
+def prune(settings: Settings, keep: int | None, confirm: Callable[[list[KeptBackup]], bool]) -> PruneReport:
+    """Drop the backup tables of all but the `keep` newest rows that hold some (after asking)."""
+    keep = keep if keep is not None else settings.keep_backups
+    if keep is None:
+        raise ConfigError("prune: pass --keep N (how many recent applies keep their backups) or set keep_backups in schemasync.yaml")
+    with open_target(settings) as target, database_errors(target):
+        with target.engine.connect() as connection:
+            existing = state.existing_backups(connection, target.scope.schemas)
+            holding = [(row, kept) for row in state.rows(connection) if (kept := [k for k in _kept(connection, row, existing) if k.rows is not None])]
+        doomed = holding[keep:]
+        dropped = tuple(k for _, kept in doomed for k in kept)
+        if not dropped:
+            return PruneReport((), len(holding))
+        if not confirm(list(dropped)):
+            raise RefusedError("prune cancelled; nothing was dropped")
+        with target.engine.connect() as connection, target.dialect.migration_transaction(connection, settings.lock_timeout):
+            for row, kept in doomed:
+                for k in kept:
+                    state.drop_backup(connection, k.schema, k.backup)
+                names = {k.backup for k in kept}
+                state.set_backups(connection, row.id, [{**r, "pruned": True} if r.get("backup") in names else r for r in row.backups])
+        return PruneReport(dropped, keep)
+
+
