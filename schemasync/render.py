@@ -6,7 +6,7 @@ AddConstraint and friends spell the DDL exactly as `create_all` would.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import singledispatch
 from typing import Any
 
@@ -193,27 +193,43 @@ def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
     return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
 
 
+def _attached(table: TableKey, columns: Iterable[str], make: Callable[[sa.MetaData], Any]) -> Any:
+    """A constraint made by `make`, attached to a bare stand-in for its table (its DDL names the table)."""
+    stand_in = bare_table(table, columns)
+    constraint = make(stand_in.metadata)
+    stand_in.append_constraint(constraint)
+    return constraint
+
+
+def _dropped_name(constraint: Any) -> str | None:
+    """Dropping needs the name the server actually has, even when it chose it."""
+    return constraint.db_name or constraint.name
+
+
+def _primary_key(op: AddPrimaryKey | DropPrimaryKey, name: str | None) -> sa.PrimaryKeyConstraint:
+    return _attached(op.table, op.primary_key.columns, lambda _: sa.PrimaryKeyConstraint(*op.primary_key.columns, name=name))
+
+
+def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.ForeignKeyConstraint:
+    return _attached(op.table, op.foreign_key.columns, lambda metadata: _foreign_key(op.foreign_key, metadata, name=name))
+
+
+def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
+    return _attached(op.table, op.unique.columns, lambda _: sa.UniqueConstraint(*op.unique.columns, name=name))
+
+
+def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
+    return _attached(op.table, [], lambda _: sa.CheckConstraint(sa.text(op.check.sqltext), name=name))
+
+
 @elements.register
 def _(op: AddPrimaryKey, dialect: Dialect) -> list[Any]:
-    table = bare_table(op.table, op.primary_key.columns)
-    constraint = sa.PrimaryKeyConstraint(*op.primary_key.columns, name=op.primary_key.name)
-    table.append_constraint(constraint)
-    return [sa_schema.AddConstraint(constraint)]
+    return [sa_schema.AddConstraint(_primary_key(op, op.primary_key.name))]
 
 
 @elements.register
 def _(op: DropPrimaryKey, dialect: Dialect) -> list[Any]:
-    table = bare_table(op.table, op.primary_key.columns)
-    constraint = sa.PrimaryKeyConstraint(*op.primary_key.columns, name=op.primary_key.db_name or op.primary_key.name)
-    table.append_constraint(constraint)
-    return [sa_schema.DropConstraint(constraint)]
-
-
-def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.ForeignKeyConstraint:
-    table = bare_table(op.table, op.foreign_key.columns)
-    constraint = _foreign_key(op.foreign_key, table.metadata, name=name)
-    table.append_constraint(constraint)
-    return constraint
+    return [sa_schema.DropConstraint(_primary_key(op, _dropped_name(op.primary_key)))]
 
 
 @elements.register
@@ -223,14 +239,7 @@ def _(op: AddForeignKey, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropForeignKey, dialect: Dialect) -> list[Any]:
-    return [sa_schema.DropConstraint(_fk_constraint(op, op.foreign_key.db_name or op.foreign_key.name))]
-
-
-def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
-    table = bare_table(op.table, op.unique.columns)
-    constraint = sa.UniqueConstraint(*op.unique.columns, name=name)
-    table.append_constraint(constraint)
-    return constraint
+    return [sa_schema.DropConstraint(_fk_constraint(op, _dropped_name(op.foreign_key)))]
 
 
 @elements.register
@@ -240,7 +249,7 @@ def _(op: AddUnique, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropUnique, dialect: Dialect) -> list[Any]:
-    return [sa_schema.DropConstraint(_unique_constraint(op, op.unique.db_name or op.unique.name))]
+    return [sa_schema.DropConstraint(_unique_constraint(op, _dropped_name(op.unique)))]
 
 
 def _index(op: CreateIndex | DropIndex) -> sa.Index:
@@ -258,13 +267,6 @@ def _(op: DropIndex, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropIndex(_index(op))]
 
 
-def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
-    table = bare_table(op.table, [])
-    constraint = sa.CheckConstraint(sa.text(op.check.sqltext), name=name)
-    table.append_constraint(constraint)
-    return constraint
-
-
 @elements.register
 def _(op: AddCheck, dialect: Dialect) -> list[Any]:
     return [sa_schema.AddConstraint(_check_constraint(op, op.check.name))]
@@ -272,7 +274,7 @@ def _(op: AddCheck, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropCheck, dialect: Dialect) -> list[Any]:
-    return [sa_schema.DropConstraint(_check_constraint(op, op.check.db_name or op.check.name))]
+    return [sa_schema.DropConstraint(_check_constraint(op, _dropped_name(op.check)))]
 
 
 @elements.register
