@@ -42,6 +42,20 @@ class PostgreSQLDialect(Dialect):
 
     # --- SQL -------------------------------------------------------------------------------------
 
+    def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
+        """Autoincrement is a sequence here: an identity column when it starts, past the existing keys.
+
+        An identity column and a SERIAL one reflect alike (no default, autoincrement), so either
+        converges to models that say SERIAL. https://www.postgresql.org/docs/current/ddl-identity-columns.html
+        """
+        from schemasync import ddl
+
+        elements = super().alter_column_elements(table, before, after)
+        if before.autoincrement != after.autoincrement:
+            elements.append(ddl.SetAutoincrement(table.c[after.name], after.autoincrement))
+            elements += self.after_restore_rows(table, [after.name]) if after.autoincrement else []
+        return elements
+
     def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
         """A SERIAL/IDENTITY sequence does not see explicit keys: move it past the restored rows.
 

@@ -27,7 +27,7 @@ from schemasync.operations import (
     DropUnique,
     Operation,
 )
-from schemasync.snapshot import Column, Snapshot, Table, TableKey
+from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey
 
 LOCK_NAME = "schemasync"
 
@@ -95,7 +95,7 @@ class Dialect:
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Turn the neutral diff into steps this dialect can run; the strategy shows in the plan."""
-        return _rebind_foreign_keys(_defer_foreign_keys_to_retyped_columns(list(operations)), current, target)
+        return _rebind_foreign_keys(_defer_foreign_keys_of_new_tables(list(operations)), current, target)
 
     # --- SQL -------------------------------------------------------------------------------------
 
@@ -164,10 +164,7 @@ def _rebind_foreign_keys(operations: list[Operation], current: Snapshot, target:
         if target.table(table.key) is None:
             continue  # the table goes, and its foreign keys with it
         for fk in table.foreign_keys:
-            referred = (fk.referred_schema, fk.referred_table)
-            touched = any((referred, column) in changed for column in fk.referred_columns)
-            touched = touched or any((table.key, column) in changed for column in fk.columns)
-            touched = touched or (referred, frozenset(fk.referred_columns)) in unbound
+            touched = _meets_a_change(fk, changed, unbound) or any((table.key, column) in changed for column in fk.columns)
             if touched and (table.key, fk.key) not in dropped:
                 extra += [DropForeignKey(table.key, fk), AddForeignKey(table.key, fk)]
     return operations + extra
@@ -177,23 +174,30 @@ def _retyped_columns(operations: list[Operation]) -> set[tuple[TableKey, str]]:
     return {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
 
 
-def _defer_foreign_keys_to_retyped_columns(operations: list[Operation]) -> list[Operation]:
-    """A new table's foreign key to a column whose type changes in the same plan is added afterwards.
+def _defer_foreign_keys_of_new_tables(operations: list[Operation]) -> list[Operation]:
+    """A new table's foreign key to a column or key the plan changes is added after that change.
 
-    Tables are created before columns are altered, so the key would meet the old type: MySQL
-    refuses a key between different integer types (errno 150, "incorrectly formed").
+    Tables are created before columns are altered and keys re-added, so the key would meet the
+    old type (MySQL refuses a key between different integer types: errno 150) or no key at all
+    (PostgreSQL: "no unique constraint matching given keys" while a primary key is renamed).
     """
     changed = _retyped_columns(operations)
+    unbound = {(op.table, key) for op in operations for key in _referable_keys_dropped(op)}
     result: list[Operation] = []
     for op in operations:
-        if not isinstance(op, CreateTable) or not changed:
+        if not isinstance(op, CreateTable) or not (changed or unbound):
             result.append(op)
             continue
-        later = [fk for fk in op.definition.foreign_keys if any(((fk.referred_schema, fk.referred_table), c) in changed for c in fk.referred_columns)]
+        later = [fk for fk in op.definition.foreign_keys if _meets_a_change(fk, changed, unbound)]
         kept = tuple(fk for fk in op.definition.foreign_keys if fk not in later)
         result.append(CreateTable(op.table, replace(op.definition, foreign_keys=kept)) if later else op)
         result += [AddForeignKey(op.table, fk) for fk in later]
     return result
+
+
+def _meets_a_change(fk: ForeignKey, changed: set[tuple[TableKey, str]], unbound: set[tuple[TableKey, frozenset[str]]]) -> bool:
+    referred = (fk.referred_schema, fk.referred_table)
+    return any((referred, column) in changed for column in fk.referred_columns) or (referred, frozenset(fk.referred_columns)) in unbound
 
 
 def _referable_keys_dropped(op: Operation) -> list[frozenset[str]]:
