@@ -42,6 +42,15 @@ class PostgreSQLDialect(Dialect):
 
     # --- SQL -------------------------------------------------------------------------------------
 
+    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
+        """A new autoincrement column outside CREATE TABLE cannot be SERIAL (that needs the key in
+        the same statement): make it an identity, which reflects alike, past any existing keys."""
+        from schemasync import ddl
+
+        if not column.autoincrement:
+            return []
+        return [ddl.SetAutoincrement(table.c[column.name], True), *self.after_restore_rows(table, [column.name])]
+
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """Autoincrement is a sequence here: an identity column when it starts, past the existing keys.
 

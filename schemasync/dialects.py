@@ -99,6 +99,10 @@ class Dialect:
 
     # --- SQL -------------------------------------------------------------------------------------
 
+    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
+        """Extra DDL after ADD COLUMN for what the column definition alone cannot say here."""
+        return []
+
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """DDL elements for an in-place column change (PostgreSQL-style ALTER COLUMN clauses)."""
         from schemasync import ddl

@@ -172,7 +172,7 @@ def _(op: AddColumn, dialect: Dialect) -> list[Any]:
     table = sa_table(Table(op.table[1], (op.column,), schema=op.table[0]))
     column = table.c[op.column.name]
     comment = [sa_schema.SetColumnComment(column)] if op.column.comment and not dialect.sa_dialect.inline_comments and dialect.sa_dialect.supports_comments else []
-    return [ddl.AddColumn(column), *comment]
+    return [ddl.AddColumn(column), *comment, *dialect.add_column_elements(table, op.column)]
 
 
 @elements.register
