@@ -40,7 +40,7 @@ from schemasync.operations import (
     RestoreRows,
     SetTableComment,
 )
-from schemasync.snapshot import Table, TableKey
+from schemasync.snapshot import TableKey
 
 PHASES: dict[type[Operation], int] = {
     RenameTable: -2,
@@ -168,6 +168,3 @@ def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[
                 heapq.heappush(ready, (_table_sort(dependent), dependent))
     return result
 
-
-def tables_created(operations: Sequence[Operation]) -> list[Table]:
-    return [op.definition for op in operations if isinstance(op, CreateTable)]

@@ -8,7 +8,7 @@ Settings; everything below them takes explicit arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ from schemasync.database import Target, database_errors, load_models, open_targe
 class PlanReport:
     plan: Plan
     other_objects: tuple[str, ...] = ()
+    # What the plan was made from, so `check` need not read the database a second time.
+    live: Snapshot | None = field(default=None, compare=False, repr=False)
+    last_applied: state.StateRow | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def plan_on(target: Target, metadata: sa.MetaData) -> PlanReport:
     kept = [r for r in last.backups if not r.get("pruned")] if last and last.kind == rollbacks.ROLLBACK else ()
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
-    return PlanReport(result, tuple(others + unmanaged_parts(managed)))
+    return PlanReport(result, tuple(others + unmanaged_parts(managed)), live, last)
 
 
 def apply(
@@ -140,10 +143,8 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
     lock = lockfile.read(lock_path) if lock_path else None
     with open_target(settings) as target, database_errors(target):
         report = plan_on(target, metadata)
-        with target.engine.connect() as connection:
-            last = state.last_applied(connection)
-            live = target.read_live(connection)
-            drift = _drift(last, live) if last else None
+        live, last = report.live, report.last_applied
+        drift = _drift(last, live) if last else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         return CheckReport(report.plan, drift, report.other_objects, status)
 
