@@ -35,13 +35,19 @@ class Step:
     destructive: bool
     summary: str
     sql: tuple[str, ...]
+    # What could go wrong or cost (hazards.py): "data-loss", "data-dependent", "table-rewrite", ...
+    hazards: tuple[str, ...] = ()
+    # How apply runs it: "transaction" (with the rest of the plan) or "online" (outside it, see online mode).
+    mode: str = "transaction"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "table": self.table, "destructive": self.destructive, "summary": self.summary, "sql": list(self.sql)}
+        return {"op": self.op, "table": self.table, "destructive": self.destructive, "summary": self.summary,
+                "hazards": list(self.hazards), "mode": self.mode, "sql": list(self.sql)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
-        return cls(data["op"], data["table"], bool(data["destructive"]), data["summary"], tuple(data["sql"]))
+        return cls(data["op"], data["table"], bool(data["destructive"]), data["summary"], tuple(data["sql"]),
+                   tuple(data.get("hazards", ())), data.get("mode", "transaction"))
 
 
 @dataclass(frozen=True)
