@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from schemasync import __version__, console, history, offline, report_formats, targets, targets_console, workflow
 from schemasync.config import Settings, load_settings
+from schemasync.hazards import ALL as HAZARDS
 from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
 from schemasync.plan import Plan
 
@@ -143,7 +144,8 @@ def stdin_is_terminal() -> bool:
 
 
 def confirm_apply(out: Any, plan: Plan) -> bool:
-    return ask(out, f"Apply {len(plan.steps)} operations?", "apply")
+    risks = f" ({console.hazard_summary(plan)})" if plan.hazards else ""
+    return ask(out, f"Apply {len(plan.steps)} operations{risks}?", "apply")
 
 
 def ask(out: Any, question: str, action: str) -> bool:
@@ -197,10 +199,15 @@ def apply_command(
     plan_file: Annotated[Path | None, typer.Option("--plan", help="Apply a plan saved with `plan --out`.")] = None,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow steps that drop data.")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
+    allow_hazard: Annotated[list[str] | None, typer.Option("--allow-hazard", help="Allow steps with this hazard although block_hazards lists it (repeatable).", show_default=False)] = None,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
+    allowed = tuple(allow_hazard or ())
+    unknown = [name for name in allowed if name not in HAZARDS]
+    if unknown:
+        raise ConfigError(f"--allow-hazard {unknown[0]}: unknown hazard (known: {', '.join(HAZARDS)})")
     if all_targets:
         if plan_file or sql:
             raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")
@@ -211,7 +218,7 @@ def apply_command(
         console.print_plan(stdout, plan)
         return yes or confirm_apply(stdout, plan)
 
-    report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql)
+    report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, allow_hazards=allowed)
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:

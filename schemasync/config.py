@@ -14,11 +14,13 @@ import sqlalchemy as sa
 import yaml
 
 from schemasync.errors import ConfigError
+from schemasync.hazards import ALL as HAZARDS
 from schemasync.target_cache import default_cache_dir
 
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
-KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups"}
+KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
+              "block_hazards"}
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -34,6 +36,8 @@ class Settings:
     lock_timeout: float = 10.0
     # How many applies/rollbacks keep their backup tables when `schemasync prune` runs without --keep.
     keep_backups: int | None = None
+    # Hazard classes (hazards.py) that make `apply` refuse unless allowed on the command line.
+    block_hazards: tuple[str, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
     # Where built targets are cached (None: no cache); see target_cache.py.
@@ -87,6 +91,7 @@ def load_settings(
         drop_unmanaged=_boolean(setting("drop_unmanaged", False), "drop_unmanaged"),
         lock_timeout=_number(setting("lock_timeout", 10.0), "lock_timeout"),
         keep_backups=_count(setting("keep_backups"), "keep_backups"),
+        block_hazards=_hazard_names(setting("block_hazards")),
         base_dir=base_dir,
         config_path=path,
         cache_dir=default_cache_dir(environ),
@@ -289,7 +294,20 @@ models: {models}
 # Data an apply drops is kept in schemasync_backup_* tables for `schemasync rollback`.
 # `schemasync prune` keeps the backups of this many recent applies/rollbacks.
 # keep_backups: 5
+
+# Hazard classes that make `apply` refuse until allowed with --allow-hazard NAME (data-loss
+# always needs --allow-destructive): irreversible, data-dependent, table-rewrite, long-lock, index-build.
+# block_hazards:
+#   - table-rewrite
 """
+
+
+def _hazard_names(value: Any) -> tuple[str, ...]:
+    names = _string_list(value, "block_hazards")
+    unknown = [n for n in names if n not in HAZARDS]
+    if unknown:
+        raise ConfigError(f"config key block_hazards: unknown hazard '{unknown[0]}' (known: {', '.join(HAZARDS)})")
+    return tuple(names)
 
 
 def starter_config(database_url: str, models: str) -> str:

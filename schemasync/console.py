@@ -53,7 +53,17 @@ def step_line(number: int, step: Step) -> str:
     mark = _MARKS.get(step.op.split("_")[0], "~")
     colour = "red" if step.destructive else {"+": "green", "-": "red"}.get(mark, "yellow")
     flag = " [bold red](destructive)[/]" if step.destructive else ""
-    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}"
+    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}{hazard_tags(step)}"
+
+
+def hazard_tags(step: Step) -> str:
+    """` [data-dependent, long-lock]` after a step: what it risks (hazards.py); escaped for rich."""
+    return escape(f" [{', '.join(step.hazards)}]") if step.hazards else ""
+
+
+def hazard_summary(plan: Plan) -> str:
+    """"2 data-dependent, 1 long-lock": how many steps carry each hazard, gravest first."""
+    return ", ".join(f"{count} {name}" for name, count in plan.hazards.items())
 
 
 def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()) -> None:
@@ -66,6 +76,8 @@ def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()
         console.print(f"[bold]Plan[/] ({plan.dialect}): {len(plan.steps)} operation{'s' if len(plan.steps) != 1 else ''}{note}")
         for number, step in enumerate(plan.steps, 1):
             console.print(step_line(number, step))
+        if plan.hazards:
+            console.print(f"[yellow]Hazards[/]: {hazard_summary(plan)} (docs/hazards.md)")
         console.print(f"Plan hash: {plan.hash}")
     for hint in plan.hints:
         console.print(f"[cyan]hint:[/] {escape(hint)}")
@@ -85,7 +97,8 @@ def plan_sql(plan: Plan) -> str:
         return "-- No changes.\n"
     lines = [f"-- schemasync plan {plan.hash} ({plan.dialect})"]
     for number, step in enumerate(plan.steps, 1):
-        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}")
+        hazards = f" [{', '.join(step.hazards)}]" if step.hazards else ""
+        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}{hazards}")
         lines += [statement.rstrip(";") + ";" for statement in step.sql]
     return "\n".join(lines) + "\n"
 

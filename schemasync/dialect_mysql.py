@@ -15,7 +15,19 @@ import sqlalchemy as sa
 from schemasync import ddl
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
-from schemasync.operations import AddForeignKey, DropForeignKey, DropIndex, Operation
+from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AlterColumn,
+    DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    Operation,
+    parse_type,
+)
 from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
@@ -88,6 +100,33 @@ class MySQLDialect(Dialect):
             table.append_constraint(sa.PrimaryKeyConstraint(column))
         return [ddl.ModifyColumn(column)]
 
+    # --- hazards ---------------------------------------------------------------------------------
+
+    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+        """Which ALTERs copy the table (ALGORITHM=COPY) or rebuild it, as MariaDB 10.6+ runs them.
+
+        Adding or dropping a column, a default or a comment, and a longer VARCHAR are INSTANT; an
+        index is built INPLACE with LOCK=NONE; SET NOT NULL and a new primary key rebuild the table
+        INPLACE (writes go on); other type changes copy it (writes wait), and so do a new foreign key
+        (while foreign_key_checks is on) and a new check. tests/test_hazards.py asks the server
+        (ALGORITHM=NOCOPY / LOCK=NONE) about each of these.
+        https://mariadb.com/kb/en/innodb-online-ddl-operations-with-the-instant-alter-algorithm/
+        """
+        if isinstance(op, AlterColumn):
+            retyped = op.before.type != op.after.type and not _longer_varchar(op.before.type, op.after.type)
+            if retyped or (op.after.autoincrement and not op.before.autoincrement):
+                return (TABLE_REWRITE, LONG_LOCK)
+            if op.before.nullable and not op.after.nullable:
+                return (TABLE_REWRITE,)
+            return ()
+        if isinstance(op, AddColumn) and op.column.autoincrement:
+            return (TABLE_REWRITE, LONG_LOCK)
+        if isinstance(op, (AddForeignKey, AddCheck)):
+            return (TABLE_REWRITE, LONG_LOCK)
+        if isinstance(op, (AddPrimaryKey, DropPrimaryKey)):
+            return (TABLE_REWRITE,)
+        return ()
+
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
     @contextmanager
@@ -126,6 +165,11 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+
+def _longer_varchar(before: str, after: str) -> bool:
+    b, a = parse_type(before), parse_type(after)
+    return b is not None and a is not None and b[0] == a[0] == "VARCHAR" and bool(b[1]) and bool(a[1]) and a[1][0] >= b[1][0]
 
 
 def _rebind_foreign_keys_around_index_drops(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:

@@ -11,6 +11,18 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
+from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    Operation,
+    parse_type,
+)
 from schemasync.snapshot import Column
 
 SCRATCH_PREFIX = "schemasync_scratch_"
@@ -85,6 +97,29 @@ class PostgreSQLDialect(Dialect):
             for column in autoincrement
         ]
 
+    # --- hazards ---------------------------------------------------------------------------------
+
+    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+        """What PostgreSQL rewrites, and what blocks writes while it scans or builds.
+
+        https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES (rewrites,
+        SET NOT NULL's scan, lock levels); CREATE INDEX without CONCURRENTLY holds a SHARE lock.
+        """
+        if isinstance(op, AlterColumn):
+            found: tuple[str, ...] = ()
+            if op.before.type != op.after.type and not _binary_coercible(op.before.type, op.after.type):
+                found += (TABLE_REWRITE, LONG_LOCK)
+            elif op.before.nullable and not op.after.nullable:
+                found += (LONG_LOCK,)
+            if op.after.autoincrement and not op.before.autoincrement:
+                found += (LONG_LOCK,)
+            return found
+        if isinstance(op, AddColumn) and op.column.autoincrement:
+            return (TABLE_REWRITE, LONG_LOCK)  # an identity column fills every existing row
+        if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, CreateIndex)):
+            return (LONG_LOCK,)
+        return ()
+
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
     def default_schema_options(self, schema: str) -> dict[str, Any]:
@@ -118,3 +153,22 @@ class PostgreSQLDialect(Dialect):
                 yield connection, mapping
             finally:
                 transaction.rollback()
+
+
+_VARYING = {"VARCHAR", "CHARACTER VARYING", "TEXT"}
+
+
+def _binary_coercible(before: str, after: str) -> bool:
+    """Type changes PostgreSQL makes without rewriting the table: a longer (or unbounded) varchar,
+    varchar to text, a numeric with more precision and the same scale."""
+    b, a = parse_type(before), parse_type(after)
+    if b is None or a is None:
+        return False
+    (b_base, b_args), (a_base, a_args) = b, a
+    if b_base in _VARYING and a_base in _VARYING:
+        if a_base == "TEXT" or not a_args:
+            return True
+        return b_base != "TEXT" and bool(b_args) and a_args[0] >= b_args[0]
+    if b_base == a_base == "NUMERIC" and len(b_args) == len(a_args) == 2:
+        return a_args[1] == b_args[1] and a_args[0] >= b_args[0]
+    return False

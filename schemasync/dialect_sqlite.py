@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from schemasync.dialects import Dialect, register
 from schemasync.errors import ApplyError, ConfigError, LockError
+from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.operations import (
     AddColumn,
     CreateIndex,
@@ -66,6 +67,12 @@ class SQLiteDialect(Dialect):
                 )
             )
         return kept
+
+    # --- hazards ---------------------------------------------------------------------------------
+
+    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+        """A rebuild copies every row while the apply holds the database's write lock."""
+        return (TABLE_REWRITE, LONG_LOCK) if isinstance(op, RebuildTable) else ()
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 

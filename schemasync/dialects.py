@@ -118,6 +118,12 @@ class Dialect:
         """Statements to run after rows were inserted with explicit keys (PostgreSQL moves its sequences)."""
         return []
 
+    # --- hazards ---------------------------------------------------------------------------------
+
+    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+        """`table-rewrite` / `long-lock` for a change on an existing table, as this server runs it (hazards.py)."""
+        return ()
+
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:

@@ -340,7 +340,8 @@ _INTEGER_RANK = {"SMALLINT": 1, "MEDIUMINT": 2, "INTEGER": 3, "INT": 3, "BIGINT"
 _TEXT_RANK = {"VARCHAR": 1, "CHARACTER VARYING": 1, "NVARCHAR": 1, "TEXT": 2, "MEDIUMTEXT": 3, "LONGTEXT": 4}
 
 
-def _parse_type(text: str) -> tuple[str, tuple[int, ...]] | None:
+def parse_type(text: str) -> tuple[str, tuple[int, ...]] | None:
+    """A type's text as (base name, size arguments): "VARCHAR(20)" -> ("VARCHAR", (20,)); None when it has another shape."""
     match = _SIZED.match(text.upper().replace(" UNSIGNED", ""))
     if not match:
         return None
@@ -350,7 +351,7 @@ def _parse_type(text: str) -> tuple[str, tuple[int, ...]] | None:
 
 def is_widening(before: str, after: str) -> bool:
     """True when every value of type `before` fits in `after` unchanged (conservative: unknown is False)."""
-    b, a = _parse_type(before), _parse_type(after)
+    b, a = parse_type(before), parse_type(after)
     if b is None or a is None:
         return False
     (b_base, b_args), (a_base, a_args) = b, a

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemasync import backup
-from schemasync.diff import diff
 from schemasync.dialects import Dialect
+from schemasync.diff import diff
 from schemasync.errors import PlanError
-from schemasync.operations import Operation, qualified
+from schemasync.hazards import ALL as ALL_HAZARDS
+from schemasync.hazards import hazards_of, kept_data
+from schemasync.operations import CreateTable, Operation, qualified
 from schemasync.ordering import order
-from schemasync.render import render
+from schemasync.preconditions import Precondition, preconditions
 from schemasync.renames import plan_renames, rename_hints
+from schemasync.render import render
 from schemasync.scope import managed_view
 from schemasync.snapshot import Snapshot, TableKey, digest, fingerprint_of
 
@@ -68,6 +71,8 @@ class Plan:
     # what it keeps and renames (backup.py records), stored in schema_state for rollback.
     record_id: int | None = None
     undo: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    # What the live rows must satisfy for the data-dependent steps to succeed (checked before apply).
+    preconditions: tuple[Precondition, ...] = ()
 
     @property
     def hash(self) -> str:
@@ -77,11 +82,18 @@ class Plan:
             "source_fingerprint": self.source_fingerprint,
             "operations": [s.to_dict() for s in self.steps],
             **({"record_id": self.record_id, "undo": list(self.undo)} if self.undo else {}),
+            **({"preconditions": [c.to_dict() for c in self.preconditions]} if self.preconditions else {}),
         })
 
     @property
     def destructive_steps(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.destructive)
+
+    @property
+    def hazards(self) -> dict[str, int]:
+        """How many steps carry each hazard, gravest first."""
+        counts = {h: sum(h in s.hazards for s in self.steps) for h in ALL_HAZARDS}
+        return {h: n for h, n in counts.items() if n}
 
     @property
     def statements(self) -> list[str]:
@@ -99,6 +111,8 @@ class Plan:
             "unmanaged": list(self.unmanaged),
             "hints": list(self.hints),
             "operations": [s.to_dict() for s in self.steps],
+            "hazards": self.hazards,
+            "preconditions": [c.to_dict() for c in self.preconditions],
             "target": self.target,
             "record_id": self.record_id,
             "undo": list(self.undo),
@@ -128,6 +142,7 @@ class Plan:
                 target=data["target"],
                 record_id=data.get("record_id"),
                 undo=tuple(data.get("undo", [])),
+                preconditions=tuple(Precondition.from_dict(c) for c in data.get("preconditions", [])),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanError(f"{source}: not a readable schemasync plan ({type(error).__name__}: {error})") from None
@@ -161,8 +176,13 @@ def make_plan(
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
-    steps = tuple(Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect))) for op in operations)
+    created = {op.table for op in operations if isinstance(op, CreateTable)}
+    kept = kept_data(operations)
+    steps = tuple(
+        Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect)), hazards_of(op, dialect, created, kept))
+        for op in operations
+    )
     targeted = tuple(t.qualified_name for t in target.tables)
     managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
-                record_id=record_id if undo else None, undo=undo)
+                record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed))

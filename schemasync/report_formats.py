@@ -95,14 +95,16 @@ def _plan_markdown(plan: Plan) -> list[str]:
     destructive = len(plan.destructive_steps)
     note = f", {destructive} destructive" if destructive else ""
     lines = [f"**Plan** ({plan.dialect}): {len(plan.steps)} operation{'s' if len(plan.steps) != 1 else ''}{note} · hash `{plan.hash}`", ""]
-    lines += ["| # | operation | table | destructive |", "|---:|---|---|---|"]
+    lines += ["| # | operation | table | destructive | hazards |", "|---:|---|---|---|---|"]
     for number, step in enumerate(plan.steps, 1):
-        lines.append(f"| {number} | {_cell(step.summary)} | `{_cell(step.table)}` | {'**yes**' if step.destructive else ''} |")
+        lines.append(f"| {number} | {_cell(step.summary)} | `{_cell(step.table)}` | {'**yes**' if step.destructive else ''} | {', '.join(step.hazards)} |")
     return lines + [""]
 
 
 def _hazards(report: CheckReport) -> list[str]:
     found = [f"- **destructive**: {step.summary} (apply needs `--allow-destructive`)" for step in report.plan.destructive_steps]
+    if report.plan.hazards:
+        found.append(f"- **hazards**: {console.hazard_summary(report.plan)}")
     if report.drift:
         found += [f"- **drift** since apply #{report.drift.state_id} (changed outside schemasync): {change}" for change in report.drift.changes]
     if report.lock:

@@ -14,20 +14,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync import lockfile, state
+from schemasync import lockfile, preflight, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
+from schemasync.database import Target, database_errors, load_models, open_target
 from schemasync.devdb import build_target
 from schemasync.diff import diff
 from schemasync.errors import PlanError, RefusedError
+from schemasync.lockfile import LockStatus
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot, table_to_dict
-from schemasync.lockfile import LockStatus
-from schemasync.database import Target, database_errors, load_models, open_target
-
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,9 @@ def apply(
     plan_file: Path | None = None,
     sql_only: bool = False,
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
+    allow_hazards: tuple[str, ...] = (),
 ) -> ApplyReport:
-    """Make (or load) the plan, refuse what is not allowed, ask, run it and record it."""
+    """Make (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
         chosen = _load_plan(plan_file, target) if plan_file else plan_on(target, metadata).plan
@@ -112,10 +112,34 @@ def apply(
         if chosen.destructive_steps and not allow_destructive:
             names = "; ".join(s.summary for s in chosen.destructive_steps)
             raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
+        _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
+        _preflight(target, chosen)
         if not confirm(chosen):
             raise RefusedError("apply cancelled; nothing was changed")
         result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement)
         return ApplyReport(chosen, result)
+
+
+def _refuse_blocked_hazards(chosen: Plan, blocked: set[str]) -> None:
+    """`block_hazards` in the config: refuse steps with those hazards unless --allow-hazard names them."""
+    steps = [s for s in chosen.steps if blocked & set(s.hazards)]
+    if steps:
+        names = sorted({h for s in steps for h in s.hazards if h in blocked})
+        listed = "; ".join(f"{s.summary} [{', '.join(h for h in s.hazards if h in blocked)}]" for s in steps)
+        allow = " ".join(f"--allow-hazard {n}" for n in names)
+        raise RefusedError(f"block_hazards refuses {len(steps)} step(s): {listed}; re-run with {allow} to allow them")
+
+
+def _preflight(target: Target, chosen: Plan) -> None:
+    """Count the rows that would make a data-dependent step fail; refuse before anything runs."""
+    if not chosen.preconditions:
+        return
+    with target.engine.connect() as connection:
+        failures, _ = preflight.run(connection, chosen.preconditions)
+        connection.rollback()
+    if failures:
+        reasons = "; ".join(f.message for f in failures)
+        raise RefusedError(f"pre-flight: {len(failures)} step(s) would fail on the rows already there, nothing was changed: {reasons}")
 
 
 def _load_plan(path: Path, target: Target) -> Plan:

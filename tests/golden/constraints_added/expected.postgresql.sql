@@ -1,8 +1,8 @@
--- 1. add check ck_players_number on players: number >= 0 AND number <= 99
+-- 1. add check ck_players_number on players: number >= 0 AND number <= 99 [data-dependent, long-lock]
 ALTER TABLE players ADD CONSTRAINT ck_players_number CHECK (number >= 0 AND number <= 99);
 
--- 2. add unique constraint uq_teams_code on teams (code)
+-- 2. add unique constraint uq_teams_code on teams (code) [data-dependent, long-lock, index-build]
 ALTER TABLE teams ADD CONSTRAINT uq_teams_code UNIQUE (code);
 
--- 3. add foreign key fk_players_team players(team_id) -> teams(id)
+-- 3. add foreign key fk_players_team players(team_id) -> teams(id) [data-dependent, long-lock]
 ALTER TABLE players ADD CONSTRAINT fk_players_team FOREIGN KEY(team_id) REFERENCES teams (id) ON DELETE SET NULL;

@@ -1,4 +1,4 @@
--- 1. rebuild table players (copy rows) to: add foreign key fk_players_team players(team_id) -> teams(id); add check ck_players_number on players: number BETWEEN 0 AND 99
+-- 1. rebuild table players (copy rows) to: add foreign key fk_players_team players(team_id) -> teams(id); add check ck_players_number on players: number BETWEEN 0 AND 99 [data-dependent, table-rewrite, long-lock]
 CREATE TABLE _schemasync_new_players (
 	id INTEGER NOT NULL, 
 	team_id INTEGER, 
@@ -11,7 +11,7 @@ INSERT INTO _schemasync_new_players (id, team_id, number) SELECT id, team_id, nu
 DROP TABLE players;
 ALTER TABLE _schemasync_new_players RENAME TO players;
 
--- 2. rebuild table teams (copy rows) to: add unique constraint uq_teams_code on teams (code)
+-- 2. rebuild table teams (copy rows) to: add unique constraint uq_teams_code on teams (code) [data-dependent, table-rewrite, long-lock, index-build]
 CREATE TABLE _schemasync_new_teams (
 	id INTEGER NOT NULL, 
 	code VARCHAR(8), 

@@ -19,8 +19,8 @@ DROP INDEX uq_pets_name ON pets;
 -- 7. drop index fk_pets_owner on pets
 DROP INDEX fk_pets_owner ON pets;
 
--- 8. drop table obsolete (destructive)
+-- 8. drop table obsolete (destructive) [data-loss]
 DROP TABLE obsolete;
 
--- 9. drop column pets.legacy (destructive)
+-- 9. drop column pets.legacy (destructive) [data-loss]
 ALTER TABLE pets DROP COLUMN legacy;

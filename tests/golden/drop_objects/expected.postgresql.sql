@@ -16,8 +16,8 @@ DROP INDEX ix_pets_legs;
 -- 6. drop unique constraint uq_pets_name on pets
 ALTER TABLE pets DROP CONSTRAINT uq_pets_name;
 
--- 7. drop table obsolete (destructive)
+-- 7. drop table obsolete (destructive) [data-loss]
 DROP TABLE obsolete;
 
--- 8. drop column pets.legacy (destructive)
+-- 8. drop column pets.legacy (destructive) [data-loss]
 ALTER TABLE pets DROP COLUMN legacy;

@@ -11,8 +11,8 @@ ALTER TABLE items ALTER COLUMN name TYPE VARCHAR(100) USING name::VARCHAR(100), 
 ALTER TABLE items ALTER COLUMN note TYPE TEXT USING note::TEXT;
 COMMENT ON COLUMN items.note IS 'free text';
 
--- 5. alter column items.qty: type INTEGER -> BIGINT, default 1 -> '5'::bigint
+-- 5. alter column items.qty: type INTEGER -> BIGINT, default 1 -> '5'::bigint [table-rewrite, long-lock]
 ALTER TABLE items ALTER COLUMN qty DROP DEFAULT, ALTER COLUMN qty TYPE BIGINT USING qty::BIGINT, ALTER COLUMN qty SET DEFAULT '5'::bigint;
 
--- 6. create index ix_items_sku on items (sku)
+-- 6. create index ix_items_sku on items (sku) [long-lock, index-build]
 CREATE INDEX ix_items_sku ON items (sku);

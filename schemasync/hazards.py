@@ -1,0 +1,119 @@
+"""What a step could break or cost, named when the plan is made. Pure: operations in, names out.
+
+The classes (docs/hazards.md has the table, with the test behind each line):
+- `data-loss`: the step destroys values (drop table or column, a narrowing type, a rebuild that does).
+- `irreversible`: data-loss whose data the plan does not keep for rollback (backup.py could not).
+- `data-dependent`: the step can fail on rows already there (SET NOT NULL, a new unique key, primary
+  key, foreign key or check, a type not every value survives, a NOT NULL column with no default).
+  Pre-flight (preconditions.py, preflight.py) counts those rows before anything runs.
+- `table-rewrite` / `long-lock`: the server copies the table, or blocks writes for a time that grows
+  with it. This depends on the server, so each dialect answers it (`Dialect.cost_hazards`).
+- `index-build`: an index is built over the rows already there.
+
+Steps on a table the plan creates carry none of these: the table is empty. Hazards are decided
+from the operation's values, never by reading SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
+
+from schemasync.diff import diff_table
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    BackupColumns,
+    BackupTable,
+    CreateIndex,
+    DropColumn,
+    DropTable,
+    Operation,
+    RebuildTable,
+    is_widening,
+)
+from schemasync.snapshot import TableKey
+
+if TYPE_CHECKING:
+    from schemasync.dialects import Dialect
+
+DATA_LOSS = "data-loss"
+IRREVERSIBLE = "irreversible"
+DATA_DEPENDENT = "data-dependent"
+TABLE_REWRITE = "table-rewrite"
+LONG_LOCK = "long-lock"
+INDEX_BUILD = "index-build"
+# The order hazards are listed in, gravest first.
+ALL = (DATA_LOSS, IRREVERSIBLE, DATA_DEPENDENT, TABLE_REWRITE, LONG_LOCK, INDEX_BUILD)
+
+
+def changes_within(op: Operation) -> list[Operation]:
+    """The neutral changes a step carries out: a rebuild's are the differences between its two tables."""
+    if isinstance(op, RebuildTable):
+        return diff_table(op.before, op.after)
+    return [op]
+
+
+def neutral_hazards(op: Operation) -> set[str]:
+    """What any server risks with this change (the costs a particular server adds are its own)."""
+    found: set[str] = set()
+    if op.destructive:
+        found.add(DATA_LOSS)
+    if isinstance(op, AlterColumn):
+        if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
+            found.add(DATA_DEPENDENT)
+        if op.before.nullable and not op.after.nullable:
+            found.add(DATA_DEPENDENT)
+    elif isinstance(op, AddColumn):
+        if not op.column.nullable and op.column.default is None and not op.column.autoincrement:
+            found.add(DATA_DEPENDENT)
+    elif isinstance(op, (AddUnique, AddPrimaryKey)):
+        found |= {DATA_DEPENDENT, INDEX_BUILD}
+    elif isinstance(op, CreateIndex):
+        found |= {DATA_DEPENDENT, INDEX_BUILD} if op.index.unique else {INDEX_BUILD}
+    elif isinstance(op, (AddForeignKey, AddCheck)):
+        found.add(DATA_DEPENDENT)
+    return found
+
+
+def hazards_of(op: Operation, dialect: Dialect, new_tables: Collection[TableKey], kept: Collection[tuple[TableKey, str | None]]) -> tuple[str, ...]:
+    """The hazards of one plan step, in `ALL` order.
+
+    `new_tables` are the tables the plan creates (empty: nothing can fail or take long there);
+    `kept` holds (table, None) for tables whose rows the plan keeps and (table, column) for kept values.
+    """
+    if op.table in new_tables:
+        return ()
+    found: set[str] = set()
+    for change in changes_within(op):
+        found |= neutral_hazards(change)
+        found |= set(dialect.cost_hazards(change))
+    if isinstance(op, RebuildTable):
+        found |= set(dialect.cost_hazards(op))
+    if DATA_LOSS in found and not _kept(op, kept):
+        found.add(IRREVERSIBLE)
+    return tuple(h for h in ALL if h in found)
+
+
+def kept_data(operations: Sequence[Operation]) -> set[tuple[TableKey, str | None]]:
+    """What the plan's backup steps keep: whole tables as (table, None), values as (table, column)."""
+    kept: set[tuple[TableKey, str | None]] = set()
+    for op in operations:
+        if isinstance(op, BackupTable):
+            kept.add((op.table, None))
+        elif isinstance(op, BackupColumns):
+            kept |= {(op.table, column) for column in op.columns}
+    return kept
+
+
+def _kept(op: Operation, kept: Collection[tuple[TableKey, str | None]]) -> bool:
+    """Whether every value `op` destroys is in a backup."""
+    if isinstance(op, DropTable):
+        return (op.table, None) in kept
+    lost = [c.column.name for c in changes_within(op) if isinstance(c, DropColumn)]
+    lost += [c.after.name for c in changes_within(op) if isinstance(c, AlterColumn) and c.destructive]
+    return bool(lost) and all((op.table, name) in kept for name in lost)

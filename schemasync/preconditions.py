@@ -1,0 +1,160 @@
+"""What the rows already there must satisfy for a plan to succeed. Pure: operations in, checks out.
+
+Every data-dependent change (hazards.py) on a table that exists becomes a `Precondition`: no NULLs
+before SET NOT NULL, no rows before a NOT NULL column without a default, no duplicates before a
+unique key, no orphans before a foreign key, no violations before a check, values that fit before a
+narrowing. They name tables and columns as they are *before* the plan runs (through its renames),
+so `preflight.py` can count the offending rows before the first statement, and they are part of the
+plan (its JSON and hash), so a saved plan carries them to `apply --plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from schemasync.hazards import changes_within
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    is_widening,
+    parse_type,
+    qualified,
+)
+from schemasync.snapshot import Snapshot, TableKey
+
+NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """One question about the live rows; `kind` says which, the other fields what it needs."""
+
+    kind: str
+    table: str
+    columns: tuple[str, ...] = ()
+    # references: the referred table as it is live, or None when the plan creates it (it starts empty).
+    referred_table: str | None = None
+    referred_columns: tuple[str, ...] = ()
+    # check: the expression as the server spells it; name when the check has one.
+    sqltext: str | None = None
+    name: str | None = None
+    # fits: the longest text, or the smallest and largest number, the new type holds.
+    max_length: int | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    type: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v not in (None, ())}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Precondition:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def preconditions(operations: Sequence[Operation], current: Snapshot) -> tuple[Precondition, ...]:
+    """The checks a plan's data-dependent steps need; `current` is the live schema after the plan's renames."""
+    names = _LiveNames(operations)
+    created = {op.table for op in operations if isinstance(op, CreateTable)}
+    found: list[Precondition] = []
+    for op in operations:
+        if op.table in created or current.table(op.table) is None:
+            continue
+        for change in changes_within(op):
+            for condition in _conditions(change, names, created, current):
+                if condition not in found:
+                    found.append(condition)
+    return tuple(found)
+
+
+def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], current: Snapshot) -> list[Precondition]:
+    table = names.table(op.table)
+
+    def live(columns: Sequence[str], key: TableKey = op.table) -> tuple[str, ...] | None:
+        """The columns' live names, or None when the table or a column is new (nothing to count yet)."""
+        existing = current.table(key)
+        if key in created or existing is None or any(c not in existing.columns_by_name for c in columns):
+            return None
+        return tuple(names.column(key, c) for c in columns)
+
+    if isinstance(op, AddColumn) and not op.column.nullable and op.column.default is None and not op.column.autoincrement:
+        return [Precondition(NO_ROWS, table, (op.column.name,))]
+    if isinstance(op, AlterColumn) and (columns := live([op.after.name])):
+        found = []
+        if op.before.nullable and not op.after.nullable:
+            found.append(Precondition(NO_NULLS, table, columns))
+        if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
+            found += [f for f in [_fits(table, columns[0], op.before.type, op.after.type)] if f]
+        return found
+    if isinstance(op, (AddUnique, AddPrimaryKey, CreateIndex)):
+        key = op.unique if isinstance(op, AddUnique) else op.primary_key if isinstance(op, AddPrimaryKey) else op.index
+        columns = live(key.columns)
+        if columns is None or (isinstance(op, CreateIndex) and not op.index.unique):
+            return []
+        nulls = [Precondition(NO_NULLS, table, (c,)) for c in columns] if isinstance(op, AddPrimaryKey) else []
+        return nulls + [Precondition(DISTINCT, table, columns)]
+    if isinstance(op, AddForeignKey) and (columns := live(op.foreign_key.columns)):
+        fk = op.foreign_key
+        referred = (fk.referred_schema, fk.referred_table)
+        referred_columns = live(fk.referred_columns, referred)
+        if referred_columns is None:  # created (or its key columns added) by the plan: it starts empty
+            return [Precondition(REFERENCES, table, columns, None, fk.referred_columns)]
+        return [Precondition(REFERENCES, table, columns, names.table(referred), referred_columns)]
+    if isinstance(op, AddCheck):
+        return [Precondition(CHECK, table, sqltext=op.check.sqltext, name=op.check.name)]
+    return []
+
+
+_INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INTEGER": 32, "INT": 32, "BIGINT": 64}
+_TEXT = {"VARCHAR", "CHARACTER VARYING", "NVARCHAR", "CHAR", "CHARACTER", "TEXT"}
+
+
+def _fits(table: str, column: str, before: str, after: str) -> Precondition | None:
+    """The bounds of a narrower type that values can be counted against (None: no such bound)."""
+    b, a = parse_type(before), parse_type(after)
+    if b is None or a is None:
+        return None
+    (b_base, _), (a_base, a_args) = b, a
+    if a_base in _TEXT and b_base in _TEXT and a_args:
+        return Precondition(FITS, table, (column,), max_length=a_args[0], type=after)
+    if a_base in _INTEGER_BITS and (b_base in _INTEGER_BITS or b_base in {"NUMERIC", "DECIMAL"}):
+        bits = _INTEGER_BITS[a_base]
+        low, high = (0, 2**bits - 1) if "UNSIGNED" in after.upper() else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        return Precondition(FITS, table, (column,), minimum=str(low), maximum=str(high), type=after)
+    if a_base in {"NUMERIC", "DECIMAL"} and len(a_args) == 2:
+        precision, scale = a_args
+        largest = (Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)).quantize(Decimal(1).scaleb(-scale))
+        return Precondition(FITS, table, (column,), minimum=str(-largest), maximum=str(largest), type=after)
+    return None
+
+
+class _LiveNames:
+    """Names after a plan's renames, back to the names the live schema has now."""
+
+    def __init__(self, operations: Sequence[Operation]) -> None:
+        self.tables: dict[TableKey, TableKey] = {}
+        self.columns: dict[tuple[TableKey, str], str] = {}
+        for op in operations:
+            if isinstance(op, RenameTable):
+                self.tables[(op.table[0], op.new_name)] = op.table
+            elif isinstance(op, RenameColumn):
+                self.columns[(op.table, op.new_name)] = op.old_name
+
+    def table(self, key: TableKey) -> str:
+        return qualified(self.tables.get(key, key))
+
+    def column(self, key: TableKey, name: str) -> str:
+        return self.columns.get((key, name), name)
