@@ -106,7 +106,7 @@ class MySQLDialect(Dialect):
         """Which ALTERs copy the table (ALGORITHM=COPY) or rebuild it, as MariaDB 10.6+ runs them.
 
         Adding or dropping a column, a default or a comment, and a longer VARCHAR are INSTANT; an
-        index is built INPLACE with LOCK=NONE; SET NOT NULL and a new primary key rebuild the table
+        index is built INPLACE with LOCK=NONE; a NULL/NOT NULL change and a new primary key rebuild the table
         INPLACE (writes go on); other type changes copy it (writes wait), and so do a new foreign key
         (while foreign_key_checks is on) and a new check. tests/test_hazards.py asks the server
         (ALGORITHM=NOCOPY / LOCK=NONE) about each of these.
@@ -116,7 +116,7 @@ class MySQLDialect(Dialect):
             retyped = op.before.type != op.after.type and not _longer_varchar(op.before.type, op.after.type)
             if retyped or (op.after.autoincrement and not op.before.autoincrement):
                 return (TABLE_REWRITE, LONG_LOCK)
-            if op.before.nullable and not op.after.nullable:
+            if op.before.nullable != op.after.nullable:
                 return (TABLE_REWRITE,)
             return ()
         if isinstance(op, AddColumn) and op.column.autoincrement:

@@ -4,7 +4,7 @@ ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 -- 2. add column items.price DECIMAL(10, 2) NOT NULL
 ALTER TABLE items ADD COLUMN price DECIMAL(10, 2) NOT NULL DEFAULT (0.00);
 
--- 3. alter column items.name: type VARCHAR(20) -> VARCHAR(100), drop NOT NULL
+-- 3. alter column items.name: type VARCHAR(20) -> VARCHAR(100), drop NOT NULL [table-rewrite]
 ALTER TABLE items MODIFY name VARCHAR(100);
 
 -- 4. alter column items.note: type VARCHAR(50) -> TEXT, comment [table-rewrite, long-lock]
