@@ -200,6 +200,7 @@ def apply_command(
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow steps that drop data.")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
     allow_hazard: Annotated[list[str] | None, typer.Option("--allow-hazard", help="Allow steps with this hazard although block_hazards lists it (repeatable).", show_default=False)] = None,
+    no_preflight: Annotated[bool, typer.Option("--no-preflight", help="Skip counting the rows that would make a step fail (slow on huge tables); a failing step then stops the apply.")] = False,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
@@ -218,7 +219,7 @@ def apply_command(
         console.print_plan(stdout, plan)
         return yes or confirm_apply(stdout, plan)
 
-    report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, allow_hazards=allowed)
+    report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, allow_hazards=allowed, preflight_checks=not no_preflight)
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:

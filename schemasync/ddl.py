@@ -105,6 +105,16 @@ class RenameColumn(ExecutableDDLElement):
         self.table, self.old, self.new = table, old, new
 
 
+class RenameIndex(ExecutableDDLElement):
+    def __init__(self, table: sa.Table, old: str, new: str) -> None:
+        self.table, self.old, self.new = table, old, new
+
+
+class RenameConstraint(ExecutableDDLElement):
+    def __init__(self, table: sa.Table, old: str, new: str) -> None:
+        self.table, self.old, self.new = table, old, new
+
+
 class CopyRows(ExecutableDDLElement):
     """INSERT INTO target (cols) SELECT cols FROM source: the heart of a table rebuild."""
 
@@ -184,6 +194,28 @@ def _rename_column(element: RenameColumn, compiler: Any, **kw: Any) -> str:
     """Standard spelling: PostgreSQL, SQLite 3.25+, MySQL 8, MariaDB 10.5+."""
     quote = compiler.preparer.quote
     return f"ALTER TABLE {_table(compiler, element.table)} RENAME COLUMN {quote(element.old)} TO {quote(element.new)}"
+
+
+@compiles(RenameIndex)
+def _rename_index(element: RenameIndex, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL: an index is a schema object of its own."""
+    quote = compiler.preparer.quote
+    schema = f"{quote(element.table.schema)}." if element.table.schema else ""
+    return f"ALTER INDEX {schema}{quote(element.old)} RENAME TO {quote(element.new)}"
+
+
+@compiles(RenameIndex, "mysql")
+def _rename_index_mysql(element: RenameIndex, compiler: Any, **kw: Any) -> str:
+    """MySQL 5.7+, MariaDB 10.5.2+."""
+    quote = compiler.preparer.quote
+    return f"ALTER TABLE {_table(compiler, element.table)} RENAME INDEX {quote(element.old)} TO {quote(element.new)}"
+
+
+@compiles(RenameConstraint)
+def _rename_constraint(element: RenameConstraint, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL; MySQL and SQLite have no such statement (their dialects lower it away)."""
+    quote = compiler.preparer.quote
+    return f"ALTER TABLE {_table(compiler, element.table)} RENAME CONSTRAINT {quote(element.old)} TO {quote(element.new)}"
 
 
 @compiles(CopyRows)

@@ -55,7 +55,7 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
         return reflect(connection, dialect, reverse, keep)
 
 
-def renamed_from(item: sa.Table | sa.Column) -> str | None:
+def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:
     """The contract's declaration: info={"schemasync": {"renamed_from": "old_name"}}."""
     declared = (item.info.get("schemasync") or {}).get("renamed_from")
     return str(declared) if declared else None
@@ -70,7 +70,19 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
         if model is None:
             return table
         columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
-        return replace(table, columns=columns, renamed_from=renamed_from(model))
+        # Indexes and constraints by name, whatever kind the server made of them (MySQL: a unique
+        # constraint is a unique index).
+        declared = {str(item.name): old for item in (*model.indexes, *model.constraints) if item.name and (old := renamed_from(item))}
+
+        def mark(items: tuple) -> tuple:
+            return tuple(replace(i, renamed_from=declared.get(i.name)) if i.name in declared else i for i in items)
+
+        pk = table.primary_key
+        return replace(
+            table, columns=columns, renamed_from=renamed_from(model),
+            primary_key=mark((pk,))[0] if pk else None, foreign_keys=mark(table.foreign_keys),
+            uniques=mark(table.uniques), indexes=mark(table.indexes), checks=mark(table.checks),
+        )
 
     return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
 

@@ -22,13 +22,15 @@ from schemasync.operations import (
     AddForeignKey,
     AddPrimaryKey,
     AlterColumn,
+    DropCheck,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
     Operation,
+    RenameConstraint,
     parse_type,
 )
-from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
+from schemasync.snapshot import Check, Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
@@ -74,6 +76,7 @@ class MySQLDialect(Dialect):
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Keys come off around the index they use; dropping a key leaves its implicit index: drop that too."""
+        operations = [step for op in operations for step in _rename_by_drop_and_add(op)]
         lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
         for op in lowered:
@@ -165,6 +168,15 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+
+def _rename_by_drop_and_add(op: Operation) -> list[Operation]:
+    """MariaDB cannot rename a check or a foreign key: drop it and add it under the new name."""
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, Check):
+        return [DropCheck(op.table, op.old), AddCheck(op.table, op.constraint)]
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, ForeignKey):
+        return [DropForeignKey(op.table, op.old), AddForeignKey(op.table, op.constraint)]
+    return [op]
 
 
 def _longer_varchar(before: str, after: str) -> bool:

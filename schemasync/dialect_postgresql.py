@@ -35,6 +35,8 @@ class PostgreSQLDialect(Dialect):
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
+    # ALTER ... TYPE varchar(n) USING col::varchar(n) cuts longer text; numbers out of range fail.
+    narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"range"})
     # https://www.postgresql.org/docs/current/ddl-constraints.html: <table>_<columns>_<suffix>[N].
     # The table part is not pinned: a renamed table keeps the names made under its old name.
     generated_names: ClassVar[dict[str, str]] = {

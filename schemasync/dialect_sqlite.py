@@ -22,6 +22,7 @@ from schemasync.operations import (
     Operation,
     RebuildTable,
     RenameColumn,
+    RenameIndex,
     RenameTable,
 )
 from schemasync.snapshot import Column, Snapshot
@@ -38,6 +39,8 @@ class SQLiteDialect(Dialect):
     has_comments: ClassVar[bool] = False
     # SQLite resolves REFERENCES lazily, so a cycle of new tables needs no splitting.
     fk_needs_existing_target: ClassVar[bool] = False
+    # Declared lengths and sizes are not enforced: a rebuild copies every value as it is.
+    narrowing_fails_on: ClassVar[frozenset[str]] = frozenset()
     # The scratch place is an in-memory database: snapshots and offline plans need no file.
     offline_build_url: ClassVar[str | None] = "sqlite://"
 
@@ -51,6 +54,7 @@ class SQLiteDialect(Dialect):
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table."""
+        operations = [step for op in operations for step in _rename_index_by_drop_and_create(op)]
         rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=lambda k: (k[0] or "", k[1]))
         # Renames stay steps of their own (SQLite has RENAME); the rebuild copies from the new names.
         # Index drops too: index names are global, and a table created before the rebuild may take one.
@@ -123,6 +127,13 @@ class SQLiteDialect(Dialect):
                 yield connection, {None: None}
         finally:
             scratch_engine.dispose()
+
+
+def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
+    """SQLite has no ALTER INDEX: an index is dropped and created under its new name (the rows stay)."""
+    if isinstance(op, RenameIndex):
+        return [DropIndex(op.table, replace(op.index, name=op.old_name)), CreateIndex(op.table, op.index)]
+    return [op]
 
 
 def _needs_rebuild(op: Operation) -> bool:

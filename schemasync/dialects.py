@@ -45,6 +45,9 @@ class Dialect:
     max_name_length: ClassVar[int] = 63
     # Patterns (formatted with the table name) of the names the server gives unnamed constraints.
     generated_names: ClassVar[dict[str, str]] = {}
+    # Narrowings the server refuses when a value does not fit ("length" of text, "range" of numbers);
+    # where it cuts or keeps the value instead, that is data loss (kept by backup.py), not a failure.
+    narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
     offline_build_url: ClassVar[str | None] = None
 

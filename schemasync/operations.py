@@ -7,7 +7,7 @@ never by scanning SQL text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from schemasync.snapshot import (
@@ -111,6 +111,45 @@ class RenameColumn(Operation):
 
 
 @dataclass(frozen=True)
+class RenameIndex(Operation):
+    """A declared index rename: `index` is the index under its new name."""
+
+    op: ClassVar[str] = "rename_index"
+    old_name: str
+    index: Index
+
+    def summary(self) -> str:
+        return f"rename index {self.old_name} on {qualified(self.table)} to {self.index.name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"old_name": self.old_name, "new_name": self.index.name}
+
+
+@dataclass(frozen=True)
+class RenameConstraint(Operation):
+    """A declared constraint rename: `constraint` (a PrimaryKey, ForeignKey, Unique or Check) under its new name."""
+
+    op: ClassVar[str] = "rename_constraint"
+    old_name: str
+    constraint: PrimaryKey | ForeignKey | Unique | Check
+
+    @property
+    def kind(self) -> str:
+        return {PrimaryKey: "primary key", ForeignKey: "foreign key", Unique: "unique constraint", Check: "check"}[type(self.constraint)]
+
+    @property
+    def old(self) -> PrimaryKey | ForeignKey | Unique | Check:
+        """The constraint as the server knows it now, under its old name."""
+        return replace(self.constraint, name=self.old_name, db_name=self.old_name, renamed_from=None)
+
+    def summary(self) -> str:
+        return f"rename {self.kind} {self.old_name} on {qualified(self.table)} to {self.constraint.name}"
+
+    def details(self) -> dict[str, Any]:
+        return {"old_name": self.old_name, "new_name": self.constraint.name}
+
+
+@dataclass(frozen=True)
 class AddColumn(Operation):
     op: ClassVar[str] = "add_column"
     column: Column
@@ -185,7 +224,7 @@ class SetTableComment(Operation):
 
 
 def _constraint_details(constraint: Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(constraint).items() if k != "db_name"}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(constraint).items() if k not in ("db_name", "renamed_from")}
 
 
 def _label(constraint: Any) -> str:

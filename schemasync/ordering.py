@@ -35,6 +35,8 @@ from schemasync.operations import (
     Operation,
     RebuildTable,
     RenameColumn,
+    RenameConstraint,
+    RenameIndex,
     RenameTable,
     RestoreColumns,
     RestoreRows,
@@ -45,6 +47,8 @@ from schemasync.snapshot import TableKey
 PHASES: dict[type[Operation], int] = {
     RenameTable: -2,
     RenameColumn: -1,
+    RenameIndex: -1,
+    RenameConstraint: -1,
     # Data is kept once names are final (after renames) and before anything is dropped or narrowed.
     BackupTable: -0.5,
     BackupColumns: -0.5,
@@ -91,7 +95,7 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
 def _within_phase(op: Operation) -> tuple:
     """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
-    if isinstance(op, (RenameTable, RenameColumn, RestoreRows)):
+    if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
     return (_table_sort(op.table), op.op)
 

@@ -185,4 +185,4 @@ def make_plan(
     targeted = tuple(t.qualified_name for t in target.tables)
     managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
-                record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed))
+                record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))

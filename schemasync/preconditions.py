@@ -10,7 +10,7 @@ plan (its JSON and hash), so a saved plan carries them to `apply --plan`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,8 @@ from schemasync.operations import (
 from schemasync.snapshot import Snapshot, TableKey
 
 NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
+# The two ways a value can fail to fit a narrower type.
+LENGTH, RANGE = "length", "range"
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,12 @@ class Precondition:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
-def preconditions(operations: Sequence[Operation], current: Snapshot) -> tuple[Precondition, ...]:
-    """The checks a plan's data-dependent steps need; `current` is the live schema after the plan's renames."""
+def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_fails_on: Collection[str] = (LENGTH, RANGE)) -> tuple[Precondition, ...]:
+    """The checks a plan's data-dependent steps need; `current` is the live schema after the plan's renames.
+
+    `narrowing_fails_on` says which narrowings the server refuses when a value does not fit
+    (`Dialect.narrowing_fails_on`); the others keep or cut the value, which is data loss, not failure.
+    """
     names = _LiveNames(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     found: list[Precondition] = []
@@ -74,13 +80,13 @@ def preconditions(operations: Sequence[Operation], current: Snapshot) -> tuple[P
         if op.table in created or current.table(op.table) is None:
             continue
         for change in changes_within(op):
-            for condition in _conditions(change, names, created, current):
+            for condition in _conditions(change, names, created, current, narrowing_fails_on):
                 if condition not in found:
                     found.append(condition)
     return tuple(found)
 
 
-def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], current: Snapshot) -> list[Precondition]:
+def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], current: Snapshot, narrowing_fails_on: Collection[str]) -> list[Precondition]:
     table = names.table(op.table)
 
     def live(columns: Sequence[str], key: TableKey = op.table) -> tuple[str, ...] | None:
@@ -97,7 +103,8 @@ def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], curren
         if op.before.nullable and not op.after.nullable:
             found.append(Precondition(NO_NULLS, table, columns))
         if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
-            found += [f for f in [_fits(table, columns[0], op.before.type, op.after.type)] if f]
+            fits = _fits(table, columns[0], op.before.type, op.after.type)
+            found += [fits] if fits and (LENGTH if fits.max_length is not None else RANGE) in narrowing_fails_on else []
         return found
     if isinstance(op, (AddUnique, AddPrimaryKey, CreateIndex)):
         key = op.unique if isinstance(op, AddUnique) else op.primary_key if isinstance(op, AddPrimaryKey) else op.index

@@ -1,4 +1,4 @@
-"""Declared renames: `info={"schemasync": {"renamed_from": "old"}}` on a Table or Column. Pure.
+"""Declared renames: `info={"schemasync": {"renamed_from": "old"}}` on a Table, Column, Index or constraint. Pure.
 
 A rename is never guessed. When the models declare one and the live schema still has the old
 name (and not the new one), the plan renames instead of dropping and adding, and the rest of the
@@ -12,18 +12,29 @@ Servers carry references along on rename (indexes, constraints, foreign keys in 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from schemasync.operations import (
+    AddCheck,
     AddColumn,
+    AddForeignKey,
+    AddUnique,
+    CreateIndex,
     CreateTable,
+    DropCheck,
     DropColumn,
+    DropForeignKey,
+    DropIndex,
     DropTable,
+    DropUnique,
     Operation,
     RenameColumn,
+    RenameConstraint,
+    RenameIndex,
     RenameTable,
     qualified,
 )
-from schemasync.snapshot import Snapshot, Table, TableKey
+from schemasync.snapshot import Index, Snapshot, Table, TableKey
 
 
 def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], Snapshot]:
@@ -42,7 +53,48 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
                 operations.append(RenameColumn(table.key, old, column.name))
                 current = _rename_column(current, table.key, old, column.name)
                 live = current.table(table.key)
+    for table in target.tables:
+        for op in _named_object_renames(table, current.table(table.key)):
+            operations.append(op)
+            current = _rename_object(current, op)
     return operations, current
+
+
+_KINDS = ("indexes", "uniques", "checks", "foreign_keys")
+
+
+def _live_name(item: Any) -> str | None:
+    return getattr(item, "db_name", None) or item.name
+
+
+def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
+    """Index and constraint renames the target declares and the live table can still take."""
+    if live is None:
+        return []
+    found: list[Operation] = []
+    pk = (table.primary_key,) if table.primary_key else ()
+    live_pk = (live.primary_key,) if live.primary_key else ()
+    for wanted, present in [(getattr(table, kind), getattr(live, kind)) for kind in _KINDS] + [(pk, live_pk)]:
+        names = {_live_name(item) for item in present}
+        for item in wanted:
+            if item.renamed_from and item.renamed_from in names and item.name not in names:
+                found.append(RenameIndex(table.key, item.renamed_from, item) if isinstance(item, Index) else RenameConstraint(table.key, item.renamed_from, item))
+    return found
+
+
+def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Snapshot:
+    new = op.index.name if isinstance(op, RenameIndex) else op.constraint.name
+
+    def rename(items: tuple) -> tuple:
+        return tuple(replace(i, name=new, **({} if isinstance(i, Index) else {"db_name": new})) if _live_name(i) == op.old_name else i for i in items)
+
+    def update(table: Table) -> Table:
+        if table.key != op.table:
+            return table
+        pk = rename((table.primary_key,))[0] if table.primary_key else None
+        return replace(table, primary_key=pk, **{kind: rename(getattr(table, kind)) for kind in _KINDS})
+
+    return Snapshot(snapshot.dialect, tuple(update(t) for t in snapshot.tables))
 
 
 def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
@@ -104,4 +156,26 @@ def rename_hints(operations: list[Operation]) -> list[str]:
                     f"table {qualified(drop.table)} is dropped and {qualified(create.table)} created with the same columns: "
                     f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop.table[1]!r}}}}}}}"
                 )
+    return hints + _object_hints(operations)
+
+
+_PAIRS = ((DropIndex, CreateIndex, "index", "sa.Index"), (DropUnique, AddUnique, "unique", "sa.UniqueConstraint"),
+          (DropCheck, AddCheck, "check", "sa.CheckConstraint"), (DropForeignKey, AddForeignKey, "foreign_key", "sa.ForeignKeyConstraint"))
+
+
+def _object_hints(operations: list[Operation]) -> list[str]:
+    """An index or constraint dropped and added with the same definition under another name."""
+    hints = []
+    for drop_type, add_type, field_name, construct in _PAIRS:
+        added = [op for op in operations if isinstance(op, add_type)]
+        for drop in (op for op in operations if isinstance(op, drop_type)):
+            old = getattr(drop, field_name)
+            for add in added:
+                new = getattr(add, field_name)
+                same = replace(old, name=new.name) == new  # db_name and renamed_from do not compare
+                if add.table == drop.table and new.name and _live_name(old) != new.name and same:
+                    hints.append(
+                        f"{_live_name(old)} on {qualified(drop.table)} is dropped and {new.name} added with the same definition: "
+                        f"if it is a rename, declare it: {construct}(..., name={new.name!r}, info={{'schemasync': {{'renamed_from': {_live_name(old)!r}}}}})"
+                    )
     return hints

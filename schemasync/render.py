@@ -36,6 +36,8 @@ from schemasync.operations import (
     Operation,
     RebuildTable,
     RenameColumn,
+    RenameConstraint,
+    RenameIndex,
     RenameTable,
     RestoreColumns,
     RestoreRows,
@@ -165,6 +167,16 @@ def _(op: RenameTable, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: RenameColumn, dialect: Dialect) -> list[Any]:
     return [ddl.RenameColumn(bare_table(op.table, []), op.old_name, op.new_name)]
+
+
+@elements.register
+def _(op: RenameIndex, dialect: Dialect) -> list[Any]:
+    return [ddl.RenameIndex(bare_table(op.table, []), op.old_name, op.index.name)]
+
+
+@elements.register
+def _(op: RenameConstraint, dialect: Dialect) -> list[Any]:
+    return [ddl.RenameConstraint(bare_table(op.table, []), op.old_name, op.constraint.name)]
 
 
 @elements.register

@@ -39,6 +39,7 @@ class PrimaryKey:
     columns: tuple[str, ...]
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -57,6 +58,7 @@ class ForeignKey:
     onupdate: str | None = None
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -72,6 +74,7 @@ class Unique:
     columns: tuple[str, ...]
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -85,6 +88,7 @@ class Check:
     sqltext: str
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -98,6 +102,7 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    renamed_from: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -204,7 +209,7 @@ def column_to_dict(column: Column) -> dict[str, Any]:
 def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
     data = {}
     for name, value in vars(constraint).items():
-        if name == "db_name":
+        if name in ("db_name", "renamed_from"):
             continue
         data[name] = list(value) if isinstance(value, tuple) else value
     return data

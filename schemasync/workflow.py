@@ -102,6 +102,7 @@ def apply(
     sql_only: bool = False,
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
     allow_hazards: tuple[str, ...] = (),
+    preflight_checks: bool = True,
 ) -> ApplyReport:
     """Make (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
@@ -113,7 +114,8 @@ def apply(
             names = "; ".join(s.summary for s in chosen.destructive_steps)
             raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
-        _preflight(target, chosen)
+        if preflight_checks:
+            _preflight(target, chosen)
         if not confirm(chosen):
             raise RefusedError("apply cancelled; nothing was changed")
         result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement)

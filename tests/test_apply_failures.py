@@ -43,7 +43,10 @@ def test_a_failing_statement_leaves_a_known_state(project):
     assert project.cli("apply", "--yes", models=v1).exit_code == 0
     project.db.execute("INSERT INTO people (id, email) VALUES (1, 'same@example.com'), (2, 'same@example.com')")
 
-    failed = project.cli("apply", "--yes", models=v2)
+    # Pre-flight catches the duplicates before anything runs (test_preflight.py); without it the statement fails.
+    refused = project.cli("apply", "--yes", models=v2)
+    assert refused.exit_code == 1 and "pre-flight" in refused.output and "2 rows share a value" in refused.output
+    failed = project.cli("apply", "--yes", "--no-preflight", models=v2)
     assert failed.exit_code == 1
     assert "failed" in failed.output and "Traceback" not in failed.output
     history = json.loads(project.cli("history", "--json").output)

@@ -86,9 +86,17 @@ def _state_rows(project) -> int:
     return project.db.scalar("SELECT COUNT(*) FROM schema_state")
 
 
+# Narrowings fail only where the server refuses a value that does not fit: MariaDB (strict mode)
+# for text and numbers, PostgreSQL for numbers (its USING cast cuts text: data loss, kept for
+# rollback); SQLite enforces neither and keeps every value.
+REFUSED_ON = {"narrow_text": {"mysql"}, "narrow_integer": {"mysql", "postgresql"}}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_preflight_refuses_with_the_exact_count_and_changes_nothing(project, case):
     after_source, *expected = CASES[case]
+    if project.db.dialect not in REFUSED_ON.get(case, {project.db.dialect}):
+        pytest.skip(f"{project.db.dialect} does not fail this narrowing (test_narrowing_that_the_server_takes_is_data_loss_not_failure)")
     before = project.write_models("v1", models())
     after = project.write_models(f"v2_{case}", after_source)
     assert project.cli("apply", "--yes", models=before).exit_code == 0
@@ -171,3 +179,24 @@ def test_a_saved_plan_carries_its_preconditions(project, tmp_path):
     assert project.cli("plan", "--out", str(saved), models=after).exit_code == 0
     refused = project.cli("apply", "--yes", "--plan", str(saved), models=after)
     assert refused.exit_code == 1 and "child.email: 2 rows are NULL" in refused.output
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_ON))
+def test_narrowing_that_the_server_takes_is_data_loss_not_failure(project, case):
+    """Where the server cuts (PostgreSQL text) or keeps (SQLite) what does not fit, there is nothing
+    to refuse: the step is data loss, needs --allow-destructive, and the old values are kept."""
+    if project.db.dialect in REFUSED_ON[case]:
+        pytest.skip(f"{project.db.dialect} refuses this narrowing (test_preflight_refuses_with_the_exact_count_and_changes_nothing)")
+    after_source = CASES[case][0]
+    before = project.write_models("v1", models())
+    after = project.write_models(f"v2_{case}", after_source)
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    project.db.execute(*ROWS)
+    planned = json.loads(project.cli("plan", "--json", models=after).output)
+    assert not any(c["kind"] == "fits" for c in planned["preconditions"])
+    assert project.cli("apply", "--yes", models=after).exit_code == 1  # data loss needs the flag
+    applied = project.cli("apply", "--yes", "--allow-destructive", models=after)
+    assert applied.exit_code == 0, applied.output
+    assert project.cli("check", models=after).exit_code == 0
+    backups = [t for t in project.cli("history").output.split() if t.startswith("schemasync_backup_")]
+    assert backups, "the narrowed values are kept for rollback"

@@ -60,3 +60,70 @@ def test_a_look_alike_drop_and_add_is_never_renamed_but_hinted(project):
     assert "rename_column" not in [op["op"] for op in plan["operations"]]
     assert any("renamed_from" in hint and "email_address" in hint for hint in plan["hints"])
     assert "hint:" in project.cli("plan", models=after).output
+
+
+OBJECTS = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("owners", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+sa.Table("pets", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("legs", sa.Integer, nullable=False),
+    sa.Column("owner_id", sa.Integer, nullable=False),
+    sa.Index("{ix}", "name"{ix_info}),
+    sa.UniqueConstraint("name", "owner_id", name="{uq}"{uq_info}),
+    sa.CheckConstraint("legs >= 0", name="{ck}"{ck_info}),
+    sa.ForeignKeyConstraint(["owner_id"], ["owners.id"], name="{fk}"{fk_info}))
+"""
+OLD = {"ix": "ix_pets_name", "uq": "uq_pets_name_owner", "ck": "ck_pets_legs", "fk": "fk_pets_owner"}
+NEW = {"ix": "ix_pets_by_name", "uq": "uq_pets_owner_name", "ck": "ck_pets_legs_positive", "fk": "fk_pets_owned_by"}
+
+
+def _objects(names: dict[str, str], declared: bool) -> str:
+    info = {f"{k}_info": (f', info={{"schemasync": {{"renamed_from": "{OLD[k]}"}}}}' if declared else "") for k in OLD}
+    return OBJECTS.format(**names, **info)
+
+
+def test_declared_index_and_constraint_renames_rename_and_keep_rows(project):
+    before = project.write_models("b", _objects(OLD, declared=False))
+    after = project.write_models("a", _objects(NEW, declared=True))
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    project.db.execute("INSERT INTO owners (id) VALUES (1)", "INSERT INTO pets (id, name, legs, owner_id) VALUES (7, 'Rex', 4, 1)")
+
+    plan = json.loads(project.cli("plan", "--json", models=after).output)
+    summaries = [op["summary"] for op in plan["operations"]]
+    assert not any(op["destructive"] for op in plan["operations"])
+    dialect = project.db.dialect
+    if dialect == "postgresql":  # every kind renames in place
+        assert sorted(op["op"] for op in plan["operations"]) == ["rename_constraint"] * 3 + ["rename_index"], summaries
+    elif dialect == "mysql":  # index and unique (an index here) rename in place; a check or key is dropped and added
+        ops = [op["op"] for op in plan["operations"]]
+        assert ops.count("rename_index") == 2 and "drop_table" not in ops and "drop_column" not in ops, summaries
+    else:  # SQLite: the index is dropped and created, the constraints renamed by the rebuild
+        ops = [op["op"] for op in plan["operations"]]
+        assert set(ops) <= {"drop_index", "create_index", "rebuild_table"} and "rebuild_table" in ops, summaries
+
+    applied = project.cli("apply", "--yes", models=after)
+    assert applied.exit_code == 0, applied.output
+    assert project.db.rows("SELECT id, name, legs, owner_id FROM pets") == [(7, "Rex", 4, 1)]
+    assert project.cli("check", models=after).exit_code == 0
+    assert "No changes." in project.cli("plan", models=after).output  # inert once applied
+    shown = project.cli("inspect").output
+    for new_name in NEW.values():
+        if dialect == "sqlite" and new_name == NEW["fk"]:
+            continue  # SQLAlchemy reflects SQLite foreign keys without their names
+        assert new_name in shown, new_name
+    for old_name in OLD.values():
+        assert f"name: {old_name}\n" not in shown, old_name
+
+
+def test_a_look_alike_index_or_constraint_rename_is_hinted_not_done(project):
+    before = project.write_models("b", _objects(OLD, declared=False))
+    after = project.write_models("a", _objects({**OLD, "ix": NEW["ix"], "ck": NEW["ck"]}, declared=False))
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    plan = json.loads(project.cli("plan", "--json", models=after).output)
+    assert not any(op["op"].startswith("rename") for op in plan["operations"])
+    hints = " ".join(plan["hints"])
+    assert f"info={{'schemasync': {{'renamed_from': '{OLD['ix']}'}}}}" in hints
+    assert f"info={{'schemasync': {{'renamed_from': '{OLD['ck']}'}}}}" in hints
