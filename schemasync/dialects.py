@@ -41,6 +41,9 @@ class Dialect:
     has_comments: ClassVar[bool] = True
     # Whether a FOREIGN KEY must point at a table that already exists (so FK cycles need splitting).
     fk_needs_existing_target: ClassVar[bool] = True
+    # Whether foreign keys are checked while the plan runs (so restored rows that reference each
+    # other need their keys added after them).
+    checks_foreign_keys_in_apply: ClassVar[bool] = True
     # Longest identifier the server accepts (backup table names are cut to fit).
     max_name_length: ClassVar[int] = 63
     # Patterns (formatted with the table name) of the names the server gives unnamed constraints.

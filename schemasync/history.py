@@ -120,8 +120,13 @@ def _rollback_plan(target: Target, row_id: int) -> Plan:
         live = target.read_live(connection)
         record_id = state.next_id(connection)
         existing = state.existing_backups(connection, target.scope.schemas)
-    chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
-    reason = rollbacks.refusal(live, row, chosen, existing)
+        chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
+        unfilled = {
+            need.shown: state.rows_without_value(connection, need)
+            for need in backup.requirements(chosen.operations, rollbacks.target_before(row), live)
+            if need.backup in existing
+        }
+    reason = rollbacks.refusal(live, row, chosen, existing, unfilled)
     if reason:
         raise RefusedError(f"cannot roll back apply #{row.id}: {reason}")
     return chosen

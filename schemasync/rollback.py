@@ -13,7 +13,7 @@ that failed after committing some statements (MariaDB/MySQL, no transactional DD
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from schemasync.backup import RENAME_COLUMN, RENAME_TABLE, backups_needed
@@ -75,8 +75,9 @@ def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: in
     return replace(plan, record_id=record_id, undo=plan.undo + ({"kind": "undoes", "state_id": row.id},))
 
 
-def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collection[str]) -> str | None:
-    """Why the rollback of `row` cannot run safely (None when it can)."""
+def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collection[str], unfilled: Mapping[str, int] | None = None) -> str | None:
+    """Why the rollback of `row` cannot run safely (None when it can). `unfilled`: for each restored
+    NOT NULL column (backup.requirements), how many rows would be left without a value."""
     if not row.snapshot_before:
         return f"apply #{row.id} recorded no snapshot of the schema before it"
     if not is_partial(row) and live.only(set(row.managed_tables)).fingerprint() != row.target_fingerprint:
@@ -86,4 +87,9 @@ def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collect
         if name not in existing_backups:
             return (f"the data apply #{row.id} dropped was kept in {name}, which is gone (pruned or dropped by hand): "
                     f"the rollback cannot bring it back; recreate {name}, or write models for the old schema and `apply` them")
+    short = {column: count for column, count in sorted((unfilled or {}).items()) if count}
+    if short:
+        counts = "; ".join(f"{count} row{'s' if count != 1 else ''} would have no value for {column}" for column, count in short.items())
+        return (f"{counts}, which the schema before apply #{row.id} declares NOT NULL and nothing kept a value for "
+                f"(rows written since?): give them a value where the column exists, or delete them, then roll back again")
     return None

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from schemasync import __version__
-from schemasync.backup import BACKUP_PREFIX
+from schemasync.backup import BACKUP_PREFIX, Requirement
 from schemasync.errors import PlanError
 from schemasync.scope import STATE_TABLE, parse_table_key
 from schemasync.snapshot import TableKey
@@ -206,3 +206,16 @@ def backup_rows(connection: sa.Connection, schema: str | None, name: str) -> int
 
 def drop_backup(connection: sa.Connection, schema: str | None, name: str) -> None:
     sa.Table(name, sa.MetaData(), schema=schema).drop(connection, checkfirst=True)
+
+
+def rows_without_value(connection: sa.Connection, requirement: Requirement) -> int:
+    """Rows of the requirement's table that would hold NULL once the kept values are restored:
+    no kept value (or a NULL one) for their key, and none of their own."""
+    key_columns = [c for c, _ in requirement.key]
+    own = [requirement.column] if requirement.column else []
+    table = sa.table(requirement.table[1], *[sa.column(c) for c in dict.fromkeys(key_columns + own)], schema=requirement.table[0]).alias("t")
+    backup = sa.table(requirement.backup, *[sa.column(b) for b in dict.fromkeys([b for _, b in requirement.key] + [requirement.kept])], schema=requirement.table[0]).alias("b")
+    match = sa.and_(*[backup.c[b] == table.c[c] for c, b in requirement.key])
+    kept = sa.select(backup.c[requirement.kept]).where(match).scalar_subquery()
+    after = sa.case((sa.exists().where(match), kept), else_=table.c[requirement.column] if requirement.column else sa.null())
+    return connection.execute(sa.select(sa.func.count()).select_from(table).where(after.is_(None))).scalar() or 0
