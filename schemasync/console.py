@@ -158,6 +158,18 @@ def print_rollback_plan(console: Console, undone: int, plan: Plan) -> None:
     print_plan(console, plan)
 
 
+def rollback_sql(report: RollbackReport) -> str:
+    """The statements of every step of a rollback, in the order they would run."""
+    total = len(report.steps) + report.more
+    parts = []
+    for number, step in enumerate(report.steps, 1):
+        recorded = f", recorded as schema_state #{step.plan.record_id}" if step.plan.record_id else ""
+        parts.append(f"-- step {number} of {total}: roll back apply #{step.undone}{recorded}\n" + plan_sql(step.plan))
+    if report.more:
+        parts.append(f"-- {report.more} more step(s) cannot be shown before the ones above run: {report.cut}\n")
+    return "\n".join(parts)
+
+
 def print_rollback(console: Console, report: RollbackReport) -> None:
     for step in report.steps:
         result = step.result

@@ -18,6 +18,7 @@ from schemasync.config import Settings
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
 from schemasync.scope import parse_table_key
+from schemasync.snapshot import Snapshot
 from schemasync.database import Target, database_errors, open_target
 
 
@@ -52,8 +53,9 @@ class RollbackStep:
 class RollbackReport:
     steps: tuple[RollbackStep, ...]
     sql_only: bool = False
-    # With --sql and --to, only the first step can be shown: the next ones start where it ends.
+    # With --sql: steps that could not be planned ahead (`cut` says why), after the ones shown.
     more: int = 0
+    cut: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,25 +94,56 @@ def rollback(
     sql_only: bool = False,
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
 ) -> RollbackReport:
-    """Undo the last apply (or every apply back to `to`, newest first), bringing kept data back."""
-    with open_target(settings) as target, database_errors(target):
-        with target.engine.connect() as connection:
-            queue = [row.id for row in rollbacks.to_undo(state.rows(connection), to)]
-        steps: list[RollbackStep] = []
-        for row_id in queue:
-            chosen = _rollback_plan(target, row_id)
-            if sql_only:
-                return RollbackReport((RollbackStep(row_id, chosen),), sql_only=True, more=len(queue) - 1)
-            if not confirm(row_id, chosen):
-                done = f"{len(steps)} apply(s) were rolled back" if steps else "nothing was changed"
-                raise RefusedError(f"rollback cancelled; {done}")
+    """Undo the last apply (or every apply back to `to`, newest first), bringing kept data back.
 
-            def mark(connection: sa.Connection, own_id: int, undone: int = row_id) -> None:
+    Every step is planned first, each from the schema the previous one leaves (rollback.plan_chain),
+    so a step that would be refused stops the rollback before anything runs; `sql_only` shows them
+    all. Each step is then planned again from the live schema when its turn comes, and runs."""
+    with open_target(settings) as target, database_errors(target):
+        chain = _chain(target, to)
+        if sql_only:
+            steps = tuple(RollbackStep(row.id, plan) for row, plan in chain.steps)
+            return RollbackReport(steps, sql_only=True, more=len(chain.rows) - len(steps), cut=chain.cut)
+        done: list[RollbackStep] = []
+        for row in chain.rows:
+            chosen = _rollback_plan(target, row.id)
+            if not confirm(row.id, chosen):
+                what = f"{len(done)} apply(s) were rolled back" if done else "nothing was changed"
+                raise RefusedError(f"rollback cancelled; {what}")
+
+            def mark(connection: sa.Connection, own_id: int, undone: int = row.id) -> None:
                 state.set_status(connection, undone, state.ROLLED_BACK)
 
             result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, rollbacks.ROLLBACK, mark)
-            steps.append(RollbackStep(row_id, chosen, result))
-        return RollbackReport(tuple(steps))
+            done.append(RollbackStep(row.id, chosen, result))
+        return RollbackReport(tuple(done))
+
+
+@dataclass(frozen=True)
+class _Chain:
+    rows: tuple[state.StateRow, ...]
+    steps: tuple[tuple[state.StateRow, Plan], ...]
+    cut: str | None
+
+
+def _chain(target: Target, to: int | None) -> _Chain:
+    """The applies to undo and the plans that would undo them one after the other (refused up front)."""
+    with target.engine.connect() as connection:
+        queue = rollbacks.to_undo(state.rows(connection), to)
+        live = target.read_live(connection)
+        existing = state.existing_backups(connection, target.scope.schemas)
+        chain = rollbacks.plan_chain(live, queue, target.dialect, state.next_id(connection), existing)
+        first_row, first_plan = chain.steps[0]
+        reason = rollbacks.refusal(live, first_row, first_plan, existing, _unfilled(connection, first_row, first_plan, live, existing))
+    if reason:
+        raise RefusedError(f"cannot roll back apply #{first_row.id}: {reason}")
+    return _Chain(tuple(queue), chain.steps, chain.cut)
+
+
+def _unfilled(connection: sa.Connection, row: state.StateRow, plan: Plan, live: Snapshot, existing: set[str]) -> dict[str, int]:
+    """For each NOT NULL column the plan restores values into: the rows that would have none."""
+    needs = backup.requirements(plan.operations, rollbacks.target_before(row), live)
+    return {need.shown: state.rows_without_value(connection, need) for need in needs if need.backup in existing}
 
 
 def _rollback_plan(target: Target, row_id: int) -> Plan:
@@ -121,11 +154,7 @@ def _rollback_plan(target: Target, row_id: int) -> Plan:
         record_id = state.next_id(connection)
         existing = state.existing_backups(connection, target.scope.schemas)
         chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
-        unfilled = {
-            need.shown: state.rows_without_value(connection, need)
-            for need in backup.requirements(chosen.operations, rollbacks.target_before(row), live)
-            if need.backup in existing
-        }
+        unfilled = _unfilled(connection, row, chosen, live, existing)
     reason = rollbacks.refusal(live, row, chosen, existing, unfilled)
     if reason:
         raise RefusedError(f"cannot roll back apply #{row.id}: {reason}")

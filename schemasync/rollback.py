@@ -14,14 +14,15 @@ that failed after committing some statements (MariaDB/MySQL, no transactional DD
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from schemasync.backup import RENAME_COLUMN, RENAME_TABLE, backups_needed
 from schemasync.dialects import Dialect
-from schemasync.errors import RefusedError
+from schemasync.errors import PlanError, RefusedError
+from schemasync.operations import RenameTable
 from schemasync.plan import Plan, make_plan
 from schemasync.scope import parse_table_key
-from schemasync.snapshot import Snapshot, Table
+from schemasync.snapshot import Snapshot, Table, table_sort_key
 from schemasync.state import APPLIED, FAILED, StateRow
 
 APPLY, ROLLBACK = "apply", "rollback"
@@ -73,6 +74,71 @@ def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: in
     """The plan that undoes `row`, recorded as schema_state #`record_id`."""
     plan = make_plan(live, target_before(row), dialect, row.managed_tables, record_id=record_id, restore_from=row.backups)
     return replace(plan, record_id=record_id, undo=plan.undo + ({"kind": "undoes", "state_id": row.id},))
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The plans that undo several applies one after the other, made before any of them runs."""
+
+    steps: tuple[tuple[StateRow, Plan], ...]
+    # Why the plans stop before the last apply (a name only the server can give), or None.
+    cut: str | None = None
+
+
+def plan_chain(live: Snapshot, rows: Sequence[StateRow], dialect: Dialect, first_id: int, existing_backups: Collection[str]) -> Chain:
+    """The way back through `rows` (newest first): each plan starts from the schema the previous one
+    leaves (the snapshot recorded before the apply it undoes); `make_plan` needs no server for that.
+    Refuses, before anything runs, when any step would be refused."""
+    steps: list[tuple[StateRow, Plan]] = []
+    source = live
+    for n, row in enumerate(rows):
+        try:
+            plan = plan_rollback(source, row, dialect, first_id + n)
+        except PlanError as error:
+            if not steps:
+                raise
+            return Chain(tuple(steps), f"the plan that undoes apply #{row.id} depends on what the earlier steps create ({error})")
+        reason = refusal(source, row, plan, existing_backups)
+        if reason:
+            where = f" (step {n + 1} of {len(rows)}; nothing was changed)" if steps else ""
+            raise RefusedError(f"cannot roll back apply #{row.id}{where}: {reason}")
+        steps.append((row, plan))
+        source = after_rollback(source, row, plan)
+    return Chain(tuple(steps))
+
+
+def after_rollback(live: Snapshot, row: StateRow, plan: Plan) -> Snapshot:
+    """The schema as the rollback of `row` (by `plan`) leaves it: the tables it manages as recorded
+    before `row`, the others as they are. The names the server gave unnamed constraints (never in a
+    recorded snapshot) are carried over from `live` where the table and the constraint stay."""
+    before = Snapshot.from_dict(row.snapshot_before)
+    renamed_from = {(op.table[0], op.new_name): op.table for op in plan.operations if isinstance(op, RenameTable)}
+    managed = set(before.tables_by_key) | set(row.managed_tables) | set(renamed_from.values())
+    carried = [_server_names(t, live.table(renamed_from.get(t.key, t.key))) for t in before.tables]
+    tables = sorted([t for t in live.tables if t.key not in managed] + carried, key=table_sort_key)
+    return Snapshot(live.dialect, tuple(tables))
+
+
+def _server_names(table: Table, source: Table | None) -> Table:
+    if source is None:
+        return table
+
+    def named(items: tuple, old: tuple) -> tuple:
+        names = {item.key: item.db_name for item in old}
+        return tuple(replace(item, db_name=item.db_name or names.get(item.key)) for item in items)
+
+    pk = table.primary_key
+    if pk is not None and source.primary_key is not None and pk.key == source.primary_key.key:
+        pk = replace(pk, db_name=pk.db_name or source.primary_key.db_name)
+    implicit = tuple(i for i in source.implicit_indexes if any(i.columns == fk.columns for fk in table.foreign_keys))
+    return replace(
+        table,
+        primary_key=pk,
+        foreign_keys=named(table.foreign_keys, source.foreign_keys),
+        uniques=named(table.uniques, source.uniques),
+        checks=named(table.checks, source.checks),
+        implicit_indexes=implicit,
+    )
 
 
 def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collection[str], unfilled: Mapping[str, int] | None = None) -> str | None:
