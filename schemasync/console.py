@@ -120,13 +120,13 @@ def print_history(console: Console, report: HistoryReport) -> None:
         return
     table = Table("id", "when (UTC)", "kind", "status", "hash", "ops", "duration", "by", "backups")
     for row in report.rows:
-        status = {"applied": "green", "failed": "red"}.get(row.status, "yellow")
+        status = {"applied": "green", "failed": "red", "interrupted": "red"}.get(row.status, "yellow")
         duration = f"{row.duration_ms / 1000:.2f}s" if row.duration_ms is not None else ""
         table.add_row(
             str(row.id),
             row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             row.kind,
-            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status == "failed" and row.steps_total else ""),
+            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status in ("failed", "interrupted") and row.steps_total else ""),
             row.plan_hash.removeprefix("sha256:")[:12],
             str(len(row.operations)),
             duration,

@@ -138,6 +138,15 @@ class Dialect:
         """The apply's transaction, holding the per-database lock that keeps two applies apart."""
         raise NotImplementedError
 
+    def commit_progress(self, connection: sa.Connection) -> None:
+        """Make the state row's latest progress durable at once, where statements commit one by one
+        (a killed session then leaves an exact count). Where the plan is one transaction: nothing."""
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Whether no session holds the migration lock (so a `running` state row is one whose session
+        ended mid-way). Default: a running row is never visible before its transaction commits."""
+        return True
+
     @contextmanager
     def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """A place to build the models: yields a connection and {model schema: scratch schema}."""

@@ -68,9 +68,17 @@ def history(settings: Settings) -> HistoryReport:
     """Every apply and rollback, with the backup tables each holds and their size."""
     with open_target(settings) as target, database_errors(target):
         with target.engine.connect() as connection:
-            rows = state.rows(connection)
+            rows = _rows(target, connection)
             existing = state.existing_backups(connection, target.scope.schemas)
             return HistoryReport(rows, {row.id: _kept(connection, row, existing) for row in rows})
+
+
+def _rows(target: Target, connection: sa.Connection) -> list[state.StateRow]:
+    """schema_state's rows, a `running` one shown as interrupted when no session holds the migration lock."""
+    found = state.rows(connection)
+    if any(row.status == state.RUNNING for row in found):
+        return state.settled(found, target.dialect.migration_lock_free(connection))
+    return found
 
 
 def _kept(connection: sa.Connection, row: state.StateRow, existing: set[str]) -> list[KeptBackup]:
@@ -129,7 +137,7 @@ class _Chain:
 def _chain(target: Target, to: int | None) -> _Chain:
     """The applies to undo and the plans that would undo them one after the other (refused up front)."""
     with target.engine.connect() as connection:
-        queue = rollbacks.to_undo(state.rows(connection), to)
+        queue = rollbacks.to_undo(_rows(target, connection), to)
         live = target.read_live(connection)
         existing = state.existing_backups(connection, target.scope.schemas)
         chain = rollbacks.plan_chain(live, queue, target.dialect, state.next_id(connection), existing)
@@ -149,7 +157,7 @@ def _unfilled(connection: sa.Connection, row: state.StateRow, plan: Plan, live: 
 def _rollback_plan(target: Target, row_id: int) -> Plan:
     """The way back from the live schema to before apply `row_id`; refused when it cannot be made safely."""
     with target.engine.connect() as connection:
-        row = next(r for r in state.rows(connection) if r.id == row_id)
+        row = next(r for r in _rows(target, connection) if r.id == row_id)
         live = target.read_live(connection)
         record_id = state.next_id(connection)
         existing = state.existing_backups(connection, target.scope.schemas)

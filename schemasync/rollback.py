@@ -8,7 +8,8 @@ It is the same pipeline as any plan (`make_plan`), fed the recorded `snapshot_be
   rollback's own schema_state id, so that a roll-forward can bring it back.
 
 Which applies can be undone: an apply that is in effect (`applied`, not yet `rolled back`), or one
-that failed after committing some statements (MariaDB/MySQL, no transactional DDL).
+that failed or was interrupted after committing some statements (MariaDB/MySQL, no transactional
+DDL): its snapshot was recorded before its first statement.
 """
 
 from __future__ import annotations
@@ -23,33 +24,61 @@ from schemasync.operations import RenameTable
 from schemasync.plan import Plan, make_plan
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot, Table, table_sort_key
-from schemasync.state import APPLIED, FAILED, StateRow
+from schemasync.state import APPLIED, FAILED, INTERRUPTED, RUNNING, StateRow
 
 APPLY, ROLLBACK = "apply", "rollback"
+# The record a rollback's plan carries: which apply it undoes.
+UNDOES = "undoes"
 
 
 def in_effect(rows: Sequence[StateRow]) -> list[StateRow]:
-    """Applies whose changes are (at least partly) in the database, newest first."""
-    return [row for row in rows if row.kind == APPLY and (row.status == APPLIED or is_partial(row))]
+    """Applies whose changes are (at least partly) in the database, and rollbacks that stopped
+    half-way (they are undone first), newest first."""
+    return [row for row in rows if (row.kind == APPLY and row.status == APPLIED) or is_partial(row)]
 
 
 def is_partial(row: StateRow) -> bool:
-    """A failed apply that left committed statements behind (dialects without transactional DDL)."""
-    return row.status == FAILED and row.steps_done > 0 and bool(row.snapshot_before)
+    """A failed or interrupted apply or rollback that left committed statements behind (dialects
+    without transactional DDL). An interrupted one counts even at 0 steps: a kill between a
+    statement's own commit and its progress being recorded leaves the count one short."""
+    if not row.snapshot_before:
+        return False
+    return (row.status == FAILED and row.steps_done > 0) or row.status == INTERRUPTED
+
+
+def undone_by(row: StateRow) -> int | None:
+    """The apply a rollback row set out to undo."""
+    return next((r["state_id"] for r in row.backups if r.get("kind") == UNDOES), None)
 
 
 def to_undo(rows: Sequence[StateRow], to: int | None) -> list[StateRow]:
-    """The applies a rollback undoes, newest first: the last one, or every one back to apply `to`."""
+    """What a rollback undoes, newest first: the last apply, or every one back to apply `to`.
+
+    A rollback that stopped half-way (MariaDB/MySQL) is undone first, back to where it started, and
+    then the apply it was undoing: a plan from the half-way point could not tell which kept data
+    it had already put back."""
     effective = in_effect(rows)
     if not effective:
         raise RefusedError("nothing to roll back: no apply recorded in schema_state is in effect")
     if to is None:
-        return effective[:1]
-    if not any(row.id == to for row in effective):
+        first = effective[0]
+        return [first] + ([row for row in effective[1:] if row.id == undone_by(first)] if first.kind == ROLLBACK else [])
+    if not any(row.id == to and row.kind == APPLY for row in effective):
         found = next((row for row in rows if row.id == to), None)
         why = f"it is a {found.kind} ({found.status})" if found else "there is no such schema_state row"
         raise RefusedError(f"cannot roll back to before apply #{to}: {why}; `schemasync history` lists the applies in effect")
     return [row for row in effective if row.id >= to]
+
+
+def forward_records(rows: Sequence[StateRow]) -> list[dict]:
+    """What the next apply may bring back: the data kept by the newest row that changed something,
+    when it is a rollback that ran (or ran part-way, or whose session has yet to be seen as
+    interrupted), so that rolling forward restores what was written after the apply it undid."""
+    # Failed rows that changed nothing (the transaction was rolled back) do not count.
+    newest = next((row for row in rows if row.status in (APPLIED, RUNNING) or is_partial(row)), None)
+    if newest is None or newest.kind != ROLLBACK:
+        return []
+    return [record for record in newest.backups if not record.get("pruned")]
 
 
 def target_before(row: StateRow) -> Snapshot:
@@ -73,7 +102,7 @@ def target_before(row: StateRow) -> Snapshot:
 def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: int) -> Plan:
     """The plan that undoes `row`, recorded as schema_state #`record_id`."""
     plan = make_plan(live, target_before(row), dialect, row.managed_tables, record_id=record_id, restore_from=row.backups)
-    return replace(plan, record_id=record_id, undo=plan.undo + ({"kind": "undoes", "state_id": row.id},))
+    return replace(plan, record_id=record_id, undo=plan.undo + ({"kind": UNDOES, "state_id": row.id},))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,6 +29,10 @@ LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 RUNNING, APPLIED, FAILED = "running", "applied", "failed"
 # An apply whose changes a later rollback undid.
 ROLLED_BACK = "rolled back"
+# A row left `running` by a session that ended mid-way (killed, connection lost): `steps_done` says
+# how far it got. Only where statements commit one by one (MariaDB/MySQL) can such a row exist.
+INTERRUPTED = "interrupted"
+INTERRUPTED_ERROR = "interrupted: the session running it ended before it finished (killed or disconnected)"
 
 _metadata = sa.MetaData()
 state_table = sa.Table(
@@ -154,6 +158,19 @@ def finish(connection: sa.Connection, row_id: int, status: str, duration_ms: int
     if steps_done is not None:
         values["steps_done"] = steps_done
     connection.execute(state_table.update().where(state_table.c.id == row_id).values(**values))
+
+
+def mark_interrupted(connection: sa.Connection) -> None:
+    """Under the migration lock, a `running` row is one whose session ended: say so."""
+    connection.execute(state_table.update().where(state_table.c.status == RUNNING).values(status=INTERRUPTED, error=INTERRUPTED_ERROR))
+
+
+def settled(found: list[StateRow], lock_free: bool) -> list[StateRow]:
+    """The rows as they stand: when no session holds the migration lock, a `running` row is interrupted
+    (shown so without writing: reading needs no write access)."""
+    if not lock_free:
+        return found
+    return [replace(row, status=INTERRUPTED, error=INTERRUPTED_ERROR) if row.status == RUNNING else row for row in found]
 
 
 def rows(connection: sa.Connection) -> list[StateRow]:
