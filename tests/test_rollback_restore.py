@@ -191,3 +191,45 @@ def test_rows_that_reference_each_other_are_restored(project):
                 assert "foreign key" in str(error).lower()
             else:
                 raise AssertionError(f"{statement} was accepted: the foreign key is missing")
+
+
+def test_a_roll_forward_with_rows_that_have_no_kept_value_fails_like_any_not_null_addition(project):
+    f1, f2 = project.write_models("f1", F1), project.write_models("f2", F2)
+    assert project.cli("apply", "--yes", models=f1).exit_code == 0
+    assert project.cli("apply", "--yes", models=f2).exit_code == 0
+    project.db.execute("INSERT INTO players (id, name, level) VALUES (1, 'ada', 7), (2, 'alan', 3)")
+    assert project.cli("rollback", "--yes").exit_code == 0
+    project.db.execute("INSERT INTO players (id, name) VALUES (3, 'grace')")  # written after the rollback: no level
+
+    failed = project.cli("apply", "--yes", models=f2)
+    assert failed.exit_code == 1 and "failed" in failed.output
+    latest = json.loads(project.cli("history", "--json").output)[0]
+    if project.db.dialect == "mysql":  # stopped at the set NOT NULL step: the column is there, its kept values back
+        assert latest["status"] == "failed" and latest["steps_done"] == latest["steps_total"] - 1
+        assert project.db.rows("SELECT id, level FROM players ORDER BY id") == [(1, 7), (2, 3), (3, None)]
+        left = json.loads(project.cli("plan", "--json", models=f2).output)["operations"]
+        assert [op["summary"] for op in left] == ["alter column players.level: set NOT NULL"]
+    else:  # nothing changed
+        assert latest["steps_done"] == 0
+        assert project.cli("check", models=f1).exit_code == 0
+
+    if project.db.dialect == "mysql":
+        project.db.execute("UPDATE players SET level = 1 WHERE id = 3")
+    else:
+        project.db.execute("DELETE FROM players WHERE id = 3")
+    applied = project.cli("apply", "--yes", models=f2)
+    assert applied.exit_code == 0, applied.output
+    assert project.cli("check", models=f2).exit_code == 0
+    assert project.db.rows("SELECT id, level FROM players WHERE id < 3 ORDER BY id") == [(1, 7), (2, 3)]
+
+
+def test_the_dialect_difference_behind_it_adding_a_not_null_column_to_a_table_with_rows(db):
+    """Why the restore adds such a column nullable first: PostgreSQL and SQLite refuse to add it to a
+    table with rows; MariaDB adds it and fills its implicit default ('' here), a value nobody wrote."""
+    db.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY)", "INSERT INTO probe (id) VALUES (1)")
+    try:
+        db.execute("ALTER TABLE probe ADD COLUMN c VARCHAR(5) NOT NULL")
+    except sa.exc.DBAPIError:
+        assert db.dialect != "mysql"
+    else:
+        assert db.dialect == "mysql" and db.rows("SELECT id, c FROM probe") == [(1, "")]
