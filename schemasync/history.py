@@ -108,12 +108,12 @@ def rollback(
     so a step that would be refused stops the rollback before anything runs; `sql_only` shows them
     all. Each step is then planned again from the live schema when its turn comes, and runs."""
     with open_target(settings) as target, database_errors(target):
-        chain = _chain(target, to)
+        queue, chain = _chain(target, to)
         if sql_only:
             steps = tuple(RollbackStep(row.id, plan) for row, plan in chain.steps)
-            return RollbackReport(steps, sql_only=True, more=len(chain.rows) - len(steps), cut=chain.cut)
+            return RollbackReport(steps, sql_only=True, more=len(queue) - len(steps), cut=chain.cut)
         done: list[RollbackStep] = []
-        for row in chain.rows:
+        for row in queue:
             chosen = _rollback_plan(target, row.id)
             if not confirm(row.id, chosen):
                 what = f"{len(done)} apply(s) were rolled back" if done else "nothing was changed"
@@ -127,14 +127,7 @@ def rollback(
         return RollbackReport(tuple(done))
 
 
-@dataclass(frozen=True)
-class _Chain:
-    rows: tuple[state.StateRow, ...]
-    steps: tuple[tuple[state.StateRow, Plan], ...]
-    cut: str | None
-
-
-def _chain(target: Target, to: int | None) -> _Chain:
+def _chain(target: Target, to: int | None) -> tuple[list[state.StateRow], rollbacks.Chain]:
     """The applies to undo and the plans that would undo them one after the other (refused up front)."""
     with target.engine.connect() as connection:
         queue = rollbacks.to_undo(_rows(target, connection), to)
@@ -145,7 +138,7 @@ def _chain(target: Target, to: int | None) -> _Chain:
         reason = rollbacks.refusal(live, first_row, first_plan, existing, _unfilled(connection, first_row, first_plan, live, existing))
     if reason:
         raise RefusedError(f"cannot roll back apply #{first_row.id}: {reason}")
-    return _Chain(tuple(queue), chain.steps, chain.cut)
+    return queue, chain
 
 
 def _unfilled(connection: sa.Connection, row: state.StateRow, plan: Plan, live: Snapshot, existing: set[str]) -> dict[str, int]:

@@ -233,3 +233,33 @@ def test_the_dialect_difference_behind_it_adding_a_not_null_column_to_a_table_wi
         assert db.dialect != "mysql"
     else:
         assert db.dialect == "mysql" and db.rows("SELECT id, c FROM probe") == [(1, "")]
+
+
+# The required column's table and its key are renamed by the apply: the rows are counted under the
+# live names, before the rollback renames them back.
+N1 = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("users", metadata, sa.Column("uid", sa.Integer, primary_key=True), sa.Column("nick", sa.String(30), nullable=False))
+"""
+N2 = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("people", metadata, sa.Column("pid", sa.Integer, primary_key=True, info={"schemasync": {"renamed_from": "uid"}}),
+         info={"schemasync": {"renamed_from": "users"}})
+"""
+
+
+def test_rows_without_a_value_are_counted_through_the_renames_the_rollback_reverses(project):
+    n1, n2 = project.write_models("n1", N1), project.write_models("n2", N2)
+    assert project.cli("apply", "--yes", models=n1).exit_code == 0
+    project.db.execute("INSERT INTO users (uid, nick) VALUES (1, 'a'), (2, 'b')")
+    assert project.cli("apply", "--yes", "--allow-destructive", models=n2).exit_code == 0
+    project.db.execute("INSERT INTO people (pid) VALUES (3)")
+
+    refused = project.cli("rollback", "--yes")
+    assert refused.exit_code == 1 and "1 row would have no value for users.nick" in refused.output, refused.output
+    project.db.execute("DELETE FROM people WHERE pid = 3")
+    assert project.cli("rollback", "--yes").exit_code == 0
+    assert project.cli("check", models=n1).exit_code == 0
+    assert project.db.rows("SELECT uid, nick FROM users ORDER BY uid") == [(1, "a"), (2, "b")]
