@@ -53,8 +53,10 @@ def apply_plan(
         progress = _Progress()
         try:
             with dialect.migration_transaction(connection, lock_timeout):
+                state.mark_interrupted(connection)  # we hold the lock: a running row's session is gone
                 before = _verify_source(connection, plan, read_live)
                 progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
+                dialect.commit_progress(connection)
                 for number, statement in enumerate(statements, 1):
                     progress.current = statement
                     on_statement(number, statement)
@@ -62,6 +64,7 @@ def apply_plan(
                     progress.done = number
                     if not dialect.transactional_ddl:
                         state.progress(connection, progress.row_id, number)
+                        dialect.commit_progress(connection)
                 dialect.after_apply_check(connection)
                 on_success(connection, progress.row_id)
                 state.finish(connection, progress.row_id, state.APPLIED, _ms(started), steps_done=len(statements))

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from schemasync.operations import (
     AddColumn,
+    AddForeignKey,
     AlterColumn,
     BackupColumns,
     BackupTable,
@@ -35,6 +37,7 @@ from schemasync.operations import (
     RenameTable,
     RestoreColumns,
     RestoreRows,
+    SetNotNullAfterRestore,
     qualified,
 )
 from schemasync.scope import parse_table_key
@@ -105,14 +108,19 @@ def rename_records(operations: Iterable[Operation]) -> list[Record]:
     return records
 
 
-def restore(records: Iterable[Record], operations: Sequence[Operation], target: Snapshot) -> tuple[list[Operation], list[str]]:
-    """Steps that bring kept data back where `operations` re-create its table, column or wider type."""
+def restore(
+    records: Iterable[Record], operations: Sequence[Operation], target: Snapshot, defer_foreign_keys: bool
+) -> tuple[list[Operation], list[Operation], list[str]]:
+    """Steps that bring kept data back where `operations` re-create its table, column or wider type.
+
+    Returns `operations` adjusted so the data can come back (see `_make_room`), the restore steps
+    (run once the schema is complete), and notes for what cannot be matched."""
     names = _Renames(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     widened = {(op.table, op.column.name) for op in operations if isinstance(op, AddColumn)}
     widened |= {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
     rows: list[RestoreRows] = []
-    values: list[Operation] = []
+    values: list[RestoreColumns] = []
     notes: list[str] = []
     for record in records:
         if record.get("kind") not in BACKUP_KINDS:
@@ -134,7 +142,76 @@ def restore(records: Iterable[Record], operations: Sequence[Operation], target: 
                 notes.append(f"the kept values of {qualified(key)} in {record['backup']} cannot be matched: its primary key columns changed")
                 continue
             values.append(RestoreColumns(key, record["backup"], match, pairs))
-    return _parents_first(rows, target) + values, notes
+    adjusted = _make_room(operations, {op.table for op in rows} if defer_foreign_keys else set(), {(op.table, c) for op in values for c, _ in op.columns})
+    return adjusted, _parents_first(rows, target) + values, notes
+
+
+def _make_room(operations: Sequence[Operation], filled_tables: set[TableKey], filled_columns: set[tuple[TableKey, str]]) -> list[Operation]:
+    """What the restores need from the rest of the plan, as visible steps of their own:
+
+    - a column that gets its kept values back and is NOT NULL (without a default to fill it) is
+      added or altered nullable, and a late step sets NOT NULL once the values are in;
+    - a re-created table that gets its rows back has its foreign keys to the other re-filled
+      tables (itself included) added after the rows: MariaDB checks a key per row, PostgreSQL
+      per statement, and rows that reference each other cannot all come first.
+    """
+    adjusted: list[Operation] = []
+    late: list[Operation] = []
+    for op in operations:
+        if isinstance(op, AddColumn) and (op.table, op.column.name) in filled_columns and not op.column.nullable and op.column.default is None:
+            loose = replace(op.column, nullable=True)
+            adjusted.append(AddColumn(op.table, loose))
+            late.append(SetNotNullAfterRestore(op.table, loose, op.column))
+        elif isinstance(op, AlterColumn) and (op.table, op.after.name) in filled_columns and op.before.nullable and not op.after.nullable:
+            loose = replace(op.after, nullable=True)
+            adjusted += [AlterColumn(op.table, op.before, loose)] if loose != op.before else []
+            late.append(SetNotNullAfterRestore(op.table, loose, op.after))
+        elif isinstance(op, CreateTable) and op.table in filled_tables:
+            later = [fk for fk in op.definition.foreign_keys if (fk.referred_schema, fk.referred_table) in filled_tables]
+            adjusted.append(CreateTable(op.table, replace(op.definition, foreign_keys=tuple(fk for fk in op.definition.foreign_keys if fk not in later))))
+            late += [AddForeignKey(op.table, fk) for fk in later]
+        else:
+            adjusted.append(op)
+    return adjusted + late
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A restored column the target declares NOT NULL: once the restore ran, every row of its table
+    needs a value (a kept one, or its own). Named as in the live schema, before the plan's renames."""
+
+    table: TableKey
+    # The column's live name; None when the plan adds it (it does not exist yet).
+    column: str | None
+    # (live key column, backup column) pairs, the backup table and its column with the kept values.
+    key: tuple[tuple[str, str], ...]
+    backup: str
+    kept: str
+    # The column as the target names it ("table.column"), for messages.
+    shown: str
+
+
+def requirements(operations: Iterable[Operation], target: Snapshot, live: Snapshot) -> list[Requirement]:
+    """The NOT NULL columns `operations` restore values into: rows written since without a kept
+    value would break them (the caller counts those rows before anything runs)."""
+    operations = list(operations)
+    tables = {(op.table[0], op.new_name): op.table for op in operations if isinstance(op, RenameTable)}
+    columns = {(op.table, op.new_name): op.old_name for op in operations if isinstance(op, RenameColumn)}
+    found: list[Requirement] = []
+    for op in operations:
+        table, live_table = target.table(op.table), live.table(tables.get(op.table, op.table))
+        if not isinstance(op, RestoreColumns) or table is None or live_table is None:
+            continue
+        key = tuple((columns.get((op.table, c), c), b) for c, b in op.key)
+        if any(c not in live_table.columns_by_name for c, _ in key):
+            continue  # the key itself changes: nothing can be matched (restore says so in a note)
+        for column, kept in op.columns:
+            if table.columns_by_name[column].nullable:
+                continue
+            old = columns.get((op.table, column), column)
+            present = old if old in live_table.columns_by_name else None
+            found.append(Requirement(live_table.key, present, key, op.backup, kept, f"{qualified(op.table)}.{column}"))
+    return found
 
 
 def backups_needed(operations: Iterable[Operation]) -> list[str]:

@@ -371,9 +371,7 @@ def rollback_command(
 
     report = history.rollback(common.settings(), confirm, to, sql_only=sql)
     if sql:
-        typer.echo(console.plan_sql(report.steps[0].plan), nl=False)
-        if report.more:
-            typer.echo(f"-- {report.more} earlier apply(s) follow; their plans start where this one ends (run rollback step by step to see them)")
+        typer.echo(console.rollback_sql(report), nl=False)
     else:
         console.print_rollback(stdout, report)
     return ExitCode.OK

@@ -133,13 +133,13 @@ def print_history(console: Console, report: HistoryReport) -> None:
         return
     table = Table("id", "when (UTC)", "kind", "status", "hash", "ops", "duration", "by", "backups")
     for row in report.rows:
-        status = {"applied": "green", "failed": "red"}.get(row.status, "yellow")
+        status = {"applied": "green", "failed": "red", "interrupted": "red"}.get(row.status, "yellow")
         duration = f"{row.duration_ms / 1000:.2f}s" if row.duration_ms is not None else ""
         table.add_row(
             str(row.id),
             row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             row.kind,
-            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status == "failed" and row.steps_total else ""),
+            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status in ("failed", "interrupted") and row.steps_total else ""),
             row.plan_hash.removeprefix("sha256:")[:12],
             str(len(row.operations)),
             duration,
@@ -169,6 +169,18 @@ def print_backups(console: Console, kept: list[KeptBackup], title: str) -> None:
 def print_rollback_plan(console: Console, undone: int, plan: Plan) -> None:
     console.print(f"[bold]Rolling back apply #{undone}[/]")
     print_plan(console, plan)
+
+
+def rollback_sql(report: RollbackReport) -> str:
+    """The statements of every step of a rollback, in the order they would run."""
+    total = len(report.steps) + report.more
+    parts = []
+    for number, step in enumerate(report.steps, 1):
+        recorded = f", recorded as schema_state #{step.plan.record_id}" if step.plan.record_id else ""
+        parts.append(f"-- step {number} of {total}: roll back apply #{step.undone}{recorded}\n" + plan_sql(step.plan))
+    if report.more:
+        parts.append(f"-- {report.more} more step(s) cannot be shown before the ones above run: {report.cut}\n")
+    return "\n".join(parts)
 
 
 def print_rollback(console: Console, report: RollbackReport) -> None:

@@ -148,6 +148,18 @@ class MySQLDialect(Dialect):
             connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
             connection.commit()
 
+    def commit_progress(self, connection: sa.Connection) -> None:
+        """Each DDL statement commits itself, and the progress written after it would only be committed
+        by the next one: commit it now. (A COMMIT statement: the SQLAlchemy transaction stays open, as
+        it does across the implicit commits of DDL.)"""
+        connection.exec_driver_sql("COMMIT")
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """IS_FREE_LOCK: a named lock is released when the session holding it ends, killed or not.
+        https://mariadb.com/kb/en/is_free_lock/"""
+        database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
+        return connection.execute(sa.text("SELECT IS_FREE_LOCK(:name)"), {"name": f"{LOCK_NAME}:{database}"}).scalar() == 1
+
     def build_context(self, connection: sa.Connection) -> str:
         """Scratch databases take the target's character set, which column types then reflect."""
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))

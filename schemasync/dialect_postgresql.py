@@ -141,6 +141,15 @@ class PostgreSQLDialect(Dialect):
             wait_for_lock(lambda: bool(connection.execute(query).scalar()), timeout, f"database {database}")
             yield
 
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Take the migration lock's key as a session lock and give it back at once: it is free when
+        that works. https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS"""
+        key = "hashtext(:name || ':' || current_schema())"  # as migration_transaction takes it
+        got = connection.execute(sa.text(f"SELECT pg_try_advisory_lock({key})").bindparams(name=LOCK_NAME)).scalar()
+        if got:
+            connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})").bindparams(name=LOCK_NAME))
+        return bool(got)
+
     @contextmanager
     def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """Fresh schemas inside a transaction that is always rolled back: nothing is left behind."""

@@ -21,11 +21,13 @@ from schemasync.operations import (
     DropTable,
     Operation,
     RebuildTable,
+    RebuildTableAfterRestore,
     RenameColumn,
     RenameIndex,
     RenameTable,
+    SetNotNullAfterRestore,
 )
-from schemasync.snapshot import Column, Snapshot
+from schemasync.snapshot import Column, Snapshot, TableKey
 
 BEGIN_OPTION = "schemasync_begin"
 RENAMES = (RenameTable, RenameColumn)
@@ -41,6 +43,8 @@ class SQLiteDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = False
     # Declared lengths and sizes are not enforced: a rebuild copies every value as it is.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset()
+    # Enforcement is off during the apply; PRAGMA foreign_key_check runs before it commits.
+    checks_foreign_keys_in_apply: ClassVar[bool] = False
     # The scratch place is an in-memory database: snapshots and offline plans need no file.
     offline_build_url: ClassVar[str | None] = "sqlite://"
 
@@ -53,9 +57,15 @@ class SQLiteDialect(Dialect):
     # --- lower -----------------------------------------------------------------------------------
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
-        """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table."""
+        """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table.
+
+        A NOT NULL that waits for restored values (backup.restore) is a second rebuild of its own,
+        run late: the first rebuild (if any) builds the table with those columns still nullable."""
         operations = [step for op in operations for step in _rename_index_by_drop_and_create(op)]
-        rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=lambda k: (k[0] or "", k[1]))
+        late = [op for op in operations if isinstance(op, SetNotNullAfterRestore)]
+        operations = [op for op in operations if not isinstance(op, SetNotNullAfterRestore)]
+        shape = _before_late(target, late)
+        rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=_table_sort)
         # Renames stay steps of their own (SQLite has RENAME); the rebuild copies from the new names.
         # Index drops too: index names are global, and a table created before the rebuild may take one.
         kept = [op for op in operations if op.table not in rebuild or isinstance(op, (*RENAMES, DropIndex))]
@@ -65,11 +75,14 @@ class SQLiteDialect(Dialect):
                 RebuildTable(
                     key,
                     current.table(key),
-                    target.table(key),
+                    shape.table(key),
                     reasons=tuple(op.summary() for op in own),
                     loses_data=any(op.destructive for op in own),
                 )
             )
+        for key in sorted({op.table for op in late}, key=_table_sort):
+            reasons = tuple(op.summary() for op in late if op.table == key)
+            kept.append(RebuildTableAfterRestore(key, shape.table(key), target.table(key), reasons=reasons, loses_data=False))
         return kept
 
     # --- hazards ---------------------------------------------------------------------------------
@@ -134,6 +147,19 @@ def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
     if isinstance(op, RenameIndex):
         return [DropIndex(op.table, replace(op.index, name=op.old_name)), CreateIndex(op.table, op.index)]
     return [op]
+
+
+def _table_sort(key: TableKey) -> tuple[str, str]:
+    return (key[0] or "", key[1])
+
+
+def _before_late(target: Snapshot, late: Sequence[SetNotNullAfterRestore]) -> Snapshot:
+    """The target as the plan leaves it before its late NOT NULL steps: those columns still nullable."""
+    loose = {(op.table, op.before.name): op.before for op in late}
+    if not loose:
+        return target
+    tables = tuple(replace(t, columns=tuple(loose.get((t.key, c.name), c) for c in t.columns)) for t in target.tables)
+    return Snapshot(target.dialect, tables)
 
 
 def _needs_rebuild(op: Operation) -> bool:

@@ -41,6 +41,9 @@ class Dialect:
     has_comments: ClassVar[bool] = True
     # Whether a FOREIGN KEY must point at a table that already exists (so FK cycles need splitting).
     fk_needs_existing_target: ClassVar[bool] = True
+    # Whether foreign keys are checked while the plan runs (so restored rows that reference each
+    # other need their keys added after them).
+    checks_foreign_keys_in_apply: ClassVar[bool] = True
     # Longest identifier the server accepts (backup table names are cut to fit).
     max_name_length: ClassVar[int] = 63
     # Patterns (formatted with the table name) of the names the server gives unnamed constraints.
@@ -143,6 +146,15 @@ class Dialect:
     def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
         """The apply's transaction, holding the per-database lock that keeps two applies apart."""
         raise NotImplementedError
+
+    def commit_progress(self, connection: sa.Connection) -> None:
+        """Make the state row's latest progress durable at once, where statements commit one by one
+        (a killed session then leaves an exact count). Where the plan is one transaction: nothing."""
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Whether no session holds the migration lock (so a `running` state row is one whose session
+        ended mid-way). Default: a running row is never visible before its transaction commits."""
+        return True
 
     @contextmanager
     def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:

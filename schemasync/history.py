@@ -18,6 +18,7 @@ from schemasync.config import Settings
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
 from schemasync.scope import parse_table_key
+from schemasync.snapshot import Snapshot
 from schemasync.database import Target, database_errors, open_target
 
 
@@ -52,8 +53,9 @@ class RollbackStep:
 class RollbackReport:
     steps: tuple[RollbackStep, ...]
     sql_only: bool = False
-    # With --sql and --to, only the first step can be shown: the next ones start where it ends.
+    # With --sql: steps that could not be planned ahead (`cut` says why), after the ones shown.
     more: int = 0
+    cut: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,17 @@ def history(settings: Settings) -> HistoryReport:
     """Every apply and rollback, with the backup tables each holds and their size."""
     with open_target(settings) as target, database_errors(target):
         with target.engine.connect() as connection:
-            rows = state.rows(connection)
+            rows = _rows(target, connection)
             existing = state.existing_backups(connection, target.scope.schemas)
             return HistoryReport(rows, {row.id: _kept(connection, row, existing) for row in rows})
+
+
+def _rows(target: Target, connection: sa.Connection) -> list[state.StateRow]:
+    """schema_state's rows, a `running` one shown as interrupted when no session holds the migration lock."""
+    found = state.rows(connection)
+    if any(row.status == state.RUNNING for row in found):
+        return state.settled(found, target.dialect.migration_lock_free(connection))
+    return found
 
 
 def _kept(connection: sa.Connection, row: state.StateRow, existing: set[str]) -> list[KeptBackup]:
@@ -92,36 +102,61 @@ def rollback(
     sql_only: bool = False,
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
 ) -> RollbackReport:
-    """Undo the last apply (or every apply back to `to`, newest first), bringing kept data back."""
-    with open_target(settings) as target, database_errors(target):
-        with target.engine.connect() as connection:
-            queue = [row.id for row in rollbacks.to_undo(state.rows(connection), to)]
-        steps: list[RollbackStep] = []
-        for row_id in queue:
-            chosen = _rollback_plan(target, row_id)
-            if sql_only:
-                return RollbackReport((RollbackStep(row_id, chosen),), sql_only=True, more=len(queue) - 1)
-            if not confirm(row_id, chosen):
-                done = f"{len(steps)} apply(s) were rolled back" if steps else "nothing was changed"
-                raise RefusedError(f"rollback cancelled; {done}")
+    """Undo the last apply (or every apply back to `to`, newest first), bringing kept data back.
 
-            def mark(connection: sa.Connection, own_id: int, undone: int = row_id) -> None:
+    Every step is planned first, each from the schema the previous one leaves (rollback.plan_chain),
+    so a step that would be refused stops the rollback before anything runs; `sql_only` shows them
+    all. Each step is then planned again from the live schema when its turn comes, and runs."""
+    with open_target(settings) as target, database_errors(target):
+        queue, chain = _chain(target, to)
+        if sql_only:
+            steps = tuple(RollbackStep(row.id, plan) for row, plan in chain.steps)
+            return RollbackReport(steps, sql_only=True, more=len(queue) - len(steps), cut=chain.cut)
+        done: list[RollbackStep] = []
+        for row in queue:
+            chosen = _rollback_plan(target, row.id)
+            if not confirm(row.id, chosen):
+                what = f"{len(done)} apply(s) were rolled back" if done else "nothing was changed"
+                raise RefusedError(f"rollback cancelled; {what}")
+
+            def mark(connection: sa.Connection, own_id: int, undone: int = row.id) -> None:
                 state.set_status(connection, undone, state.ROLLED_BACK)
 
             result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, rollbacks.ROLLBACK, mark)
-            steps.append(RollbackStep(row_id, chosen, result))
-        return RollbackReport(tuple(steps))
+            done.append(RollbackStep(row.id, chosen, result))
+        return RollbackReport(tuple(done))
+
+
+def _chain(target: Target, to: int | None) -> tuple[list[state.StateRow], rollbacks.Chain]:
+    """The applies to undo and the plans that would undo them one after the other (refused up front)."""
+    with target.engine.connect() as connection:
+        queue = rollbacks.to_undo(_rows(target, connection), to)
+        live = target.read_live(connection)
+        existing = state.existing_backups(connection, target.scope.schemas)
+        chain = rollbacks.plan_chain(live, queue, target.dialect, state.next_id(connection), existing)
+        first_row, first_plan = chain.steps[0]
+        reason = rollbacks.refusal(live, first_row, first_plan, existing, _unfilled(connection, first_row, first_plan, live, existing))
+    if reason:
+        raise RefusedError(f"cannot roll back apply #{first_row.id}: {reason}")
+    return queue, chain
+
+
+def _unfilled(connection: sa.Connection, row: state.StateRow, plan: Plan, live: Snapshot, existing: set[str]) -> dict[str, int]:
+    """For each NOT NULL column the plan restores values into: the rows that would have none."""
+    needs = backup.requirements(plan.operations, rollbacks.target_before(row), live)
+    return {need.shown: state.rows_without_value(connection, need) for need in needs if need.backup in existing}
 
 
 def _rollback_plan(target: Target, row_id: int) -> Plan:
     """The way back from the live schema to before apply `row_id`; refused when it cannot be made safely."""
     with target.engine.connect() as connection:
-        row = next(r for r in state.rows(connection) if r.id == row_id)
+        row = next(r for r in _rows(target, connection) if r.id == row_id)
         live = target.read_live(connection)
         record_id = state.next_id(connection)
         existing = state.existing_backups(connection, target.scope.schemas)
-    chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
-    reason = rollbacks.refusal(live, row, chosen, existing)
+        chosen = rollbacks.plan_rollback(live, row, target.dialect, record_id)
+        unfilled = _unfilled(connection, row, chosen, live, existing)
+    reason = rollbacks.refusal(live, row, chosen, existing, unfilled)
     if reason:
         raise RefusedError(f"cannot roll back apply #{row.id}: {reason}")
     return chosen

@@ -211,6 +211,15 @@ class AlterColumn(Operation):
 
 
 @dataclass(frozen=True)
+class SetNotNullAfterRestore(AlterColumn):
+    """Require values in a column that the plan added (or altered) nullable so that its kept values
+    could be restored first: a separate, late step (see backup.restore)."""
+
+    def summary(self) -> str:
+        return f"alter column {qualified(self.table)}.{self.after.name}: set NOT NULL (once its kept values are restored)"
+
+
+@dataclass(frozen=True)
 class SetTableComment(Operation):
     op: ClassVar[str] = "set_table_comment"
     before: str | None
@@ -372,6 +381,11 @@ class RebuildTable(Operation):
 
     def details(self) -> dict[str, Any]:
         return {"definition": table_to_dict(self.after)}
+
+
+@dataclass(frozen=True)
+class RebuildTableAfterRestore(RebuildTable):
+    """SQLite's late rebuild: the NOT NULL that had to wait until kept values were restored."""
 
 
 _SIZED = re.compile(r"^(?P<base>[A-Z ]+?)\s*(?:\((?P<args>[0-9, ]+)\))?$")

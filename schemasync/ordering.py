@@ -3,7 +3,8 @@
 Phases: foreign keys are dropped first (so nothing they protect is in the way), then the other
 constraints and indexes that go, then tables (referencing before referenced), then tables are
 created (referenced before referencing), columns added and altered, columns dropped, and finally
-keys, indexes and checks added, foreign keys last. Inside a phase the order is stable: tables in
+keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT NULL,
+and foreign keys last. Inside a phase the order is stable: tables in
 dependency order or by name, never by hash-seeded iteration.
 """
 
@@ -34,12 +35,14 @@ from schemasync.operations import (
     DropUnique,
     Operation,
     RebuildTable,
+    RebuildTableAfterRestore,
     RenameColumn,
     RenameConstraint,
     RenameIndex,
     RenameTable,
     RestoreColumns,
     RestoreRows,
+    SetNotNullAfterRestore,
     SetTableComment,
 )
 from schemasync.snapshot import TableKey
@@ -68,10 +71,13 @@ PHASES: dict[type[Operation], int] = {
     AddUnique: 7,
     CreateIndex: 7,
     AddCheck: 7,
-    AddForeignKey: 8,
-    # Kept data comes back once the schema is complete.
-    RestoreRows: 9,
-    RestoreColumns: 10,
+    # Kept data comes back once the schema is complete, but before foreign keys are added (restored
+    # rows may reference each other) and before a restored column is required (set NOT NULL).
+    RestoreRows: 8,
+    RestoreColumns: 9,
+    SetNotNullAfterRestore: 10,
+    RebuildTableAfterRestore: 10,
+    AddForeignKey: 11,
 }
 
 

@@ -171,8 +171,8 @@ def make_plan(
     operations = renames + diff(renamed, target)
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
-    restores, restore_notes = backup.restore(restore_from, operations, target)
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
+    operations, restores, restore_notes = backup.restore(restore_from, operations, target, dialect.checks_foreign_keys_in_apply)
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)

@@ -15,6 +15,7 @@ from sqlalchemy import schema as sa_schema
 
 from schemasync import ddl
 from schemasync.dialects import Dialect
+from schemasync.errors import PlanError
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -213,9 +214,14 @@ def _attached(table: TableKey, columns: Iterable[str], make: Callable[[sa.MetaDa
     return constraint
 
 
-def _dropped_name(constraint: Any) -> str | None:
-    """Dropping needs the name the server actually has, even when it chose it."""
-    return constraint.db_name or constraint.name
+def _dropped_name(constraint: Any, needed: bool = True) -> str | None:
+    """Dropping needs the name the server actually has, even when it chose it. A snapshot read from
+    text may not know it (the server names an unnamed constraint when it is created): say so."""
+    name = constraint.db_name or constraint.name
+    if name is None and needed:
+        shown = ", ".join(getattr(constraint, "columns", ())) or getattr(constraint, "sqltext", "")
+        raise PlanError(f"the name the server gave an unnamed {type(constraint).__name__} ({shown}) is not known here")
+    return name
 
 
 def _primary_key(op: AddPrimaryKey | DropPrimaryKey, name: str | None) -> sa.PrimaryKeyConstraint:
@@ -241,7 +247,7 @@ def _(op: AddPrimaryKey, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropPrimaryKey, dialect: Dialect) -> list[Any]:
-    return [sa_schema.DropConstraint(_primary_key(op, _dropped_name(op.primary_key)))]
+    return [sa_schema.DropConstraint(_primary_key(op, _dropped_name(op.primary_key, needed=False)))]
 
 
 @elements.register

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from schemasync import __version__
-from schemasync.backup import BACKUP_PREFIX
+from schemasync.backup import BACKUP_PREFIX, Requirement
 from schemasync.errors import PlanError
 from schemasync.scope import STATE_TABLE, parse_table_key
 from schemasync.snapshot import TableKey
@@ -29,6 +29,10 @@ LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 RUNNING, APPLIED, FAILED = "running", "applied", "failed"
 # An apply whose changes a later rollback undid.
 ROLLED_BACK = "rolled back"
+# A row left `running` by a session that ended mid-way (killed, connection lost): `steps_done` says
+# how far it got. Only where statements commit one by one (MariaDB/MySQL) can such a row exist.
+INTERRUPTED = "interrupted"
+INTERRUPTED_ERROR = "interrupted: the session running it ended before it finished (killed or disconnected)"
 
 _metadata = sa.MetaData()
 state_table = sa.Table(
@@ -156,6 +160,19 @@ def finish(connection: sa.Connection, row_id: int, status: str, duration_ms: int
     connection.execute(state_table.update().where(state_table.c.id == row_id).values(**values))
 
 
+def mark_interrupted(connection: sa.Connection) -> None:
+    """Under the migration lock, a `running` row is one whose session ended: say so."""
+    connection.execute(state_table.update().where(state_table.c.status == RUNNING).values(status=INTERRUPTED, error=INTERRUPTED_ERROR))
+
+
+def settled(found: list[StateRow], lock_free: bool) -> list[StateRow]:
+    """The rows as they stand: when no session holds the migration lock, a `running` row is interrupted
+    (shown so without writing: reading needs no write access)."""
+    if not lock_free:
+        return found
+    return [replace(row, status=INTERRUPTED, error=INTERRUPTED_ERROR) if row.status == RUNNING else row for row in found]
+
+
 def rows(connection: sa.Connection) -> list[StateRow]:
     """Every recorded apply, newest first (none when the table does not exist yet)."""
     if not exists(connection):
@@ -206,3 +223,16 @@ def backup_rows(connection: sa.Connection, schema: str | None, name: str) -> int
 
 def drop_backup(connection: sa.Connection, schema: str | None, name: str) -> None:
     sa.Table(name, sa.MetaData(), schema=schema).drop(connection, checkfirst=True)
+
+
+def rows_without_value(connection: sa.Connection, requirement: Requirement) -> int:
+    """Rows of the requirement's table that would hold NULL once the kept values are restored:
+    no kept value (or a NULL one) for their key, and none of their own."""
+    key_columns = [c for c, _ in requirement.key]
+    own = [requirement.column] if requirement.column else []
+    table = sa.table(requirement.table[1], *[sa.column(c) for c in dict.fromkeys(key_columns + own)], schema=requirement.table[0]).alias("t")
+    backup = sa.table(requirement.backup, *[sa.column(b) for b in dict.fromkeys([b for _, b in requirement.key] + [requirement.kept])], schema=requirement.table[0]).alias("b")
+    match = sa.and_(*[backup.c[b] == table.c[c] for c, b in requirement.key])
+    kept = sa.select(backup.c[requirement.kept]).where(match).scalar_subquery()
+    after = sa.case((sa.exists().where(match), kept), else_=table.c[requirement.column] if requirement.column else sa.null())
+    return connection.execute(sa.select(sa.func.count()).select_from(table).where(after.is_(None))).scalar() or 0

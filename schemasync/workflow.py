@@ -83,12 +83,13 @@ def plan_on(target: Target, metadata: sa.MetaData) -> PlanReport:
     desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
     with target.engine.connect() as connection:
         live = target.read_live(connection)
-        last = state.last_applied(connection)
+        recorded = state.rows(connection)
+        last = next((row for row in recorded if row.status == state.APPLIED), None)
         others = other_objects(connection, {s: s for s in target.scope.schemas})
         record_id = state.next_id(connection)
     previously = last.managed_tables if last else ()
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
-    kept = [r for r in last.backups if not r.get("pruned")] if last and last.kind == rollbacks.ROLLBACK else ()
+    kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_parts(managed)), live, last)

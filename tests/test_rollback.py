@@ -143,16 +143,39 @@ def test_rollback_to_steps_back_through_every_later_apply(project):
         assert result.exit_code == 0, result.output
 
     sql = project.cli("rollback", "--sql", "--to", "2")
-    assert sql.exit_code == 0 and "2 earlier apply(s) follow" in sql.output
+    assert sql.exit_code == 0, sql.output
+    assert [line.split(":")[1].strip() for line in sql.output.splitlines() if line.startswith("-- step ")] == [
+        "roll back apply #4, recorded as schema_state #5", "roll back apply #3, recorded as schema_state #6", "roll back apply #2, recorded as schema_state #7"]
     assert project.cli("check", models=project.write_models("v4b", V4)).exit_code == 0  # --sql changed nothing
 
     rolled = project.cli("rollback", "--yes", "--to", "2")
     assert rolled.exit_code == 0, rolled.output
     assert rolled.output.count("Rolled back") == 3
+    # What --sql printed, planned ahead from the recorded snapshots, is exactly what ran: same plans, same statements.
+    recorded = _recorded_rollbacks(project.db)
+    printed_hashes = [line.split()[3] for line in sql.output.splitlines() if line.startswith("-- schemasync plan ")]
+    assert printed_hashes == [h for h, _ in recorded]
+    assert _statements(sql.output) == _statements("\n".join(text for _, text in recorded))
     assert project.cli("check", models=project.write_models("v1b", V1)).exit_code == 0
     assert _v1_data(project.db) == before
     statuses = {h["id"]: h["status"] for h in json.loads(project.cli("history", "--json").output)}
     assert statuses[2] == statuses[3] == statuses[4] == "rolled back" and statuses[1] == "applied"
+
+
+def _recorded_rollbacks(db) -> list[tuple[str, str]]:
+    from schemasync.state import state_table
+
+    engine = db.engine()
+    try:
+        with engine.connect() as connection:
+            query = sa.select(state_table.c.plan_hash, state_table.c.sql).where(state_table.c.kind == "rollback").order_by(state_table.c.id)
+            return [tuple(r) for r in connection.execute(query)]
+    finally:
+        engine.dispose()
+
+
+def _statements(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("--")]
 
 
 def test_rollback_refuses_drift_and_a_missing_backup_and_prune_asks(project):
