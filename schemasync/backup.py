@@ -34,6 +34,8 @@ from schemasync.operations import (
     DropTable,
     Operation,
     RenameColumn,
+    RenameConstraint,
+    RenameIndex,
     RenameTable,
     RestoreColumns,
     RestoreRows,
@@ -45,6 +47,7 @@ from schemasync.snapshot import Snapshot, TableKey
 
 BACKUP_PREFIX = "schemasync_backup_"
 TABLE, COLUMNS, RENAME_TABLE, RENAME_COLUMN = "table", "columns", "rename_table", "rename_column"
+RENAME_OBJECT = "rename_object"  # an index or a constraint
 BACKUP_KINDS = (TABLE, COLUMNS)
 Record = dict[str, Any]
 
@@ -105,6 +108,9 @@ def rename_records(operations: Iterable[Operation]) -> list[Record]:
             records.append({"kind": RENAME_TABLE, "table": qualified(op.table), "new_name": op.new_name})
         elif isinstance(op, RenameColumn):
             records.append({"kind": RENAME_COLUMN, "table": qualified(op.table), "old": op.old_name, "new": op.new_name})
+        elif isinstance(op, (RenameIndex, RenameConstraint)):
+            new = op.index.name if isinstance(op, RenameIndex) else op.constraint.name
+            records.append({"kind": RENAME_OBJECT, "table": qualified(op.table), "old": op.old_name, "new": new})
     return records
 
 

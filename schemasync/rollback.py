@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from schemasync.backup import RENAME_COLUMN, RENAME_TABLE, backups_needed
+from schemasync.backup import RENAME_COLUMN, RENAME_OBJECT, RENAME_TABLE, backups_needed
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError, RefusedError
 from schemasync.operations import RenameTable
@@ -92,9 +92,23 @@ def target_before(row: StateRow) -> Snapshot:
         for key in [parse_table_key(r["table"])]
     }
 
+    objects = {
+        (back.get(key, key), r["old"]): r["new"]
+        for r in row.backups if r.get("kind") == RENAME_OBJECT
+        for key in [parse_table_key(r["table"])]
+    }
+
+    def mark(table: Table, items: tuple) -> tuple:
+        return tuple(replace(i, renamed_from=objects[(table.key, i.name)]) if (table.key, i.name) in objects else i for i in items)
+
     def annotate(table: Table) -> Table:
         renamed = tuple(replace(c, renamed_from=columns.get((table.key, c.name))) for c in table.columns)
-        return replace(table, columns=renamed, renamed_from=tables.get(table.key))
+        pk = mark(table, (table.primary_key,))[0] if table.primary_key else None
+        return replace(
+            table, columns=renamed, renamed_from=tables.get(table.key), primary_key=pk,
+            indexes=mark(table, table.indexes), uniques=mark(table, table.uniques), checks=mark(table, table.checks),
+            foreign_keys=mark(table, table.foreign_keys),
+        )
 
     return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
 

@@ -127,3 +127,21 @@ def test_a_look_alike_index_or_constraint_rename_is_hinted_not_done(project):
     hints = " ".join(plan["hints"])
     assert f"info={{'schemasync': {{'renamed_from': '{OLD['ix']}'}}}}" in hints
     assert f"info={{'schemasync': {{'renamed_from': '{OLD['ck']}'}}}}" in hints
+
+
+def test_rollback_renames_indexes_and_constraints_back(project):
+    before = project.write_models("b", _objects(OLD, declared=False))
+    after = project.write_models("a", _objects(NEW, declared=True))
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    project.db.execute("INSERT INTO owners (id) VALUES (1)", "INSERT INTO pets (id, name, legs, owner_id) VALUES (7, 'Rex', 4, 1)")
+    assert project.cli("apply", "--yes", models=after).exit_code == 0
+
+    shown = project.cli("rollback", "--sql").output
+    if project.db.dialect != "sqlite":  # renamed back, not dropped and built again
+        assert f"rename index {NEW['ix']} on pets to {OLD['ix']}" in shown, shown
+    if project.db.dialect == "postgresql":
+        assert shown.count("RENAME CONSTRAINT") == 3 and "ALTER INDEX" in shown, shown
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert project.cli("check", models=before).exit_code == 0
+    assert project.db.rows("SELECT id, name, legs, owner_id FROM pets") == [(7, "Rex", 4, 1)]
