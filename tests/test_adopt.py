@@ -324,3 +324,25 @@ def test_make_plan_is_the_comparison_adopt_uses():
     live = Snapshot("sqlite", (table, Table("alembic_version", (Column("version_num", "VARCHAR(32)", nullable=False),))))
     plan = make_plan(live, Snapshot("sqlite", (table,)), offline_dialect("sqlite"))
     assert plan.steps == () and plan.unmanaged == ("alembic_version",)
+
+
+def test_reading_env_py_creates_no_alembic_version_and_takes_a_list_of_metadata(sqlite_project):
+    """A database managed by hand, with an Alembic setup beside it that never ran: reading it changes nothing."""
+    spec = sqlite_project.write_models("models", MODELS)
+    ini = write_setup(sqlite_project.path, sqlite_project.db.url, spec)
+    env_py = ini.parent / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace("target_metadata = metadata", "target_metadata = [metadata]"))
+    engine = sqlite_project.db.engine()
+    namespace: dict = {}
+    exec(compile(textwrap.dedent(MODELS), "models", "exec"), namespace)
+    namespace["metadata"].create_all(engine)
+    engine.dispose()
+    result = cli(sqlite_project.path, "adopt")
+    assert result.exit_code == 0, result.output
+    assert "Adopted: the database matches the models (2 tables)" in result.output
+    assert "alembic_version" not in result.output
+    engine = sqlite_project.db.engine()
+    try:
+        assert not sa.inspect(engine).has_table("alembic_version")
+    finally:
+        engine.dispose()
