@@ -58,11 +58,12 @@ class AdoptReport:
 def adopt(settings: Settings, accept: Callable[[Plan], bool]) -> AdoptReport:
     """Compare the database with the models; record a baseline when they match or `accept(differences)`."""
     metadata = load_models(settings)
-    heads = script_heads(settings.alembic) if settings.alembic else ()
     with open_target(settings) as target, database_errors(target):
         with target.engine.connect() as connection:
             last = state.last_applied(connection)
             revisions = database_heads(connection)
+        # Where Alembic's scripts end, for a database Alembic has recorded a revision in.
+        heads = script_heads(settings.alembic) if settings.alembic and revisions is not None else ()
         if last is not None:
             raise RefusedError(f"this database is already managed by schemasync (schema_state #{last.id}, {last.kind}): "
                                "use `schemasync plan` and `schemasync check`")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
-import textwrap
 import tomllib
 from pathlib import Path
 
@@ -189,12 +189,15 @@ def test_adopt_an_empty_database_says_apply_creates_the_tables(sqlite_project):
     assert state_rows(sqlite_project.db) == []
 
 
+def create_all(project, spec: str, engine: sa.Engine) -> None:
+    """The models' tables created by hand (metadata.create_all), as an app's start-up might."""
+    runpy.run_path(str(project.path / f"{spec.partition(':')[0]}.py"))["metadata"].create_all(engine)
+
+
 def test_adopt_a_database_managed_by_hand(sqlite_project):
     models = sqlite_project.write_models("models", MODELS)
     engine = sqlite_project.db.engine()
-    namespace: dict = {}
-    exec(compile(textwrap.dedent(MODELS), "models", "exec"), namespace)
-    namespace["metadata"].create_all(engine)
+    create_all(sqlite_project, models, engine)
     engine.dispose()
     result = sqlite_project.cli("adopt", models=models)
     assert result.exit_code == 0, result.output
@@ -297,7 +300,7 @@ def test_without_alembic_installed_the_error_says_how_to_install_it(sqlite_proje
     alembic_project(sqlite_project)
     code = "import sys; sys.modules['alembic'] = None; from schemasync.cli import main; sys.argv = ['schemasync', 'adopt']; main()"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], cwd=sqlite_project.path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], cwd=sqlite_project.path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: reading an Alembic setup needs Alembic: pip install alembic"
 
@@ -307,7 +310,7 @@ def test_schemasync_runs_without_alembic_when_no_setup_is_read(sqlite_project):
     code = ("import sys; sys.modules['alembic'] = None; from schemasync.cli import main; "
             f"sys.argv = ['schemasync', 'plan', '--database-url', {sqlite_project.db.url!r}, '--models', {models!r}]; main()")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], cwd=sqlite_project.path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], cwd=sqlite_project.path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "create table users" in result.stdout
 
@@ -333,9 +336,7 @@ def test_reading_env_py_creates_no_alembic_version_and_takes_a_list_of_metadata(
     env_py = ini.parent / "migrations" / "env.py"
     env_py.write_text(env_py.read_text().replace("target_metadata = metadata", "target_metadata = [metadata]"))
     engine = sqlite_project.db.engine()
-    namespace: dict = {}
-    exec(compile(textwrap.dedent(MODELS), "models", "exec"), namespace)
-    namespace["metadata"].create_all(engine)
+    create_all(sqlite_project, spec, engine)
     engine.dispose()
     result = cli(sqlite_project.path, "adopt")
     assert result.exit_code == 0, result.output
