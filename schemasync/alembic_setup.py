@@ -92,7 +92,9 @@ def load_config(ini: Path) -> Any:
     alembic = alembic_modules()
     if not ini.is_file():
         raise ConfigError(f"Alembic config {ini} does not exist" if not ini.exists() else f"Alembic config {ini} is not a file")
-    config = alembic.config.Config(str(ini))
+    # Alembic also reads [tool.alembic] from pyproject.toml in the folder it runs in.
+    pyproject = ini.parent / "pyproject.toml"
+    config = alembic.config.Config(str(ini), toml_file=str(pyproject) if pyproject.is_file() else None)
     try:
         config.file_config  # parsed on first use  # noqa: B018
     except Exception as error:  # noqa: BLE001  (configparser's errors have no common base worth naming)

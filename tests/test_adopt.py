@@ -347,3 +347,13 @@ def test_reading_env_py_creates_no_alembic_version_and_takes_a_list_of_metadata(
         assert not sa.inspect(engine).has_table("alembic_version")
     finally:
         engine.dispose()
+
+
+def test_script_location_may_live_in_pyproject_toml(sqlite_project):
+    """Alembic 1.16+ reads [tool.alembic] from pyproject.toml beside alembic.ini; so does schemasync."""
+    ini = alembic_project(sqlite_project)
+    ini.write_text(f"[alembic]\nsqlalchemy.url = {sqlite_project.db.url}\n")
+    (ini.parent / "pyproject.toml").write_text('[tool.alembic]\nscript_location = "%(here)s/migrations"\nprepend_sys_path = ["."]\n')
+    result = cli(sqlite_project.path, "adopt")
+    assert result.exit_code == 0, result.output
+    assert "alembic_version (at c3)" in result.output
