@@ -39,6 +39,8 @@ V2 = """
         # a colon that text() would take for a bind parameter, and a percent sign
         Column("status", String(20), nullable=False, server_default=":draft"),
         Column("quota", String(10), nullable=False, server_default="100%"),
+        # a foreign key added to an existing table: the downgrade drops it by the server's name
+        Column("manager_id", Integer, ForeignKey("users.id")),
     )
     posts = Table(
         "posts", metadata,
@@ -216,3 +218,19 @@ def test_online_steps_run_in_an_autocommit_block_and_the_file_is_python():
 
 def test_slug_is_cut_at_a_word():
     assert slug("create table users (4 columns) and 8 more steps") == "create_table_users_4_columns_and_8_more"
+
+
+def test_the_blog_revisions_run_both_ways(project):
+    """The blog's two revisions (comments, checks, ON DELETE CASCADE, a widened column) through Alembic."""
+    v1, v2 = project.copy_fixture("blog/models.py"), project.copy_fixture("blog/models_v2.py")
+    ini = write_setup(project.path, project.db.url, None)
+    for models in (v1, v2):
+        written = project.cli("plan", "--alembic-revision", "migrations/versions", models=models)
+        assert written.exit_code == 0, written.output
+        alembic(ini, "upgrade", "head")
+        assert project.cli("check", models=models).exit_code == 0
+    alembic(ini, "downgrade", "-1")
+    check = project.cli("check", models=v1)
+    assert check.exit_code == 0, check.output
+    alembic(ini, "downgrade", "base")
+    assert tables(project.db) == {"alembic_version"}
