@@ -63,8 +63,8 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
     alembic = alembic_modules()
     ini = ini.resolve()
     config = load_config(ini)
-    if database_url:
-        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if database_url:  # a relative SQLite path stays relative to where schemasync was started
+        config.set_main_option("sqlalchemy.url", (_url(database_url, Path.cwd()) or database_url).replace("%", "%%"))
     seen: dict[str, Any] = {}
 
     def note(revision: Any, context: Any) -> list[Any]:

@@ -357,3 +357,10 @@ def test_script_location_may_live_in_pyproject_toml(sqlite_project):
     result = cli(sqlite_project.path, "adopt")
     assert result.exit_code == 0, result.output
     assert "alembic_version (at c3)" in result.output
+
+
+def test_a_relative_database_url_flag_stays_relative_to_where_schemasync_runs(sqlite_project, tmp_path):
+    ini = alembic_project(sqlite_project)
+    result = cli(tmp_path, "adopt", "--alembic", str(ini), "--database-url", "sqlite:///test.db")
+    assert result.exit_code == 0, result.output
+    assert not (sqlite_project.path / "test.db").exists()  # env.py did not open a stray file beside alembic.ini
