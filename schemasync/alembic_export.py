@@ -132,7 +132,7 @@ def slug(text: str, length: int = 40) -> str:
 def revision_text(upgrade: Plan, downgrade: Plan, revision: str, down_revision: str | None, created: datetime) -> str:
     """The revision module: upgrade() and downgrade() as the two plans' statements. Pure."""
     return _TEMPLATE.format(
-        message=message(upgrade),
+        message=_docstring_safe(message(upgrade)),
         revision=revision,
         down_revision=down_revision or "<base>",
         created=created.strftime("%Y-%m-%d %H:%M:%S"),
@@ -172,6 +172,10 @@ def _call(statement: str, indent: str) -> list[str]:
     if len(pieces) == 1:
         return [f"{indent}_execute({pieces[0]})"]
     return [f"{indent}_execute("] + [f"{indent}    {piece}" for piece in pieces] + [f"{indent})"]
+
+
+def _docstring_safe(text: str) -> str:
+    return text.replace("\\", "/").replace('"""', "'''")
 
 
 def _comment(text: str) -> str:

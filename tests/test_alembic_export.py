@@ -205,7 +205,8 @@ def test_a_revision_file_that_does_not_import_is_one_line(sqlite_project):
 
 
 def test_online_steps_run_in_an_autocommit_block_and_the_file_is_python():
-    steps = (Step("create_index", "users", False, "create index ix on users", ("CREATE INDEX CONCURRENTLY ix ON users (name)",), mode="online"),
+    odd = 'create index ix on users \\ """'  # a summary that could break the module's docstring
+    steps = (Step("create_index", "users", False, odd, ("CREATE INDEX CONCURRENTLY ix ON users (name)",), mode="online"),
              Step("add_column", "users", False, "add column users.note", ("ALTER TABLE users ADD COLUMN note VARCHAR(10) DEFAULT 'a:b %'",)))
     plan = Plan("postgresql", "sha256:a", "sha256:b", steps, ("users",), ("users",))
     text = revision_text(plan, Plan("postgresql", "sha256:b", "sha256:a", (), (), ()), "0123456789ab", None, datetime(2024, 1, 2, tzinfo=UTC))
