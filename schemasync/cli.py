@@ -17,9 +17,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from schemasync import __version__, console, history, offline, report_formats, targets, targets_console, workflow
+from schemasync import __version__, adopt, alembic_export, console, history, offline, report_formats, targets, targets_console, workflow
 from schemasync.config import Settings, load_settings
 from schemasync.hazards import ALL as HAZARDS
+from schemasync.database import with_alembic
 from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
 from schemasync.plan import Plan
 
@@ -72,9 +73,10 @@ class Common:
     debug: bool
     quiet: bool
     target: str | None = None
+    alembic: str | None = None
 
     def settings(self) -> Settings:
-        return load_settings(self.database_url, self.models, self.config, target=self.target)
+        return with_alembic(load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic))
 
 
 _COMMON_PARAMETERS = [
@@ -84,6 +86,8 @@ _COMMON_PARAMETERS = [
         str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
     inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--config", help="YAML config file (default ./schemasync.yaml) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
+    inspect.Parameter("alembic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--alembic", help="alembic.ini to read the URL and the models (env.py's target_metadata) from, for whichever is not given (default ./alembic.ini when there is no schemasync.yaml) \\[env: SCHEMASYNC_ALEMBIC]", show_default=False)]),
     inspect.Parameter("target", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--target", help="One of the config's `targets:` by name (its URL and schema).", show_default=False)]),
     inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
@@ -171,8 +175,12 @@ def plan_command(
     models_lock: Annotated[Path | None, typer.Option("--to", help="Offline: the models' lock file (default schema.lock.yaml).", show_default=False)] = None,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
+    alembic_revision: Annotated[Path | None, typer.Option("--alembic-revision", help="Also write the plan as an Alembic revision file in this versions directory (or script location).", show_default=False)] = None,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="With --alembic-revision: write a revision that drops data.")] = False,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
+    if alembic_revision or allow_destructive:
+        return alembic_revision_command(common, alembic_revision, allow_destructive, bool(source or all_targets or out or as_json or sql))
     if all_targets:
         return targets_command(common, "plan", parallel, "json" if as_json else "sql" if sql else "text")
     if (dialect or models_lock) and not source:
@@ -189,6 +197,19 @@ def plan_command(
         console.print_plan(stdout, report.plan, report.other_objects)
     if out:
         console.make_console(stderr=True, quiet=common.quiet).print(f"Plan saved to {out}")
+    return ExitCode.OK
+
+
+def alembic_revision_command(common: Common, directory: Path | None, allow_destructive: bool, other_options: bool) -> int:
+    """`plan --alembic-revision DIR`: the plan as usual, and the revision file written."""
+    if directory is None:
+        raise ConfigError("--allow-destructive is for `plan --alembic-revision DIR` (apply takes its own)")
+    if other_options:
+        raise ConfigError("--alembic-revision plans against the live database: it cannot be combined with --from, --all-targets, --out, --json or --sql")
+    report = alembic_export.export_revision(common.settings(), directory, allow_destructive)
+    stdout = console.make_console(quiet=common.quiet)
+    console.print_plan(stdout, report.upgrade, report.other_objects)
+    console.print_revision(stdout, report)
     return ExitCode.OK
 
 
@@ -392,6 +413,27 @@ def prune_command(
 
     report = history.prune(common.settings(), keep, confirm)
     stdout.print(f"Dropped {len(report.dropped)} backup table(s); the {report.kept_rows} most recent applies/rollbacks keep theirs." if report.dropped else "Nothing to prune.")
+    return ExitCode.OK
+
+
+@command("adopt")
+def adopt_command(
+    common: Common,
+    accept_differences: Annotated[bool, typer.Option("--accept-differences", help="When the database differs from the models: record the live schema as the baseline anyway; the differences stay pending for `apply`.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (with --accept-differences).")] = False,
+) -> int:
+    """Start managing an existing database (from Alembic or by hand): record a baseline when it matches the models, else list what differs."""
+    stdout = console.make_console(quiet=common.quiet)
+
+    def accept(differences: Plan) -> bool:
+        console.print_differences(stdout, differences)
+        question = "Record the live schema as the baseline, and leave these steps pending?"
+        return accept_differences and (yes or ask(stdout, question, "record a baseline"))
+
+    report = adopt.adopt(common.settings(), accept)
+    console.print_adopt(stdout, report)
+    if report.result is None:
+        raise RefusedError("adopt cancelled; nothing was recorded" if accept_differences else adopt.not_adopted(report))
     return ExitCode.OK
 
 

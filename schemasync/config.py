@@ -20,7 +20,8 @@ from schemasync.target_cache import default_cache_dir
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
 KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
-              "block_hazards"}
+              "block_hazards", "alembic"}
+ALEMBIC_INI = "alembic.ini"
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -47,6 +48,10 @@ class Settings:
     target_name: str | None = None
     # A target's own schema (schema-per-tenant): the models' default schema maps to it.
     default_schema: str | None = None
+    # An Alembic setup (alembic.ini) that supplies the URL and the models the settings lack, and the
+    # models read from its env.py (database.with_alembic fills this in).
+    alembic: Path | None = None
+    metadata: sa.MetaData | None = field(default=None, compare=False, repr=False)
 
     def for_target(self, spec: TargetSpec) -> Settings:
         """The same settings aimed at one named target."""
@@ -69,8 +74,12 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     target: str | None = None,
+    alembic: str | None = None,
 ) -> Settings:
-    """Merge the three sources; the models module is imported relative to the config file's folder."""
+    """Merge the three sources; the models module is imported relative to the config file's folder.
+
+    An Alembic setup is named by `--alembic`, SCHEMASYNC_ALEMBIC or `alembic:`; without a config
+    file, an `alembic.ini` in the current folder is used."""
     environ = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     path = _config_path(config or environ.get(f"{ENV_PREFIX}CONFIG"), cwd)
@@ -96,6 +105,8 @@ def load_settings(
         config_path=path,
         cache_dir=default_cache_dir(environ),
         targets=_targets(setting("targets"), base_dir),
+        alembic=_alembic_path(alembic or environ.get(f"{ENV_PREFIX}ALEMBIC"), cwd) or _alembic_path(_string(setting("alembic"), "alembic"), base_dir)
+        or (None if path else _found(cwd / ALEMBIC_INI)),
     )
     return settings.for_target(find_target(settings.targets, target)) if target else settings
 
@@ -161,6 +172,20 @@ def _config_path(explicit: str | None, cwd: Path) -> Path | None:
         return path
     default = cwd / DEFAULT_CONFIG
     return default.resolve() if default.is_file() else None
+
+
+def _alembic_path(value: str | None, base_dir: Path) -> Path | None:
+    """An alembic.ini named explicitly must exist (relative to `base_dir`)."""
+    if not value:
+        return None
+    path = (base_dir / value).resolve()
+    if not path.is_file():
+        raise ConfigError(f"Alembic config {value} {'is not a file' if path.exists() else 'does not exist'}")
+    return path
+
+
+def _found(path: Path) -> Path | None:
+    return path.resolve() if path.is_file() else None
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -290,6 +315,10 @@ models: {models}
 
 # Seconds to wait for another schemasync run to release the migration lock.
 # lock_timeout: 10
+
+# An Alembic setup to read the URL (sqlalchemy.url) and the models (env.py's target_metadata)
+# from, for whichever of the two is not given above. Relative to this file.
+# alembic: alembic.ini
 
 # Data an apply drops is kept in schemasync_backup_* tables for `schemasync rollback`.
 # `schemasync prune` keeps the backups of this many recent applies/rollbacks.

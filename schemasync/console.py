@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.traceback import Traceback
 
+from schemasync.adopt import ADOPT, AdoptReport
+from schemasync.alembic_export import ExportReport
 from schemasync.plan import Plan, Step
 from schemasync.history import HistoryReport, KeptBackup, RollbackReport
 from schemasync.workflow import CheckReport, InspectReport
@@ -125,6 +127,43 @@ def print_check(console: Console, report: CheckReport) -> None:
     if report.in_sync:
         console.print("[green]In sync[/]: the database matches the models.")
         print_unmanaged(console, report.plan.unmanaged, report.other_objects)
+
+
+def print_differences(console: Console, plan: Plan) -> None:
+    """What adopt found different: the steps `apply` would run to make the database match the models."""
+    count = len(plan.steps)
+    console.print(f"[bold yellow]The database differs from the models[/]: the {count} step{'s' if count != 1 else ''} `schemasync apply` would run to make them match:")
+    for number, step in enumerate(plan.steps, 1):
+        console.print(step_line(number, step))
+    for hint in plan.hints:
+        console.print(f"[cyan]hint:[/] {escape(hint)}")
+
+
+def print_adopt(console: Console, report: AdoptReport) -> None:
+    """The baseline adopt recorded (if any), what stays unmanaged, and what Alembic's table says."""
+    result, tables = report.result, len(report.differences.target_tables)
+    if result is not None and report.kind == ADOPT:
+        console.print(f"[green]Adopted[/]: the database matches the models ({tables} tables); baseline recorded as schema_state #{result.state_id}. Next: schemasync check")
+    elif result is not None:
+        console.print(f"[green]Baseline recorded[/] as schema_state #{result.state_id}: the live schema as it is; the differences from the models "
+                      "are pending (`schemasync plan` shows them, `schemasync apply` makes them).")
+    print_unmanaged(console, report.differences.unmanaged, report.other_objects)
+    if report.alembic_revisions is not None:
+        at = ", ".join(report.alembic_revisions) or "no revision"
+        console.print(f"alembic_version (at {escape(at)}) is left in place: not managed, never dropped; drop it yourself once Alembic is retired.")
+    if report.alembic_behind:
+        console.print(f"[cyan]hint:[/] Alembic's scripts are at {escape(', '.join(report.alembic_heads))}: the database is not at head (`alembic upgrade head` first?)")
+
+
+def print_revision(console: Console, report: ExportReport) -> None:
+    """Where `plan --alembic-revision` wrote the revision (or that it wrote none)."""
+    if report.path is None:
+        console.print("No revision written: there is nothing to migrate.")
+        return
+    revises = report.down_revision or "<base>"
+    down = len(report.downgrade.steps)
+    console.print(f"Wrote {escape(str(report.path))}: revision {report.revision} (revises {revises}); "
+                  f"upgrade runs the {len(report.upgrade.steps)} steps above, downgrade {down} step{'s' if down != 1 else ''} back.")
 
 
 def print_history(console: Console, report: HistoryReport) -> None:

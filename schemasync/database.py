@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
 from schemasync.target_cache import TargetCache
 from schemasync.devdb import first_line
 from schemasync.dialects import Dialect, dialect_for
-from schemasync.errors import ConfigError, DatabaseError
+from schemasync.errors import ConfigError, DatabaseError, ModelsError
 from schemasync.models import load_metadata
 from schemasync.reflect import reflect
 from schemasync.scope import Scope
@@ -90,7 +91,7 @@ def _merge_options(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any
 def parse_url(database_url: str | None) -> sa.URL:
     """The configured URL, or a one-line error that never repeats it (it may hold a password)."""
     if not database_url:
-        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, or run `schemasync init`")
+        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini")
     try:
         return sa.engine.make_url(database_url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -109,9 +110,23 @@ def _missing_driver(error: ImportError) -> str:
 
 
 def load_models(settings: Settings) -> sa.MetaData:
+    if settings.metadata is not None:
+        return settings.metadata
+    if not settings.models and settings.alembic is not None:
+        raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
+                          "(as `alembic revision --autogenerate` needs), or pass --models")
     if not settings.models:
-        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, or add `models:` to schemasync.yaml")
+        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini")
     return load_metadata(settings.models, settings.base_dir)
+
+
+def with_alembic(settings: Settings) -> Settings:
+    """The URL and the models the settings lack, read from their Alembic setup (env.py runs once)."""
+    has_url = bool(settings.database_url or settings.targets)
+    if settings.alembic is None or settings.metadata is not None or (has_url and settings.models):
+        return settings
+    setup = read_setup(settings.alembic, settings.database_url)
+    return replace(settings, database_url=settings.database_url or setup.url, metadata=None if settings.models else setup.metadata)
 
 
 @contextmanager

@@ -69,9 +69,15 @@ def _formats_percent(dialect: Dialect) -> bool:
     return dialect.sa_dialect.paramstyle in ("format", "pyformat")
 
 
+def literal_sql(sql: str) -> Any:
+    """SQL text the server gave us (a default, a check), emitted as it is: `text()` would read
+    `':draft'` as a bind parameter and render it as NULL."""
+    return sa.literal_column(sql)
+
+
 def sa_column(column: Column) -> sa.Column:
     type_ = column.type_object if column.type_object is not None else ddl.raw_type(column.type)
-    default = sa.text(column.default) if column.default is not None else None
+    default = literal_sql(column.default) if column.default is not None else None
     return sa.Column(
         column.name,
         type_,
@@ -113,7 +119,7 @@ def sa_table(table: Table, name: str | None = None, with_constraints: bool = Tru
         args.append(sa.PrimaryKeyConstraint(*table.primary_key.columns, name=table.primary_key.name))
     if with_constraints:
         args += [sa.UniqueConstraint(*u.columns, name=u.name) for u in table.uniques]
-        args += [sa.CheckConstraint(sa.text(c.sqltext), name=c.name) for c in table.checks]
+        args += [sa.CheckConstraint(literal_sql(c.sqltext), name=c.name) for c in table.checks]
     result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment)
     if with_constraints:
         for fk in table.foreign_keys:
@@ -237,7 +243,7 @@ def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.Uniqu
 
 
 def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
-    return _attached(op.table, [], lambda _: sa.CheckConstraint(sa.text(op.check.sqltext), name=name))
+    return _attached(op.table, [], lambda _: sa.CheckConstraint(literal_sql(op.check.sqltext), name=name))
 
 
 @elements.register

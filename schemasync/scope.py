@@ -15,6 +15,9 @@ from schemasync.snapshot import Snapshot, TableKey
 STATE_TABLE = "schema_state"
 # Names schemasync itself uses for scratch copies and rebuilds: never part of a diff.
 INTERNAL_PREFIXES = ("schemasync_", "_schemasync_")
+# Tables other migration tools keep their own state in: never dropped, even with drop_unmanaged,
+# unless the models define them; listed as unmanaged until the user removes them.
+TOOL_TABLES = frozenset({"alembic_version"})
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,10 @@ def managed_view(
     live: Snapshot, target: Snapshot, previously_managed: Iterable[TableKey], drop_unmanaged: bool
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """The live tables schemasync may change, and the names of the ones it leaves alone."""
-    if drop_unmanaged:
-        return live, ()
     renamed = {(t.schema, t.renamed_from) for t in target.tables if t.renamed_from}
     managed = set(target.tables_by_key) | set(previously_managed) | renamed
+    if drop_unmanaged:
+        managed |= {t.key for t in live.tables if t.name not in TOOL_TABLES}
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     return live.only(managed), unmanaged
 

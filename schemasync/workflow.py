@@ -193,7 +193,7 @@ def inspect(settings: Settings) -> InspectReport:
             last = state.last_applied(connection)
             others = other_objects(connection, {s: s for s in target.scope.schemas})
     managed = set(last.managed_tables) if last else set()
-    if settings.models:
+    if settings.models or settings.metadata is not None:
         managed |= {(t.schema, t.name) for t in load_models(settings).tables.values()}
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     schema = {"dialect": live.dialect, "tables": {t.qualified_name: _inspect_table(t) for t in live.tables}}

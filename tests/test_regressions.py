@@ -167,3 +167,14 @@ sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.C
     assert project.cli("check", models=after).exit_code == 0
     project.db.execute("INSERT INTO events (name) VALUES ('a'), ('b')")
     assert project.db.rows("SELECT id, name FROM events ORDER BY id") == [(1, "a"), (2, "b")]
+
+
+def test_a_colon_in_a_default_or_a_check_is_text_not_a_parameter(project):
+    """`text(":draft")` took the colon for a bind parameter: the server got DEFAULT NULL (found by export)."""
+    converges(
+        project,
+        'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True))\n',
+        'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), '
+        'sa.Column("status", sa.String(20), nullable=False, server_default=":draft"), '
+        'sa.Column("quota", sa.String(10), server_default="100%"), sa.CheckConstraint("status <> \':x\'", name="ck_status"))\n',
+    )
