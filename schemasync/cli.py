@@ -10,7 +10,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,9 +71,12 @@ class Common:
     debug: bool
     quiet: bool
     target: str | None = None
+    # `--online/--no-online` where the command takes it; None: the config decides.
+    online: bool | None = None
 
     def settings(self) -> Settings:
-        return load_settings(self.database_url, self.models, self.config, target=self.target)
+        settings = load_settings(self.database_url, self.models, self.config, target=self.target)
+        return settings if self.online is None else replace(settings, online=self.online)
 
 
 _COMMON_PARAMETERS = [
@@ -158,6 +161,13 @@ def ask(out: Any, question: str, action: str) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
+def with_online(common: Common, online: bool, no_online: bool) -> Common:
+    """`--online` / `--no-online` (not shown in --help) over the config's `online`."""
+    if online and no_online:
+        raise ConfigError("--online and --no-online cannot be used together")
+    return replace(common, online=True if online else False if no_online else None)
+
+
 @command("plan")
 def plan_command(
     common: Common,
@@ -169,8 +179,11 @@ def plan_command(
     models_lock: Annotated[Path | None, typer.Option("--to", help="Offline: the models' lock file (default schema.lock.yaml).", show_default=False)] = None,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
+    online: Annotated[bool, typer.Option("--online", help="Plan online steps (as `online: true` in the config does).")] = False,
+    no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
+    common = with_online(common, online, no_online)
     if all_targets:
         return targets_command(common, "plan", parallel, "json" if as_json else "sql" if sql else "text")
     if (dialect or models_lock) and not source:
@@ -199,8 +212,11 @@ def apply_command(
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
+    online: Annotated[bool, typer.Option("--online", help="Change busy tables without blocking writes (as `online: true` in the config does).")] = False,
+    no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
+    common = with_online(common, online, no_online)
     if all_targets:
         if plan_file or sql:
             raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")

@@ -53,7 +53,12 @@ def step_line(number: int, step: Step) -> str:
     mark = _MARKS.get(step.op.split("_")[0], "~")
     colour = "red" if step.destructive else {"+": "green", "-": "red"}.get(mark, "yellow")
     flag = " [bold red](destructive)[/]" if step.destructive else ""
-    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}"
+    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}{mode_tag(step)}"
+
+
+def mode_tag(step: Step) -> str:
+    """How the step runs, when online mode chose (the usual `transaction` goes unsaid)."""
+    return "" if step.mode == "transaction" else f" [cyan]{escape(f'[{step.mode}]')}[/]"
 
 
 def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()) -> None:
@@ -85,7 +90,8 @@ def plan_sql(plan: Plan) -> str:
         return "-- No changes.\n"
     lines = [f"-- schemasync plan {plan.hash} ({plan.dialect})"]
     for number, step in enumerate(plan.steps, 1):
-        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}")
+        mode = "" if step.mode == "transaction" else f" [{step.mode}]"
+        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}{mode}")
         lines += [statement.rstrip(";") + ";" for statement in step.sql]
     return "\n".join(lines) + "\n"
 

@@ -204,3 +204,57 @@ def _create_table_as(element: CreateTableAs, compiler: Any, **kw: Any) -> str:
     """The same spelling on PostgreSQL, SQLite, MySQL and MariaDB."""
     columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
     return f"CREATE TABLE {_table(compiler, element.backup)} AS SELECT {columns} FROM {_table(compiler, element.source)}"
+
+
+# --- online mode (online.py) ------------------------------------------------------------------------
+
+
+class ValidateConstraint(ExecutableDDLElement):
+    """PostgreSQL: check the existing rows against a NOT VALID constraint (SHARE UPDATE EXCLUSIVE only).
+    https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT"""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
+
+
+class AddUniqueUsingIndex(ExecutableDDLElement):
+    """PostgreSQL: turn a unique index (built CONCURRENTLY) into a unique constraint, without a scan.
+    https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX"""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
+
+
+class WithAlgorithm(ExecutableDDLElement):
+    """MySQL/MariaDB: an ALTER that names its algorithm and lock, so the server refuses rather than copy.
+    https://mariadb.com/kb/en/alter-table/#algorithm"""
+
+    def __init__(self, element: Any, algorithm: str, lock: str | None = None) -> None:
+        self.element, self.algorithm, self.lock = element, algorithm, lock
+
+
+@compiles(ValidateConstraint)
+def _validate_constraint(element: ValidateConstraint, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.table)} VALIDATE CONSTRAINT {compiler.preparer.quote(element.name)}"
+
+
+@compiles(AddUniqueUsingIndex)
+def _add_unique_using_index(element: AddUniqueUsingIndex, compiler: Any, **kw: Any) -> str:
+    name = compiler.preparer.quote(element.name)
+    return f"ALTER TABLE {_table(compiler, element.table)} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
+
+
+@compiles(WithAlgorithm)
+def _with_algorithm(element: WithAlgorithm, compiler: Any, **kw: Any) -> str:
+    """CREATE INDEX takes the options after a space; MariaDB's DROP INDEX takes none (so it becomes
+    ALTER TABLE ... DROP INDEX); any other ALTER TABLE takes them as comma-separated clauses."""
+    inner = element.element
+    if isinstance(inner, sa.schema.DropIndex):
+        index = inner.element
+        text = f"ALTER TABLE {_table(compiler, index.table)} DROP INDEX {compiler.preparer.quote(index.name)}"
+    else:
+        text = compiler.process(inner, **kw)
+    options = [f"ALGORITHM={element.algorithm}"] + ([f"LOCK={element.lock}"] if element.lock else [])
+    if isinstance(inner, sa.schema.CreateIndex):
+        return f"{text} {' '.join(options)}"
+    return f"{text}, {', '.join(options)}"

@@ -3,6 +3,7 @@ foreign key gets an index of its own when none is declared."""
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -15,10 +16,31 @@ import sqlalchemy as sa
 from schemasync import ddl
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
-from schemasync.operations import AddForeignKey, DropForeignKey, DropIndex, Operation
+from schemasync.online import COPY, INPLACE, INSTANT, TRANSACTION
+from schemasync.operations import (
+    AddCheck,
+    AddColumn,
+    AddForeignKey,
+    AddPrimaryKey,
+    AlterColumn,
+    CreateIndex,
+    DropCheck,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropPrimaryKey,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    SetTableComment,
+)
 from schemasync.snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+# ER_LOCK_WAIT_TIMEOUT (also a metadata lock wait), ER_LOCK_DEADLOCK: worth another try.
+_RETRYABLE = {1205, 1213}
+# ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the server will not run the ALTER with the algorithm asked for.
+_REFUSED = {1845, 1846}
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
 
 
@@ -37,6 +59,12 @@ class MySQLDialect(Dialect):
         # MariaDB names unnamed checks CONSTRAINT_<n>; MySQL 8 <table>_chk_<n>.
         "check": r"(CONSTRAINT_\d+|.+_chk_\d+)",
     }
+    online_ddl: ClassVar[bool] = True
+    online_note: ClassVar[str] = (
+        "online mode: each ALTER names its algorithm ([instant]: ALGORITHM=INSTANT; [inplace]: ALGORITHM=INPLACE, LOCK=NONE),"
+        " so the server refuses rather than block writes; [copy] steps have no online form here and block writes while they run;"
+        " every step waits at most lock_timeout for its metadata lock and tries again"
+    )
 
     # --- normalise -------------------------------------------------------------------------------
 
@@ -79,6 +107,21 @@ class MySQLDialect(Dialect):
                     extra.append(drop)
         return lowered + extra
 
+    # --- online mode -----------------------------------------------------------------------------
+
+    def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
+        """Each change to an existing table with the algorithm MariaDB 10.11 runs it with (measured in
+        tests/test_online.py); a new table is empty and needs none.
+        https://mariadb.com/kb/en/innodb-online-ddl-overview/"""
+        return [(op, _algorithm(op) if isinstance(op, (RenameTable, RenameColumn)) or current.table(op.table) else TRANSACTION) for op in operations]
+
+    def mode_element(self, element: Any, mode: str) -> Any:
+        if mode == INSTANT:
+            return ddl.WithAlgorithm(element, "INSTANT")
+        if mode == INPLACE:
+            return ddl.WithAlgorithm(element, "INPLACE", "NONE")
+        return element
+
     # --- SQL -------------------------------------------------------------------------------------
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
@@ -93,6 +136,12 @@ class MySQLDialect(Dialect):
     @contextmanager
     def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
         """A named lock per database (GET_LOCK); each DDL statement still commits on its own."""
+        with self.session_lock(connection, timeout), connection.begin():
+            yield
+
+    @contextmanager
+    def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """GET_LOCK is held by the session until RELEASE_LOCK."""
         database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
         lock_name = f"{LOCK_NAME}:{database}"
         got = connection.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"), {"name": lock_name, "timeout": timeout}).scalar()
@@ -100,11 +149,25 @@ class MySQLDialect(Dialect):
         if got != 1:
             raise LockError(f"another schemasync run holds the migration lock on database {database}; waited {timeout:g}s (try again later)")
         try:
-            with connection.begin():
-                yield
+            yield
         finally:
             connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
             connection.commit()
+
+    def lock_timeout_sql(self, seconds: float) -> str | None:
+        """lock_wait_timeout bounds metadata lock waits, in whole seconds.
+        https://mariadb.com/kb/en/server-system-variables/#lock_wait_timeout"""
+        return f"SET SESSION lock_wait_timeout = {max(1, math.ceil(seconds))}"
+
+    def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
+        return _errno(error) in _RETRYABLE
+
+    def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
+        if _errno(error) not in _REFUSED:
+            return None
+        reason = str(getattr(error.orig, "args", ("", ""))[-1])
+        return (f"the server cannot run this step online ({reason}); nothing of the step ran;"
+                " without online mode the server chooses the algorithm itself, and may copy the table and block writes")
 
     def build_context(self, connection: sa.Connection) -> str:
         """Scratch databases take the target's character set, which column types then reflect."""
@@ -126,6 +189,30 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+
+def _algorithm(op: Operation) -> str:
+    """INSTANT: metadata only. INPLACE with LOCK=NONE: indexes, and SET NOT NULL (a rebuild that
+    lets writes go on). COPY: type changes, keys and checks, which the server checks by copying the
+    table (a foreign key could go INPLACE only with foreign_key_checks off, unchecked)."""
+    if isinstance(op, (AddColumn,)):
+        return COPY if op.column.autoincrement else INSTANT
+    if isinstance(op, AlterColumn):
+        if op.before.type != op.after.type or op.after.autoincrement != op.before.autoincrement:
+            return COPY
+        return INPLACE if op.before.nullable and not op.after.nullable else INSTANT
+    if isinstance(op, (CreateIndex, DropIndex)):
+        return INPLACE
+    if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, DropPrimaryKey)):
+        return COPY
+    if isinstance(op, (DropColumn, RenameColumn, RenameTable, SetTableComment, DropForeignKey, DropCheck)):
+        return INSTANT
+    return TRANSACTION
+
+
+def _errno(error: sa.exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _rebind_foreign_keys_around_index_drops(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
