@@ -233,6 +233,49 @@ class WithAlgorithm(ExecutableDDLElement):
         self.element, self.algorithm, self.lock = element, algorithm, lock
 
 
+class SetSession(ExecutableDDLElement):
+    """MySQL/MariaDB: SET SESSION name = value (foreign_key_checks around an unchecked key)."""
+
+    def __init__(self, name: str, value: int) -> None:
+        self.name, self.value = name, value
+
+
+class ValidateForeignKeyRows(ExecutableDDLElement):
+    """MariaDB: count the rows a foreign key added unchecked would refuse; if any, drop the key
+    (and the index it brought) and fail with SIGNAL. One anonymous compound statement, so the
+    plan shows it and the executor just runs it. https://mariadb.com/kb/en/begin-end/"""
+
+    def __init__(self, table: sa.Table, referred: sa.Table, columns: list[str], referred_columns: list[str], name: str, drop_index: bool) -> None:
+        self.table, self.referred, self.columns, self.referred_columns = table, referred, columns, referred_columns
+        self.name, self.drop_index = name, drop_index
+
+
+@compiles(SetSession)
+def _set_session(element: SetSession, compiler: Any, **kw: Any) -> str:
+    return f"SET SESSION {element.name} = {int(element.value)}"
+
+
+@compiles(ValidateForeignKeyRows)
+def _validate_foreign_key_rows(element: ValidateForeignKeyRows, compiler: Any, **kw: Any) -> str:
+    quote = compiler.preparer.quote
+    child, parent, name = _table(compiler, element.table), _table(compiler, element.referred), quote(element.name)
+    join = " AND ".join(f"p.{quote(r)} = c.{quote(c)}" for c, r in zip(element.columns, element.referred_columns, strict=True))
+    present = " AND ".join(f"c.{quote(c)} IS NOT NULL" for c in element.columns)
+    drop = f"DROP FOREIGN KEY {name}" + (f", DROP INDEX {name}" if element.drop_index else "")
+    message = f"foreign key {element.name} on {element.table.name}: ', broken, ' rows refer to no row of {element.referred.name}; the key was dropped again"
+    return (
+        "BEGIN NOT ATOMIC\n"
+        "  DECLARE broken BIGINT;\n"
+        f"  SELECT COUNT(*) INTO broken FROM {child} c LEFT JOIN {parent} p ON {join} WHERE {present} AND p.{quote(element.referred_columns[0])} IS NULL;\n"
+        "  IF broken > 0 THEN\n"
+        f"    ALTER TABLE {child} {drop};\n"
+        f"    SET @schemasync_message = CONCAT('{message}');\n"
+        "    SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = @schemasync_message;\n"
+        "  END IF;\n"
+        "END"
+    )
+
+
 @compiles(ValidateConstraint)
 def _validate_constraint(element: ValidateConstraint, compiler: Any, **kw: Any) -> str:
     return f"ALTER TABLE {_table(compiler, element.table)} VALIDATE CONSTRAINT {compiler.preparer.quote(element.name)}"

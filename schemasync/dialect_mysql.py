@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from schemasync import ddl
+from schemasync import ddl, online
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
-from schemasync.online import COPY, INPLACE, INSTANT, TRANSACTION
+from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -41,6 +41,8 @@ SCRATCH_PREFIX = "schemasync_scratch_"
 _RETRYABLE = {1205, 1213}
 # ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the server will not run the ALTER with the algorithm asked for.
 _REFUSED = {1845, 1846}
+# ER_SIGNAL_EXCEPTION: our own SIGNAL (a foreign key's rows did not pass the check).
+_SIGNALLED = 1644
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
 
 
@@ -62,7 +64,8 @@ class MySQLDialect(Dialect):
     online_ddl: ClassVar[bool] = True
     online_note: ClassVar[str] = (
         "online mode: each ALTER names its algorithm ([instant]: ALGORITHM=INSTANT; [inplace]: ALGORITHM=INPLACE, LOCK=NONE),"
-        " so the server refuses rather than block writes; [copy] steps have no online form here and block writes while they run;"
+        " so the server refuses rather than block writes; a foreign key goes in place unchecked and its rows are checked by the [online] step after it;"
+        " [copy] steps have no online form here and block writes while they run;"
         " every step waits at most lock_timeout for its metadata lock and tries again"
     )
 
@@ -111,11 +114,28 @@ class MySQLDialect(Dialect):
 
     def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
         """Each change to an existing table with the algorithm MariaDB 10.11 runs it with (measured in
-        tests/test_online.py); a new table is empty and needs none.
+        tests/test_online.py); a new table is empty and needs none. MariaDB adds a foreign key in
+        place when told not to check it, then a step checks the rows (MySQL 8 copies the table).
         https://mariadb.com/kb/en/innodb-online-ddl-overview/"""
-        return [(op, _algorithm(op) if isinstance(op, (RenameTable, RenameColumn)) or current.table(op.table) else TRANSACTION) for op in operations]
+        steps: list[tuple[Operation, str]] = []
+        taken: dict[tuple[str | None, str], set[str]] = {}
+        for op in operations:
+            table = current.table(op.table)
+            if isinstance(op, AddForeignKey) and table is not None and self.sa_dialect.is_mariadb:
+                names = taken.setdefault(op.table, {fk.db_name or fk.name or "" for fk in table.foreign_keys})
+                fk = replace(op.foreign_key, name=op.foreign_key.name or _free_fk_name(table.name, names))
+                names.add(fk.name or "")
+                served = _index_serves(fk, table, operations)
+                steps += [(online.AddForeignKeyUnchecked(op.table, fk), INPLACE), (online.ValidateForeignKey(op.table, fk, drop_index=not served), ONLINE)]
+            elif isinstance(op, (RenameTable, RenameColumn)) or table is not None:
+                steps.append((op, _algorithm(op)))
+            else:
+                steps.append((op, TRANSACTION))
+        return steps
 
     def mode_element(self, element: Any, mode: str) -> Any:
+        if isinstance(element, (ddl.SetSession, ddl.ValidateForeignKeyRows)):
+            return element
         if mode == INSTANT:
             return ddl.WithAlgorithm(element, "INSTANT")
         if mode == INPLACE:
@@ -163,6 +183,8 @@ class MySQLDialect(Dialect):
         return _errno(error) in _RETRYABLE
 
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
+        if _errno(error) == _SIGNALLED:
+            return str(error.orig.args[-1])
         if _errno(error) not in _REFUSED:
             return None
         reason = str(getattr(error.orig, "args", ("", ""))[-1])
@@ -193,8 +215,8 @@ class MySQLDialect(Dialect):
 
 def _algorithm(op: Operation) -> str:
     """INSTANT: metadata only. INPLACE with LOCK=NONE: indexes, and SET NOT NULL (a rebuild that
-    lets writes go on). COPY: type changes, keys and checks, which the server checks by copying the
-    table (a foreign key could go INPLACE only with foreign_key_checks off, unchecked)."""
+    lets writes go on). COPY: type changes, primary keys and checks, which the server checks by
+    copying the table, and foreign keys on MySQL 8 (MariaDB's go in place, see online_steps)."""
     if isinstance(op, (AddColumn,)):
         return COPY if op.column.autoincrement else INSTANT
     if isinstance(op, AlterColumn):
@@ -208,6 +230,23 @@ def _algorithm(op: Operation) -> str:
     if isinstance(op, (DropColumn, RenameColumn, RenameTable, SetTableComment, DropForeignKey, DropCheck)):
         return INSTANT
     return TRANSACTION
+
+
+def _free_fk_name(table: str, taken: set[str]) -> str:
+    """The name MariaDB would give the next unnamed key (<table>_ibfk_<n>), so it reads back as server-chosen."""
+    n = 1
+    while f"{table}_ibfk_{n}" in taken:
+        n += 1
+    return f"{table}_ibfk_{n}"
+
+
+def _index_serves(fk: ForeignKey, table: Table, operations: Sequence[Operation]) -> bool:
+    """Whether an index will serve the key when it is added (else adding it creates one, named after it)."""
+    dropped = {op.index.name for op in operations if isinstance(op, DropIndex) and op.table == table.key}
+    created = [op.index.columns for op in operations if isinstance(op, CreateIndex) and op.table == table.key]
+    kept = [i.columns for i in table.indexes + table.implicit_indexes if i.name not in dropped]
+    primary = [table.primary_key.columns] if table.primary_key else []
+    return any(_serves(columns, fk) for columns in kept + created + primary)
 
 
 def _errno(error: sa.exc.DBAPIError) -> int | None:

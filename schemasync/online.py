@@ -2,8 +2,9 @@
 
 A step's `mode` says how apply runs it (the plan shows it, and the hash covers it):
 - `transaction`: the usual way (PostgreSQL and SQLite: inside the plan's transaction).
-- `online`: PostgreSQL, outside any transaction, one statement at a time (CREATE/DROP INDEX
-  CONCURRENTLY, VALIDATE CONSTRAINT): they take only SHARE UPDATE EXCLUSIVE, so reads and writes go on.
+- `online`: outside any transaction, one statement at a time, letting reads and writes go on:
+  PostgreSQL's CREATE/DROP INDEX CONCURRENTLY and VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE
+  only), MariaDB's check of the rows under a foreign key it added unchecked (a consistent read).
 - `instant`, `inplace`: MySQL/MariaDB, the ALTER names its algorithm (ALGORITHM=INSTANT, or
   ALGORITHM=INPLACE with LOCK=NONE), so the server refuses rather than block writers.
 - `copy`: MySQL/MariaDB, a change with no online form: the server copies the table and blocks writes.
@@ -28,7 +29,7 @@ from schemasync.operations import (
     Operation,
     qualified,
 )
-from schemasync.snapshot import Check, Index, Snapshot
+from schemasync.snapshot import Check, ForeignKey, Index, Snapshot
 
 TRANSACTION = "transaction"
 ONLINE = "online"
@@ -58,7 +59,7 @@ class OnlineRun:
 
 def is_online(op: Operation) -> bool:
     """Whether the operation runs outside the plan's transaction (PostgreSQL's online steps)."""
-    return isinstance(op, (CreateIndexConcurrently, DropIndexConcurrently, ValidateConstraint))
+    return isinstance(op, (CreateIndexConcurrently, DropIndexConcurrently, ValidateConstraint, ValidateForeignKey))
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
@@ -121,6 +122,35 @@ class SetNotNullChecked(AlterColumn):
 
     def summary(self) -> str:
         return super().summary() + " (proved by a validated check)"
+
+
+# --- MariaDB ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddForeignKeyUnchecked(AddForeignKey):
+    """MariaDB adds a foreign key in place (no copy, writes go on) only with foreign_key_checks off,
+    that is without checking the rows already there: the ValidateForeignKey step after it does."""
+
+    def summary(self) -> str:
+        return super().summary() + " (existing rows checked next)"
+
+
+@dataclass(frozen=True)
+class ValidateForeignKey(Operation):
+    """Count the rows that break a key added unchecked (a consistent read: writes go on); if any
+    does, drop the key again (and the index it brought) and fail."""
+
+    op: ClassVar[str] = "validate_constraint"
+    foreign_key: ForeignKey
+    # Whether adding the key created its index (no other index served it): dropped with it on failure.
+    drop_index: bool
+
+    def summary(self) -> str:
+        return f"validate foreign key {self.foreign_key.name} on {qualified(self.table)} (dropped again if a row breaks it)"
+
+    def details(self) -> dict[str, Any]:
+        return {"name": self.foreign_key.name, "kind": "foreign key"}
 
 
 def not_null_check(op: AlterColumn, table_checks: tuple[Check, ...], limit: int) -> Check:

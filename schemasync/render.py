@@ -19,10 +19,12 @@ from schemasync.online import (
     TRANSACTION,
     AddCheckNotValid,
     AddForeignKeyNotValid,
+    AddForeignKeyUnchecked,
     AddUniqueUsingIndex,
     CreateIndexConcurrently,
     DropIndexConcurrently,
     ValidateConstraint,
+    ValidateForeignKey,
 )
 from schemasync.operations import (
     AddCheck,
@@ -322,6 +324,23 @@ def _(op: AddUniqueUsingIndex, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: ValidateConstraint, dialect: Dialect) -> list[Any]:
     return [ddl.ValidateConstraint(bare_table(op.table, []), op.name)]
+
+
+# --- online forms (MariaDB) --------------------------------------------------------------------------
+
+
+@elements.register
+def _(op: AddForeignKeyUnchecked, dialect: Dialect) -> list[Any]:
+    add = sa_schema.AddConstraint(_fk_constraint(op, op.foreign_key.name))
+    return [ddl.SetSession("foreign_key_checks", 0), add, ddl.SetSession("foreign_key_checks", 1)]
+
+
+@elements.register
+def _(op: ValidateForeignKey, dialect: Dialect) -> list[Any]:
+    fk = op.foreign_key
+    table = bare_table(op.table, fk.columns)
+    referred = bare_table((fk.referred_schema, fk.referred_table), fk.referred_columns)
+    return [ddl.ValidateForeignKeyRows(table, referred, list(fk.columns), list(fk.referred_columns), fk.name or "", op.drop_index)]
 
 
 @elements.register

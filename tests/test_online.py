@@ -82,7 +82,8 @@ MYSQL_ONLINE = {
     "add check ck_users_age on users: `age` >= 0": "copy",
     "create index ix_users_email on users (email)": "inplace",
     "create unique index ux_users_email_org on users (email, org_id)": "inplace",
-    "add foreign key users(org_id) -> orgs(id)": "copy",
+    "add foreign key users_ibfk_1 users(org_id) -> orgs(id) (existing rows checked next)": "inplace",
+    "validate foreign key users_ibfk_1 on users (dropped again if a row breaks it)": "online",
 }
 
 
@@ -147,7 +148,11 @@ def test_online_apply_keeps_rows_and_leaves_nothing_to_do(project):
         assert sql["add column users.nick VARCHAR(20)"] == ["ALTER TABLE users ADD COLUMN nick VARCHAR(20), ALGORITHM=INSTANT"]
         assert sql["create index ix_users_email on users (email)"] == ["CREATE INDEX ix_users_email ON users (email) ALGORITHM=INPLACE LOCK=NONE"]
         assert sql["drop index ix_users_legacy on users"] == ["ALTER TABLE users DROP INDEX ix_users_legacy, ALGORITHM=INPLACE, LOCK=NONE"]
-        assert sql["add foreign key users(org_id) -> orgs(id)"] == ["ALTER TABLE users ADD FOREIGN KEY(org_id) REFERENCES orgs (id)"]
+        assert sql["add foreign key users_ibfk_1 users(org_id) -> orgs(id) (existing rows checked next)"] == [
+            "SET SESSION foreign_key_checks = 0",
+            "ALTER TABLE users ADD CONSTRAINT users_ibfk_1 FOREIGN KEY(org_id) REFERENCES orgs (id), ALGORITHM=INPLACE, LOCK=NONE",
+            "SET SESSION foreign_key_checks = 1",
+        ]
     else:
         assert set(modes.values()) == {"transaction"}
     assert any(hint.startswith("online mode") for hint in plan["hints"])
@@ -273,6 +278,41 @@ def test_a_failed_validation_drops_the_not_valid_key(pg_project):
     pg_project.db.execute("UPDATE users SET org_id = 2 WHERE id = 2")
     assert pg_project.cli("apply", "--yes", "--online", models=after).exit_code == 0
     _applied(pg_project, after)
+
+
+MARIADB_VALIDATE = """BEGIN NOT ATOMIC
+  DECLARE broken BIGINT;
+  SELECT COUNT(*) INTO broken FROM users c LEFT JOIN orgs p ON p.id = c.org_id WHERE c.org_id IS NOT NULL AND p.id IS NULL;
+  IF broken > 0 THEN
+    ALTER TABLE users DROP FOREIGN KEY users_ibfk_1, DROP INDEX users_ibfk_1;
+    SET @schemasync_message = CONCAT('foreign key users_ibfk_1 on users: ', broken, ' rows refer to no row of orgs; the key was dropped again');
+    SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = @schemasync_message;
+  END IF;
+END"""
+
+
+def test_mariadb_checks_the_rows_under_a_key_it_added_unchecked(mysql_project):
+    """The key goes in place with foreign_key_checks off; the next step finds the orphans, drops the
+    key and its index again, and fails saying how many rows."""
+    _, after = _start(mysql_project)
+    mysql_project.db.execute("UPDATE users SET org_id = 99")
+    plan = _plan(mysql_project, after, "--online")
+    validate = [op for op in plan["operations"] if op["op"] == "validate_constraint"]
+    assert [op["sql"] for op in validate] == [[MARIADB_VALIDATE]]
+    total = sum(len(op["sql"]) for op in plan["operations"])
+
+    failed = mysql_project.cli("apply", "--yes", "--online", models=after)
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert f"statement {total} of {total} failed: foreign key users_ibfk_1 on users: 2 rows refer to no row of orgs; the key was dropped again" in failed.output
+    assert mysql_project.db.rows("SHOW INDEX FROM users WHERE Key_name = 'users_ibfk_1'") == []
+    assert mysql_project.db.scalar("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()") == 0
+    assert _history(mysql_project)[0]["steps_done"] == total - 1
+    left = _plan(mysql_project, after, "--online")
+    assert [op["op"] for op in left["operations"]] == ["add_foreign_key", "validate_constraint"]
+
+    mysql_project.db.execute("UPDATE users SET org_id = id")
+    assert mysql_project.cli("apply", "--yes", "--online", models=after).exit_code == 0
+    _applied(mysql_project, after)
 
 
 # --- waiting for locks: lock_timeout and bounded retries ----------------------------------------
@@ -423,7 +463,8 @@ MATRIX_MODES = {
     "create index ix_t_a2 on t (a2)": "inplace",
     "create unique index ux_t_c on t (c)": "inplace",
     "add check ck_t_d on t: `d` > 0": "copy",
-    "add foreign key fk_t_e t(e) -> parent(id)": "copy",
+    "add foreign key fk_t_e t(e) -> parent(id) (existing rows checked next)": "inplace",
+    "validate foreign key fk_t_e on t (dropped again if a row breaks it)": "online",
     "drop index fk_t_p on t": "inplace",
 }
 
