@@ -214,15 +214,15 @@ class MySQLDialect(Dialect):
 
 
 def _algorithm(op: Operation) -> str:
-    """INSTANT: metadata only. INPLACE with LOCK=NONE: indexes, and SET NOT NULL (a rebuild that
-    lets writes go on). COPY: type changes, primary keys and checks, which the server checks by
+    """INSTANT: metadata only. INPLACE with LOCK=NONE: indexes, and SET or DROP NOT NULL (a rebuild
+    that lets writes go on). COPY: type changes, primary keys and checks, which the server checks by
     copying the table, and foreign keys on MySQL 8 (MariaDB's go in place, see online_steps)."""
     if isinstance(op, (AddColumn,)):
         return COPY if op.column.autoincrement else INSTANT
     if isinstance(op, AlterColumn):
         if op.before.type != op.after.type or op.after.autoincrement != op.before.autoincrement:
             return COPY
-        return INPLACE if op.before.nullable and not op.after.nullable else INSTANT
+        return INPLACE if op.before.nullable != op.after.nullable else INSTANT
     if isinstance(op, (CreateIndex, DropIndex)):
         return INPLACE
     if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, DropPrimaryKey)):

@@ -426,6 +426,7 @@ sa.Table("t", metadata,
     sa.Index("ix_t_e", "e"),
     sa.CheckConstraint("f > 0", name="ck_t_f"),
     comment="old")
+sa.Table("u_old", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("x", sa.Integer, nullable=False))
 """
 
 MATRIX_AFTER = """
@@ -446,9 +447,13 @@ sa.Table("t", metadata,
     sa.Index("ux_t_c", "c", unique=True),
     sa.CheckConstraint("d > 0", name="ck_t_d"),
     comment="new")
+sa.Table("u", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("x", sa.Integer, nullable=True),
+    info={"schemasync": {"renamed_from": "u_old"}})
 """
 
 MATRIX_MODES = {
+    "rename table u_old to u": "instant",
+    "alter column u.x: drop NOT NULL": "inplace",
     "rename column t.a to a2": "instant",
     "drop foreign key fk_t_p on t(p)": "instant",
     "drop index ix_t_e on t": "inplace",
