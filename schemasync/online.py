@@ -38,7 +38,7 @@ INPLACE = "inplace"
 COPY = "copy"
 MODES = (TRANSACTION, ONLINE, INSTANT, INPLACE, COPY)
 
-# How many times a statement that timed out waiting for its lock is tried, and the first pause.
+# How long a step waits for a strong lock, how many times it is tried, and the first pause between.
 DEFAULT_LOCK_TIMEOUT = 2.0
 DEFAULT_ATTEMPTS = 3
 FIRST_BACKOFF = 1.0
@@ -167,7 +167,7 @@ def not_null_check(op: AlterColumn, table_checks: tuple[Check, ...], limit: int)
 def constraint_name(given: str | None, table: str, columns: tuple[str, ...], suffix: str, limit: int) -> str:
     """The name to create a constraint under: its own, else the one the server would choose
     (`<table>_<columns>_<suffix>`, so it reads back as server-chosen)."""
-    return given or _fit(f"{table}_{'_'.join(columns)}", f"_{suffix}", limit)
+    return given or _fit("_".join((table, *columns)), f"_{suffix}", limit)
 
 
 def _fit(stem: str, suffix: str, limit: int) -> str:

@@ -240,7 +240,8 @@ def test_a_failed_concurrent_build_leaves_no_invalid_index(pg_project):
     _applied(pg_project, models)
 
 
-def test_an_invalid_index_is_never_taken_for_the_real_one(pg_project):
+@pytest.mark.parametrize("flags", [(), ("--online",)], ids=["plain", "online"])
+def test_an_invalid_index_is_never_taken_for_the_real_one(pg_project, flags):
     """An INVALID index left by someone's failed CREATE INDEX CONCURRENTLY (or a killed apply):
     reflection does not count it, the plan drops it and builds it again."""
     _, after = _start(pg_project)
@@ -252,12 +253,14 @@ def test_an_invalid_index_is_never_taken_for_the_real_one(pg_project):
     assert pg_project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 1
 
     pg_project.db.execute("UPDATE users SET email = 'u' || id || '@example.com'")
-    plan = _plan(pg_project, after)
+    plan = _plan(pg_project, after, *flags)
     ops = [(op["op"], op["summary"]) for op in plan["operations"]]
-    assert ("drop_index", "drop index ux_users_email_org on users") in ops
-    assert ("create_index", "create unique index ux_users_email_org on users (email, org_id)") in ops
+    concurrently = " concurrently" if flags else ""
+    assert ("drop_index", f"drop index ux_users_email_org on users{concurrently}") in ops
+    assert ("create_index", f"create unique index ux_users_email_org on users (email, org_id){concurrently}") in ops
     assert any("ux_users_email_org on users is INVALID" in hint for hint in plan["hints"])
-    assert pg_project.cli("apply", "--yes", models=after).exit_code == 0
+    assert pg_project.cli("check", models=after).exit_code == 2
+    assert pg_project.cli("apply", "--yes", *flags, models=after).exit_code == 0
     assert pg_project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
     _applied(pg_project, after)
 
