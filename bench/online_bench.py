@@ -58,7 +58,7 @@ CHANGES = {
 FILL = {
     "postgresql": [
         f"INSERT INTO parent (id, name) SELECT g, 'p' || g FROM generate_series(1, {PARENTS}) g",
-        "INSERT INTO events (parent_id, value, payload) SELECT 1 + g %% {parents}, (g * 7919) %% 1000003, md5(g::text) FROM generate_series(1, {rows}) g",
+        "INSERT INTO events (parent_id, value, payload) SELECT 1 + g %% {parents}, (g::bigint * 7919) %% 1000003, md5(g::text) FROM generate_series(1, {rows}) g",
         "VACUUM ANALYZE events",
         "CHECKPOINT",
     ],
