@@ -111,7 +111,7 @@ class Run:
 
 def cli(url: str, models: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "schemasync", *args, "--database-url", url, "--models", models]
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, env={**os.environ, "SCHEMASYNC_CACHE_DIR": "off"})
+    return subprocess.run(command, check=False, cwd=folder, capture_output=True, text=True, env={**os.environ, "SCHEMASYNC_CACHE_DIR": "off"})
 
 
 def write_models(folder: Path, change: str) -> str:

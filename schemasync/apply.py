@@ -25,7 +25,7 @@ from schemasync import state
 from schemasync.devdb import first_line
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError
-from schemasync.online import ONLINE, OnlineRun
+from schemasync.online import ONLINE, TRANSACTION, OnlineRun
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
@@ -54,8 +54,8 @@ def apply_plan(
 
     `kind` is what schema_state calls the row ("apply", "rollback"); `on_success` runs in the same
     transaction just before it commits (a rollback marks the apply it undid). `online`: run as an
-    online apply (a plan with online steps always is)."""
-    if dialect.online_ddl and (online is not None or any(step.mode == ONLINE for step in plan.steps)):
+    online apply (a plan made in online mode always is: its steps say so)."""
+    if dialect.online_ddl and (online is not None or any(step.mode != TRANSACTION for step in plan.steps)):
         return _apply_online(engine, dialect, plan, read_live, lock_timeout, on_statement, kind, on_success, online or OnlineRun())
     started = time.monotonic()
     statements = plan.statements
