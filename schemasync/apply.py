@@ -5,12 +5,18 @@ made against. PostgreSQL and SQLite run the whole plan in one transaction (all o
 failure is recorded afterwards and the schema is untouched). MySQL/MariaDB commit each DDL
 statement, so the state row is written first and advanced after every statement: a failure
 records exactly how many statements ran, and `plan` shows what is left.
+
+An online apply (online.py) commits as it goes too: each run of `transaction` steps in one short
+transaction that gives up after the lock timeout and is tried again, each `online` step on its
+own outside any transaction. What a failed online step leaves behind (an INVALID index, a NOT
+VALID constraint) is dropped before the next try, and when giving up.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,7 +25,8 @@ from schemasync import state
 from schemasync.devdb import first_line
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError
-from schemasync.plan import Plan
+from schemasync.online import ONLINE, TRANSACTION, OnlineRun
+from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot
@@ -41,11 +48,15 @@ def apply_plan(
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
     kind: str = "apply",
     on_success: Callable[[sa.Connection, int], None] = lambda connection, row_id: None,
+    online: OnlineRun | None = None,
 ) -> ApplyResult:
     """Run every statement of `plan`; raise ApplyError (after recording it) when one fails.
 
     `kind` is what schema_state calls the row ("apply", "rollback"); `on_success` runs in the same
-    transaction just before it commits (a rollback marks the apply it undid)."""
+    transaction just before it commits (a rollback marks the apply it undid). `online`: run as an
+    online apply (a plan made in online mode always is: its steps say so)."""
+    if dialect.online_ddl and (online is not None or any(step.mode != TRANSACTION for step in plan.steps)):
+        return _apply_online(engine, dialect, plan, read_live, lock_timeout, on_statement, kind, on_success, online or OnlineRun())
     started = time.monotonic()
     statements = plan.statements
     with engine.connect() as connection:
@@ -80,6 +91,8 @@ class _Progress:
     row_id: int | None = None
     done: int = 0
     current: str = ""
+    # The number of the statement that was running (an online apply's batches run several).
+    running: int = 0
 
 
 def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[sa.Connection], Snapshot]) -> Snapshot:
@@ -89,22 +102,158 @@ def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[s
     return live
 
 
-def _record_failure(connection: sa.Connection, dialect: Dialect, plan: Plan, progress: _Progress, reason: str, started: float, kind: str = "apply") -> ApplyError:
-    """Write the failed row (the apply's own row was rolled back with it where DDL is transactional)."""
+def _record_failure(connection: sa.Connection, dialect: Dialect, plan: Plan, progress: _Progress, reason: str, started: float, kind: str = "apply",
+                    atomic: bool | None = None) -> ApplyError:
+    """Write the failed row (the apply's own row was rolled back with it where DDL is transactional).
+
+    `atomic`: whether the apply ran in one transaction (default: where DDL is transactional)."""
+    atomic = dialect.transactional_ddl if atomic is None else atomic
     total = len(plan.statements)
-    kept = 0 if dialect.transactional_ddl else progress.done
+    kept = 0 if atomic else progress.done
     if connection.in_transaction():
         connection.rollback()
     with connection.begin():
-        if dialect.transactional_ddl or progress.row_id is None:
+        if atomic or progress.row_id is None:
             progress.row_id = state.start(connection, kind, plan, {}, {})
         state.finish(connection, progress.row_id, state.FAILED, _ms(started), error=reason, steps_done=kept)
-    step = f"statement {progress.done + 1} of {total}"
-    if dialect.transactional_ddl:
+    step = f"statement {max(progress.running, progress.done + 1)} of {total}"
+    if atomic:
         where = "nothing was changed (the transaction was rolled back)"
     else:
         where = f"{kept} of {total} statements were applied and committed; run `schemasync plan` to see what is left"
     return ApplyError(f"{step} failed: {reason}; {where} [schema_state id {progress.row_id}]")
+
+
+# --- online apply ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Statements that run together: a transaction of them, or one online statement on its own."""
+
+    statements: tuple[str, ...]
+    online: bool
+
+
+def _units(steps: tuple[Step, ...], transactional_ddl: bool) -> list[_Unit]:
+    """Consecutive `transaction` steps share a transaction (where DDL is transactional); every
+    other statement is a unit of its own. Plan order is kept: a step may need the one before it."""
+    units: list[_Unit] = []
+    for step in steps:
+        online = step.mode == ONLINE
+        for sql in step.sql:
+            if units and transactional_ddl and not online and not units[-1].online:
+                units[-1] = _Unit(units[-1].statements + (sql,), False)
+            else:
+                units.append(_Unit((sql,), online))
+    return units
+
+
+def _apply_online(
+    engine: sa.Engine,
+    dialect: Dialect,
+    plan: Plan,
+    read_live: Callable[[sa.Connection], Snapshot],
+    lock_timeout: float,
+    on_statement: Callable[[int, str], None],
+    kind: str,
+    on_success: Callable[[sa.Connection, int], None],
+    run: OnlineRun,
+) -> ApplyResult:
+    """The plan unit by unit under a session-held migration lock; the state row advances with each commit."""
+    started = time.monotonic()
+    total = len(plan.statements)
+    with engine.connect() as connection:
+        state.ensure(connection)
+        progress = _Progress()
+        try:
+            with dialect.session_lock(connection, lock_timeout):
+                with connection.begin():
+                    before = _verify_source(connection, plan, read_live)
+                    progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
+                    known = dialect.online_leftovers(connection)
+                for unit in _units(plan.steps, dialect.transactional_ddl):
+                    _run_unit(connection, dialect, unit, progress, run, known, on_statement)
+                with connection.begin():
+                    dialect.after_apply_check(connection)
+                    on_success(connection, progress.row_id)
+                    state.finish(connection, progress.row_id, state.APPLIED, _ms(started), steps_done=total)
+        except ApplyError as error:
+            raise _record_failure(connection, dialect, plan, progress, str(error), started, kind, atomic=False) from None
+        except sa.exc.DBAPIError as error:  # outside a step: recording progress, or the final commit
+            raise _record_failure(connection, dialect, plan, progress, first_line(error), started, kind, atomic=False) from None
+        return ApplyResult(progress.row_id, total, _ms(started))
+
+
+def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
+              known: frozenset[tuple[str, ...]], on_statement: Callable[[int, str], None]) -> None:
+    """Run one unit, trying again (after a pause) when it gave up waiting for a lock; what a failed
+    try left behind is dropped first. Raises ApplyError with the reason when it cannot be done."""
+    for attempt in range(1, run.attempts + 1):
+        try:
+            _run_once(connection, dialect, unit, progress, run, on_statement)
+            return
+        except sa.exc.DBAPIError as error:
+            reason = dialect.explain_failure(error) or first_line(error)
+            cleaned = _clean_up(connection, dialect, known)
+            retry = dialect.is_lock_timeout(error) and attempt < run.attempts
+            if not retry:
+                if dialect.is_lock_timeout(error):
+                    reason += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, waiting at most {run.lock_timeout:g}s each)"
+                raise ApplyError(reason + "".join(f"; {note}" for note in cleaned)) from None
+            time.sleep(run.backoff(attempt))
+
+
+def _run_once(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
+              on_statement: Callable[[int, str], None]) -> None:
+    if unit.online:
+        with _autocommit(connection):
+            for sql in unit.statements:
+                _execute(connection, dialect, progress, progress.done + 1, sql, on_statement)
+                progress.done += 1
+        with connection.begin():
+            state.progress(connection, progress.row_id, progress.done)
+        return
+    first = progress.done + 1
+    with connection.begin():
+        timeout = dialect.lock_timeout_sql(run.lock_timeout)
+        if timeout:
+            connection.exec_driver_sql(timeout)
+        for number, sql in enumerate(unit.statements, first):
+            _execute(connection, dialect, progress, number, sql, on_statement)
+        state.progress(connection, progress.row_id, first - 1 + len(unit.statements))
+    progress.done = first - 1 + len(unit.statements)
+
+
+def _execute(connection: sa.Connection, dialect: Dialect, progress: _Progress, number: int, sql: str, on_statement: Callable[[int, str], None]) -> None:
+    progress.running, progress.current = number, sql
+    on_statement(number, sql)
+    connection.exec_driver_sql(driver_text(sql, dialect))
+
+
+@contextmanager
+def _autocommit(connection: sa.Connection) -> Iterator[None]:
+    """Statements that cannot run inside a transaction block (CREATE INDEX CONCURRENTLY)."""
+    if connection.in_transaction():
+        connection.commit()
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.commit()
+        connection.execution_options(isolation_level=connection.default_isolation_level)
+
+
+def _clean_up(connection: sa.Connection, dialect: Dialect, known: frozenset[tuple[str, ...]]) -> list[str]:
+    """Drop what failed online steps left (anything new since the apply began); say what was dropped."""
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        with _autocommit(connection):
+            return [dialect.drop_leftover(connection, leftover) for leftover in sorted(dialect.online_leftovers(connection) - known)]
+    except sa.exc.DBAPIError as error:
+        return [f"looking for what it left behind failed too ({first_line(error)})"]
 
 
 def _ms(started: float) -> int:

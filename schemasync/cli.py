@@ -10,7 +10,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,9 +74,12 @@ class Common:
     quiet: bool
     target: str | None = None
     alembic: str | None = None
+    # `--online/--no-online` where the command takes it; None: the config decides.
+    online: bool | None = None
 
     def settings(self) -> Settings:
-        return with_alembic(load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic))
+        settings = with_alembic(load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic))
+        return settings if self.online is None else replace(settings, online=self.online)
 
 
 _COMMON_PARAMETERS = [
@@ -164,6 +167,13 @@ def ask(out: Any, question: str, action: str) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
+def with_online(common: Common, online: bool, no_online: bool) -> Common:
+    """`--online` / `--no-online` (not shown in --help) over the config's `online`."""
+    if online and no_online:
+        raise ConfigError("--online and --no-online cannot be used together")
+    return replace(common, online=True if online else False if no_online else None)
+
+
 @command("plan")
 def plan_command(
     common: Common,
@@ -177,8 +187,11 @@ def plan_command(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
     alembic_revision: Annotated[Path | None, typer.Option("--alembic-revision", help="Also write the plan as an Alembic revision file in this versions directory (or script location).", show_default=False)] = None,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="With --alembic-revision: write a revision that drops data.")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Plan online steps (as `online: true` in the config does).")] = False,
+    no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
+    common = with_online(common, online, no_online)
     if alembic_revision or allow_destructive:
         return alembic_revision_command(common, alembic_revision, allow_destructive, bool(source or all_targets or out or as_json or sql))
     if all_targets:
@@ -224,12 +237,15 @@ def apply_command(
     no_preflight: Annotated[bool, typer.Option("--no-preflight", help="Skip counting the rows that would make a step fail (slow on huge tables); a failing step then stops the apply.")] = False,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
+    online: Annotated[bool, typer.Option("--online", help="Change busy tables without blocking writes (as `online: true` in the config does).")] = False,
+    no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
     allowed = tuple(allow_hazard or ())
     unknown = [name for name in allowed if name not in HAZARDS]
     if unknown:
         raise ConfigError(f"--allow-hazard {unknown[0]}: unknown hazard (known: {', '.join(HAZARDS)})")
+    common = with_online(common, online, no_online)
     if all_targets:
         if plan_file or sql:
             raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")

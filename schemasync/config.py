@@ -15,12 +15,13 @@ import yaml
 
 from schemasync.errors import ConfigError
 from schemasync.hazards import ALL as HAZARDS
+from schemasync.online import DEFAULT_ATTEMPTS, DEFAULT_LOCK_TIMEOUT
 from schemasync.target_cache import default_cache_dir
 
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
 KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
-              "block_hazards", "alembic"}
+              "block_hazards", "alembic", "online", "online_lock_timeout", "online_attempts"}
 ALEMBIC_INI = "alembic.ini"
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -43,6 +44,11 @@ class Settings:
     config_path: Path | None = None
     # Where built targets are cached (None: no cache); see target_cache.py.
     cache_dir: Path | None = None
+    # Online mode (online.py): changes to existing tables that let writes go on, strong locks
+    # waited for at most `online_lock_timeout` seconds, `online_attempts` times.
+    online: bool = False
+    online_lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    online_attempts: int = DEFAULT_ATTEMPTS
     # Named targets from the config (`targets:`); the chosen one's URL and schema are above.
     targets: tuple[TargetSpec, ...] = ()
     target_name: str | None = None
@@ -101,6 +107,9 @@ def load_settings(
         lock_timeout=_number(setting("lock_timeout", 10.0), "lock_timeout"),
         keep_backups=_count(setting("keep_backups"), "keep_backups"),
         block_hazards=_hazard_names(setting("block_hazards")),
+        online=_boolean(setting("online", False), "online"),
+        online_lock_timeout=_duration(setting("online_lock_timeout", DEFAULT_LOCK_TIMEOUT), "online_lock_timeout"),
+        online_attempts=_attempts(setting("online_attempts", DEFAULT_ATTEMPTS), "online_attempts"),
         base_dir=base_dir,
         config_path=path,
         cache_dir=default_cache_dir(environ),
@@ -281,6 +290,25 @@ def _number(value: Any, key: str) -> float:
     return number
 
 
+_DURATION = re.compile(r"^\s*(?P<number>\d+(\.\d+)?)\s*(?P<unit>ms|s)?\s*$")
+
+
+def _duration(value: Any, key: str) -> float:
+    """Seconds, as a number or a string with a unit: 2, 2.5, "2s", "500ms"."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match:
+        value = float(match["number"]) / (1000 if match["unit"] == "ms" else 1)
+    elif isinstance(value, (str, bool)):
+        raise ConfigError(f"config key {key} must be a duration (seconds, or e.g. 2s, 500ms)")
+    return _number(value, key)
+
+
+def _attempts(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config key {key} must be a whole number (1 or more)")
+    return value
+
+
 def _count(value: Any, key: str) -> int | None:
     if value is None:
         return None
@@ -319,6 +347,13 @@ models: {models}
 # An Alembic setup to read the URL (sqlalchemy.url) and the models (env.py's target_metadata)
 # from, for whichever of the two is not given above. Relative to this file.
 # alembic: alembic.ini
+
+# Online mode: build indexes CONCURRENTLY, add keys NOT VALID then validate (PostgreSQL),
+# name the ALTER's algorithm (MariaDB/MySQL), wait at most online_lock_timeout for a strong
+# lock and try online_attempts times. `apply --online` / `--no-online` override it.
+# online: false
+# online_lock_timeout: 2s
+# online_attempts: 3
 
 # Data an apply drops is kept in schemasync_backup_* tables for `schemasync rollback`.
 # `schemasync prune` keeps the backups of this many recent applies/rollbacks.

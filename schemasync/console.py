@@ -55,7 +55,12 @@ def step_line(number: int, step: Step) -> str:
     mark = _MARKS.get(step.op.split("_")[0], "~")
     colour = "red" if step.destructive else {"+": "green", "-": "red"}.get(mark, "yellow")
     flag = " [bold red](destructive)[/]" if step.destructive else ""
-    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}{hazard_tags(step)}"
+    return f"[{colour}]{mark}[/] {number:>3}. {escape(step.summary)}{flag}{mode_tag(step)}{hazard_tags(step)}"
+
+
+def mode_tag(step: Step) -> str:
+    """How the step runs, when online mode chose (the usual `transaction` goes unsaid)."""
+    return "" if step.mode == "transaction" else f" [cyan]{escape(f'[{step.mode}]')}[/]"
 
 
 def hazard_tags(step: Step) -> str:
@@ -99,8 +104,9 @@ def plan_sql(plan: Plan) -> str:
         return "-- No changes.\n"
     lines = [f"-- schemasync plan {plan.hash} ({plan.dialect})"]
     for number, step in enumerate(plan.steps, 1):
+        mode = "" if step.mode == "transaction" else f" [{step.mode}]"
         hazards = f" [{', '.join(step.hazards)}]" if step.hazards else ""
-        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}{hazards}")
+        lines.append(f"\n-- {number}. {step.summary}{' (destructive)' if step.destructive else ''}{mode}{hazards}")
         lines += [statement.rstrip(";") + ";" for statement in step.sql]
     return "\n".join(lines) + "\n"
 

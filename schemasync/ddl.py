@@ -236,3 +236,100 @@ def _create_table_as(element: CreateTableAs, compiler: Any, **kw: Any) -> str:
     """The same spelling on PostgreSQL, SQLite, MySQL and MariaDB."""
     columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
     return f"CREATE TABLE {_table(compiler, element.backup)} AS SELECT {columns} FROM {_table(compiler, element.source)}"
+
+
+# --- online mode (online.py) ------------------------------------------------------------------------
+
+
+class ValidateConstraint(ExecutableDDLElement):
+    """PostgreSQL: check the existing rows against a NOT VALID constraint (SHARE UPDATE EXCLUSIVE only).
+    https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT"""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
+
+
+class AddUniqueUsingIndex(ExecutableDDLElement):
+    """PostgreSQL: turn a unique index (built CONCURRENTLY) into a unique constraint, without a scan.
+    https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX"""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
+
+
+class WithAlgorithm(ExecutableDDLElement):
+    """MySQL/MariaDB: an ALTER that names its algorithm and lock, so the server refuses rather than copy.
+    https://mariadb.com/kb/en/alter-table/#algorithm"""
+
+    def __init__(self, element: Any, algorithm: str, lock: str | None = None) -> None:
+        self.element, self.algorithm, self.lock = element, algorithm, lock
+
+
+class SetSession(ExecutableDDLElement):
+    """MySQL/MariaDB: SET SESSION name = value (foreign_key_checks around an unchecked key)."""
+
+    def __init__(self, name: str, value: int) -> None:
+        self.name, self.value = name, value
+
+
+class ValidateForeignKeyRows(ExecutableDDLElement):
+    """MariaDB: count the rows a foreign key added unchecked would refuse; if any, drop the key
+    (and the index it brought) and fail with SIGNAL. One anonymous compound statement, so the
+    plan shows it and the executor just runs it. https://mariadb.com/kb/en/begin-end/"""
+
+    def __init__(self, table: sa.Table, referred: sa.Table, columns: list[str], referred_columns: list[str], name: str, drop_index: bool) -> None:
+        self.table, self.referred, self.columns, self.referred_columns = table, referred, columns, referred_columns
+        self.name, self.drop_index = name, drop_index
+
+
+@compiles(SetSession)
+def _set_session(element: SetSession, compiler: Any, **kw: Any) -> str:
+    return f"SET SESSION {element.name} = {int(element.value)}"
+
+
+@compiles(ValidateForeignKeyRows)
+def _validate_foreign_key_rows(element: ValidateForeignKeyRows, compiler: Any, **kw: Any) -> str:
+    quote = compiler.preparer.quote
+    child, parent, name = _table(compiler, element.table), _table(compiler, element.referred), quote(element.name)
+    join = " AND ".join(f"p.{quote(r)} = c.{quote(c)}" for c, r in zip(element.columns, element.referred_columns, strict=True))
+    present = " AND ".join(f"c.{quote(c)} IS NOT NULL" for c in element.columns)
+    drop = f"DROP FOREIGN KEY {name}" + (f", DROP INDEX {name}" if element.drop_index else "")
+    message = f"foreign key {element.name} on {element.table.name}: ', broken, ' rows refer to no row of {element.referred.name}; the key was dropped again"
+    return (
+        "BEGIN NOT ATOMIC\n"
+        "  DECLARE broken BIGINT;\n"
+        f"  SELECT COUNT(*) INTO broken FROM {child} c LEFT JOIN {parent} p ON {join} WHERE {present} AND p.{quote(element.referred_columns[0])} IS NULL;\n"
+        "  IF broken > 0 THEN\n"
+        f"    ALTER TABLE {child} {drop};\n"
+        f"    SET @schemasync_message = CONCAT('{message}');\n"
+        "    SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = @schemasync_message;\n"
+        "  END IF;\n"
+        "END"
+    )
+
+
+@compiles(ValidateConstraint)
+def _validate_constraint(element: ValidateConstraint, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.table)} VALIDATE CONSTRAINT {compiler.preparer.quote(element.name)}"
+
+
+@compiles(AddUniqueUsingIndex)
+def _add_unique_using_index(element: AddUniqueUsingIndex, compiler: Any, **kw: Any) -> str:
+    name = compiler.preparer.quote(element.name)
+    return f"ALTER TABLE {_table(compiler, element.table)} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}"
+
+
+@compiles(WithAlgorithm)
+def _with_algorithm(element: WithAlgorithm, compiler: Any, **kw: Any) -> str:
+    """CREATE INDEX takes the options after a space; MariaDB's DROP INDEX takes none (so it becomes
+    ALTER TABLE ... DROP INDEX); any other ALTER TABLE takes them as comma-separated clauses."""
+    inner = element.element
+    if isinstance(inner, sa.schema.DropIndex):
+        index = inner.element
+        text = f"ALTER TABLE {_table(compiler, index.table)} DROP INDEX {compiler.preparer.quote(index.name)}"
+    else:
+        text = compiler.process(inner, **kw)
+    options = [f"ALGORITHM={element.algorithm}"] + ([f"LOCK={element.lock}"] if element.lock else [])
+    if isinstance(inner, sa.schema.CreateIndex):
+        return f"{text} {' '.join(options)}"
+    return f"{text}, {', '.join(options)}"

@@ -3,6 +3,7 @@ foreign key gets an index of its own when none is declared."""
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -12,27 +13,39 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from schemasync import ddl
+from schemasync import ddl, online
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
+from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
     AddForeignKey,
     AddPrimaryKey,
     AlterColumn,
+    CreateIndex,
     DropCheck,
+    DropColumn,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
     Operation,
+    RenameColumn,
     RenameConstraint,
+    RenameTable,
+    SetTableComment,
     parse_type,
 )
 from schemasync.snapshot import Check, Column, ForeignKey, Index, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+# ER_LOCK_WAIT_TIMEOUT (also a metadata lock wait), ER_LOCK_DEADLOCK: worth another try.
+_RETRYABLE = {1205, 1213}
+# ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): the server will not run the ALTER with the algorithm asked for.
+_REFUSED = {1845, 1846}
+# ER_SIGNAL_EXCEPTION: our own SIGNAL (a foreign key's rows did not pass the check).
+_SIGNALLED = 1644
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
 
 
@@ -51,6 +64,13 @@ class MySQLDialect(Dialect):
         # MariaDB names unnamed checks CONSTRAINT_<n>; MySQL 8 <table>_chk_<n>.
         "check": r"(CONSTRAINT_\d+|.+_chk_\d+)",
     }
+    online_ddl: ClassVar[bool] = True
+    online_note: ClassVar[str] = (
+        "online mode: each ALTER names its algorithm ([instant]: ALGORITHM=INSTANT; [inplace]: ALGORITHM=INPLACE, LOCK=NONE),"
+        " so the server refuses rather than block writes; a foreign key goes in place unchecked and its rows are checked by the [online] step after it;"
+        " [copy] steps have no online form here and block writes while they run;"
+        " every step waits at most lock_timeout for its metadata lock and tries again"
+    )
 
     # --- normalise -------------------------------------------------------------------------------
 
@@ -94,6 +114,38 @@ class MySQLDialect(Dialect):
                     extra.append(drop)
         return lowered + extra
 
+    # --- online mode -----------------------------------------------------------------------------
+
+    def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
+        """Each change to an existing table with the algorithm MariaDB 10.11 runs it with (measured in
+        tests/test_online.py); a new table is empty and needs none. MariaDB adds a foreign key in
+        place when told not to check it, then a step checks the rows (MySQL 8 copies the table).
+        https://mariadb.com/kb/en/innodb-online-ddl-overview/"""
+        steps: list[tuple[Operation, str]] = []
+        taken: dict[tuple[str | None, str], set[str]] = {}
+        for op in operations:
+            table = current.table(op.table)
+            if isinstance(op, AddForeignKey) and table is not None and self.sa_dialect.is_mariadb:
+                names = taken.setdefault(op.table, {fk.db_name or fk.name or "" for fk in table.foreign_keys})
+                fk = replace(op.foreign_key, name=op.foreign_key.name or _free_fk_name(table.name, names))
+                names.add(fk.name or "")
+                served = _index_serves(fk, table, operations)
+                steps += [(online.AddForeignKeyUnchecked(op.table, fk), INPLACE), (online.ValidateForeignKey(op.table, fk, drop_index=not served), ONLINE)]
+            elif isinstance(op, (RenameTable, RenameColumn)) or table is not None:
+                steps.append((op, _algorithm(op)))
+            else:
+                steps.append((op, TRANSACTION))
+        return steps
+
+    def mode_element(self, element: Any, mode: str) -> Any:
+        if isinstance(element, (ddl.SetSession, ddl.ValidateForeignKeyRows)):
+            return element
+        if mode == INSTANT:
+            return ddl.WithAlgorithm(element, "INSTANT")
+        if mode == INPLACE:
+            return ddl.WithAlgorithm(element, "INPLACE", "NONE")
+        return element
+
     # --- SQL -------------------------------------------------------------------------------------
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
@@ -105,7 +157,7 @@ class MySQLDialect(Dialect):
 
     # --- hazards ---------------------------------------------------------------------------------
 
-    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+    def cost_hazards(self, op: Operation, mode: str = TRANSACTION) -> tuple[str, ...]:
         """Which ALTERs copy the table (ALGORITHM=COPY) or rebuild it, as MariaDB 10.6+ runs them.
 
         Adding or dropping a column, a default or a comment, and a longer VARCHAR are INSTANT; an
@@ -114,7 +166,15 @@ class MySQLDialect(Dialect):
         (while foreign_key_checks is on) and a new check. tests/test_hazards.py asks the server
         (ALGORITHM=NOCOPY / LOCK=NONE) about each of these.
         https://mariadb.com/kb/en/innodb-online-ddl-operations-with-the-instant-alter-algorithm/
+        In online mode the step names its algorithm (online.py): INSTANT costs nothing, INPLACE
+        never blocks writes, a key added unchecked is metadata only, COPY is both.
         """
+        if mode in (INSTANT, ONLINE) or isinstance(op, online.AddForeignKeyUnchecked):
+            return ()
+        if mode == COPY:
+            return (TABLE_REWRITE, LONG_LOCK)
+        if mode == INPLACE:
+            return tuple(h for h in self.cost_hazards(op) if h != LONG_LOCK)
         if isinstance(op, AlterColumn):
             retyped = op.before.type != op.after.type and not _longer_varchar(op.before.type, op.after.type)
             if retyped or (op.after.autoincrement and not op.before.autoincrement):
@@ -135,6 +195,12 @@ class MySQLDialect(Dialect):
     @contextmanager
     def migration_transaction(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
         """A named lock per database (GET_LOCK); each DDL statement still commits on its own."""
+        with self.session_lock(connection, timeout), connection.begin():
+            yield
+
+    @contextmanager
+    def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """GET_LOCK is held by the session until RELEASE_LOCK."""
         database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
         lock_name = f"{LOCK_NAME}:{database}"
         got = connection.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"), {"name": lock_name, "timeout": timeout}).scalar()
@@ -142,8 +208,7 @@ class MySQLDialect(Dialect):
         if got != 1:
             raise LockError(f"another schemasync run holds the migration lock on database {database}; waited {timeout:g}s (try again later)")
         try:
-            with connection.begin():
-                yield
+            yield
         finally:
             connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
             connection.commit()
@@ -159,6 +224,23 @@ class MySQLDialect(Dialect):
         https://mariadb.com/kb/en/is_free_lock/"""
         database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
         return connection.execute(sa.text("SELECT IS_FREE_LOCK(:name)"), {"name": f"{LOCK_NAME}:{database}"}).scalar() == 1
+
+    def lock_timeout_sql(self, seconds: float) -> str | None:
+        """lock_wait_timeout bounds metadata lock waits, in whole seconds.
+        https://mariadb.com/kb/en/server-system-variables/#lock_wait_timeout"""
+        return f"SET SESSION lock_wait_timeout = {max(1, math.ceil(seconds))}"
+
+    def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
+        return _errno(error) in _RETRYABLE
+
+    def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
+        if _errno(error) == _SIGNALLED:
+            return str(error.orig.args[-1])
+        if _errno(error) not in _REFUSED:
+            return None
+        reason = str(getattr(error.orig, "args", ("", ""))[-1])
+        return (f"the server cannot run this step online ({reason}); nothing of the step ran;"
+                " without online mode the server chooses the algorithm itself, and may copy the table and block writes")
 
     def build_context(self, connection: sa.Connection) -> str:
         """Scratch databases take the target's character set, which column types then reflect."""
@@ -194,6 +276,47 @@ def _rename_by_drop_and_add(op: Operation) -> list[Operation]:
 def _longer_varchar(before: str, after: str) -> bool:
     b, a = parse_type(before), parse_type(after)
     return b is not None and a is not None and b[0] == a[0] == "VARCHAR" and bool(b[1]) and bool(a[1]) and a[1][0] >= b[1][0]
+
+
+def _algorithm(op: Operation) -> str:
+    """INSTANT: metadata only. INPLACE with LOCK=NONE: indexes, and SET or DROP NOT NULL (a rebuild
+    that lets writes go on). COPY: type changes, primary keys and checks, which the server checks by
+    copying the table, and foreign keys on MySQL 8 (MariaDB's go in place, see online_steps)."""
+    if isinstance(op, (AddColumn,)):
+        return COPY if op.column.autoincrement else INSTANT
+    if isinstance(op, AlterColumn):
+        if op.before.type != op.after.type or op.after.autoincrement != op.before.autoincrement:
+            return COPY
+        return INPLACE if op.before.nullable != op.after.nullable else INSTANT
+    if isinstance(op, (CreateIndex, DropIndex)):
+        return INPLACE
+    if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, DropPrimaryKey)):
+        return COPY
+    if isinstance(op, (DropColumn, RenameColumn, RenameTable, SetTableComment, DropForeignKey, DropCheck)):
+        return INSTANT
+    return TRANSACTION
+
+
+def _free_fk_name(table: str, taken: set[str]) -> str:
+    """The name MariaDB would give the next unnamed key (<table>_ibfk_<n>), so it reads back as server-chosen."""
+    n = 1
+    while f"{table}_ibfk_{n}" in taken:
+        n += 1
+    return f"{table}_ibfk_{n}"
+
+
+def _index_serves(fk: ForeignKey, table: Table, operations: Sequence[Operation]) -> bool:
+    """Whether an index will serve the key when it is added (else adding it creates one, named after it)."""
+    dropped = {op.index.name for op in operations if isinstance(op, DropIndex) and op.table == table.key}
+    created = [op.index.columns for op in operations if isinstance(op, CreateIndex) and op.table == table.key]
+    kept = [i.columns for i in table.indexes + table.implicit_indexes if i.name not in dropped]
+    primary = [table.primary_key.columns] if table.primary_key else []
+    return any(_serves(columns, fk) for columns in kept + created + primary)
+
+
+def _errno(error: sa.exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _rebind_foreign_keys_around_index_drops(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:

@@ -10,8 +10,10 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from schemasync import online
 from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
+from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -20,12 +22,26 @@ from schemasync.operations import (
     AddUnique,
     AlterColumn,
     CreateIndex,
+    DropCheck,
+    DropIndex,
     Operation,
     parse_type,
 )
-from schemasync.snapshot import Column
+from schemasync.snapshot import Column, Snapshot, Table
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+# SQLSTATEs worth another try: lock_not_available (lock_timeout), deadlock_detected.
+# https://www.postgresql.org/docs/current/errcodes-appendix.html
+_RETRYABLE = {"55P03", "40P01"}
+_LEFTOVERS = """
+SELECT 'index', n.nspname, c.relname, '' FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT i.indisvalid
+UNION ALL
+SELECT 'constraint', n.nspname, t.relname, k.conname FROM pg_constraint k
+  JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE NOT k.convalidated
+"""
 
 
 @register
@@ -37,6 +53,12 @@ class PostgreSQLDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = True
     # ALTER ... TYPE varchar(n) USING col::varchar(n) cuts longer text; numbers out of range fail.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"range"})
+    online_ddl: ClassVar[bool] = True
+    online_note: ClassVar[str] = (
+        "online mode: steps marked [online] run one at a time outside the plan's transaction and let reads and writes go on"
+        " (CONCURRENTLY, VALIDATE); the others run in short transactions that give up after lock_timeout and try again;"
+        " a failure leaves the steps before it applied (schema_state says how many)"
+    )
     # https://www.postgresql.org/docs/current/ddl-constraints.html: <table>_<columns>_<suffix>[N].
     # The table part is not pinned: a renamed table keeps the names made under its old name.
     generated_names: ClassVar[dict[str, str]] = {
@@ -53,6 +75,49 @@ class PostgreSQLDialect(Dialect):
         if column.autoincrement and (column.default or "").startswith("nextval("):
             return replace(column, default=None)
         return column
+
+    # --- online mode -----------------------------------------------------------------------------
+
+    def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
+        """Changes to tables that exist (and may be busy) take their online forms; new tables are empty.
+
+        Indexes are built and dropped CONCURRENTLY; foreign keys and checks are added NOT VALID, then
+        validated; SET NOT NULL comes after a validated CHECK (col IS NOT NULL), so the scan happens
+        under SHARE UPDATE EXCLUSIVE. https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
+        """
+        steps: list[tuple[Operation, str]] = []
+        for op in operations:
+            table = current.table(op.table)
+            for step in self._online_forms(op, table) if table is not None else [op]:
+                steps.append((step, ONLINE if online.is_online(step) else TRANSACTION))
+        return steps
+
+    def _online_forms(self, op: Operation, table: Table) -> list[Operation]:
+        limit = self.max_name_length
+        if isinstance(op, CreateIndex):
+            return [online.CreateIndexConcurrently(op.table, op.index)]
+        if isinstance(op, DropIndex):
+            return [online.DropIndexConcurrently(op.table, op.index)]
+        if isinstance(op, AddForeignKey):
+            fk = op.foreign_key
+            named = replace(fk, name=online.constraint_name(fk.name or fk.db_name, table.name, fk.columns, "fkey", limit))
+            return [online.AddForeignKeyNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "foreign key")]
+        if isinstance(op, AddCheck):
+            check = op.check
+            named = replace(check, name=online.constraint_name(check.name or check.db_name, table.name, (), "check", limit))
+            return [online.AddCheckNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "check")]
+        if isinstance(op, AddUnique):
+            index = online.unique_index(op.unique, table.name, limit)
+            return [online.CreateIndexConcurrently(op.table, index), online.AddUniqueUsingIndex(op.table, replace(op.unique, name=index.name))]
+        if isinstance(op, AlterColumn) and op.before.nullable and not op.after.nullable and op.before.type == op.after.type:
+            check = online.not_null_check(op, table.checks, limit)
+            return [
+                online.AddCheckNotValid(op.table, check),
+                online.ValidateConstraint(op.table, check.name, "check"),
+                online.SetNotNullChecked(op.table, op.before, op.after),
+                DropCheck(op.table, check),
+            ]
+        return [op]
 
     # --- SQL -------------------------------------------------------------------------------------
 
@@ -101,12 +166,15 @@ class PostgreSQLDialect(Dialect):
 
     # --- hazards ---------------------------------------------------------------------------------
 
-    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+    def cost_hazards(self, op: Operation, mode: str = TRANSACTION) -> tuple[str, ...]:
         """What PostgreSQL rewrites, and what blocks writes while it scans or builds.
 
         https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES (rewrites,
         SET NOT NULL's scan, lock levels); CREATE INDEX without CONCURRENTLY holds a SHARE lock.
+        The online forms (online.py) are there to avoid exactly this: they carry none.
         """
+        if mode == ONLINE or isinstance(op, (online.AddForeignKeyNotValid, online.AddCheckNotValid, online.AddUniqueUsingIndex, online.SetNotNullChecked)):
+            return ()
         if isinstance(op, AlterColumn):
             found: tuple[str, ...] = ()
             if op.before.type != op.after.type and not _binary_coercible(op.before.type, op.after.type):
@@ -149,6 +217,51 @@ class PostgreSQLDialect(Dialect):
         if got:
             connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})").bindparams(name=LOCK_NAME))
         return bool(got)
+
+    @contextmanager
+    def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """The same advisory lock as `migration_transaction`, held by the session (they exclude each other)."""
+        key = "hashtext(:name || ':' || current_schema())"
+        database = connection.engine.url.database
+        take = sa.text(f"SELECT pg_try_advisory_lock({key})").bindparams(name=LOCK_NAME)
+        wait_for_lock(lambda: bool(connection.execute(take).scalar()), timeout, f"database {database}")
+        connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})").bindparams(name=LOCK_NAME))
+                connection.commit()
+            except sa.exc.DBAPIError:
+                pass  # the connection is gone, and its session lock with it
+
+    def lock_timeout_sql(self, seconds: float) -> str | None:
+        """SET LOCAL: for this step's transaction only; online steps (weak locks) wait as long as they must."""
+        return f"SET LOCAL lock_timeout = '{max(1, round(seconds * 1000))}ms'"
+
+    def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
+        return getattr(error.orig, "sqlstate", None) in _RETRYABLE
+
+    def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
+        """The server's message with its DETAIL (which rows: "Key (email)=(x) is duplicated.")."""
+        diag = getattr(error.orig, "diag", None)
+        primary, detail = getattr(diag, "message_primary", None), getattr(diag, "message_detail", None)
+        return f"{primary} ({detail})" if primary and detail else None
+
+    def online_leftovers(self, connection: sa.Connection) -> frozenset[tuple[str, ...]]:
+        """INVALID indexes and NOT VALID constraints, as (kind, schema, table or index, constraint)."""
+        return frozenset(tuple(row) for row in connection.exec_driver_sql(_LEFTOVERS))
+
+    def drop_leftover(self, connection: sa.Connection, leftover: tuple[str, ...]) -> str:
+        kind, schema, relation, constraint = leftover
+        quote = self.sa_dialect.identifier_preparer.quote_identifier
+        if kind == "index":
+            connection.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(schema)}.{quote(relation)}")
+            return f"the INVALID index {relation} it left was dropped"
+        connection.exec_driver_sql(f"ALTER TABLE {quote(schema)}.{quote(relation)} DROP CONSTRAINT IF EXISTS {quote(constraint)}")
+        return f"the NOT VALID constraint {constraint} on {relation} was dropped"
 
     @contextmanager
     def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:

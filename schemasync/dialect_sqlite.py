@@ -13,6 +13,7 @@ from sqlalchemy import event
 from schemasync.dialects import Dialect, register
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
+from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddColumn,
     CreateIndex,
@@ -87,7 +88,7 @@ class SQLiteDialect(Dialect):
 
     # --- hazards ---------------------------------------------------------------------------------
 
-    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
+    def cost_hazards(self, op: Operation, mode: str = TRANSACTION) -> tuple[str, ...]:
         """A rebuild copies every row while the apply holds the database's write lock."""
         return (TABLE_REWRITE, LONG_LOCK) if isinstance(op, RebuildTable) else ()
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync.errors import ConfigError, LockError
+from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddForeignKey,
     AlterColumn,
@@ -101,7 +102,23 @@ class Dialect:
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Turn the neutral diff into steps this dialect can run; the strategy shows in the plan."""
-        return _rebind_foreign_keys(_defer_foreign_keys_of_new_tables(list(operations)), current, target)
+        lowered = _rebind_foreign_keys(_defer_foreign_keys_of_new_tables(list(operations)), current, target)
+        return lowered + _drop_invalid_indexes(current, target)
+
+    # --- online mode (online.py) -----------------------------------------------------------------
+
+    # Whether online mode changes anything here (SQLite: no online DDL, the plan runs as usual).
+    online_ddl: ClassVar[bool] = False
+    # What online mode does on this server, said once in an online plan.
+    online_note: ClassVar[str] = "online mode changes nothing here: this database has no online DDL; the plan runs as usual, in one transaction"
+
+    def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
+        """The ordered steps in their online forms, each with its mode (online.MODES); a step may become several."""
+        return [(op, TRANSACTION) for op in operations]
+
+    def mode_element(self, element: Any, mode: str) -> Any:
+        """The statement as it must be spelled to run in `mode` (MySQL names the ALTER's algorithm)."""
+        return element
 
     # --- SQL -------------------------------------------------------------------------------------
 
@@ -126,8 +143,8 @@ class Dialect:
 
     # --- hazards ---------------------------------------------------------------------------------
 
-    def cost_hazards(self, op: Operation) -> tuple[str, ...]:
-        """`table-rewrite` / `long-lock` for a change on an existing table, as this server runs it (hazards.py)."""
+    def cost_hazards(self, op: Operation, mode: str = "transaction") -> tuple[str, ...]:
+        """`table-rewrite` / `long-lock` for a change on an existing table, run in `mode` (online.py) by this server (hazards.py)."""
         return ()
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
@@ -167,6 +184,38 @@ class Dialect:
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         """Checks to run inside the apply transaction before it commits."""
+
+    # --- running online (apply.py) ---------------------------------------------------------------
+
+    @contextmanager
+    def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
+        """The migration lock held across many transactions (an online apply commits step by step)."""
+        raise NotImplementedError
+
+    def lock_timeout_sql(self, seconds: float) -> str | None:
+        """Run at the start of each step that takes a strong lock: give up waiting for it after `seconds`."""
+        return None
+
+    def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
+        """Whether the statement gave up waiting for a lock (or lost a deadlock): worth trying again."""
+        return False
+
+    def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
+        """A clearer sentence for a failure of an online step, when there is one to say."""
+        return None
+
+    def online_leftovers(self, connection: sa.Connection) -> frozenset[tuple[str, ...]]:
+        """What a failed online step can leave behind (PostgreSQL: INVALID indexes, NOT VALID constraints)."""
+        return frozenset()
+
+    def drop_leftover(self, connection: sa.Connection, leftover: tuple[str, ...]) -> str:
+        """Remove one leftover (outside any transaction); returns what was removed, for the record."""
+        raise NotImplementedError
+
+
+def _drop_invalid_indexes(current: Snapshot, target: Snapshot) -> list[Operation]:
+    """An INVALID index (a failed CREATE INDEX CONCURRENTLY) is dropped; the diff builds it again if wanted."""
+    return [DropIndex(table.key, index) for table in current.tables if target.table(table.key) for index in table.invalid_indexes]
 
 
 def _sort_key(item: Any) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from schemasync.diff import diff_table
+from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -80,8 +81,10 @@ def neutral_hazards(op: Operation) -> set[str]:
     return found
 
 
-def hazards_of(op: Operation, dialect: Dialect, new_tables: Collection[TableKey], kept: Collection[tuple[TableKey, str | None]]) -> tuple[str, ...]:
-    """The hazards of one plan step, in `ALL` order.
+def hazards_of(
+    op: Operation, dialect: Dialect, new_tables: Collection[TableKey], kept: Collection[tuple[TableKey, str | None]], mode: str = TRANSACTION
+) -> tuple[str, ...]:
+    """The hazards of one plan step, in `ALL` order; `mode` is how it runs (online.py).
 
     `new_tables` are the tables the plan creates (empty: nothing can fail or take long there);
     `kept` holds (table, None) for tables whose rows the plan keeps and (table, column) for kept values.
@@ -91,9 +94,9 @@ def hazards_of(op: Operation, dialect: Dialect, new_tables: Collection[TableKey]
     found: set[str] = set()
     for change in changes_within(op):
         found |= neutral_hazards(change)
-        found |= set(dialect.cost_hazards(change))
+        found |= set(dialect.cost_hazards(change, mode))
     if isinstance(op, RebuildTable):
-        found |= set(dialect.cost_hazards(op))
+        found |= set(dialect.cost_hazards(op, mode))
     if DATA_LOSS in found and not _kept(op, kept):
         found.add(IRREVERSIBLE)
     return tuple(h for h in ALL if h in found)

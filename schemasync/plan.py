@@ -18,6 +18,7 @@ from schemasync.diff import diff
 from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
+from schemasync.online import TRANSACTION, invalid_index_notes
 from schemasync.operations import CreateTable, Operation, qualified
 from schemasync.ordering import order
 from schemasync.preconditions import Precondition, preconditions
@@ -159,12 +160,14 @@ def make_plan(
     drop_unmanaged: bool = False,
     record_id: int | None = None,
     restore_from: Sequence[dict[str, Any]] = (),
+    online: bool = False,
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
 
     With `record_id` (the schema_state id it will be recorded as), data the plan would lose is kept
     first; `restore_from` are records of earlier plans whose kept data comes back where this plan
-    re-creates its table or column (backup.py).
+    re-creates its table or column (backup.py). `online`: changes to existing tables take their
+    online forms (online.py), each step with the mode it runs in.
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
@@ -176,11 +179,14 @@ def make_plan(
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
+    modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
+    operations = [op for op, _ in modes]
+    hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ())
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     kept = kept_data(operations)
     steps = tuple(
-        Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect)), hazards_of(op, dialect, created, kept))
-        for op in operations
+        Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect, mode)), hazards_of(op, dialect, created, kept, mode), mode=mode)
+        for op, mode in modes
     )
     targeted = tuple(t.qualified_name for t in target.tables)
     managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))

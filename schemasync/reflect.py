@@ -80,7 +80,8 @@ def _reflect_schema(
             primary_key=_primary_key(pks.get(name)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in fks.get(name, [])),
             uniques=tuple(Unique(tuple(u["column_names"]), u.get("name")) for u in uniques.get(name, [])),
-            indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i)),
+            indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i) and not _is_invalid(i)),
+            invalid_indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i) and _is_invalid(i)),
             checks=tuple(Check(c["sqltext"], c.get("name")) for c in checks.get(name, [])),
             comment=(comments.get(name) or {}).get("text"),
             unmanaged_parts=tuple(
@@ -139,6 +140,12 @@ def _action(action: str | None) -> str | None:
 def _is_plain_index(data: dict[str, Any]) -> bool:
     """Indexes behind a constraint are the constraint's; expression indexes arrive with issue 3."""
     return not data.get("duplicates_constraint") and all(c is not None for c in data.get("column_names", []))
+
+
+def _is_invalid(data: dict[str, Any]) -> bool:
+    """PostgreSQL's INVALID index (pg_index.indisvalid false): left by a failed CREATE INDEX
+    CONCURRENTLY, or still being built. Never the index the models ask for."""
+    return bool((data.get("dialect_options") or {}).get("postgresql_invalid"))
 
 
 def _index(data: dict[str, Any]) -> Index:

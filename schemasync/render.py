@@ -16,6 +16,17 @@ from sqlalchemy import schema as sa_schema
 from schemasync import ddl
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
+from schemasync.online import (
+    TRANSACTION,
+    AddCheckNotValid,
+    AddForeignKeyNotValid,
+    AddForeignKeyUnchecked,
+    AddUniqueUsingIndex,
+    CreateIndexConcurrently,
+    DropIndexConcurrently,
+    ValidateConstraint,
+    ValidateForeignKey,
+)
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -49,9 +60,9 @@ from schemasync.snapshot import Column, ForeignKey, Table, TableKey
 REBUILD_PREFIX = "_schemasync_new_"
 
 
-def render(operation: Operation, dialect: Dialect) -> list[str]:
-    """The statements that carry out one operation on this dialect."""
-    return [compile_element(element, dialect) for element in elements(operation, dialect)]
+def render(operation: Operation, dialect: Dialect, mode: str = TRANSACTION) -> list[str]:
+    """The statements that carry out one operation on this dialect, spelled for its mode (online.py)."""
+    return [compile_element(dialect.mode_element(element, mode), dialect) for element in elements(operation, dialect)]
 
 
 def compile_element(element: Any, dialect: Dialect) -> str:
@@ -276,9 +287,9 @@ def _(op: DropUnique, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropConstraint(_unique_constraint(op, _dropped_name(op.unique)))]
 
 
-def _index(op: CreateIndex | DropIndex) -> sa.Index:
+def _index(op: CreateIndex | DropIndex, **options: Any) -> sa.Index:
     table = bare_table(op.table, op.index.columns)
-    return sa.Index(op.index.name, *[table.c[c] for c in op.index.columns], unique=op.index.unique)
+    return sa.Index(op.index.name, *[table.c[c] for c in op.index.columns], unique=op.index.unique, **options)
 
 
 @elements.register
@@ -299,6 +310,61 @@ def _(op: AddCheck, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: DropCheck, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropConstraint(_check_constraint(op, _dropped_name(op.check)))]
+
+
+# --- online forms (online.py; PostgreSQL) ------------------------------------------------------------
+
+
+def _not_valid(constraint: Any) -> Any:
+    constraint.dialect_kwargs["postgresql_not_valid"] = True
+    return constraint
+
+
+@elements.register
+def _(op: CreateIndexConcurrently, dialect: Dialect) -> list[Any]:
+    return [sa_schema.CreateIndex(_index(op, postgresql_concurrently=True))]
+
+
+@elements.register
+def _(op: DropIndexConcurrently, dialect: Dialect) -> list[Any]:
+    return [sa_schema.DropIndex(_index(op, postgresql_concurrently=True))]
+
+
+@elements.register
+def _(op: AddForeignKeyNotValid, dialect: Dialect) -> list[Any]:
+    return [sa_schema.AddConstraint(_not_valid(_fk_constraint(op, op.foreign_key.name)))]
+
+
+@elements.register
+def _(op: AddCheckNotValid, dialect: Dialect) -> list[Any]:
+    return [sa_schema.AddConstraint(_not_valid(_check_constraint(op, op.check.name)))]
+
+
+@elements.register
+def _(op: AddUniqueUsingIndex, dialect: Dialect) -> list[Any]:
+    return [ddl.AddUniqueUsingIndex(bare_table(op.table, []), op.unique.name)]
+
+
+@elements.register
+def _(op: ValidateConstraint, dialect: Dialect) -> list[Any]:
+    return [ddl.ValidateConstraint(bare_table(op.table, []), op.name)]
+
+
+# --- online forms (MariaDB) --------------------------------------------------------------------------
+
+
+@elements.register
+def _(op: AddForeignKeyUnchecked, dialect: Dialect) -> list[Any]:
+    add = sa_schema.AddConstraint(_fk_constraint(op, op.foreign_key.name))
+    return [ddl.SetSession("foreign_key_checks", 0), add, ddl.SetSession("foreign_key_checks", 1)]
+
+
+@elements.register
+def _(op: ValidateForeignKey, dialect: Dialect) -> list[Any]:
+    fk = op.foreign_key
+    table = bare_table(op.table, fk.columns)
+    referred = bare_table((fk.referred_schema, fk.referred_table), fk.referred_columns)
+    return [ddl.ValidateForeignKeyRows(table, referred, list(fk.columns), list(fk.referred_columns), fk.name or "", op.drop_index)]
 
 
 @elements.register

@@ -124,6 +124,8 @@ class Table:
     comment: str | None = None
     # MySQL/MariaDB create an index behind each foreign key that has none; kept to drop it with the key.
     implicit_indexes: tuple[Index, ...] = field(default=(), compare=False)
+    # PostgreSQL indexes marked INVALID (a failed CREATE INDEX CONCURRENTLY): not part of the schema, dropped by the plan.
+    invalid_indexes: tuple[Index, ...] = field(default=(), compare=False)
     # What reflection saw on this table but schemasync does not manage yet (expression indexes).
     unmanaged_parts: tuple[str, ...] = field(default=(), compare=False)
     renamed_from: str | None = field(default=None, compare=False)

@@ -21,7 +21,7 @@ from schemasync.config import Settings, TargetSpec
 from schemasync.database import database_errors, load_models, open_target
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
-from schemasync.workflow import ApplyReport, PlanReport, check_with, plan_on
+from schemasync.workflow import ApplyReport, PlanReport, check_with, online_run, plan_on
 
 Result = TypeVar("Result")
 
@@ -89,7 +89,7 @@ def plan_targets(settings: Settings, parallel: int, on_event: Callable[[str, str
 
     def one(spec: TargetSpec) -> PlanReport:
         with open_target(settings.for_target(spec)) as target, database_errors(target):
-            return plan_on(target, metadata)
+            return plan_on(target, metadata, settings.online)
 
     return _each(settings, one, parallel, on_event)
 
@@ -124,7 +124,7 @@ def apply_targets(
         if not plan.steps:
             return ApplyReport(plan)
         with open_target(settings.for_target(spec)) as target, database_errors(target):
-            return ApplyReport(plan, apply_plan(target.engine, target.dialect, plan, target.read_live, settings.lock_timeout))
+            return ApplyReport(plan, apply_plan(target.engine, target.dialect, plan, target.read_live, settings.lock_timeout, online=online_run(settings)))
 
     return _each(settings, one, parallel, on_event)
 

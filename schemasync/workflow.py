@@ -23,6 +23,7 @@ from schemasync.devdb import build_target
 from schemasync.diff import diff
 from schemasync.errors import PlanError, RefusedError
 from schemasync.lockfile import LockStatus
+from schemasync.online import OnlineRun
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
 from schemasync.scope import parse_table_key
@@ -76,10 +77,15 @@ def plan(settings: Settings) -> PlanReport:
     """Compare the models with the live schema: the ordered plan, unapplied."""
     metadata = load_models(settings)
     with open_target(settings) as target, database_errors(target):
-        return plan_on(target, metadata)
+        return plan_on(target, metadata, settings.online)
 
 
-def plan_on(target: Target, metadata: sa.MetaData) -> PlanReport:
+def online_run(settings: Settings) -> OnlineRun | None:
+    """How an online apply waits for locks; None when online mode is off."""
+    return OnlineRun(settings.online_lock_timeout, settings.online_attempts) if settings.online else None
+
+
+def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> PlanReport:
     desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
     with target.engine.connect() as connection:
         live = target.read_live(connection)
@@ -90,7 +96,7 @@ def plan_on(target: Target, metadata: sa.MetaData) -> PlanReport:
     previously = last.managed_tables if last else ()
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
-    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept)
+    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_parts(managed)), live, last)
 
@@ -108,7 +114,7 @@ def apply(
     """Make (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
-        chosen = _load_plan(plan_file, target) if plan_file else plan_on(target, metadata).plan
+        chosen = _load_plan(plan_file, target) if plan_file else plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only)
         if chosen.destructive_steps and not allow_destructive:
@@ -119,7 +125,7 @@ def apply(
             _preflight(target, chosen)
         if not confirm(chosen):
             raise RefusedError("apply cancelled; nothing was changed")
-        result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement)
+        result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, online=online_run(settings))
         return ApplyReport(chosen, result)
 
 
@@ -169,7 +175,7 @@ def check(settings: Settings, lock_path: Path | None = None) -> CheckReport:
 def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None) -> CheckReport:
     lock = lockfile.read(lock_path) if lock_path else None
     with open_target(settings) as target, database_errors(target):
-        report = plan_on(target, metadata)
+        report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
         drift = _drift(last, live) if last else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None

@@ -204,3 +204,21 @@ def test_the_plan_and_the_prompt_name_the_hazards(project, monkeypatch):
     monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
     asked = project.cli("apply", models=after, input="n\n")
     assert "(1 data-dependent, " in asked.output and "index-build)? [y/N]" in asked.output
+
+
+@pytest.mark.parametrize("edit", ["add_index", "add_foreign_key", "add_check", "set_not_null"])
+def test_online_mode_takes_the_long_lock_away(project, edit):
+    """What online mode is for (docs/online.md): its steps carry no long-lock where the server allows one."""
+    source, table, _ = EDITS[edit]
+    _prepare(project)
+    after = project.write_models("v2", source)
+    plan = json.loads(project.cli("plan", "--json", "--online", models=after).output)
+    steps = [s for s in plan["operations"] if s["table"] == table]
+    locked = [s["summary"] for s in steps if "long-lock" in s["hazards"]]
+    if project.db.dialect == "sqlite" and edit != "add_index":
+        assert locked, "SQLite has no online DDL: the rebuild still holds the write lock"
+    elif project.db.dialect == "mysql" and edit == "add_check":
+        assert locked, "MariaDB copies the table to add a check, online or not"
+    else:
+        assert not locked, locked
+        assert any(("index-build" if edit == "add_index" else "data-dependent") in s["hazards"] for s in steps)

@@ -1,0 +1,206 @@
+"""Benchmark: how long writers stall while `schemasync apply` adds an index and a foreign key,
+with and without online mode.
+
+    python bench/online_bench.py --dialect postgresql --rows 2000000
+    python bench/online_bench.py --dialect mysql --rows 500000
+
+Creates `parent` (1,000 rows) and `events` (--rows rows) in a scratch database with `schemasync
+apply`, then for each change (an index on events.value; a foreign key events.parent_id ->
+parent.id) and each mode (plain, online): starts a writer thread on its own connection that
+inserts one row into `events` every --interval ms and times every insert, runs `schemasync
+apply --yes [--online]` as a separate process (so the apply never competes with the writer for
+the GIL), stops the writer a second later, and removes the change again (plain apply). It
+prints, per run, the apply's own duration (as `apply` reports it: lock, checks and statements),
+the longest time one insert took while the apply ran (the stall a user would see), the 99th
+percentile and how many inserts completed meanwhile.
+
+Never a unit test: the machine is shared and noisy; read the figures of one run side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+SERVER_URLS = {
+    "postgresql": os.environ.get("SCHEMASYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "mysql": os.environ.get("SCHEMASYNC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+PARENTS = 1000
+
+MODELS = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("name", sa.String(40)))
+sa.Table("events", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("parent_id", sa.Integer{fk}),
+    sa.Column("value", sa.Integer),
+    sa.Column("payload", sa.String(100)){index})
+"""
+CHANGES = {
+    "none": {"fk": "", "index": ""},
+    "add index": {"fk": "", "index": ',\n    sa.Index("ix_events_value", "value")'},
+    "add foreign key": {"fk": ', sa.ForeignKey("parent.id", name="fk_events_parent")', "index": ""},
+}
+FILL = {
+    "postgresql": [
+        f"INSERT INTO parent (id, name) SELECT g, 'p' || g FROM generate_series(1, {PARENTS}) g",
+        "INSERT INTO events (parent_id, value, payload) SELECT 1 + g %% {parents}, (g::bigint * 7919) %% 1000003, md5(g::text) FROM generate_series(1, {rows}) g",
+        "VACUUM ANALYZE events",
+        "CHECKPOINT",
+    ],
+    "mysql": [
+        f"INSERT INTO parent (id, name) SELECT seq, CONCAT('p', seq) FROM seq_1_to_{PARENTS}",
+        "INSERT INTO events (parent_id, value, payload) SELECT 1 + seq %% {parents}, (seq * 7919) %% 1000003, MD5(seq) FROM seq_1_to_{rows}",
+        "ANALYZE TABLE events",
+    ],
+}
+
+
+@dataclass
+class Writer:
+    """Inserts a row every `interval` seconds on its own connection and times each insert."""
+
+    engine: sa.Engine
+    interval: float
+    timings: list[tuple[float, float]] = field(default_factory=list)  # (started, seconds)
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        insert = sa.text("INSERT INTO events (parent_id, value, payload) VALUES (:p, :v, 'load')")
+        n = 0
+        with self.engine.connect() as connection:
+            while not self.stop.is_set():
+                n += 1
+                started = time.monotonic()
+                try:
+                    connection.execute(insert, {"p": 1 + n % PARENTS, "v": n})
+                    connection.commit()
+                except sa.exc.DBAPIError as error:
+                    connection.rollback()
+                    self.errors.append(str(error).splitlines()[0])
+                took = time.monotonic() - started
+                self.timings.append((started, took))
+                time.sleep(max(0.0, self.interval - took))
+
+
+@dataclass
+class Run:
+    change: str
+    mode: str
+    apply_seconds: float
+    longest_stall: float
+    p99: float
+    inserts: int
+    errors: int
+
+
+def cli(url: str, models: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "schemasync", *args, "--database-url", url, "--models", models]
+    return subprocess.run(command, check=False, cwd=folder, capture_output=True, text=True, env={**os.environ, "SCHEMASYNC_CACHE_DIR": "off"})
+
+
+def write_models(folder: Path, change: str) -> str:
+    module = f"m_{change.replace(' ', '_')}"
+    (folder / f"{module}.py").write_text(textwrap.dedent(MODELS.format(**CHANGES[change])))
+    return f"{module}:metadata"
+
+
+def measure(url: str, folder: Path, change: str, mode: str, interval: float) -> Run:
+    engine = sa.create_engine(url)
+    writer = Writer(engine, interval)
+    thread = threading.Thread(target=writer.run)
+    thread.start()
+    time.sleep(1.0)  # a steady load before the change starts
+    begun = time.monotonic()
+    result = cli(url, write_models(folder, change), folder, "apply", "--yes", *(["--online"] if mode == "online" else []))
+    ended = time.monotonic()
+    time.sleep(1.0)
+    writer.stop.set()
+    thread.join()
+    engine.dispose()
+    if result.returncode != 0:
+        raise SystemExit(f"apply failed ({change}, {mode}): {result.stderr.strip() or result.stdout.strip()}")
+    reported = re.search(r"in (\d+\.\d+)s;", result.stdout)
+    during = sorted(took for started, took in writer.timings if started + took >= begun and started <= ended)
+    return Run(
+        change=change,
+        mode=mode,
+        apply_seconds=float(reported.group(1)) if reported else float("nan"),
+        longest_stall=during[-1] if during else float("nan"),
+        p99=during[int(len(during) * 0.99)] if during else float("nan"),
+        inserts=len(during),
+        errors=len(writer.errors),
+    )
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dialect", choices=sorted(SERVER_URLS), default="postgresql")
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--interval", type=float, default=5.0, help="milliseconds between two inserts")
+    parser.add_argument("--changes", default="add index,add foreign key")
+    args = parser.parse_args()
+
+    base = sa.engine.make_url(SERVER_URLS[args.dialect])
+    name = f"ss_online_bench_{secrets.token_hex(3)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            print(f"{args.dialect}: {args.rows:,} rows in events, one insert every {args.interval:g} ms; load average before: {load_average()}")
+            start = cli(url, write_models(folder, "none"), folder, "apply", "--yes")
+            if start.returncode != 0:
+                raise SystemExit(start.stderr)
+            filled = time.monotonic()
+            fill_engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with fill_engine.connect() as connection:
+                for statement in FILL[args.dialect]:
+                    connection.exec_driver_sql(statement.format(rows=args.rows, parents=PARENTS))
+            fill_engine.dispose()
+            print(f"filled in {time.monotonic() - filled:.1f}s")
+            runs = []
+            for change in [c.strip() for c in args.changes.split(",")]:
+                for mode in ("plain", "online"):
+                    runs.append(measure(url, folder, change, mode, args.interval / 1000))
+                    undo = cli(url, write_models(folder, "none"), folder, "apply", "--yes")
+                    if undo.returncode != 0:
+                        raise SystemExit(undo.stderr)
+            print(f"load average after: {load_average()}\n")
+            print("| change | mode | apply (s) | longest insert stall (s) | p99 insert (ms) | inserts during apply | insert errors |")
+            print("|---|---|---:|---:|---:|---:|---:|")
+            for r in runs:
+                print(f"| {r.change} | {r.mode} | {r.apply_seconds:.2f} | {r.longest_stall:.3f} | {r.p99 * 1000:.1f} | {r.inserts} | {r.errors} |")
+    finally:
+        with admin.connect() as connection:
+            force = " WITH (FORCE)" if args.dialect == "postgresql" else ""
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Online mode: the steps that change a busy table without blocking its writers. Pure values.
+
+A step's `mode` says how apply runs it (the plan shows it, and the hash covers it):
+- `transaction`: the usual way (PostgreSQL and SQLite: inside the plan's transaction).
+- `online`: outside any transaction, one statement at a time, letting reads and writes go on:
+  PostgreSQL's CREATE/DROP INDEX CONCURRENTLY and VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE
+  only), MariaDB's check of the rows under a foreign key it added unchecked (a consistent read).
+- `instant`, `inplace`: MySQL/MariaDB, the ALTER names its algorithm (ALGORITHM=INSTANT, or
+  ALGORITHM=INPLACE with LOCK=NONE), so the server refuses rather than block writers.
+- `copy`: MySQL/MariaDB, a change with no online form: the server copies the table and blocks writes.
+
+The operations below are the online forms of ordinary ones; they subclass them, so whatever asks
+"is this an index build?" still gets the right answer. The dialect chooses them
+(`Dialect.online_steps`); render.py spells them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from schemasync.operations import (
+    AddCheck,
+    AddForeignKey,
+    AddUnique,
+    AlterColumn,
+    CreateIndex,
+    DropIndex,
+    Operation,
+    qualified,
+)
+from schemasync.snapshot import Check, ForeignKey, Index, Snapshot
+
+TRANSACTION = "transaction"
+ONLINE = "online"
+INSTANT = "instant"
+INPLACE = "inplace"
+COPY = "copy"
+MODES = (TRANSACTION, ONLINE, INSTANT, INPLACE, COPY)
+
+# How long a step waits for a strong lock, how many times it is tried, and the first pause between.
+DEFAULT_LOCK_TIMEOUT = 2.0
+DEFAULT_ATTEMPTS = 3
+FIRST_BACKOFF = 1.0
+
+
+@dataclass(frozen=True)
+class OnlineRun:
+    """How an online apply waits for locks: `lock_timeout` seconds per try, `attempts` tries,
+    pausing `backoff(n)` seconds after the n-th failed one."""
+
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    attempts: int = DEFAULT_ATTEMPTS
+    first_backoff: float = FIRST_BACKOFF
+
+    def backoff(self, attempt: int) -> float:
+        return self.first_backoff * 2 ** (attempt - 1)
+
+
+def is_online(op: Operation) -> bool:
+    """Whether the operation runs outside the plan's transaction (PostgreSQL's online steps)."""
+    return isinstance(op, (CreateIndexConcurrently, DropIndexConcurrently, ValidateConstraint, ValidateForeignKey))
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateIndexConcurrently(CreateIndex):
+    """CREATE [UNIQUE] INDEX CONCURRENTLY: built while writes go on; a failed build leaves an INVALID index."""
+
+    def summary(self) -> str:
+        return super().summary() + " concurrently"
+
+
+@dataclass(frozen=True)
+class DropIndexConcurrently(DropIndex):
+    def summary(self) -> str:
+        return super().summary() + " concurrently"
+
+
+@dataclass(frozen=True)
+class AddForeignKeyNotValid(AddForeignKey):
+    """ADD CONSTRAINT ... NOT VALID: new rows are checked at once, the old ones by the VALIDATE step after it."""
+
+    def summary(self) -> str:
+        return super().summary() + " NOT VALID"
+
+
+@dataclass(frozen=True)
+class AddCheckNotValid(AddCheck):
+    def summary(self) -> str:
+        return super().summary() + " NOT VALID"
+
+
+@dataclass(frozen=True)
+class AddUniqueUsingIndex(AddUnique):
+    """ADD CONSTRAINT name UNIQUE USING INDEX name: the unique index was built concurrently just before."""
+
+    def summary(self) -> str:
+        return super().summary() + " using its index"
+
+
+@dataclass(frozen=True)
+class ValidateConstraint(Operation):
+    """ALTER TABLE ... VALIDATE CONSTRAINT: scans the rows under SHARE UPDATE EXCLUSIVE (writes go on)."""
+
+    op: ClassVar[str] = "validate_constraint"
+    name: str
+    kind: str
+
+    def summary(self) -> str:
+        return f"validate {self.kind} {self.name} on {qualified(self.table)}"
+
+    def details(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class SetNotNullChecked(AlterColumn):
+    """SET NOT NULL once a validated CHECK (col IS NOT NULL) proves it: PostgreSQL 12+ skips the scan."""
+
+    def summary(self) -> str:
+        return super().summary() + " (proved by a validated check)"
+
+
+# --- MariaDB ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddForeignKeyUnchecked(AddForeignKey):
+    """MariaDB adds a foreign key in place (no copy, writes go on) only with foreign_key_checks off,
+    that is without checking the rows already there: the ValidateForeignKey step after it does."""
+
+    def summary(self) -> str:
+        return super().summary() + " (existing rows checked next)"
+
+
+@dataclass(frozen=True)
+class ValidateForeignKey(Operation):
+    """Count the rows that break a key added unchecked (a consistent read: writes go on); if any
+    does, drop the key again (and the index it brought) and fail."""
+
+    op: ClassVar[str] = "validate_constraint"
+    foreign_key: ForeignKey
+    # Whether adding the key created its index (no other index served it): dropped with it on failure.
+    drop_index: bool
+
+    def summary(self) -> str:
+        return f"validate foreign key {self.foreign_key.name} on {qualified(self.table)} (dropped again if a row breaks it)"
+
+    def details(self) -> dict[str, Any]:
+        return {"name": self.foreign_key.name, "kind": "foreign key"}
+
+
+def not_null_check(op: AlterColumn, table_checks: tuple[Check, ...], limit: int) -> Check:
+    """The temporary check that proves a column has no NULLs, named so it never clashes."""
+    taken = {c.db_name or c.name for c in table_checks}
+    base = _fit(f"{op.table[1]}_{op.after.name}", "_not_null", limit)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = _fit(f"{op.table[1]}_{op.after.name}", f"_not_null{n}", limit)
+    return Check(f"{_quote(op.after.name)} IS NOT NULL", name)
+
+
+def constraint_name(given: str | None, table: str, columns: tuple[str, ...], suffix: str, limit: int) -> str:
+    """The name to create a constraint under: its own, else the one the server would choose
+    (`<table>_<columns>_<suffix>`, so it reads back as server-chosen)."""
+    return given or _fit("_".join((table, *columns)), f"_{suffix}", limit)
+
+
+def _fit(stem: str, suffix: str, limit: int) -> str:
+    return stem[: limit - len(suffix)] + suffix
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def unique_index(unique: Any, table: str, limit: int) -> Index:
+    """The index a unique constraint is added with (its name becomes the constraint's)."""
+    return Index(constraint_name(unique.name or unique.db_name, table, unique.columns, "key", limit), unique.columns, unique=True)
+
+
+def invalid_index_notes(current: Snapshot, target: Snapshot) -> list[str]:
+    """Why the plan drops an index the models may still want: it is INVALID (see Dialect.lower)."""
+    return [
+        f"index {index.name} on {table.qualified_name} is INVALID (a CREATE INDEX CONCURRENTLY failed or was interrupted): the plan drops it"
+        for table in current.tables
+        if target.table(table.key)
+        for index in table.invalid_indexes
+    ]
