@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync import ddl
+from schemasync.catalog import Catalog
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
 from schemasync.operations import AddForeignKey, DropForeignKey, DropIndex, Operation
@@ -41,6 +42,8 @@ class MySQLDialect(Dialect):
     # --- normalise -------------------------------------------------------------------------------
 
     def normalize_column(self, column: Column) -> Column:
+        if isinstance(column.autoincrement, bool):
+            return column
         return replace(column, autoincrement=bool(column.autoincrement))
 
     def normalize_table(self, table: Table) -> Table:
@@ -126,6 +129,14 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """information_schema read once per kind of object instead of SHOW CREATE TABLE per table (MariaDB)."""
+        from schemasync import catalog_mysql
+
+        return catalog_mysql.read(connection, schema, names) if catalog_mysql.supported(connection) else None
 
 
 def _rebind_foreign_keys_around_index_drops(operations: list[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:

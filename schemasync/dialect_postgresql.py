@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from schemasync.catalog import Catalog
 from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
 from schemasync.snapshot import Column
 
@@ -118,3 +119,11 @@ class PostgreSQLDialect(Dialect):
                 yield connection, mapping
             finally:
                 transaction.rollback()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """Six plain pg_catalog queries, rows as tuples, each distinct type parsed once."""
+        from schemasync import catalog_postgresql
+
+        return catalog_postgresql.read(connection, schema, names) if catalog_postgresql.supported(connection) else None

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from schemasync.catalog import Catalog
 from schemasync.dialects import Dialect, register
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.operations import (
@@ -44,6 +45,8 @@ class SQLiteDialect(Dialect):
 
     def normalize_column(self, column: Column) -> Column:
         # SQLite does not report autoincrement; an INTEGER PRIMARY KEY is the rowid either way.
+        if column.autoincrement is False and column.comment is None:
+            return column
         return replace(column, autoincrement=False, comment=None)
 
     # --- lower -----------------------------------------------------------------------------------
@@ -116,6 +119,14 @@ class SQLiteDialect(Dialect):
                 yield connection, {None: None}
         finally:
             scratch_engine.dispose()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """Pragma functions joined to sqlite_master: four queries, not several per table."""
+        from schemasync import catalog_sqlite
+
+        return catalog_sqlite.read(connection, schema, names) if catalog_sqlite.supported(connection) else None
 
 
 def _needs_rebuild(op: Operation) -> bool:

@@ -1,7 +1,8 @@
 """What schemasync knows about a database dialect, behind one narrow interface, and the registry.
 
 Each dialect module has the same sections in the same order: facts, normalise, lower, SQL
-(elements for the steps whose spelling differs), lock, scratch place. Code outside the
+(elements for the steps whose spelling differs), lock, scratch place, catalog (the bulk reader,
+in catalog_<dialect>.py). Code outside the
 `dialect_*.py` modules asks these questions and never tests a dialect's name.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from schemasync.catalog import Catalog
 from schemasync.errors import ConfigError, LockError
 from schemasync.operations import (
     AddForeignKey,
@@ -74,7 +76,7 @@ class Dialect:
         def anonymise(constraint: Any, kind: str) -> Any:
             if self.is_generated_name(kind, table.name, constraint.name):
                 return replace(constraint, name=None, db_name=constraint.name)
-            return replace(constraint, db_name=constraint.name)
+            return constraint if constraint.db_name == constraint.name else replace(constraint, db_name=constraint.name)
 
         pk = anonymise(table.primary_key, "primary_key") if table.primary_key else None
         return replace(
@@ -146,6 +148,12 @@ class Dialect:
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         """Checks to run inside the apply transaction before it commits."""
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """The tables `names` read in bulk from this dialect's catalog; None: use SQLAlchemy's Inspector."""
+        return None
 
 
 def _sort_key(item: Any) -> str:
