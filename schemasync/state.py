@@ -12,6 +12,7 @@ import getpass
 import json
 import socket
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
 
@@ -65,9 +66,7 @@ class StateRow:
     plan_hash: str
     source_fingerprint: str
     target_fingerprint: str
-    operations: list[dict[str, Any]]
     managed_tables: tuple[TableKey, ...]
-    snapshot_after: dict[str, Any]
     steps_total: int
     steps_done: int
     error: str | None
@@ -75,9 +74,24 @@ class StateRow:
     tool_version: str
     started_at: datetime
     duration_ms: int | None
-    # What the row's plan kept and renamed (backup.py records) and the schema before it.
+    # What the row's plan kept and renamed (backup.py records).
     backups: list[dict[str, Any]] = field(default_factory=list)
-    snapshot_before: dict[str, Any] = field(default_factory=dict)
+    # The large JSON columns as stored (operations, snapshot_after, snapshot_before), parsed on first
+    # use: a plan reads none of them, and at 5,000 tables they are megabytes.
+    stored: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def operations(self) -> list[dict[str, Any]]:
+        return json.loads(self.stored.get("operations") or "[]")
+
+    @cached_property
+    def snapshot_after(self) -> dict[str, Any]:
+        return json.loads(self.stored.get("snapshot_after") or "{}")
+
+    @cached_property
+    def snapshot_before(self) -> dict[str, Any]:
+        """The schema before the apply (for rollback)."""
+        return json.loads(self.stored.get("snapshot_before") or "{}")
 
 
 def exists(connection: sa.Connection, schema: str | None = None) -> bool:
@@ -166,7 +180,11 @@ def rows(connection: sa.Connection) -> list[StateRow]:
 
 def last_applied(connection: sa.Connection) -> StateRow | None:
     """The newest apply that completed: it defines what is managed and what the schema should be."""
-    return next((row for row in rows(connection) if row.status == APPLIED), None)
+    if not exists(connection):
+        return None
+    query = sa.select(state_table).where(state_table.c.status == APPLIED).order_by(state_table.c.id.desc()).limit(1)
+    found = connection.execute(query).mappings().first()
+    return _row(found) if found is not None else None
 
 
 def _row(data: Any) -> StateRow:
@@ -177,9 +195,7 @@ def _row(data: Any) -> StateRow:
         plan_hash=data["plan_hash"],
         source_fingerprint=data["source_fingerprint"],
         target_fingerprint=data["target_fingerprint"],
-        operations=json.loads(data["operations"]),
         managed_tables=tuple(parse_table_key(name) for name in json.loads(data["managed_tables"])),
-        snapshot_after=json.loads(data["snapshot_after"]),
         steps_total=data["steps_total"],
         steps_done=data["steps_done"],
         error=data["error"],
@@ -188,7 +204,7 @@ def _row(data: Any) -> StateRow:
         started_at=data["started_at"],
         duration_ms=data["duration_ms"],
         backups=json.loads(data["backups"] or "[]"),
-        snapshot_before=json.loads(data["snapshot_before"] or "{}"),
+        stored={name: data[name] for name in ("operations", "snapshot_after", "snapshot_before")},
     )
 
 
