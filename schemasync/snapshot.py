@@ -159,6 +159,11 @@ class Snapshot:
         return Snapshot(self.dialect, tuple(t for t in self.tables if t.key in keys))
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical form; made once per snapshot (a plan needs it twice), so do not change it."""
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> dict[str, Any]:
         return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables]}
 
     @classmethod
@@ -167,7 +172,16 @@ class Snapshot:
 
     def fingerprint(self) -> str:
         """A digest of the canonical form: equal schemas give equal fingerprints on any machine."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         return fingerprint_of(self.to_dict())
+
+    def known_fingerprint(self, fingerprint: str) -> Snapshot:
+        """This snapshot, its fingerprint already known (the target cache stores it with the tables)."""
+        self.__dict__["_fingerprint"] = fingerprint
+        return self
 
 
 def table_sort_key(table: Table) -> tuple[str, str]:
