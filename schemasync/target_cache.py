@@ -2,8 +2,9 @@
 
 Building the models in a scratch place is the expensive half of a plan (about 10 s for 1,000
 tables on PostgreSQL). What the server builds depends only on the models' DDL as this dialect
-compiles it, the server's version, the dialect's build context (MySQL: the database's character
-set) and schemasync's own code, so those make the key. The value is the normalised target with
+compiles it (described per table by model_key.py, or compiled where it cannot describe it), the
+server's version, the dialect's build context (MySQL: the database's character set), and
+schemasync's and SQLAlchemy's own code, so those make the key. The value is the normalised target with
 the server's own names (what the lock file keeps too) and its fingerprint, in a compact form that
 loads in a few milliseconds per thousand columns. Entries are files; a write is atomic (rename),
 and an entry that cannot be read is ignored and rebuilt.
@@ -19,7 +20,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from schemasync.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Table, Unique, digest, table_sort_key
+import sqlalchemy as sa
+
+from schemasync.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+    digest,
+    table_sort_key,
+)
 
 FORMAT = 2
 
@@ -36,7 +50,10 @@ class TargetCache:
     directory: Path
 
     def key(self, dialect: str, server: str, context: str, model_tables: dict[str, str]) -> str:
-        return digest({"format": FORMAT, "code": code_digest(), "dialect": dialect, "server": server, "context": context, "models": sorted(model_tables.items())})
+        return digest({
+            "format": FORMAT, "code": code_digest(), "sqlalchemy": sa.__version__, "dialect": dialect, "server": server,
+            "context": context, "models": sorted(model_tables.items()),
+        })
 
     def _path(self, key: str) -> Path:
         return self.directory / f"target-{key.removeprefix('sha256:')}.json"

@@ -89,7 +89,7 @@ LAYERS = {
     "errors": 0, "snapshot": 0, "operations": 0,
     "scope": 1, "diff": 1, "renames": 1, "ordering": 1, "backup": 1, "plan": 3, "rollback": 4,
     "dialects": 2, "catalog": 2, "catalog_sqlite": 2, "catalog_postgresql": 2, "catalog_mysql": 2, "dialect_sqlite": 2, "dialect_postgresql": 2, "dialect_mysql": 2, "ddl": 2, "render": 2,
-    "reflect": 4, "target_cache": 4, "models": 4, "devdb": 4, "state": 4, "apply": 4, "lockfile": 4,
+    "reflect": 4, "model_key": 4, "target_cache": 4, "models": 4, "devdb": 4, "state": 4, "apply": 4, "lockfile": 4,
     "config": 5, "database": 5, "workflow": 5, "history": 5, "offline": 5, "targets": 5, "console": 6, "report_formats": 6, "targets_console": 6, "cli": 7, "__main__": 8, "__init__": 0,
 }
 
