@@ -176,7 +176,10 @@ class Snapshot:
 
     @cached_property
     def _fingerprint(self) -> str:
-        return fingerprint_of(self.to_dict())
+        if "_canonical" in self.__dict__:
+            return fingerprint_of(self._canonical)
+        # The digest fingerprint_of(self.to_dict()) gives, without making the canonical form first.
+        return digest({"dialect": self.dialect, "tables": [table_to_dict(t, columns_by_name=True) for t in self.tables]})
 
     def known_fingerprint(self, fingerprint: str) -> Snapshot:
         """This snapshot, its fingerprint already known (the target cache stores it with the tables)."""
@@ -224,12 +227,14 @@ def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
     return data
 
 
-def table_to_dict(table: Table) -> dict[str, Any]:
+def table_to_dict(table: Table, columns_by_name: bool = False) -> dict[str, Any]:
+    """The canonical dict of a table; `columns_by_name` orders its columns as fingerprints do."""
+    columns = sorted(table.columns, key=lambda c: c.name) if columns_by_name else table.columns
     return {
         "schema": table.schema,
         "name": table.name,
         "comment": table.comment,
-        "columns": [column_to_dict(c) for c in table.columns],
+        "columns": [column_to_dict(c) for c in columns],
         "primary_key": _constraint_to_dict(table.primary_key) if table.primary_key else None,
         "foreign_keys": [_constraint_to_dict(fk) for fk in table.foreign_keys],
         "uniques": [_constraint_to_dict(u) for u in table.uniques],

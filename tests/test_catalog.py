@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
 from schemasync.dialects import dialect_for
+from schemasync.snapshot import Snapshot, fingerprint_of
 from tests.conftest import Database, make_database
 from tests.readers import assert_same_reading, differences, read_both
 from tests.test_convergence import reset, schemas, to_metadata
@@ -56,7 +57,10 @@ def test_every_dialect_has_a_bulk_reader(db):
 def test_the_models_of_the_suite_read_alike(db, models):
     metadata = load(models)
     create(db.url, metadata)
-    assert len(assert_same_reading(db.url).tables) == len(metadata.tables)
+    snapshot = assert_same_reading(db.url)
+    assert len(snapshot.tables) == len(metadata.tables)
+    # A snapshot's fingerprint, made without its canonical form, is the digest of that form.
+    assert Snapshot(snapshot.dialect, snapshot.tables).fingerprint() == fingerprint_of(snapshot.to_dict())
 
 
 def test_the_scratch_build_reads_alike(db):
