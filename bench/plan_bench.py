@@ -17,6 +17,7 @@ for several rounds:
   reflection     SQLAlchemy's bulk reflection alone (Inspector.get_multi_*), models loaded
   raw-catalog    the floor: the models loaded and the catalog read with plain SQL, one query per
                  kind of object, rows fetched and nothing done with them
+  raw-catalog-nogc  the same with Python's cyclic garbage collector off, as schemasync runs
   models         importing the models module alone
 
 It prints, per dialect and size, medians, ratios and each process's peak RSS, then the summary
@@ -49,7 +50,7 @@ SERVER_URLS = {
 }
 DIALECTS = ("sqlite", "postgresql", "mysql")
 SIZES = (100, 1000, 5000)
-MEASURES = ("plan", "plan-1%", "alembic", "migra", "reflection", "raw-catalog", "models")
+MEASURES = ("plan", "plan-1%", "alembic", "migra", "reflection", "raw-catalog", "raw-catalog-nogc", "models")
 
 COLUMN_TYPES = [
     ("sa.Integer()", "0"),
@@ -105,31 +106,34 @@ RAW_CATALOG = {
     "sqlite": [
         "SELECT name, sql FROM sqlite_master WHERE type = 'table'",
         "SELECT m.name, p.* FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS p WHERE m.type = 'table'",
-        "SELECT m.name, l.name, l.\"unique\", i.name FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS l "
-        "JOIN pragma_index_info(l.name) AS i WHERE m.type = 'table'",
+        ("SELECT m.name, l.name, l.\"unique\", i.name FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS l "
+        "JOIN pragma_index_info(l.name) AS i WHERE m.type = 'table'"),
         "SELECT m.name, f.* FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
     ],
     "postgresql": [
-        "SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
-        "WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace",
-        "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid), a.attnotnull, "
-        "col_description(a.attrelid, a.attnum) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
-        "SELECT con.conrelid, con.conname, con.contype, pg_get_constraintdef(con.oid, true) FROM pg_constraint con "
-        "WHERE con.connamespace = 'public'::regnamespace",
-        "SELECT i.indrelid, c.relname, i.indisunique, i.indkey::int2[] FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relnamespace = 'public'::regnamespace",
+        ("SELECT c.oid, c.relname, d.description FROM pg_class c "
+        "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.objsubid = 0 AND d.classoid = 'pg_class'::regclass "
+        "WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace"),
+        ("SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(ad.adbin, ad.adrelid), a.attnotnull, d.description "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "LEFT JOIN pg_attrdef ad ON a.atthasdef AND ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+        "LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.objsubid = a.attnum "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"),
+        ("SELECT con.conrelid, con.conname, con.contype, con.conkey, con.confrelid, con.confkey, con.confupdtype, con.confdeltype, "
+        "CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END "
+        "FROM pg_constraint con WHERE con.connamespace = 'public'::regnamespace"),
+        ("SELECT i.indrelid, c.relname, i.indisunique, i.indkey::int2[] FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace"),
     ],
     "mysql": [
         "SELECT TABLE_NAME, TABLE_COMMENT, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-        "SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLLATION_NAME, "
-        "CHARACTER_SET_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
+        ("SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLLATION_NAME, "
+        "CHARACTER_SET_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"),
         "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()",
-        "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
-        "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL",
-        "SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS "
-        "WHERE CONSTRAINT_SCHEMA = DATABASE()",
+        ("SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
+        "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL"),
+        ("SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS "
+        "WHERE CONSTRAINT_SCHEMA = DATABASE()"),
         "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
     ],
 }
@@ -159,7 +163,10 @@ SCRIPTS = {
                 getattr(inspector, method)()
     """,
     "raw-catalog": """
-        import json, sys, sqlalchemy as sa
+        import gc, json, sys
+        if len(sys.argv) > 3:
+            gc.disable()
+        import sqlalchemy as sa
         sys.path.insert(0, '.')
         from models_base import metadata
         engine = sa.create_engine(sys.argv[1])
@@ -257,6 +264,7 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
                 "alembic": [sys.executable, _script("alembic"), url],
                 "reflection": [sys.executable, _script("reflection"), url],
                 "raw-catalog": [sys.executable, _script("raw-catalog"), url, json.dumps(RAW_CATALOG[dialect])],
+                "raw-catalog-nogc": [sys.executable, _script("raw-catalog"), url, json.dumps(RAW_CATALOG[dialect]), "nogc"],
                 "models": [sys.executable, _script("models")],
             }
             if migra and dialect == "postgresql":
@@ -292,19 +300,19 @@ def detail(dialect: str, tables: int, results: dict[str, Result]) -> str:
 
 def summary(all_results: dict[tuple[str, int], dict[str, Result]]) -> str:
     lines = [
-        "| tables | dialect | plan in sync | plan 1% changed | Alembic | migra | SQLAlchemy reflection | raw catalog | models alone "
-        "| plan vs Alembic | plan vs raw | plan peak RSS | Alembic peak RSS |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ("| tables | dialect | plan in sync | plan 1% changed | Alembic | migra | SQLAlchemy reflection | raw catalog | raw catalog, gc off "
+        "| models alone | plan vs Alembic | plan vs raw | plan vs raw, gc off | plan peak RSS | Alembic peak RSS |"),
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (dialect, tables), r in sorted(all_results.items(), key=lambda item: (item[0][1], DIALECTS.index(item[0][0]))):
-        def s(name: str) -> str:
+        def s(name: str, r: dict[str, Result] = r) -> str:
             return f"{r[name].median:.2f} s" if name in r else ""
 
         plan = r["plan"].median
         lines.append(
             f"| {tables:,} | {dialect} | {s('plan')} | {s('plan-1%')} | {s('alembic')} | {s('migra')} | {s('reflection')} | {s('raw-catalog')} "
-            f"| {s('models')} | {plan / r['alembic'].median:.2f}x | {plan / r['raw-catalog'].median:.2f}x "
-            f"| {max(r['plan'].peak_mb):.0f} MB | {max(r['alembic'].peak_mb):.0f} MB |"
+            f"| {s('raw-catalog-nogc')} | {s('models')} | {plan / r['alembic'].median:.2f}x | {plan / r['raw-catalog'].median:.2f}x "
+            f"| {plan / r['raw-catalog-nogc'].median:.2f}x | {max(r['plan'].peak_mb):.0f} MB | {max(r['alembic'].peak_mb):.0f} MB |"
         )
     return "\n".join(lines)
 
