@@ -114,7 +114,7 @@ class MySQLDialect(Dialect):
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """Scratch databases with the target's character set, dropped afterwards whatever happens."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}

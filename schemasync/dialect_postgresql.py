@@ -15,6 +15,9 @@ from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
 from schemasync.snapshot import Column
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+# Above this many tables the scratch build commits as it goes (see PostgreSQLDialect.scratch).
+SCRATCH_TRANSACTION_TABLES = 1000
+DROP_BATCH = 200
 
 
 @register
@@ -106,16 +109,29 @@ class PostgreSQLDialect(Dialect):
             yield
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
-        """Fresh schemas inside a transaction that is always rolled back: nothing is left behind."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """Fresh schemas inside a transaction that is always rolled back: nothing is left behind.
+
+        A transaction holds a lock on every relation it creates (about 15 per table with its
+        sequence, indexes and TOAST table), and the server's lock table (max_locks_per_transaction
+        x max_connections: 6,400 by default) fills at a few thousand tables. Past
+        SCRATCH_TRANSACTION_TABLES the schemas are built statement by statement instead, and
+        dropped a batch of tables at a time afterwards, whatever happens.
+        https://www.postgresql.org/docs/current/runtime-config-locks.html
+        """
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
+        default = mapping.get(None, "public")
         with engine.connect() as connection:
+            if tables > SCRATCH_TRANSACTION_TABLES:
+                with _committed_scratch(connection.execution_options(isolation_level="AUTOCOMMIT"), mapping, default) as built:
+                    yield built, mapping
+                return
             transaction = connection.begin()
             try:
                 for scratch_schema in mapping.values():
                     connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
-                connection.exec_driver_sql(f'SET LOCAL search_path TO "{mapping.get(None, "public")}"')
+                connection.exec_driver_sql(f'SET LOCAL search_path TO "{default}"')
                 yield connection, mapping
             finally:
                 transaction.rollback()
@@ -127,3 +143,26 @@ class PostgreSQLDialect(Dialect):
         from schemasync import catalog_postgresql
 
         return catalog_postgresql.read(connection, schema, names) if catalog_postgresql.supported(connection) else None
+
+
+@contextmanager
+def _committed_scratch(connection: sa.Connection, mapping: dict[str | None, str], default: str) -> Iterator[sa.Connection]:
+    """Scratch schemas built in autocommit mode, emptied in batches and dropped afterwards."""
+    try:
+        for scratch_schema in mapping.values():
+            connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
+        connection.exec_driver_sql(f'SET search_path TO "{default}"')
+        yield connection
+    finally:
+        connection.exec_driver_sql("RESET search_path")  # the connection goes back to the pool
+        for scratch_schema in mapping.values():
+            names = connection.exec_driver_sql(
+                "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = %(schema)s::regnamespace AND relkind IN ('r', 'p')",
+                {"schema": f'"{scratch_schema}"'},
+            ).scalars().all()
+            quote = connection.dialect.identifier_preparer.quote_identifier
+            for start in range(0, len(names), DROP_BATCH):
+                quoted = ", ".join(f'"{scratch_schema}".{quote(name)}' for name in names[start : start + DROP_BATCH])
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted} CASCADE")
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
+

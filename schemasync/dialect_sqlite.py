@@ -109,7 +109,7 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")

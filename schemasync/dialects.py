@@ -138,8 +138,8 @@ class Dialect:
         raise NotImplementedError
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
-        """A place to build the models: yields a connection and {model schema: scratch schema}."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """A place to build the models (`tables` of them): yields a connection and {model schema: scratch schema}."""
         raise NotImplementedError
 
     def build_context(self, connection: sa.Connection) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 TableKey = tuple[str | None, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
 class Column:
     """A column; `type` is the DDL text the dialect compiles, `default` the server's default text."""
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
+import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from schemasync import console, workflow
+from schemasync import console, dialect_postgresql, workflow
 from schemasync.config import Settings
+from schemasync.devdb import build_target
+from schemasync.dialects import dialect_for
+from schemasync.errors import PlanError
+from schemasync.scope import Scope
+from tests.conftest import Database, make_database
 from tests.test_convergence import models_module
 
 TABLES = 100
@@ -51,3 +58,36 @@ def test_no_bar_without_a_terminal():
         for number in range(1, 501):
             progress(number, "CREATE TABLE t (id INTEGER)")
     assert quiet_file.getvalue() == ""
+
+
+@pytest.fixture
+def postgresql_db(tmp_path) -> Iterator[Database]:
+    yield from make_database("postgresql", tmp_path)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["builds", "fails"])
+def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(postgresql_db, monkeypatch, fails):
+    """Past SCRATCH_TRANSACTION_TABLES the models are built outside one transaction (whose locks
+    would fill the server's lock table); the result is the same and the scratch schema goes."""
+    metadata = models()
+    if fails:
+        sa.Table("broken", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("p", sa.Integer, sa.ForeignKey("t000.v")))
+    engine = sa.create_engine(postgresql_db.url)
+    dialect = dialect_for(engine.dialect)
+    keep = Scope().keep
+    try:
+        if fails:
+            monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 10)
+            with pytest.raises(PlanError, match="cannot be built"):
+                build_target(engine, dialect, metadata, keep)
+        else:
+            in_one_transaction = build_target(engine, dialect, metadata, keep)
+            monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 10)
+            committed = build_target(engine, dialect, metadata, keep)
+            assert committed == in_one_transaction and committed.to_dict() == in_one_transaction.to_dict()
+        with engine.connect() as connection:  # the pooled connection the build used
+            assert connection.exec_driver_sql("SHOW search_path").scalar() == '"$user", public'
+            left = connection.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'schemasync')").all()
+        assert left == []
+    finally:
+        engine.dispose()
