@@ -32,6 +32,7 @@ import argparse
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -356,6 +357,7 @@ def main() -> None:
     parser.add_argument("--migra", default=os.environ.get("MIGRA", "/tmp/migra-venv/bin/migra"), help="migra executable (PostgreSQL column; skipped when absent)")
     args = parser.parse_args()
     migra = args.migra if args.migra and Path(args.migra).exists() else None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: still drop the scratch databases
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

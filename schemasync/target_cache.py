@@ -35,7 +35,7 @@ from schemasync.snapshot import (
     table_sort_key,
 )
 
-FORMAT = 2
+FORMAT = 3
 
 
 @cache
@@ -59,10 +59,13 @@ class TargetCache:
         return self.directory / f"target-{key.removeprefix('sha256:')}.json"
 
     def load(self, key: str, dialect: str) -> Snapshot | None:
+        """The entry for `key`: a line with the fingerprint, then a line per table (read one at a
+        time, so the parsed text never sits in memory beside the snapshot)."""
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            tables = tuple(sorted((_table(t) for t in data["tables"]), key=table_sort_key))
-            fingerprint = str(data["fingerprint"])
+            with self._path(key).open(encoding="utf-8") as file:
+                fingerprint = str(json.loads(file.readline())["fingerprint"])
+                strings: dict[str, str] = {}  # one object per distinct type or default text
+                tables = tuple(sorted((_table(json.loads(line), strings) for line in file), key=table_sort_key))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
         return Snapshot(dialect, tables).known_fingerprint(fingerprint)
@@ -73,7 +76,8 @@ class TargetCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".target-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump({"fingerprint": snapshot.fingerprint(), "tables": [_row(t) for t in snapshot.tables]}, file)
+                file.write(json.dumps({"fingerprint": snapshot.fingerprint()}) + "\n")
+                file.writelines(json.dumps(_row(t)) + "\n" for t in snapshot.tables)
             os.replace(temporary, self._path(key))
         except OSError:
             pass
@@ -98,13 +102,17 @@ def _row(table: Table) -> list[Any]:
     ]
 
 
-def _table(row: list[Any]) -> Table:
+def _table(row: list[Any], strings: dict[str, str]) -> Table:
     schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit = row
+
+    def shared(text: str | None) -> str | None:
+        return text if text is None else strings.setdefault(text, text)
+
     return Table(
         name=name,
         schema=schema,
         comment=comment,
-        columns=tuple(Column(name=c[0], type=c[1], nullable=c[2], default=c[3], autoincrement=c[4], comment=c[5]) for c in columns),
+        columns=tuple(Column(name=shared(c[0]), type=shared(c[1]), nullable=c[2], default=shared(c[3]), autoincrement=c[4], comment=c[5]) for c in columns),
         primary_key=PrimaryKey(columns=tuple(pk[0]), name=pk[1], db_name=pk[2]) if pk else None,
         foreign_keys=tuple(
             ForeignKey(columns=tuple(f[0]), referred_table=f[1], referred_columns=tuple(f[2]), referred_schema=f[3], ondelete=f[4], onupdate=f[5], name=f[6], db_name=f[7])
