@@ -12,8 +12,8 @@ import getpass
 import json
 import socket
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +28,8 @@ from schemasync.snapshot import TableKey
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 RUNNING, APPLIED, FAILED = "running", "applied", "failed"
+LARGE_COLUMNS = ("operations", "sql", "snapshot_before", "snapshot_after")
+PIECE = 4_000_000  # characters per statement: well under MySQL's default max_allowed_packet
 # An apply whose changes a later rollback undid.
 ROLLED_BACK = "rolled back"
 
@@ -133,7 +135,15 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "tool_version": __version__,
         "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
-    return connection.execute(state_table.insert().values(**values)).inserted_primary_key[0]
+    # Large texts go in after the row, a piece per statement: MySQL/MariaDB refuse a statement
+    # longer than max_allowed_packet (16 MB by default; a plan of 5,000 tables writes more).
+    large = {name: values[name] for name in LARGE_COLUMNS if len(values[name]) > PIECE}
+    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]
+    for name, text in large.items():
+        column = state_table.c[name]
+        for start in range(0, len(text), PIECE):
+            connection.execute(state_table.update().where(state_table.c.id == row_id).values({column: column + text[start : start + PIECE]}))
+    return row_id
 
 
 def next_id(connection: sa.Connection) -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from schemasync import console, dialect_postgresql, workflow
+from schemasync import console, dialect_postgresql, state, workflow
 from schemasync.config import Settings
 from schemasync.devdb import build_target
 from schemasync.dialects import dialect_for
@@ -91,3 +92,23 @@ def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(
         assert left == []
     finally:
         engine.dispose()
+
+
+def test_a_schema_state_row_larger_than_one_statement_is_written_in_pieces(db, tmp_path, monkeypatch):
+    """MySQL/MariaDB refuse statements over max_allowed_packet (16 MB): a plan of thousands of
+    tables records more, so large texts are appended a piece at a time (here, small pieces)."""
+    monkeypatch.setattr(state, "PIECE", 500)
+    with models_module(models()) as spec:
+        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+        planned = workflow.plan(settings).plan
+        workflow.apply(settings, lambda plan: True)
+    engine = sa.create_engine(db.url)
+    try:
+        with engine.connect() as connection:
+            row = state.last_applied(connection)
+            sql = connection.execute(sa.select(state.state_table.c.sql)).scalar()
+    finally:
+        engine.dispose()
+    assert row.snapshot_after == planned.target and len(json.dumps(planned.target)) > 50 * 500
+    assert [step["sql"] for step in row.operations] == [list(step.sql) for step in planned.steps]
+    assert sql == "\n".join(s.rstrip(";") + ";" for s in planned.statements)
