@@ -55,7 +55,7 @@ def reflect(
     for db_schema, logical in schemas.items():
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
-            tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog)
+            tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
     return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key))))
 
 
