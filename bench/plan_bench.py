@@ -1,20 +1,29 @@
-"""Benchmark: `schemasync plan` against Alembic's compare_metadata on one synthetic schema.
+"""Benchmark: `schemasync plan` against Alembic, migra and the floor, on one synthetic schema.
 
+    python bench/plan_bench.py                                  # the whole table (may take an hour)
     python bench/plan_bench.py --dialect postgresql --tables 1000 --rounds 3
 
-Builds a deterministic schema of N tables (8-15 columns of mixed types, a primary key, 1-2
-foreign keys to earlier tables, 1-3 indexes including composite and unique ones, some checks
-and server defaults), creates it on a scratch database, records it with `schemasync apply`,
-then times whole processes, alternating, for several rounds:
+For each dialect and size it builds a deterministic schema of N tables (8-15 columns of mixed
+types, a primary key, 1-2 foreign keys to earlier tables, 1-3 indexes including composite and
+unique ones, some checks and server defaults) on a scratch database, records it with
+`schemasync apply` (PostgreSQL: a thousand tables per apply, then VACUUM ANALYZE), and times
+whole processes, alternating, for several rounds:
 
-  plan-in-sync   schemasync plan, models equal to the database (the CI case)
-  plan-1%        schemasync plan with about 1% of the tables changed
+  plan           schemasync plan, models equal to the database (the CI case; target cache warm)
+  plan-1%        schemasync plan with about 1% of the tables changed (its cache entry warm)
   alembic        alembic.autogenerate.compare_metadata on the same connection and models
-  reflection     SQLAlchemy's bulk reflection alone (Inspector.get_multi_*)
-  load-models    importing the models module alone
+  migra          migra comparing the database with itself (PostgreSQL; --migra PATH, two inspections,
+                 no models to load)
+  reflection     SQLAlchemy's bulk reflection alone (Inspector.get_multi_*), models loaded
+  raw-catalog    the floor: the models loaded and the catalog read with plain SQL, one query per
+                 kind of object, rows fetched and nothing done with them
+  raw-catalog-nogc  the same with Python's cyclic garbage collector off, as schemasync runs
+  models         importing the models module alone
 
-and prints medians and ratios. Needs the `bench` extra (alembic). Never a unit test: the
-machine is noisy, so compare ratios measured in the same run.
+It prints, per dialect and size, medians, ratios and each process's peak RSS, then the summary
+table and the issue's targets. Needs the `bench` extra (alembic); migra only from its own
+virtualenv (`python -m venv /tmp/migra-venv && /tmp/migra-venv/bin/pip install migra psycopg2-binary`).
+Never a unit test: compare ratios measured in the same run, and mind the load average.
 """
 
 from __future__ import annotations
@@ -23,12 +32,15 @@ import argparse
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +49,10 @@ SERVER_URLS = {
     "postgresql": os.environ.get("SCHEMASYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     "mysql": os.environ.get("SCHEMASYNC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
+DIALECTS = ("sqlite", "postgresql", "mysql")
+SIZES = (100, 1000, 5000)
+APPLY_STEP = 1000
+MEASURES = ("plan", "plan-1%", "alembic", "migra", "reflection", "raw-catalog", "raw-catalog-nogc", "models")
 
 COLUMN_TYPES = [
     ("sa.Integer()", "0"),
@@ -59,11 +75,14 @@ def models_source(tables: int, changed_every: int = 0, seed: int = 7) -> str:
     for n in range(tables):
         name = f"t{n:05d}"
         columns = ["    sa.Column('id', sa.Integer, primary_key=True),"]
-        data_columns = []
+        numeric_columns, indexable = [], []
         for c in range(rng.randint(8, 15) - 1):
             type_, default = rng.choice(COLUMN_TYPES)
             column = f"c{c:02d}"
-            data_columns.append(column)
+            if type_.startswith(("sa.Integer", "sa.BigInteger", "sa.Numeric")):
+                numeric_columns.append(column)
+            if type_ != "sa.Text()":  # MySQL cannot index TEXT without a prefix length
+                indexable.append(column)
             server_default = f", server_default=sa.text({default!r})" if default and rng.random() < 0.3 else ""
             columns.append(f"    sa.Column('{column}', {type_}, nullable={rng.random() < 0.7}{server_default}),")
         for f in range(min(n, rng.randint(1, 2))):
@@ -72,15 +91,54 @@ def models_source(tables: int, changed_every: int = 0, seed: int = 7) -> str:
         if changed_every and n % changed_every == 0:
             columns.append("    sa.Column('added_by_change', sa.Integer),")
         extras = []
-        for i in range(rng.randint(1, 3)):
-            picked = rng.sample(data_columns, k=min(len(data_columns), rng.randint(1, 2)))
+        for i in range(rng.randint(1, 3) if indexable else 0):
+            picked = rng.sample(indexable, k=min(len(indexable), rng.randint(1, 2)))
             unique = "True" if i == 0 and rng.random() < 0.3 else "False"
             extras.append(f"    sa.Index('ix_{name}_{i}', {', '.join(repr(p) for p in picked)}, unique={unique}),")
-        if rng.random() < 0.2:
-            extras.append(f"    sa.CheckConstraint('id > 0', name='ck_{name}_id'),")
+        # Not on `id`: MariaDB refuses an AUTO_INCREMENT column in a CHECK (error 1901).
+        if rng.random() < 0.2 and numeric_columns:
+            extras.append(f"    sa.CheckConstraint('{numeric_columns[0]} >= 0', name='ck_{name}_{numeric_columns[0]}'),")
         lines += [f"sa.Table('{name}', metadata,", *columns, *extras, ")", ""]
     return "\n".join(lines)
 
+
+# --- the measured processes (scripts written into the bench folder) --------------------------------
+
+RAW_CATALOG = {
+    "sqlite": [
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table'",
+        "SELECT m.name, p.* FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS p WHERE m.type = 'table'",
+        ("SELECT m.name, l.name, l.\"unique\", i.name FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS l "
+        "JOIN pragma_index_info(l.name) AS i WHERE m.type = 'table'"),
+        "SELECT m.name, f.* FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+    ],
+    "postgresql": [
+        ("SELECT c.oid, c.relname, d.description FROM pg_class c "
+        "LEFT JOIN pg_description d ON d.objoid = c.oid AND d.objsubid = 0 AND d.classoid = 'pg_class'::regclass "
+        "WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace"),
+        ("SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(ad.adbin, ad.adrelid), a.attnotnull, d.description "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "LEFT JOIN pg_attrdef ad ON a.atthasdef AND ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+        "LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.objsubid = a.attnum "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"),
+        ("SELECT con.conrelid, con.conname, con.contype, con.conkey, con.confrelid, con.confkey, con.confupdtype, con.confdeltype, "
+        "CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END "
+        "FROM pg_constraint con WHERE con.connamespace = 'public'::regnamespace"),
+        ("SELECT i.indrelid, c.relname, i.indisunique, i.indkey::int2[] FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace"),
+    ],
+    "mysql": [
+        "SELECT TABLE_NAME, TABLE_COMMENT, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        ("SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, COLLATION_NAME, "
+        "CHARACTER_SET_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"),
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()",
+        ("SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
+        "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL"),
+        ("SELECT TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS "
+        "WHERE CONSTRAINT_SCHEMA = DATABASE()"),
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+    ],
+}
 
 SCRIPTS = {
     "alembic": """
@@ -106,7 +164,19 @@ SCRIPTS = {
                            'get_multi_indexes', 'get_multi_unique_constraints', 'get_multi_check_constraints'):
                 getattr(inspector, method)()
     """,
-    "load-models": """
+    "raw-catalog": """
+        import gc, json, sys
+        if len(sys.argv) > 3:
+            gc.disable()
+        import sqlalchemy as sa
+        sys.path.insert(0, '.')
+        from models_base import metadata
+        engine = sa.create_engine(sys.argv[1])
+        with engine.connect() as connection:
+            rows = [connection.exec_driver_sql(sql).fetchall() for sql in json.loads(sys.argv[2])]
+        print(sum(len(r) for r in rows))
+    """,
+    "models": """
         import sys
         sys.path.insert(0, '.')
         from models_base import metadata
@@ -119,7 +189,34 @@ def _script(name: str) -> str:
     return f"bench_{name.replace('-', '_')}.py"
 
 
-def create_database(dialect: str, folder: Path) -> tuple[str, callable]:
+# --- running ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def run(command: list[str], folder: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one whole process; its output goes to files, not pipes."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(command[:4])} failed ({process.returncode}): {err.read().decode()[-800:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def create_database(dialect: str, folder: Path) -> tuple[str, Callable[[], None]]:
     if dialect == "sqlite":
         return f"sqlite:///{folder / 'bench.db'}", lambda: None
     base = sa.engine.make_url(SERVER_URLS[dialect])
@@ -137,60 +234,144 @@ def create_database(dialect: str, folder: Path) -> tuple[str, callable]:
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def timed(command: list[str], folder: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if result.returncode not in (0,):
-        raise SystemExit(f"{' '.join(command[:4])} failed ({result.returncode}): {result.stderr.strip()[-500:]}")
-    return elapsed
+def psycopg2_url(url: str) -> str:
+    """migra (through sqlbag) connects with psycopg2: the same database, that driver."""
+    return sa.engine.make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dialect", choices=["sqlite", "postgresql", "mysql"], default="sqlite")
-    parser.add_argument("--tables", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Callable[[str], None]) -> dict[str, Result]:
+    import json
 
     with tempfile.TemporaryDirectory(prefix="schemasync-bench-") as tmp:
         folder = Path(tmp)
-        (folder / "models_base.py").write_text(models_source(args.tables))
-        (folder / "models_changed.py").write_text(models_source(args.tables, changed_every=100))
+        (folder / "models_base.py").write_text(models_source(tables))
+        (folder / "models_changed.py").write_text(models_source(tables, changed_every=100))
         for name, source in SCRIPTS.items():
             (folder / _script(name)).write_text(textwrap.dedent(source))
-        url, drop = create_database(args.dialect, folder)
-        env = {**os.environ, "SCHEMASYNC_DATABASE_URL": url}
+        url, drop = create_database(dialect, folder)
+        env = {**os.environ, "SCHEMASYNC_DATABASE_URL": url, "SCHEMASYNC_CACHE_DIR": str(folder / "cache")}
+        schemasync = [sys.executable, "-m", "schemasync"]
         try:
             started = time.perf_counter()
-            timed([sys.executable, "-m", "schemasync", "apply", "--yes", "-q", "--models", "models_base:metadata"], folder, env)
-            setup = time.perf_counter() - started
-            if args.dialect == "postgresql":
+            # PostgreSQL applies a plan in one transaction, which holds a lock per relation it
+            # creates: past about a thousand new tables the server's default lock table is full.
+            # So the schema grows a thousand tables per apply there (the first N tables of the
+            # models are the same for any N).
+            step = APPLY_STEP if dialect == "postgresql" else tables
+            for upto in [*range(step, tables, step), tables]:
+                (folder / f"models_upto_{upto}.py").write_text(models_source(upto))
+                run([*schemasync, "apply", "--yes", "-q", "--models", f"models_upto_{upto}:metadata"], folder, env)
+            log(f"  {dialect} {tables}: schema built and recorded in {time.perf_counter() - started:.1f} s")
+            if dialect == "postgresql":
                 engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
                 with engine.connect() as connection:
                     connection.exec_driver_sql("VACUUM ANALYZE")
                 engine.dispose()
             commands = {
-                "plan-in-sync": [sys.executable, "-m", "schemasync", "plan", "-q", "--models", "models_base:metadata"],
-                "plan-1%": [sys.executable, "-m", "schemasync", "plan", "-q", "--models", "models_changed:metadata"],
+                "plan": [*schemasync, "plan", "-q", "--models", "models_base:metadata"],
+                "plan-1%": [*schemasync, "plan", "-q", "--models", "models_changed:metadata"],
                 "alembic": [sys.executable, _script("alembic"), url],
                 "reflection": [sys.executable, _script("reflection"), url],
-                "load-models": [sys.executable, _script("load-models")],
+                "raw-catalog": [sys.executable, _script("raw-catalog"), url, json.dumps(RAW_CATALOG[dialect])],
+                "raw-catalog-nogc": [sys.executable, _script("raw-catalog"), url, json.dumps(RAW_CATALOG[dialect]), "nogc"],
+                "models": [sys.executable, _script("models")],
             }
-            times: dict[str, list[float]] = {name: [] for name in commands}
-            for _ in range(args.rounds):
+            if migra and dialect == "postgresql":
+                commands["migra"] = [migra, "--unsafe", psycopg2_url(url), psycopg2_url(url)]
+            started = time.perf_counter()
+            for warm in ("plan", "plan-1%"):  # fill the target cache: the CI case reruns unchanged models
+                run(commands[warm], folder, env)
+            log(f"  {dialect} {tables}: target cache filled in {time.perf_counter() - started:.1f} s (two scratch builds)")
+            results = {name: Result() for name in commands}
+            for number in range(rounds):
                 for name, command in commands.items():  # alternating, so drift in load hits all alike
-                    times[name].append(timed(command, folder, env))
+                    seconds, peak = run(command, folder, env)
+                    results[name].seconds.append(seconds)
+                    results[name].peak_mb.append(peak)
+                log(f"  {dialect} {tables}: round {number + 1}/{rounds} done (load {os.getloadavg()[0]:.2f})")
         finally:
             drop()
+    return results
 
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    alembic = medians["alembic"]
-    print(f"\n{args.dialect}, {args.tables} tables, {args.rounds} rounds (first apply: {setup:.2f} s)\n")
-    print(f"| {'measure':<13} | {'median s':>9} | {'vs alembic':>10} | {'vs reflection':>13} |")
-    print(f"|{'-' * 15}|{'-' * 11}|{'-' * 12}|{'-' * 15}|")
-    for name, median in medians.items():
-        print(f"| {name:<13} | {median:>9.2f} | {median / alembic:>9.2f}x | {median / medians['reflection']:>12.2f}x |")
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+def detail(dialect: str, tables: int, results: dict[str, Result]) -> str:
+    alembic, floor = results["alembic"].median, results["raw-catalog"].median
+    lines = [f"\n{dialect}, {tables} tables", "", "| measure | median s | vs alembic | vs raw catalog | peak RSS MB |", "|---|---:|---:|---:|---:|"]
+    for name in MEASURES:
+        if name in results:
+            r = results[name]
+            lines.append(f"| {name} | {r.median:.2f} | {r.median / alembic:.2f}x | {r.median / floor:.2f}x | {max(r.peak_mb):.0f} |")
+    return "\n".join(lines)
+
+
+def summary(all_results: dict[tuple[str, int], dict[str, Result]]) -> str:
+    lines = [
+        ("| tables | dialect | plan in sync | plan 1% changed | Alembic | migra | SQLAlchemy reflection | raw catalog | raw catalog, gc off "
+        "| models alone | plan vs Alembic | plan vs raw | plan vs raw, gc off | plan peak RSS | Alembic peak RSS |"),
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (dialect, tables), r in sorted(all_results.items(), key=lambda item: (item[0][1], DIALECTS.index(item[0][0]))):
+        def s(name: str, r: dict[str, Result] = r) -> str:
+            return f"{r[name].median:.2f} s" if name in r else ""
+
+        plan = r["plan"].median
+        lines.append(
+            f"| {tables:,} | {dialect} | {s('plan')} | {s('plan-1%')} | {s('alembic')} | {s('migra')} | {s('reflection')} | {s('raw-catalog')} "
+            f"| {s('raw-catalog-nogc')} | {s('models')} | {plan / r['alembic'].median:.2f}x | {plan / r['raw-catalog'].median:.2f}x "
+            f"| {plan / r['raw-catalog-nogc'].median:.2f}x | {max(r['plan'].peak_mb):.0f} MB | {max(r['alembic'].peak_mb):.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def targets(all_results: dict[tuple[str, int], dict[str, Result]]) -> str:
+    """The issue's targets, each met or not, from this run's medians."""
+    lines = []
+    for (dialect, tables), r in sorted(all_results.items()):
+        plan = r["plan"].median
+        if tables >= 1000:
+            checks = [
+                (f"<= 0.5x Alembic ({plan / r['alembic'].median:.2f}x)", plan <= 0.5 * r["alembic"].median),
+                (f"<= 1.5x raw catalog ({plan / r['raw-catalog'].median:.2f}x)", plan <= 1.5 * r["raw-catalog"].median),
+            ]
+            if "migra" in r:
+                checks.append((f"faster than migra ({plan:.2f} s vs {r['migra'].median:.2f} s)", plan < r["migra"].median))
+            if tables >= 5000:
+                checks.append((f"peak RSS < 400 MB ({max(r['plan'].peak_mb):.0f} MB)", max(r["plan"].peak_mb) < 400))
+                small = all_results.get((dialect, 1000))
+                if small:
+                    growth = plan / small["plan"].median
+                    checks.append((f"5,000 tables <= 6x 1,000 tables ({growth:.2f}x)", growth <= 6))
+            for text, ok in checks:
+                lines.append(f"- {dialect} {tables:,}: {'met' if ok else 'NOT met'}: {text}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialect", choices=DIALECTS, action="append", help="repeatable; default: all three")
+    parser.add_argument("--tables", type=int, action="append", help="repeatable; default: 100, 1000 and 5000")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--migra", default=os.environ.get("MIGRA", "/tmp/migra-venv/bin/migra"), help="migra executable (PostgreSQL column; skipped when absent)")
+    args = parser.parse_args()
+    migra = args.migra if args.migra and Path(args.migra).exists() else None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: still drop the scratch databases
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    log(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; migra: {migra or 'not found'}")
+    all_results = {}
+    for tables in args.tables or SIZES:
+        for dialect in args.dialect or DIALECTS:
+            all_results[(dialect, tables)] = measure(dialect, tables, args.rounds, migra, log)
+            print(detail(dialect, tables, all_results[(dialect, tables)]), flush=True)
+    print(f"\n## Summary ({args.rounds} rounds, medians; load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())})\n")
+    print(summary(all_results))
+    print("\n## Targets\n")
+    print(targets(all_results))
 
 
 if __name__ == "__main__":

@@ -6,23 +6,29 @@ stderr; `--debug` shows the traceback (never with local variables: they hold URL
 
 
 import functools
+import gc
 import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from schemasync import __version__, adopt, alembic_export, console, history, offline, report_formats, targets, targets_console, workflow
+from schemasync import __version__, adopt, alembic_export, console, history, offline, targets, workflow
 from schemasync.config import Settings, load_settings
 from schemasync.hazards import ALL as HAZARDS
 from schemasync.database import with_alembic
 from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
-from schemasync.plan import Plan
+
+# Start-up time: each command imports the modules it runs (`plan` never loads rollback, offline
+# plans, many targets or report formats); the names below are for annotations only.
+if TYPE_CHECKING:
+    from schemasync import history, offline, targets, workflow
+    from schemasync.plan import Plan
 
 # Click's UsageError, found through a public typer name: typer vendors Click in some versions and
 # depends on it in others, and this module imports only from typer.
@@ -150,7 +156,7 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def confirm_apply(out: Any, plan: Plan) -> bool:
+def confirm_apply(out: Any, plan: "Plan") -> bool:
     risks = f" ({console.hazard_summary(plan)})" if plan.hazards else ""
     return ask(out, f"Apply {len(plan.steps)} operations{risks}?", "apply")
 
@@ -198,7 +204,14 @@ def plan_command(
         return targets_command(common, "plan", parallel, "json" if as_json else "sql" if sql else "text")
     if (dialect or models_lock) and not source:
         raise ConfigError("--dialect and --to are for offline plans: add --from LOCK_FILE (or --from empty)")
-    report = offline.offline_plan(common.settings(), source, dialect, models_lock) if source else workflow.plan(common.settings())
+    if source:
+        from schemasync import offline
+
+        report = offline.offline_plan(common.settings(), source, dialect, models_lock)
+    else:
+        from schemasync import workflow
+
+        report = workflow.plan(common.settings())
     stdout = console.make_console(quiet=common.quiet)
     if out:
         out.write_text(report.plan.to_json())
@@ -250,13 +263,20 @@ def apply_command(
         if plan_file or sql:
             raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")
         return targets_command(common, "apply", parallel, "text", yes=yes, allow_destructive=allow_destructive)
+    from schemasync import workflow
+
     stdout = console.make_console(quiet=common.quiet)
+    progress = console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
 
-    def confirm(plan: Plan) -> bool:
+    def confirm(plan: "Plan") -> bool:
         console.print_plan(stdout, plan)
-        return yes or confirm_apply(stdout, plan)
+        confirmed = yes or confirm_apply(stdout, plan)
+        progress.expect(len(plan.statements) if confirmed else 0)
+        return confirmed
 
-    report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, allow_hazards=allowed, preflight_checks=not no_preflight)
+    with progress:
+        report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
+                                allow_hazards=allowed, preflight_checks=not no_preflight)
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:
@@ -278,18 +298,29 @@ def check_command(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
 ) -> int:
     """For CI: exit 0 in sync, 2 when changes are pending or the live schema drifted, 1 on error."""
+    from schemasync import report_formats
+
     chosen = "json" if as_json else output_format
     if chosen not in report_formats.FORMATS:
         raise ConfigError(f"--format {chosen}: choose one of {', '.join(report_formats.FORMATS)}")
     if all_targets:
         return targets_command(common, "check", parallel, chosen, lock=lock)
-    report = offline.check_lock(common.settings(), against) if against else workflow.check(common.settings(), lock)
+    if against:
+        from schemasync import offline
+
+        report = offline.check_lock(common.settings(), against)
+    else:
+        from schemasync import workflow
+
+        report = workflow.check(common.settings(), lock)
     print_check_report(report, chosen, common.quiet)
     return ExitCode.OK if report.in_sync else ExitCode.PENDING
 
 
-def print_check_report(report: workflow.CheckReport | offline.LockCheckReport, chosen: str, quiet: bool) -> None:
+def print_check_report(report: "workflow.CheckReport | offline.LockCheckReport", chosen: str, quiet: bool) -> None:
     """The report in the chosen format; `github` also appends the Markdown to $GITHUB_STEP_SUMMARY."""
+    from schemasync import offline, report_formats
+
     if chosen == "json":
         typer.echo(console.to_json(report_formats.check_json(report)), nl=False)
     elif chosen == "markdown":
@@ -318,6 +349,8 @@ def snapshot_command(
     dialect: Annotated[str | None, typer.Option("--dialect", help="Build the models for this dialect (sqlite needs no server).", show_default=False)] = None,
 ) -> int:
     """Write the normalised schema of the models (or of the database) to a lock file to commit."""
+    from schemasync import offline
+
     report = offline.snapshot(common.settings(), out, live, dialect)
     kept = f"; kept the {', '.join(report.kept_dialects)} snapshot(s) made from the same models" if report.kept_dialects else ""
     what = "the live database" if live else "the models"
@@ -330,6 +363,8 @@ def snapshot_command(
 
 def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes: bool = False, allow_destructive: bool = False, lock: Path | None = None) -> int:
     """plan/apply/check on every configured target, with a progress display and a summary table."""
+    from schemasync import targets, targets_console
+
     if common.target:
         raise ConfigError("--target and --all-targets cannot be used together")
     settings = common.settings()
@@ -346,7 +381,7 @@ def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes
     return targets_exit_code(report)
 
 
-def confirm_targets(out: Any, plans: list[tuple[str, Plan]], yes: bool) -> bool:
+def confirm_targets(out: Any, plans: "list[tuple[str, Plan]]", yes: bool) -> bool:
     """One question for the whole run (each plan was listed per target above it)."""
     for name, plan in plans:
         out.print(f"[bold]{console.escape(name)}[/]: {len(plan.steps)} operations, hash {plan.hash}")
@@ -363,8 +398,10 @@ def confirm_targets(out: Any, plans: list[tuple[str, Plan]], yes: bool) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def print_targets(report: targets.TargetsReport, intent: str, chosen: str, stdout: Any) -> None:
+def print_targets(report: "targets.TargetsReport", intent: str, chosen: str, stdout: Any) -> None:
     """JSON and Markdown alone on stdout; SQL on stdout with the table on stderr; else the table."""
+    from schemasync import targets_console
+
     if chosen == "json":
         typer.echo(console.to_json(targets_console.targets_json(report, error_line)), nl=False)
     elif chosen == "markdown":
@@ -384,8 +421,10 @@ def print_targets(report: targets.TargetsReport, intent: str, chosen: str, stdou
         targets_console.print_summary(stdout, report, error_line)
 
 
-def targets_exit_code(report: targets.TargetsReport) -> int:
+def targets_exit_code(report: "targets.TargetsReport") -> int:
     """1 when any target failed, else 2 when any check found changes, else 0."""
+    from schemasync import workflow
+
     if report.failed:
         return ExitCode.ERROR
     pending = any(isinstance(o.result, workflow.CheckReport) and not o.result.in_sync for o in report.outcomes)
@@ -400,13 +439,20 @@ def rollback_command(
     to: Annotated[int | None, typer.Option("--to", help="Go back to before apply ID, undoing every later apply.", show_default=False)] = None,
 ) -> int:
     """Bring the schema back to before the last apply (or apply --to ID), with the data it dropped."""
+    from schemasync import history
+
     stdout = console.make_console(quiet=common.quiet)
 
-    def confirm(undone: int, plan: Plan) -> bool:
-        console.print_rollback_plan(stdout, undone, plan)
-        return yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
+    progress = console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
 
-    report = history.rollback(common.settings(), confirm, to, sql_only=sql)
+    def confirm(undone: int, plan: "Plan") -> bool:
+        console.print_rollback_plan(stdout, undone, plan)
+        confirmed = yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
+        progress.expect(len(plan.statements) if confirmed else 0)
+        return confirmed
+
+    with progress:
+        report = history.rollback(common.settings(), confirm, to, sql_only=sql, on_statement=progress)
     if sql:
         typer.echo(console.rollback_sql(report), nl=False)
     else:
@@ -421,9 +467,11 @@ def prune_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> int:
     """Drop old backup tables (the data kept for rollback), after asking."""
+    from schemasync import history
+
     stdout = console.make_console(quiet=common.quiet)
 
-    def confirm(doomed: list[history.KeptBackup]) -> bool:
+    def confirm(doomed: "list[history.KeptBackup]") -> bool:
         console.print_backups(stdout, doomed, "Backups to drop")
         return yes or ask(stdout, f"Drop {len(doomed)} backup table(s)? Rollback past them will no longer be possible.", "prune")
 
@@ -459,6 +507,8 @@ def history_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the history as JSON.")] = False,
 ) -> int:
     """Applied plans from schema_state: when, hash, operation count, status."""
+    from schemasync import history
+
     report = history.history(common.settings())
     if as_json:
         typer.echo(console.to_json(console.history_dict(report)), nl=False)
@@ -470,6 +520,8 @@ def history_command(
 @command("inspect")
 def inspect_command(common: Common) -> int:
     """Print the live schema as YAML, with what schemasync does not manage."""
+    from schemasync import workflow
+
     typer.echo(console.inspect_yaml(workflow.inspect(common.settings())), nl=False)
     return ExitCode.OK
 
@@ -480,6 +532,8 @@ def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing schemasync.yaml.")] = False,
 ) -> int:
     """Write a commented starter schemasync.yaml in the current folder."""
+    from schemasync import workflow
+
     cwd = Path.cwd()
     path = workflow.init(cwd, common.database_url or f"sqlite:///{cwd.name}.db", common.models or "models:Base", force)
     console.make_console(quiet=common.quiet).print(f"Wrote {path.name}. Next: schemasync plan")
@@ -505,4 +559,12 @@ def main_callback(
 
 
 def main() -> None:
-    app()
+    """The `schemasync` process. It is short-lived and its objects (the models above all) live until
+    it exits, so the cyclic garbage collector is off: its passes over a heap of model objects cost
+    15-20% of a plan at 1,000 tables (docs/performance.md). Objects are frozen before exit, so the
+    interpreter's final collection does not walk them either."""
+    gc.disable()
+    try:
+        app()
+    finally:
+        gc.freeze()

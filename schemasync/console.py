@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Self
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.traceback import Traceback
 
 from schemasync.adopt import ADOPT, AdoptReport
 from schemasync.alembic_export import ExportReport
@@ -45,10 +43,60 @@ def one_line(text: str) -> str:
 
 def print_traceback(console: Console, error: BaseException) -> None:
     """The --debug traceback: never with local variables (they hold URLs), passwords hidden in messages."""
+    from rich.traceback import Traceback
+
     trace = Traceback.from_exception(type(error), error, error.__traceback__, show_locals=False)
     with console.capture() as captured:
         console.print(trace)
     console.file.write(redact(captured.get()))
+
+
+class StatementProgress:
+    """A progress bar over the statements apply runs, drawn on a terminal only.
+
+    Pass it as `on_statement` (apply calls it before each statement; an update is a counter and a
+    label, the drawing happens ten times a second on rich's own thread). `expect(total)` starts a
+    bar once a plan is confirmed, so a question is never drawn over; leaving the block stops it.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._bar: Any = None
+        self._task: Any = None
+
+    def expect(self, total: int) -> None:
+        self.stop()
+        if not total or not self._console.is_terminal or self._console.quiet:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+        self._bar = Progress(*columns, console=self._console, transient=True)
+        self._task = self._bar.add_task("applying", total=total)
+        self._bar.start()
+
+    def __call__(self, number: int, sql: str) -> None:
+        if self._bar is not None:
+            label = " ".join(sql.split(None, 3)[:3])  # e.g. CREATE TABLE t00123
+            self._bar.update(self._task, completed=number - 1, description=escape(label[:40]))
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def step_line(number: int, step: Step) -> str:
@@ -263,6 +311,8 @@ def inspect_yaml(report: InspectReport) -> str:
     data: dict[str, Any] = dict(report.schema)
     data["unmanaged"] = list(report.unmanaged)
     data["other_objects"] = list(report.other_objects)
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

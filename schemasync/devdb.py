@@ -7,6 +7,7 @@ both sides, so a freshly applied schema compares equal to its target on every di
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -14,7 +15,8 @@ import sqlalchemy as sa
 
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
-from schemasync.lockfile import model_table_digests
+from schemasync.lockfile import model_table_digest
+from schemasync.model_key import describe
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot, Table
 from schemasync.target_cache import TargetCache
@@ -29,23 +31,38 @@ def build_target(
 ) -> Snapshot:
     """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them
     (or as it built them last time, when `cache` has the same models for the same server)."""
-    tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
     if cache is None:
+        tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
         return declare_renames(_build(engine, dialect, metadata, tables, keep), tables)
     with engine.connect() as connection:
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
         context = dialect.build_context(connection)
-    key = cache.key(dialect.name, server, context, model_table_digests(metadata, keep, dialect))
+    key = cache.key(dialect.name, server, context, table_keys(metadata, keep, dialect))
     built = cache.load(key, dialect.name)
     if built is None:
+        tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
         built = _build(engine, dialect, metadata, tables, keep)
         cache.store(key, built)
-    return declare_renames(built, tables)
+    return declare_renames(built, [t for t in metadata.tables.values() if keep(t.schema, t.name)])
+
+
+def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
+    """Per kept table, what its DDL depends on: described where model_key can, else the compiled DDL's digest."""
+    keys = {}
+    for table in metadata.tables.values():
+        if keep(table.schema, table.name):
+            name = f"{table.schema}.{table.name}" if table.schema else str(table.name)
+            described = describe(table, dialect.sa_dialect)
+            if described is None:
+                keys[name] = "ddl:" + model_table_digest(table, dialect)
+            else:
+                keys[name] = "described:" + hashlib.sha256(repr(described).encode()).hexdigest()
+    return keys
 
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
     schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
-    with dialect.scratch(engine, schemas) as (connection, mapping):
+    with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
         try:
             metadata.create_all(built, tables=tables, checkfirst=False)
@@ -64,6 +81,8 @@ def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str |
 def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
     """Carry the models' rename declarations onto the reflected target (reflection cannot see them)."""
     by_key = {(t.schema, t.name): t for t in tables}
+    if not any(renamed_from(t) or any(renamed_from(c) for c in t.columns) for t in tables):
+        return snapshot  # nothing declared: the same snapshot, with what it has computed already
 
     def annotate(table: Table) -> Table:
         model = by_key.get(table.key)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync import ddl, online
+from schemasync.catalog import Catalog
 from schemasync.dialects import LOCK_NAME, Dialect, register
 from schemasync.errors import LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
@@ -75,6 +76,8 @@ class MySQLDialect(Dialect):
     # --- normalise -------------------------------------------------------------------------------
 
     def normalize_column(self, column: Column) -> Column:
+        if isinstance(column.autoincrement, bool):
+            return column
         return replace(column, autoincrement=bool(column.autoincrement))
 
     def normalize_table(self, table: Table) -> Table:
@@ -247,7 +250,7 @@ class MySQLDialect(Dialect):
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """Scratch databases with the target's character set, dropped afterwards whatever happens."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
@@ -262,6 +265,14 @@ class MySQLDialect(Dialect):
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
                 connection.commit()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """information_schema read once per kind of object instead of SHOW CREATE TABLE per table (MariaDB)."""
+        from schemasync import catalog_mysql
+
+        return catalog_mysql.read(connection, schema, names) if catalog_mysql.supported(connection) else None
 
 
 def _rename_by_drop_and_add(op: Operation) -> list[Operation]:

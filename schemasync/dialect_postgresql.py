@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync import online
+from schemasync.catalog import Catalog
 from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import ONLINE, TRANSACTION
@@ -42,6 +43,10 @@ SELECT 'constraint', n.nspname, t.relname, k.conname FROM pg_constraint k
   JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
  WHERE NOT k.convalidated
 """
+
+# Above this many tables the scratch build commits as it goes (see PostgreSQLDialect.scratch).
+SCRATCH_TRANSACTION_TABLES = 1000
+DROP_BATCH = 200
 
 
 @register
@@ -264,19 +269,40 @@ class PostgreSQLDialect(Dialect):
         return f"the NOT VALID constraint {constraint} on {relation} was dropped"
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
-        """Fresh schemas inside a transaction that is always rolled back: nothing is left behind."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """Fresh schemas inside a transaction that is always rolled back: nothing is left behind.
+
+        A transaction holds a lock on every relation it creates (about 15 per table with its
+        sequence, indexes and TOAST table), and the server's lock table (max_locks_per_transaction
+        x max_connections: 6,400 by default) fills at a few thousand tables. Past
+        SCRATCH_TRANSACTION_TABLES the schemas are built statement by statement instead, and
+        dropped a batch of tables at a time afterwards, whatever happens.
+        https://www.postgresql.org/docs/current/runtime-config-locks.html
+        """
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
+        default = mapping.get(None, "public")
         with engine.connect() as connection:
+            if tables > SCRATCH_TRANSACTION_TABLES:
+                with _committed_scratch(connection.execution_options(isolation_level="AUTOCOMMIT"), mapping, default) as built:
+                    yield built, mapping
+                return
             transaction = connection.begin()
             try:
                 for scratch_schema in mapping.values():
                     connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
-                connection.exec_driver_sql(f'SET LOCAL search_path TO "{mapping.get(None, "public")}"')
+                connection.exec_driver_sql(f'SET LOCAL search_path TO "{default}"')
                 yield connection, mapping
             finally:
                 transaction.rollback()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """Six plain pg_catalog queries, rows as tuples, each distinct type parsed once."""
+        from schemasync import catalog_postgresql
+
+        return catalog_postgresql.read(connection, schema, names) if catalog_postgresql.supported(connection) else None
 
 
 _VARYING = {"VARCHAR", "CHARACTER VARYING", "TEXT"}
@@ -296,3 +322,26 @@ def _binary_coercible(before: str, after: str) -> bool:
     if b_base == a_base == "NUMERIC" and len(b_args) == len(a_args) == 2:
         return a_args[1] == b_args[1] and a_args[0] >= b_args[0]
     return False
+
+
+@contextmanager
+def _committed_scratch(connection: sa.Connection, mapping: dict[str | None, str], default: str) -> Iterator[sa.Connection]:
+    """Scratch schemas built in autocommit mode, emptied in batches and dropped afterwards."""
+    try:
+        for scratch_schema in mapping.values():
+            connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
+        connection.exec_driver_sql(f'SET search_path TO "{default}"')
+        yield connection
+    finally:
+        connection.exec_driver_sql("RESET search_path")  # the connection goes back to the pool
+        for scratch_schema in mapping.values():
+            names = connection.exec_driver_sql(
+                "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = %(schema)s::regnamespace AND relkind IN ('r', 'p')",
+                {"schema": f'"{scratch_schema}"'},
+            ).scalars().all()
+            quote = connection.dialect.identifier_preparer.quote_identifier
+            for start in range(0, len(names), DROP_BATCH):
+                quoted = ", ".join(f'"{scratch_schema}".{quote(name)}' for name in names[start : start + DROP_BATCH])
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted} CASCADE")
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
+

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from schemasync.catalog import Catalog
 from schemasync.dialects import Dialect, register
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
@@ -53,6 +54,8 @@ class SQLiteDialect(Dialect):
 
     def normalize_column(self, column: Column) -> Column:
         # SQLite does not report autoincrement; an INTEGER PRIMARY KEY is the rowid either way.
+        if column.autoincrement is False and column.comment is None:
+            return column
         return replace(column, autoincrement=False, comment=None)
 
     # --- lower -----------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
@@ -141,6 +144,14 @@ class SQLiteDialect(Dialect):
                 yield connection, {None: None}
         finally:
             scratch_engine.dispose()
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """Pragma functions joined to sqlite_master: four queries, not several per table."""
+        from schemasync import catalog_sqlite
+
+        return catalog_sqlite.read(connection, schema, names) if catalog_sqlite.supported(connection) else None
 
 
 def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:

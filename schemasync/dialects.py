@@ -1,7 +1,8 @@
 """What schemasync knows about a database dialect, behind one narrow interface, and the registry.
 
 Each dialect module has the same sections in the same order: facts, normalise, lower, SQL
-(elements for the steps whose spelling differs), lock, scratch place. Code outside the
+(elements for the steps whose spelling differs), lock, scratch place, catalog (the bulk reader,
+in catalog_<dialect>.py). Code outside the
 `dialect_*.py` modules asks these questions and never tests a dialect's name.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from schemasync.catalog import Catalog
 from schemasync.errors import ConfigError, LockError
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
@@ -81,7 +83,7 @@ class Dialect:
         def anonymise(constraint: Any, kind: str) -> Any:
             if self.is_generated_name(kind, table.name, constraint.name):
                 return replace(constraint, name=None, db_name=constraint.name)
-            return replace(constraint, db_name=constraint.name)
+            return constraint if constraint.db_name == constraint.name else replace(constraint, db_name=constraint.name)
 
         pk = anonymise(table.primary_key, "primary_key") if table.primary_key else None
         return replace(
@@ -174,8 +176,8 @@ class Dialect:
         return True
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None]) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
-        """A place to build the models: yields a connection and {model schema: scratch schema}."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+        """A place to build the models (`tables` of them): yields a connection and {model schema: scratch schema}."""
         raise NotImplementedError
 
     def build_context(self, connection: sa.Connection) -> str:
@@ -216,6 +218,12 @@ class Dialect:
 def _drop_invalid_indexes(current: Snapshot, target: Snapshot) -> list[Operation]:
     """An INVALID index (a failed CREATE INDEX CONCURRENTLY) is dropped; the diff builds it again if wanted."""
     return [DropIndex(table.key, index) for table in current.tables if target.table(table.key) for index in table.invalid_indexes]
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """The tables `names` read in bulk from this dialect's catalog; None: use SQLAlchemy's Inspector."""
+        return None
 
 
 def _sort_key(item: Any) -> str:

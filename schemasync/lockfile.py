@@ -187,8 +187,12 @@ def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str],
     for table in metadata.sorted_tables:
         if keep(table.schema, table.name):
             name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
-            digests[name] = digest(_table_ddl(table, dialect))
+            digests[name] = model_table_digest(table, dialect)
     return digests
+
+
+def model_table_digest(table: sa.Table, dialect: Dialect) -> str:
+    return digest(_table_ddl(table, dialect))
 
 
 def models_digest(table_digests: dict[str, str]) -> str:

@@ -1,7 +1,11 @@
-"""Read a live schema into a normalised Snapshot with SQLAlchemy's bulk (`get_multi_*`) reflection.
+"""Read a live schema into a normalised Snapshot, reading the catalog in bulk.
 
 The same function reads the real database and the scratch copy of the models, so both sides
-go through one reflection and one normaliser (compare like with like).
+go through one reflection and one normaliser (compare like with like). Each dialect reads its
+catalog with a few bulk queries (`Dialect.read_catalog`, catalog_<dialect>.py); SQLAlchemy's
+`Inspector.get_multi_*` is the reference reader, used where a dialect has no bulk reader and by
+the tests that check the two agree. Both hand over the same `Catalog` shapes, turned into Tables
+by one piece of code here.
 """
 
 from __future__ import annotations
@@ -12,8 +16,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.catalog import Catalog
 from schemasync.dialects import Dialect
-from schemasync.snapshot import Check, Column, ForeignKey, Index, PrimaryKey, Snapshot, Table, Unique, table_sort_key
+from schemasync.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+    table_sort_key,
+)
 
 SchemaMap = Mapping[str | None, str | None]
 
@@ -28,17 +43,19 @@ def reflect(
     dialect: Dialect,
     schemas: SchemaMap,
     keep: Callable[[str | None, str], bool] = lambda schema, name: True,
+    use_catalog: bool = True,
 ) -> Snapshot:
     """Reflect every table of the given schemas ({schema in the database: schema to report}).
 
-    A fresh Inspector each call: Inspectors memoise, and the schema may have changed since.
+    `use_catalog=False` reads through SQLAlchemy's Inspector only (the reference). A fresh
+    Inspector each call: Inspectors memoise, and the schema may have changed since.
     """
     inspector = sa.inspect(connection)
     tables: list[Table] = []
     for db_schema, logical in schemas.items():
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
-            tables += _reflect_schema(inspector, dialect, db_schema, logical, names, schemas)
+            tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
     return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key))))
 
 
@@ -52,10 +69,27 @@ def other_objects(connection: sa.Connection, schemas: SchemaMap) -> list[str]:
     return sorted(found)
 
 
-def _reflect_schema(
-    inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, logical: str | None, names: list[str], schemas: SchemaMap
+def read_tables(
+    connection: sa.Connection,
+    inspector: sa.Inspector,
+    dialect: Dialect,
+    db_schema: str | None,
+    logical: str | None,
+    names: list[str],
+    schemas: SchemaMap,
+    use_catalog: bool = True,
 ) -> list[Table]:
-    def multi(method: str, default: Any) -> dict[str, Any]:
+    """The tables `names` of one schema, unnormalised: the dialect's bulk reader, else the Inspector's."""
+    catalog = dialect.read_catalog(connection, db_schema, names) if use_catalog else None
+    if catalog is None:
+        catalog = inspector_catalog(inspector, dialect, db_schema, names)
+    return _tables(catalog, dialect, logical, names, schemas)
+
+
+def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, names: list[str]) -> Catalog:
+    """The reference reader: SQLAlchemy's bulk reflection (`Inspector.get_multi_*`)."""
+
+    def multi(method: str) -> dict[str, Any]:
         try:
             with warnings.catch_warnings():
                 # SQLite warns about expression indexes it skips; they are reported as unmanaged below.
@@ -65,42 +99,66 @@ def _reflect_schema(
             return {}
         return {key[1]: value for key, value in found.items()}
 
-    columns = multi("get_multi_columns", [])
-    pks = multi("get_multi_pk_constraint", None)
-    fks = multi("get_multi_foreign_keys", [])
-    indexes = multi("get_multi_indexes", [])
-    uniques = multi("get_multi_unique_constraints", [])
-    checks = multi("get_multi_check_constraints", [])
-    comments = multi("get_multi_table_comment", None) if dialect.has_comments else {}
-    return [
-        Table(
+    comments = multi("get_multi_table_comment") if dialect.has_comments else {}
+    return Catalog(
+        columns=multi("get_multi_columns"),
+        primary_keys=multi("get_multi_pk_constraint"),
+        foreign_keys=multi("get_multi_foreign_keys"),
+        indexes=multi("get_multi_indexes"),
+        uniques=multi("get_multi_unique_constraints"),
+        checks=multi("get_multi_check_constraints"),
+        comments={name: (value or {}).get("text") for name, value in comments.items()},
+    )
+
+
+def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list[str], schemas: SchemaMap) -> list[Table]:
+    """Tables from a catalog; constraints carry the server's names twice (`db_name` keeps them when normalising drops `name`)."""
+    type_text = _TypeTexts(dialect)
+    tables = []
+    for name in names:
+        indexes = catalog.indexes.get(name) or []
+        tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(c, dialect) for c in columns.get(name, [])),
-            primary_key=_primary_key(pks.get(name)),
-            foreign_keys=tuple(_foreign_key(fk, schemas) for fk in fks.get(name, [])),
-            uniques=tuple(Unique(tuple(u["column_names"]), u.get("name")) for u in uniques.get(name, [])),
-            indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i) and not _is_invalid(i)),
-            invalid_indexes=tuple(_index(i) for i in indexes.get(name, []) if _is_plain_index(i) and _is_invalid(i)),
-            checks=tuple(Check(c["sqltext"], c.get("name")) for c in checks.get(name, [])),
-            comment=(comments.get(name) or {}).get("text"),
+            columns=tuple(_column(c, type_text) for c in catalog.columns.get(name) or []),
+            primary_key=_primary_key(catalog.primary_keys.get(name)),
+            foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.get(name) or []),
+            uniques=tuple(Unique(tuple(u["column_names"]), u.get("name"), u.get("name")) for u in catalog.uniques.get(name) or []),
+            indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and not _is_invalid(i)),
+            invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
+            checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.get(name) or []),
+            comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(
                 f"expression index {i['name']} on {_qualified(logical, name)}"
-                for i in indexes.get(name, []) if not _is_plain_index(i) and not i.get("duplicates_constraint")
+                for i in indexes if not _is_plain_index(i) and not i.get("duplicates_constraint")
             ),
-        )
-        for name in names
-    ]
+        ))
+    return tables
+
+
+class _TypeTexts:
+    """Each type object's text once: a bulk reader shares one object among the columns of one type."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._seen: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, type_object: Any) -> str:
+        seen = self._seen.get(id(type_object))
+        if seen is None:
+            # The object is kept with its text, so its id cannot be reused while this lives.
+            seen = self._seen[id(type_object)] = (type_object, self._dialect.type_text(type_object))
+        return seen[1]
 
 
 def _qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def _column(data: dict[str, Any], dialect: Dialect) -> Column:
+def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
     return Column(
         name=data["name"],
-        type=dialect.type_text(data["type"]),
+        type=type_text(data["type"]),
         nullable=bool(data["nullable"]),
         default=data.get("default"),
         autoincrement=data.get("autoincrement") is True,
@@ -112,7 +170,7 @@ def _column(data: dict[str, Any], dialect: Dialect) -> Column:
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:
     if not data or not data.get("constrained_columns"):
         return None
-    return PrimaryKey(tuple(data["constrained_columns"]), data.get("name"))
+    return PrimaryKey(tuple(data["constrained_columns"]), data.get("name"), data.get("name"))
 
 
 def _foreign_key(data: dict[str, Any], reverse: SchemaMap) -> ForeignKey:
@@ -129,6 +187,7 @@ def _foreign_key(data: dict[str, Any], reverse: SchemaMap) -> ForeignKey:
         ondelete=_action(options.get("ondelete")),
         onupdate=_action(options.get("onupdate")),
         name=data.get("name"),
+        db_name=data.get("name"),
     )
 
 

@@ -13,6 +13,7 @@ import json
 import socket
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,8 @@ from schemasync.snapshot import TableKey
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 RUNNING, APPLIED, FAILED = "running", "applied", "failed"
+LARGE_COLUMNS = ("operations", "sql", "snapshot_before", "snapshot_after")
+PIECE = 4_000_000  # characters per statement: well under MySQL's default max_allowed_packet
 # An apply whose changes a later rollback undid.
 ROLLED_BACK = "rolled back"
 # A row left `running` by a session that ended mid-way (killed, connection lost): `steps_done` says
@@ -69,9 +72,7 @@ class StateRow:
     plan_hash: str
     source_fingerprint: str
     target_fingerprint: str
-    operations: list[dict[str, Any]]
     managed_tables: tuple[TableKey, ...]
-    snapshot_after: dict[str, Any]
     steps_total: int
     steps_done: int
     error: str | None
@@ -79,9 +80,24 @@ class StateRow:
     tool_version: str
     started_at: datetime
     duration_ms: int | None
-    # What the row's plan kept and renamed (backup.py records) and the schema before it.
+    # What the row's plan kept and renamed (backup.py records).
     backups: list[dict[str, Any]] = field(default_factory=list)
-    snapshot_before: dict[str, Any] = field(default_factory=dict)
+    # The large JSON columns as stored (operations, snapshot_after, snapshot_before), parsed on first
+    # use: a plan reads none of them, and at 5,000 tables they are megabytes.
+    stored: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def operations(self) -> list[dict[str, Any]]:
+        return json.loads(self.stored.get("operations") or "[]")
+
+    @cached_property
+    def snapshot_after(self) -> dict[str, Any]:
+        return json.loads(self.stored.get("snapshot_after") or "{}")
+
+    @cached_property
+    def snapshot_before(self) -> dict[str, Any]:
+        """The schema before the apply (for rollback)."""
+        return json.loads(self.stored.get("snapshot_before") or "{}")
 
 
 def exists(connection: sa.Connection, schema: str | None = None) -> bool:
@@ -123,7 +139,15 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "tool_version": __version__,
         "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
     }
-    return connection.execute(state_table.insert().values(**values)).inserted_primary_key[0]
+    # Large texts go in after the row, a piece per statement: MySQL/MariaDB refuse a statement
+    # longer than max_allowed_packet (16 MB by default; a plan of 5,000 tables writes more).
+    large = {name: values[name] for name in LARGE_COLUMNS if len(values[name]) > PIECE}
+    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]
+    for name, text in large.items():
+        column = state_table.c[name]
+        for start in range(0, len(text), PIECE):
+            connection.execute(state_table.update().where(state_table.c.id == row_id).values({column: column + text[start : start + PIECE]}))
+    return row_id
 
 
 def next_id(connection: sa.Connection) -> int:
@@ -183,7 +207,11 @@ def rows(connection: sa.Connection) -> list[StateRow]:
 
 def last_applied(connection: sa.Connection) -> StateRow | None:
     """The newest apply that completed: it defines what is managed and what the schema should be."""
-    return next((row for row in rows(connection) if row.status == APPLIED), None)
+    if not exists(connection):
+        return None
+    query = sa.select(state_table).where(state_table.c.status == APPLIED).order_by(state_table.c.id.desc()).limit(1)
+    found = connection.execute(query).mappings().first()
+    return _row(found) if found is not None else None
 
 
 def _row(data: Any) -> StateRow:
@@ -194,9 +222,7 @@ def _row(data: Any) -> StateRow:
         plan_hash=data["plan_hash"],
         source_fingerprint=data["source_fingerprint"],
         target_fingerprint=data["target_fingerprint"],
-        operations=json.loads(data["operations"]),
         managed_tables=tuple(parse_table_key(name) for name in json.loads(data["managed_tables"])),
-        snapshot_after=json.loads(data["snapshot_after"]),
         steps_total=data["steps_total"],
         steps_done=data["steps_done"],
         error=data["error"],
@@ -205,7 +231,7 @@ def _row(data: Any) -> StateRow:
         started_at=data["started_at"],
         duration_ms=data["duration_ms"],
         backups=json.loads(data["backups"] or "[]"),
-        snapshot_before=json.loads(data["snapshot_before"] or "{}"),
+        stored={name: data[name] for name in ("operations", "snapshot_after", "snapshot_before")},
     )
 
 

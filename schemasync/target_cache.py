@@ -2,9 +2,11 @@
 
 Building the models in a scratch place is the expensive half of a plan (about 10 s for 1,000
 tables on PostgreSQL). What the server builds depends only on the models' DDL as this dialect
-compiles it, the server's version, the dialect's build context (MySQL: the database's character
-set) and schemasync's own code, so those make the key. The value is the normalised target with
-the server's own names, in the lock file's form. Entries are files; a write is atomic (rename),
+compiles it (described per table by model_key.py, or compiled where it cannot describe it), the
+server's version, the dialect's build context (MySQL: the database's character set), and
+schemasync's and SQLAlchemy's own code, so those make the key. The value is the normalised target with
+the server's own names (what the lock file keeps too) and its fingerprint, in a compact form that
+loads in a few milliseconds per thousand columns. Entries are files; a write is atomic (rename),
 and an entry that cannot be read is ignored and rebuilt.
 """
 
@@ -16,11 +18,24 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from schemasync.lockfile import table_from_lock_dict, table_to_lock_dict
-from schemasync.snapshot import Snapshot, digest, table_sort_key
+import sqlalchemy as sa
 
-FORMAT = 1
+from schemasync.snapshot import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Snapshot,
+    Table,
+    Unique,
+    digest,
+    table_sort_key,
+)
+
+FORMAT = 3
 
 
 @cache
@@ -35,18 +50,25 @@ class TargetCache:
     directory: Path
 
     def key(self, dialect: str, server: str, context: str, model_tables: dict[str, str]) -> str:
-        return digest({"format": FORMAT, "code": code_digest(), "dialect": dialect, "server": server, "context": context, "models": sorted(model_tables.items())})
+        return digest({
+            "format": FORMAT, "code": code_digest(), "sqlalchemy": sa.__version__, "dialect": dialect, "server": server,
+            "context": context, "models": sorted(model_tables.items()),
+        })
 
     def _path(self, key: str) -> Path:
         return self.directory / f"target-{key.removeprefix('sha256:')}.json"
 
     def load(self, key: str, dialect: str) -> Snapshot | None:
+        """The entry for `key`: a line with the fingerprint, then a line per table (read one at a
+        time, so the parsed text never sits in memory beside the snapshot)."""
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            tables = tuple(sorted((table_from_lock_dict(t) for t in data["tables"]), key=table_sort_key))
-        except (OSError, ValueError, KeyError, TypeError):
+            with self._path(key).open(encoding="utf-8") as file:
+                fingerprint = str(json.loads(file.readline())["fingerprint"])
+                strings: dict[str, str] = {}  # one object per distinct type or default text
+                tables = tuple(sorted((_table(json.loads(line), strings) for line in file), key=table_sort_key))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        return Snapshot(dialect, tables)
+        return Snapshot(dialect, tables).known_fingerprint(fingerprint)
 
     def store(self, key: str, snapshot: Snapshot) -> None:
         """Best effort: a cache that cannot be written only costs the next run a build."""
@@ -54,10 +76,53 @@ class TargetCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".target-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump({"tables": [table_to_lock_dict(t) for t in snapshot.tables]}, file)
+                file.write(json.dumps({"fingerprint": snapshot.fingerprint()}) + "\n")
+                file.writelines(json.dumps(_row(t)) + "\n" for t in snapshot.tables)
             os.replace(temporary, self._path(key))
         except OSError:
             pass
+
+
+# --- the compact form: one list per object, fields in a fixed order ------------------------------
+
+
+def _row(table: Table) -> list[Any]:
+    pk = table.primary_key
+    return [
+        table.schema,
+        table.name,
+        table.comment,
+        [[c.name, c.type, c.nullable, c.default, c.autoincrement, c.comment] for c in table.columns],
+        [list(pk.columns), pk.name, pk.db_name] if pk else None,
+        [[list(f.columns), f.referred_table, list(f.referred_columns), f.referred_schema, f.ondelete, f.onupdate, f.name, f.db_name] for f in table.foreign_keys],
+        [[list(u.columns), u.name, u.db_name] for u in table.uniques],
+        [[i.name, list(i.columns), i.unique] for i in table.indexes],
+        [[c.sqltext, c.name, c.db_name] for c in table.checks],
+        [[i.name, list(i.columns), i.unique] for i in table.implicit_indexes],
+    ]
+
+
+def _table(row: list[Any], strings: dict[str, str]) -> Table:
+    schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit = row
+
+    def shared(text: str | None) -> str | None:
+        return text if text is None else strings.setdefault(text, text)
+
+    return Table(
+        name=name,
+        schema=schema,
+        comment=comment,
+        columns=tuple(Column(name=shared(c[0]), type=shared(c[1]), nullable=c[2], default=shared(c[3]), autoincrement=c[4], comment=c[5]) for c in columns),
+        primary_key=PrimaryKey(columns=tuple(pk[0]), name=pk[1], db_name=pk[2]) if pk else None,
+        foreign_keys=tuple(
+            ForeignKey(columns=tuple(f[0]), referred_table=f[1], referred_columns=tuple(f[2]), referred_schema=f[3], ondelete=f[4], onupdate=f[5], name=f[6], db_name=f[7])
+            for f in fks
+        ),
+        uniques=tuple(Unique(columns=tuple(u[0]), name=u[1], db_name=u[2]) for u in uniques),
+        indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2]) for i in indexes),
+        checks=tuple(Check(sqltext=c[0], name=c[1], db_name=c[2]) for c in checks),
+        implicit_indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2]) for i in implicit),
+    )
 
 
 def default_cache_dir(environ: dict[str, str] | os._Environ[str]) -> Path | None:

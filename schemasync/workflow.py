@@ -8,6 +8,7 @@ Settings; everything below them takes explicit arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,19 +87,28 @@ def online_run(settings: Settings) -> OnlineRun | None:
 
 
 def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> PlanReport:
-    desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
-    with target.engine.connect() as connection:
-        live = target.read_live(connection)
-        recorded = state.rows(connection)
-        last = next((row for row in recorded if row.status == state.APPLIED), None)
-        others = other_objects(connection, {s: s for s in target.scope.schemas})
-        record_id = state.next_id(connection)
+    # The live side is read on its own connection while this thread keys and loads the target:
+    # most of a bulk catalog read is waiting for the server, time the target's work can use.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        live_side = pool.submit(_read_live_side, target)
+        desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
+        live, recorded, others, record_id = live_side.result()
+    last = next((row for row in recorded if row.status == state.APPLIED), None)
     previously = last.managed_tables if last else ()
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_parts(managed)), live, last)
+
+
+def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], list[str], int]:
+    """The live schema, the recorded applies and rollbacks (newest first), other objects and the next schema_state id."""
+    with target.engine.connect() as connection:
+        live = target.read_live(connection)
+        recorded = state.rows(connection)
+        others = other_objects(connection, {s: s for s in target.scope.schemas})
+        return live, recorded, others, state.next_id(connection)
 
 
 def apply(

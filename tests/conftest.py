@@ -20,7 +20,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from schemasync import reflect
 from schemasync.cli import app
+from schemasync.snapshot import Snapshot
 
 # The suite's own target cache: exercised by every second plan, never the user's ~/.cache.
 os.environ.setdefault("SCHEMASYNC_CACHE_DIR", tempfile.mkdtemp(prefix="schemasync-test-cache-"))
@@ -117,6 +119,37 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     yield from make_database("sqlite", tmp_path)
+
+
+# Which reader the suite reflects with: "catalog" (the default: each dialect's bulk reader),
+# "inspector" (SQLAlchemy's Inspector only, the reference), or "compare" (both, on every read, failing
+# on any difference: every schema any test builds is then a test of the catalog readers).
+READER = os.environ.get("SCHEMASYNC_TEST_READER", "catalog")
+
+
+@pytest.fixture(autouse=True)
+def _reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = reflect.read_tables
+    if READER == "inspector":
+        monkeypatch.setattr(reflect, "read_tables", lambda *args, use_catalog=True: original(*args, use_catalog=False))
+    elif READER == "compare":
+        monkeypatch.setattr(reflect, "read_tables", _compared(original))
+    elif READER != "catalog":
+        raise pytest.UsageError(f"SCHEMASYNC_TEST_READER={READER}: choose catalog, inspector or compare")
+
+
+def _compared(original):
+    from tests.readers import differences
+
+    def read_tables(connection, inspector, dialect, *args, use_catalog=True):
+        catalog = original(connection, inspector, dialect, *args, use_catalog=True)
+        reference = original(connection, inspector, dialect, *args, use_catalog=False)
+        normal = [dialect.normalize_table(t) for t in catalog], [dialect.normalize_table(t) for t in reference]
+        problems = differences(*(Snapshot(dialect.name, tuple(tables)) for tables in normal))
+        assert not problems, "the catalog reader and the Inspector disagree:\n  " + "\n  ".join(problems)
+        return catalog
+
+    return read_tables
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 import schemasync
-from schemasync import cli
+from schemasync import cli, workflow
 from schemasync.cli import app
 from schemasync.errors import ExitCode
 from schemasync.plan import Plan
@@ -573,7 +573,7 @@ def test_unexpected_errors_are_one_line_with_passwords_hidden(sqlite_project, mo
     def explode(settings):
         raise RuntimeError(f"could not talk to postgresql://app:{PASSWORD}@db.internal/app\nsecond line")
 
-    monkeypatch.setattr(cli.workflow, "plan", explode)
+    monkeypatch.setattr(workflow, "plan", explode)  # cli imports workflow when a command runs
     models = sqlite_project.write_models("m", USERS)
     line = assert_error(sqlite_project.cli("plan", models=models), "unexpected RuntimeError", "postgresql://app:***@db.internal/app", "--debug")
     assert "second line" not in line

@@ -1,0 +1,140 @@
+"""A plan of hundreds of statements applies in one go, with a progress bar on a terminal, and converges."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+
+from schemasync import apply as apply_module
+from schemasync import console, dialect_postgresql, state, workflow
+from schemasync.config import Settings
+from schemasync.devdb import build_target
+from schemasync.dialects import dialect_for
+from schemasync.errors import PlanError
+from schemasync.scope import Scope
+from tests.conftest import Database, make_database
+from tests.test_convergence import models_module
+
+TABLES = 100
+
+
+def models() -> sa.MetaData:
+    """A chain of tables, each with an index and a key to the one before: hundreds of operations."""
+    metadata = sa.MetaData()
+    for n in range(TABLES):
+        parent = [sa.Column("p", sa.Integer, sa.ForeignKey(f"t{n - 1:03d}.id"))] if n else []
+        sa.Table(f"t{n:03d}", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.String(20), index=True), *parent)
+    return metadata
+
+
+def test_hundreds_of_operations_apply_with_a_progress_bar(db, tmp_path):
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=140)
+    progress = console.StatementProgress(terminal)
+    with models_module(models()) as spec:
+        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+        planned = workflow.plan(settings).plan
+        assert len(planned.steps) >= TABLES and len(planned.statements) >= 2 * TABLES
+
+        def confirm(plan) -> bool:
+            progress.expect(len(plan.statements))
+            return True
+
+        with progress:
+            report = workflow.apply(settings, confirm, on_statement=progress)
+        assert report.result is not None and report.result.statements == len(planned.statements)
+        assert not workflow.plan(settings).plan.steps
+    drawn = terminal.file.getvalue()
+    assert f"/{len(planned.statements)}" in drawn, "the bar counts the plan's statements"
+
+
+def test_no_bar_without_a_terminal():
+    quiet_file = io.StringIO()
+    progress = console.StatementProgress(Console(file=quiet_file, force_terminal=False))
+    with progress:
+        progress.expect(500)
+        for number in range(1, 501):
+            progress(number, "CREATE TABLE t (id INTEGER)")
+    assert quiet_file.getvalue() == ""
+
+
+@pytest.fixture
+def postgresql_db(tmp_path) -> Iterator[Database]:
+    yield from make_database("postgresql", tmp_path)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["builds", "fails"])
+def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(postgresql_db, monkeypatch, fails):
+    """Past SCRATCH_TRANSACTION_TABLES the models are built outside one transaction (whose locks
+    would fill the server's lock table); the result is the same and the scratch schema goes."""
+    metadata = models()
+    if fails:
+        sa.Table("broken", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("p", sa.Integer, sa.ForeignKey("t000.v")))
+    engine = sa.create_engine(postgresql_db.url)
+    dialect = dialect_for(engine.dialect)
+    keep = Scope().keep
+    try:
+        if fails:
+            monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 10)
+            with pytest.raises(PlanError, match="cannot be built"):
+                build_target(engine, dialect, metadata, keep)
+        else:
+            in_one_transaction = build_target(engine, dialect, metadata, keep)
+            monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 10)
+            committed = build_target(engine, dialect, metadata, keep)
+            assert committed == in_one_transaction and committed.to_dict() == in_one_transaction.to_dict()
+        with engine.connect() as connection:  # the pooled connection the build used
+            assert connection.exec_driver_sql("SHOW search_path").scalar() == '"$user", public'
+            left = connection.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'schemasync')").all()
+        assert left == []
+    finally:
+        engine.dispose()
+
+
+def test_a_schema_state_row_larger_than_one_statement_is_written_in_pieces(db, tmp_path, monkeypatch):
+    """MySQL/MariaDB refuse statements over max_allowed_packet (16 MB): a plan of thousands of
+    tables records more, so large texts are appended a piece at a time (here, small pieces)."""
+    monkeypatch.setattr(state, "PIECE", 500)
+    with models_module(models()) as spec:
+        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+        planned = workflow.plan(settings).plan
+        workflow.apply(settings, lambda plan: True)
+    engine = sa.create_engine(db.url)
+    try:
+        with engine.connect() as connection:
+            row = state.last_applied(connection)
+            sql = connection.execute(sa.select(state.state_table.c.sql)).scalar()
+    finally:
+        engine.dispose()
+    assert row.snapshot_after == planned.target and len(json.dumps(planned.target)) > 50 * 500
+    assert [step["sql"] for step in row.operations] == [list(step.sql) for step in planned.steps]
+    assert sql == "\n".join(s.rstrip(";") + ";" for s in planned.statements)
+
+
+@pytest.mark.parametrize("interval", [0.0, 3600.0], ids=["every statement", "throttled"])
+def test_progress_is_written_as_statements_run_and_exactly_at_the_end(db, tmp_path, monkeypatch, interval):
+    """Without transactional DDL the state row is advanced as an apply runs, at most every
+    PROGRESS_INTERVAL seconds (a write per statement cost a quarter of small DDL's time); the
+    finished row says exactly how many statements ran."""
+    monkeypatch.setattr(apply_module, "PROGRESS_INTERVAL", interval)
+    writes: list[int] = []
+    real = state.progress
+    monkeypatch.setattr(state, "progress", lambda connection, row_id, done: writes.append(done) or real(connection, row_id, done))
+    with models_module(models()) as spec:
+        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+        report = workflow.apply(settings, lambda plan: True)
+    total = len(report.plan.statements)
+    if db.dialect == "mysql":
+        assert writes == (list(range(1, total + 1)) if interval == 0 else [])
+    else:
+        assert writes == []  # one transaction: all or nothing, no progress to write
+    engine = sa.create_engine(db.url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(state.state_table.c.steps_done)).scalar() == total
+    finally:
+        engine.dispose()
