@@ -489,7 +489,7 @@ def adopt_command(
     """Start managing an existing database (from Alembic or by hand): record a baseline when it matches the models, else list what differs."""
     stdout = console.make_console(quiet=common.quiet)
 
-    def accept(differences: Plan) -> bool:
+    def accept(differences: "Plan") -> bool:
         console.print_differences(stdout, differences)
         question = "Record the live schema as the baseline, and leave these steps pending?"
         return accept_differences and (yes or ask(stdout, question, "record a baseline"))
