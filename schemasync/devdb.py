@@ -81,7 +81,7 @@ def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str |
 def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
     """Carry the models' rename declarations onto the reflected target (reflection cannot see them)."""
     by_key = {(t.schema, t.name): t for t in tables}
-    if not any(renamed_from(t) or any(renamed_from(c) for c in t.columns) for t in tables):
+    if not any(renamed_from(item) for t in tables for item in (t, *t.columns, *t.indexes, *t.constraints)):
         return snapshot  # nothing declared: the same snapshot, with what it has computed already
 
     def annotate(table: Table) -> Table:

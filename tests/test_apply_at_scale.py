@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from schemasync import apply as apply_module
 from schemasync import console, dialect_postgresql, state, workflow
 from schemasync.config import Settings
 from schemasync.devdb import build_target
