@@ -20,6 +20,7 @@ from schemasync.snapshot import (
     TableKey,
     Unique,
     column_to_dict,
+    server_name,
     table_to_dict,
 )
 
@@ -243,7 +244,7 @@ def _label(constraint: Any) -> str:
 
 def _shown_name(constraint: Any) -> str:
     """The name the server knows a constraint by; SQLite's unnamed ones have none (say so by omission)."""
-    name = constraint.db_name or constraint.name
+    name = server_name(constraint)
     return f" {name}" if name else ""
 
 

@@ -12,7 +12,6 @@ Servers carry references along on rename (indexes, constraints, foreign keys in 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from schemasync.operations import (
     AddCheck,
@@ -34,7 +33,7 @@ from schemasync.operations import (
     RenameTable,
     qualified,
 )
-from schemasync.snapshot import Index, Snapshot, Table, TableKey
+from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
 
 
 def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], Snapshot]:
@@ -63,10 +62,6 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
 
 
-def _live_name(item: Any) -> str | None:
-    return getattr(item, "db_name", None) or item.name
-
-
 def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
     """Index and constraint renames the target declares and the live table can still take."""
     if live is None:
@@ -75,7 +70,7 @@ def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
     pk = (table.primary_key,) if table.primary_key else ()
     live_pk = (live.primary_key,) if live.primary_key else ()
     for wanted, present in [(getattr(table, kind), getattr(live, kind)) for kind in _KINDS] + [(pk, live_pk)]:
-        names = {_live_name(item) for item in present}
+        names = {server_name(item) for item in present}
         for item in wanted:
             if item.renamed_from and item.renamed_from in names and item.name not in names:
                 found.append(RenameIndex(table.key, item.renamed_from, item) if isinstance(item, Index) else RenameConstraint(table.key, item.renamed_from, item))
@@ -86,7 +81,7 @@ def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Sn
     new = op.index.name if isinstance(op, RenameIndex) else op.constraint.name
 
     def rename(items: tuple) -> tuple:
-        return tuple(replace(i, name=new, **({} if isinstance(i, Index) else {"db_name": new})) if _live_name(i) == op.old_name else i for i in items)
+        return tuple(replace(i, name=new, **({} if isinstance(i, Index) else {"db_name": new})) if server_name(i) == op.old_name else i for i in items)
 
     def update(table: Table) -> Table:
         if table.key != op.table:
@@ -173,9 +168,9 @@ def _object_hints(operations: list[Operation]) -> list[str]:
             for add in added:
                 new = getattr(add, field_name)
                 same = replace(old, name=new.name) == new  # db_name and renamed_from do not compare
-                if add.table == drop.table and new.name and _live_name(old) != new.name and same:
+                if add.table == drop.table and new.name and server_name(old) != new.name and same:
                     hints.append(
-                        f"{_live_name(old)} on {qualified(drop.table)} is dropped and {new.name} added with the same definition: "
-                        f"if it is a rename, declare it: {construct}(..., name={new.name!r}, info={{'schemasync': {{'renamed_from': {_live_name(old)!r}}}}})"
+                        f"{server_name(old)} on {qualified(drop.table)} is dropped and {new.name} added with the same definition: "
+                        f"if it is a rename, declare it: {construct}(..., name={new.name!r}, info={{'schemasync': {{'renamed_from': {server_name(old)!r}}}}})"
                     )
     return hints

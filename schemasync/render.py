@@ -55,7 +55,7 @@ from schemasync.operations import (
     RestoreRows,
     SetTableComment,
 )
-from schemasync.snapshot import Column, ForeignKey, Table, TableKey
+from schemasync.snapshot import Column, ForeignKey, Table, TableKey, server_name
 
 REBUILD_PREFIX = "_schemasync_new_"
 
@@ -234,7 +234,7 @@ def _attached(table: TableKey, columns: Iterable[str], make: Callable[[sa.MetaDa
 def _dropped_name(constraint: Any, needed: bool = True) -> str | None:
     """Dropping needs the name the server actually has, even when it chose it. A snapshot read from
     text may not know it (the server names an unnamed constraint when it is created): say so."""
-    name = constraint.db_name or constraint.name
+    name = server_name(constraint)
     if name is None and needed:
         shown = ", ".join(getattr(constraint, "columns", ())) or getattr(constraint, "sqltext", "")
         raise PlanError(f"the name the server gave an unnamed {type(constraint).__name__} ({shown}) is not known here")

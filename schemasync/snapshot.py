@@ -194,6 +194,11 @@ class Snapshot:
         return self
 
 
+def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str | None:
+    """The name the server knows an index or constraint by: `db_name` keeps one it chose itself."""
+    return getattr(item, "db_name", None) or item.name
+
+
 def table_sort_key(table: Table) -> tuple[str, str]:
     return (table.schema or "", table.name)
 
