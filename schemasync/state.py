@@ -205,6 +205,17 @@ def rows(connection: sa.Connection) -> list[StateRow]:
     return [_row(r) for r in result.mappings()]
 
 
+def rows_since_last_applied(connection: sa.Connection) -> list[StateRow]:
+    """The newest rows, newest first, back to and including the newest apply that completed (all of
+    them when none has): what a plan needs (that apply, and any rollback or unfinished row after it),
+    without reading the whole history on every `plan` and `check`."""
+    if not exists(connection):
+        return []
+    newest = sa.select(sa.func.max(state_table.c.id)).where(state_table.c.status == APPLIED).scalar_subquery()
+    query = sa.select(state_table).where(state_table.c.id >= sa.func.coalesce(newest, 0)).order_by(state_table.c.id.desc())
+    return [_row(r) for r in connection.execute(query).mappings()]
+
+
 def last_applied(connection: sa.Connection) -> StateRow | None:
     """The newest apply that completed: it defines what is managed and what the schema should be."""
     if not exists(connection):

@@ -103,10 +103,10 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
 
 
 def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], list[str], int]:
-    """The live schema, the recorded applies and rollbacks (newest first), other objects and the next schema_state id."""
+    """The live schema, the schema_state rows back to the last completed apply (newest first), other objects and the next id."""
     with target.engine.connect() as connection:
         live = target.read_live(connection)
-        recorded = state.rows(connection)
+        recorded = state.rows_since_last_applied(connection)
         others = other_objects(connection, {s: s for s in target.scope.schemas})
         return live, recorded, others, state.next_id(connection)
 
