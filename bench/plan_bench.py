@@ -68,11 +68,20 @@ COLUMN_TYPES = [
 ]
 
 
-def models_source(tables: int, changed_every: int = 0, seed: int = 7) -> str:
-    """The models module's text; with `changed_every`, every n-th table gains a column."""
+TABLES_PER_MODULE = 100
+
+
+def models_source(tables: int, changed_every: int = 0, seed: int = 7) -> dict[str, str]:
+    """The models package's files by name: `_meta.py` holds the MetaData, each `part_NNN.py` a
+    hundred tables, as an application of that size splits its models. (One 4 MB module makes
+    every process that imports it compile it first: 1.8 s and a 490 MB peak at 5,000 tables, with
+    PYTHONDONTWRITEBYTECODE set as on this machine, which then measures Python's compiler.)
+    With `changed_every`, every n-th table gains a column."""
     rng = random.Random(seed)
-    lines = ["import sqlalchemy as sa", "", "metadata = sa.MetaData()", ""]
+    parts: list[list[str]] = []
     for n in range(tables):
+        if n % TABLES_PER_MODULE == 0:
+            parts.append(["import sqlalchemy as sa", "", "from ._meta import metadata", ""])
         name = f"t{n:05d}"
         columns = ["    sa.Column('id', sa.Integer, primary_key=True),"]
         numeric_columns, indexable = [], []
@@ -98,8 +107,19 @@ def models_source(tables: int, changed_every: int = 0, seed: int = 7) -> str:
         # Not on `id`: MariaDB refuses an AUTO_INCREMENT column in a CHECK (error 1901).
         if rng.random() < 0.2 and numeric_columns:
             extras.append(f"    sa.CheckConstraint('{numeric_columns[0]} >= 0', name='ck_{name}_{numeric_columns[0]}'),")
-        lines += [f"sa.Table('{name}', metadata,", *columns, *extras, ")", ""]
-    return "\n".join(lines)
+        parts[-1] += [f"sa.Table('{name}', metadata,", *columns, *extras, ")", ""]
+    files = {"_meta.py": "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"}
+    files |= {f"part_{k:03d}.py": "\n".join(lines) for k, lines in enumerate(parts)}
+    imports = "".join(f"from . import part_{k:03d}  # noqa: F401\n" for k in range(len(parts)))
+    files["__init__.py"] = f"from ._meta import metadata\n{imports}"
+    return files
+
+
+def write_models(folder: Path, package: str, tables: int, changed_every: int = 0) -> None:
+    """The models package `package` in `folder` (importable as `package:metadata`)."""
+    (folder / package).mkdir()
+    for name, source in models_source(tables, changed_every).items():
+        (folder / package / name).write_text(source)
 
 
 # --- the measured processes (scripts written into the bench folder) --------------------------------
@@ -244,8 +264,8 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
 
     with tempfile.TemporaryDirectory(prefix="schemasync-bench-") as tmp:
         folder = Path(tmp)
-        (folder / "models_base.py").write_text(models_source(tables))
-        (folder / "models_changed.py").write_text(models_source(tables, changed_every=100))
+        write_models(folder, "models_base", tables)
+        write_models(folder, "models_changed", tables, changed_every=100)
         for name, source in SCRIPTS.items():
             (folder / _script(name)).write_text(textwrap.dedent(source))
         url, drop = create_database(dialect, folder)
@@ -259,7 +279,7 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
             # models are the same for any N).
             step = APPLY_STEP if dialect == "postgresql" else tables
             for upto in [*range(step, tables, step), tables]:
-                (folder / f"models_upto_{upto}.py").write_text(models_source(upto))
+                write_models(folder, f"models_upto_{upto}", upto)
                 run([*schemasync, "apply", "--yes", "-q", "--models", f"models_upto_{upto}:metadata"], folder, env)
             log(f"  {dialect} {tables}: schema built and recorded in {time.perf_counter() - started:.1f} s")
             if dialect == "postgresql":
