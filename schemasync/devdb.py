@@ -73,8 +73,12 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
 
 
 def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:
-    """The contract's declaration: info={"schemasync": {"renamed_from": "old_name"}}."""
-    declared = (item.info.get("schemasync") or {}).get("renamed_from")
+    """The contract's declaration: info={"schemasync": {"renamed_from": "old_name"}}.
+
+    Read without touching `item.info` where the model never set it: SQLAlchemy makes an empty
+    dict on first access and keeps it (80 MB over the 90,000 objects of 5,000 tables)."""
+    info = vars(item).get("info")
+    declared = (info.get("schemasync") or {}).get("renamed_from") if info else None
     return str(declared) if declared else None
 
 

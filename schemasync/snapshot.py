@@ -185,8 +185,13 @@ class Snapshot:
     def _fingerprint(self) -> str:
         if "_canonical" in self.__dict__:
             return fingerprint_of(self._canonical)
-        # The digest fingerprint_of(self.to_dict()) gives, without making the canonical form first.
-        return digest({"dialect": self.dialect, "tables": [table_to_dict(t, columns_by_name=True) for t in self.tables]})
+        # The digest fingerprint_of(self.to_dict()) gives, without making the canonical form first:
+        # the same JSON text, hashed a table at a time (the whole text is 20 MB at 5,000 tables).
+        hasher = hashlib.sha256(f'{{"dialect":{canonical_json(self.dialect)},"tables":['.encode())
+        for number, table in enumerate(self.tables):
+            hasher.update(((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode()))
+        hasher.update(b"]}")
+        return "sha256:" + hasher.hexdigest()
 
     def known_fingerprint(self, fingerprint: str) -> Snapshot:
         """This snapshot, its fingerprint already known (the target cache stores it with the tables)."""
