@@ -1,0 +1,135 @@
+"""Indexes beyond plain columns, constraint options and table options, per dialect (issue 3).
+
+Each test applies a chain of model versions through the real CLI: from empty, changed, removed.
+Rows inserted after the first apply must survive every step, and after each apply `plan` is
+empty and `check` exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+HEADER = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+"""
+USERS = """
+users = sa.Table("users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(80), nullable=False),
+    sa.Column("name", sa.String(40)),
+    sa.Column("n", sa.Integer),
+    {extra})
+"""
+ROWS = ["INSERT INTO users (id, email, name, n) VALUES (1, 'A@x.org', 'Ada', 1)", "INSERT INTO users (id, email, name, n) VALUES (2, 'b@x.org', NULL, -1)"]
+
+
+def models(extra: str = "", after: str = "") -> str:
+    return HEADER + USERS.format(extra=extra) + after
+
+
+def converge(project, source: str, name: str) -> dict:
+    """Apply `source`; the plan is then empty and check in sync. Returns the applied plan as JSON."""
+    spec = project.write_models(name, source)
+    planned = json.loads(project.cli("plan", "--json", models=spec).output)
+    applied = project.cli("apply", "--yes", "--allow-destructive", models=spec)
+    assert applied.exit_code == 0, applied.output
+    left = project.cli("plan", models=spec)
+    assert "No changes." in left.output, left.output
+    check = project.cli("check", models=spec)
+    assert check.exit_code == 0, check.output
+    return planned
+
+
+def run_chain(project, versions: list[str], table: str = "users", rows: list[str] = ROWS) -> list[dict]:
+    """Apply each version in turn; rows go in after the first and must all be there after each step."""
+    plans = []
+    for number, source in enumerate(versions):
+        plans.append(converge(project, source, f"v{number}"))
+        if number == 0:
+            project.db.execute(*rows)
+        assert project.db.scalar(f"SELECT COUNT(*) FROM {table}") == len(rows)
+    return plans
+
+
+def ops(plan: dict) -> list[str]:
+    return [op["op"] for op in plan["operations"]]
+
+
+def sql(plan: dict) -> str:
+    return "\n".join(s for step in plan["operations"] for s in step["sql"])
+
+
+POSTGRES = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+SQLITE = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+MYSQL = pytest.mark.parametrize("db", ["mysql"], indirect=True)
+PG_SQLITE = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+
+
+@PG_SQLITE
+def test_partial_indexes(project):
+    where = "postgresql_where=sa.text('n > 0'), sqlite_where=sa.text('n > 0')"
+    plans = run_chain(project, [
+        models(f'sa.Index("ix_users_name", "name", {where})'),
+        models(f'sa.Index("ix_users_name", "name", {where.replace("n > 0", "n > 5")})'),
+        models('sa.Index("ix_users_name", "name")'),
+        models(),
+    ])
+    assert "WHERE" in sql(plans[0]) and "n > 0" in sql(plans[0])
+    assert ops(plans[1]) == ops(plans[2]) == ["drop_index", "create_index"]
+    assert ops(plans[3]) == ["drop_index"]
+
+
+@PG_SQLITE
+def test_expression_indexes(project):
+    plans = run_chain(project, [
+        models('sa.Index("ix_users_lower_email", sa.func.lower(sa.column("email")), unique=True)'),
+        models('sa.Index("ix_users_lower_email", sa.func.lower(sa.column("email")), "name", unique=True)'),
+        models('sa.Index("ix_users_lower_email", sa.text("upper(email)"))'),
+        models(),
+    ])
+    assert "lower(" in sql(plans[0]).lower()
+    assert ops(plans[1]) == ops(plans[2]) == ["drop_index", "create_index"]
+    assert ops(plans[3]) == ["drop_index"]
+
+
+@PG_SQLITE
+def test_descending_and_nulls_ordering(project):
+    plans = run_chain(project, [
+        models('sa.Index("ix_users_n", sa.column("n").desc(), "name")'),
+        models('sa.Index("ix_users_n", sa.column("n").desc().nulls_last(), "name")' if project.db.dialect == "postgresql" else 'sa.Index("ix_users_n", "n", sa.column("name").desc())'),
+        models('sa.Index("ix_users_n", "n", "name")'),
+    ])
+    assert "DESC" in sql(plans[0])
+    assert ops(plans[1]) == ops(plans[2]) == ["drop_index", "create_index"]
+
+
+@POSTGRES
+def test_postgresql_methods_include_and_operator_classes(project):
+    after = 'sa.Index("ix_users_name_id", users.c.name, postgresql_using="hash")\n'
+    plans = run_chain(project, [
+        models('sa.Index("ix_users_email", "email", postgresql_include=["name"], postgresql_ops={"email": "text_pattern_ops"})', after),
+        models('sa.Index("ix_users_email", "email", postgresql_include=["name", "n"])', after.replace("hash", "brin")),
+        models('sa.Index("ix_users_email", "email", postgresql_using="gist")'.replace('"email", postgresql_using="gist"', 'sa.func.int4range(sa.column("n"), sa.column("n")), postgresql_using="gist"')),
+        models('sa.Index("ix_users_email", sa.func.to_tsvector(sa.literal_column("\'simple\'::regconfig"), sa.column("email")), postgresql_using="gin")'),
+        models(),
+    ])
+    assert "INCLUDE (name)" in sql(plans[0]) and "text_pattern_ops" in sql(plans[0]) and "USING hash" in sql(plans[0])
+    assert "USING brin" in sql(plans[1])
+    assert "USING gist" in sql(plans[2]) and "USING gin" in sql(plans[3])
+
+
+@POSTGRES
+def test_postgresql_index_changes_go_online(project):
+    """Online mode keeps CREATE/DROP INDEX CONCURRENTLY for the new forms."""
+    first = project.write_models("v0", models('sa.Index("ix_users_name", "name")'))
+    assert project.cli("apply", "--yes", models=first).exit_code == 0
+    project.db.execute(*ROWS)
+    spec = project.write_models("v1", models('sa.Index("ix_users_name", sa.func.lower(sa.column("name")), postgresql_where=sa.text("n > 0"))'))
+    plan = json.loads(project.cli("plan", "--json", "--online", models=spec).output)
+    assert "DROP INDEX CONCURRENTLY" in sql(plan) and "CREATE INDEX CONCURRENTLY ix_users_name ON users (lower(name::text)) WHERE (n > 0)" in sql(plan)
+    assert project.cli("apply", "--yes", "--online", models=spec).exit_code == 0
+    assert "No changes." in project.cli("plan", models=spec).output
+    assert project.db.scalar("SELECT COUNT(*) FROM users") == 2
