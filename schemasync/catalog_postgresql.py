@@ -91,7 +91,7 @@ ORDER BY i.indrelid, ic.relname
 # PostgreSQL 15's form, whose column list it spells.
 _FOREIGN_KEYS = """
 SELECT con.conrelid, con.conname, con.conkey, con.confrelid, con.confkey, rc.relname, rn.nspname,
-       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}
+       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}, con.condeferrable, con.condeferred
 FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_class AS rc ON rc.oid = con.confrelid
 JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
@@ -257,13 +257,15 @@ def _type(dialect: Any, loader: Any, text: str, collation: str | None, collation
 
 def _foreign_key(
     schema: str | None, name: str, columns: list[str], referred_columns: list[str], referred: str, referred_schema: str, visible: bool,
-    on_update: str, on_delete: str, definition: str | None,
+    on_update: str, on_delete: str, definition: str | None, deferrable: bool = False, deferred: bool = False,
 ) -> dict[str, Any]:
     if visible:
         referred_schema = schema if schema is not None and schema == referred_schema else None
     options = {"onupdate": _ACTIONS.get(on_update), "ondelete": _ACTIONS.get(on_delete)}
     if definition is not None:  # ON DELETE SET NULL (columns): as pg_get_constraintdef spells it
         options.update(("on" + event.lower(), action) for event, action in _ACTION.findall(definition))
+    if deferrable:  # as the Inspector reads DEFERRABLE [INITIALLY DEFERRED] from pg_get_constraintdef
+        options.update(deferrable=True, initially="DEFERRED" if deferred else None)
     return {
         "name": name,
         "constrained_columns": columns,

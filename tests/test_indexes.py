@@ -43,14 +43,14 @@ def converge(project, source: str, name: str) -> dict:
     return planned
 
 
-def run_chain(project, versions: list[str], table: str = "users", rows: list[str] = ROWS) -> list[dict]:
-    """Apply each version in turn; rows go in after the first and must all be there after each step."""
+def run_chain(project, versions: list[str], table: str = "users", rows: list[str] = ROWS, count: int = 2) -> list[dict]:
+    """Apply each version in turn; rows go in after the first and `count` rows of `table` must be there after each step."""
     plans = []
     for number, source in enumerate(versions):
         plans.append(converge(project, source, f"v{number}"))
         if number == 0:
             project.db.execute(*rows)
-        assert project.db.scalar(f"SELECT COUNT(*) FROM {table}") == len(rows)
+        assert project.db.scalar(f"SELECT COUNT(*) FROM {table}") == count
     return plans
 
 
@@ -133,3 +133,38 @@ def test_postgresql_index_changes_go_online(project):
     assert project.cli("apply", "--yes", "--online", models=spec).exit_code == 0
     assert "No changes." in project.cli("plan", models=spec).output
     assert project.db.scalar("SELECT COUNT(*) FROM users") == 2
+
+
+PARENT = """
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String(8)), {unique})
+kids = sa.Table("kids", metadata, sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id"{fk})))
+"""
+FAMILY_ROWS = ["INSERT INTO parents (id, code) VALUES (1, 'a')", "INSERT INTO kids (id, parent_id) VALUES (1, 1)"]
+
+
+def family(unique: str = "", fk: str = "") -> str:
+    return HEADER + PARENT.format(unique=unique, fk=fk)
+
+
+@POSTGRES
+def test_postgresql_deferrable_constraints(project):
+    plans = run_chain(project, [
+        family('sa.UniqueConstraint("code", name="uq_parents_code", deferrable=True)', ', deferrable=True, initially="DEFERRED"'),
+        family('sa.UniqueConstraint("code", name="uq_parents_code", deferrable=True, initially="DEFERRED")', ", deferrable=True"),
+        family('sa.UniqueConstraint("code", name="uq_parents_code")'),
+    ], table="kids", rows=FAMILY_ROWS, count=1)
+    assert "DEFERRABLE INITIALLY DEFERRED" in sql(plans[0])
+    assert sorted(ops(plans[1])) == ["add_foreign_key", "add_unique", "drop_foreign_key", "drop_unique"]
+    assert sorted(ops(plans[2])) == ["add_foreign_key", "add_unique", "drop_foreign_key", "drop_unique"]
+
+
+@POSTGRES
+def test_postgresql_deferred_key_is_checked_at_commit(project):
+    converge(project, family(fk=', deferrable=True, initially="DEFERRED"'), "v0")
+    engine = project.db.engine()
+    with engine.begin() as connection:  # the child row first: allowed, the key is checked at commit
+        connection.exec_driver_sql("INSERT INTO kids (id, parent_id) VALUES (1, 7)")
+        connection.exec_driver_sql("INSERT INTO parents (id, code) VALUES (7, 'x')")
+    engine.dispose()
+    assert project.db.scalar("SELECT COUNT(*) FROM kids") == 1
