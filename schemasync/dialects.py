@@ -216,6 +216,9 @@ class Dialect:
 
     # --- catalog (issue 3: indexes, constraint and table options) --------------------------------
 
+    def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
+        """Raise a one-line PlanError for a construct in the models this server cannot hold."""
+
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Add what both readers lack alike (table options, SQLite's expression indexes) with one small query."""
 

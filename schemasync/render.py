@@ -54,6 +54,7 @@ from schemasync.operations import (
     RestoreColumns,
     RestoreRows,
     SetTableComment,
+    SetTableOptions,
 )
 from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, server_name
 
@@ -246,6 +247,11 @@ def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
 
 
 @elements.register
+def _(op: SetTableOptions, dialect: Dialect) -> list[Any]:
+    return [ddl.SetTableOptions(bare_table(op.table, []), op.changed(), dict(op.after))]
+
+
+@elements.register
 def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
     table = sa.Table(op.table[1], sa.MetaData(), schema=op.table[0], comment=op.after)
     return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
@@ -415,6 +421,8 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
         *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
+        # Triggers go with the dropped table: re-created as the server had them (not managed, kept).
+        *[ddl.RawStatement(created, trigger) for trigger in op.before.triggers],
     ]
 
 

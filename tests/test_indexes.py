@@ -168,3 +168,103 @@ def test_postgresql_deferred_key_is_checked_at_commit(project):
         connection.exec_driver_sql("INSERT INTO parents (id, code) VALUES (7, 'x')")
     engine.dispose()
     assert project.db.scalar("SELECT COUNT(*) FROM kids") == 1
+
+
+@MYSQL
+def test_mariadb_prefix_lengths_and_fulltext(project):
+    plans = run_chain(project, [
+        models('sa.Index("ix_users_email", "email", mysql_length=10), sa.Index("ft_users_name", "name", mysql_prefix="FULLTEXT")'),
+        models('sa.Index("ix_users_email", "email", "name", mysql_length={"email": 12, "name": 4}), sa.Index("ft_users_name", "name", "email", mysql_prefix="FULLTEXT")'),
+        models('sa.Index("ix_users_email", "email"), sa.Index("ft_users_name", "name")'),
+        models(),
+    ])
+    assert "email(10)" in sql(plans[0]) and "CREATE FULLTEXT INDEX ft_users_name" in sql(plans[0])
+    assert sorted(ops(plans[1])) == sorted(ops(plans[2])) == ["create_index", "create_index", "drop_index", "drop_index"]
+    assert ops(plans[3]) == ["drop_index", "drop_index"]
+
+
+@MYSQL
+def test_mariadb_refuses_expression_indexes_clearly(project):
+    spec = project.write_models("v0", models('sa.Index("ix_users_lower", sa.func.lower(sa.column("email")))'))
+    result = project.cli("plan", models=spec)
+    assert result.exit_code != 0
+    assert "MariaDB has no expression (functional) indexes" in result.output and "Traceback" not in result.output
+
+
+# --- table options -----------------------------------------------------------------------------
+
+
+def table_with(options: str) -> str:
+    return HEADER + f"""
+users = sa.Table("users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(80), nullable=False),
+    sa.Column("name", sa.String(40)),
+    sa.Column("n", sa.Integer),
+    {options})
+"""
+
+
+@SQLITE
+def test_sqlite_table_options_rebuild(project):
+    def strict(options: str) -> str:  # STRICT tables take INTEGER, REAL, TEXT, BLOB and ANY only
+        return table_with(options).replace("sa.String(80)", "sa.Text").replace("sa.String(40)", "sa.Text")
+
+    plans = run_chain(project, [
+        strict("sqlite_autoincrement=True"),
+        strict("sqlite_strict=True"),
+        strict("sqlite_with_rowid=False, sqlite_strict=True"),
+        strict(""),
+    ])
+    assert "AUTOINCREMENT" in sql(plans[0])
+    assert all(ops(plan) == ["rebuild_table"] for plan in plans[1:]), [ops(p) for p in plans]
+    assert "STRICT" in sql(plans[1]) and "WITHOUT ROWID" in sql(plans[2])
+
+
+@MYSQL
+def test_mariadb_table_options_in_place(project):
+    plans = run_chain(project, [
+        table_with('mysql_engine="MyISAM"'),
+        table_with('mysql_engine="InnoDB", mysql_row_format="COMPRESSED"'.replace("COMPRESSED", "DYNAMIC")),
+        table_with('mysql_charset="latin1"'),
+        table_with('mysql_charset="latin1", mysql_collate="latin1_bin"'),
+        table_with(""),
+    ])
+    assert "ENGINE=MyISAM" in sql(plans[0])
+    assert all(ops(plan) == ["set_table_options"] for plan in plans[1:]), [ops(p) for p in plans]
+    assert "ROW_FORMAT=DYNAMIC" in sql(plans[1]) and "CONVERT TO CHARACTER SET latin1" in sql(plans[2])
+    assert project.db.rows("SELECT email FROM users ORDER BY id") == [("A@x.org",), ("b@x.org",)]
+
+
+# --- SQLite's rebuild keeps what is around the table ---------------------------------------------
+
+FAMILY = HEADER + """
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String(8)){extra})
+kids = sa.Table("kids", metadata, sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id", ondelete="CASCADE")))
+log = sa.Table("log", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("what", sa.String(40)))
+"""
+
+
+@SQLITE
+def test_sqlite_rebuild_keeps_referencing_rows_and_triggers(project):
+    converge(project, FAMILY.format(extra=""), "v0")
+    project.db.execute(
+        "INSERT INTO parents (id, code) VALUES (1, 'a'), (2, 'b')",
+        "INSERT INTO kids (id, parent_id) VALUES (10, 1), (11, 2)",
+        "CREATE TRIGGER parents_log AFTER INSERT ON parents BEGIN INSERT INTO log (what) VALUES ('parent ' || NEW.code); END",
+    )
+    # A change SQLite makes by rebuilding the referenced table: a new NOT NULL column with a default and a check.
+    plan = converge(project, FAMILY.format(extra=', sa.Column("flag", sa.Integer, nullable=False, server_default="0"), sa.CheckConstraint("flag >= 0")'), "v1")
+    assert "rebuild_table" in ops(plan) and "CREATE TRIGGER parents_log" in sql(plan)
+    engine = project.db.engine()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.exec_driver_sql("SELECT id, parent_id FROM kids ORDER BY id").fetchall() == [(10, 1), (11, 2)]
+        connection.exec_driver_sql("INSERT INTO parents (id, code) VALUES (3, 'c')")  # the trigger survived
+        assert connection.exec_driver_sql("SELECT what FROM log").fetchall() == [("parent c",)]
+        connection.exec_driver_sql("DELETE FROM parents WHERE id = 1")  # the key still points at the rebuilt table
+        assert connection.exec_driver_sql("SELECT id FROM kids").fetchall() == [(11,)]
+    engine.dispose()
+    assert "No changes." in project.cli("plan", models=project.write_models("v2", FAMILY.format(extra=', sa.Column("flag", sa.Integer, nullable=False, server_default="0"), sa.CheckConstraint("flag >= 0")'))).output
