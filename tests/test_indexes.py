@@ -268,3 +268,39 @@ def test_sqlite_rebuild_keeps_referencing_rows_and_triggers(project):
         assert connection.exec_driver_sql("SELECT id FROM kids").fetchall() == [(11,)]
     engine.dispose()
     assert "No changes." in project.cli("plan", models=project.write_models("v2", FAMILY.format(extra=', sa.Column("flag", sa.Integer, nullable=False, server_default="0"), sa.CheckConstraint("flag >= 0")'))).output
+
+
+# --- the target cache's key sees every feature ----------------------------------------------------
+
+FEATURES = [
+    ('sa.Index("ix", "name")', 'sa.Index("ix", "name", postgresql_where=sa.text("n > 0"), sqlite_where=sa.text("n > 0"))'),
+    ('sa.Index("ix", sa.func.lower(sa.column("email")))', 'sa.Index("ix", sa.func.upper(sa.column("email")))'),
+    ('sa.Index("ix", "name")', 'sa.Index("ix", sa.column("name").desc())'),
+    ('sa.Index("ix", sa.column("name").desc())', 'sa.Index("ix", sa.column("name").desc().nulls_first())'),
+    ('sa.Index("ix", "name")', 'sa.Index("ix", "name", postgresql_using="hash")'),
+    ('sa.Index("ix", "name")', 'sa.Index("ix", "name", postgresql_include=["n"])'),
+    ('sa.Index("ix", "name")', 'sa.Index("ix", "name", postgresql_ops={"name": "text_pattern_ops"})'),
+    ('sa.Index("ix", "name", mysql_length=4)', 'sa.Index("ix", "name", mysql_length=5)'),
+    ('sa.Index("ix", "name")', 'sa.Index("ix", "name", mysql_prefix="FULLTEXT")'),
+    ('sa.UniqueConstraint("name", deferrable=True)', 'sa.UniqueConstraint("name", deferrable=True, initially="DEFERRED")'),
+    ('mysql_engine="InnoDB"', 'mysql_engine="MyISAM"'),
+    ('mysql_charset="utf8mb4"', 'mysql_charset="latin1"'),
+    ('sqlite_autoincrement=False', 'sqlite_autoincrement=True'),
+    ('sqlite_with_rowid=True', 'sqlite_with_rowid=False'),
+    ('sqlite_strict=False', 'sqlite_strict=True'),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), FEATURES)
+def test_the_cache_key_sees_each_feature(before, after):
+    from schemasync.dialects import offline_dialect
+    from schemasync.model_key import describe
+
+    def table(extra: str):
+        found: dict = {}
+        exec(models(extra), found)
+        return found["users"]
+
+    for name in ("sqlite", "postgresql", "mysql"):
+        dialect = offline_dialect(name).sa_dialect
+        assert describe(table(before), dialect) != describe(table(after), dialect), (name, before, after)
