@@ -31,6 +31,9 @@ class Catalog:
     uniques: Rows = field(default_factory=dict)
     checks: Rows = field(default_factory=dict)
     comments: dict[str, str | None] = field(default_factory=dict)
+    # Per table: its options (as Inspector.get_table_options), and its triggers' SQL (SQLite).
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    triggers: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Memo:
@@ -71,3 +74,21 @@ def strip_outer_parens(text: str) -> str:
     if len(stripped) >= 2 and stripped[0] == "(" and matching_paren(stripped, 0) == len(stripped) - 1:
         return stripped[1:-1]
     return text
+
+
+def split_top_level(text: str) -> list[str]:
+    """`a, f(b, c), 'x,y'` -> ['a', ' f(b, c)', " 'x,y'"]: commas outside parentheses and quotes."""
+    parts, depth, current = [], 0, ""
+    for token in _PAREN_TOKENS.finditer(text):
+        value = token.group()
+        depth += value == "("
+        depth -= value == ")"
+        if depth == 0 and value not in ("(", ")") and value[:1] not in "'\"" and "," in value:
+            pieces = value.split(",")
+            parts.append(current + pieces[0])
+            parts.extend(pieces[1:-1])
+            current = pieces[-1]
+        else:
+            current += value
+    parts.append(current)
+    return parts

@@ -46,7 +46,7 @@ SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLU
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {_DATABASE}
 """
 _KEYS = f"""
-SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS
+SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = {_DATABASE} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
 """
 # Two queries joined here: MariaDB evaluates a join of two information_schema views row by row.
@@ -149,9 +149,11 @@ def _default(default: str | None, extra: str) -> str | None:
 
 def _keys(catalog: Catalog, rows: Any, tables: dict[str, Any]) -> None:
     keys: dict[tuple[str, str], dict[str, Any]] = {}
-    for table, name, non_unique, column in rows:
+    for table, name, non_unique, column, sub_part, index_type in rows:
         if table in tables:
-            keys.setdefault((table, name), {"name": name, "column_names": [], "unique": not non_unique})["column_names"].append(column)
+            key = keys.setdefault((table, name), {"name": name, "column_names": [], "unique": not non_unique})
+            key["column_names"].append(column)
+            _index_options(key, column, sub_part, index_type)
     for (table, name), key in keys.items():
         if name == "PRIMARY":
             catalog.primary_keys[table] = {"constrained_columns": key["column_names"], "name": None}
@@ -162,6 +164,17 @@ def _keys(catalog: Catalog, rows: Any, tables: dict[str, Any]) -> None:
     for table in tables:
         catalog.indexes[table].sort(key=lambda k: k["name"])
         catalog.uniques[table].sort(key=lambda k: k["name"])
+
+
+def _index_options(key: dict[str, Any], column: str, sub_part: int | None, index_type: str) -> None:
+    """FULLTEXT / SPATIAL and prefix lengths, as the Inspector reads them from SHOW CREATE TABLE."""
+    options = key.setdefault("dialect_options", {})
+    if index_type in ("FULLTEXT", "SPATIAL"):
+        options["mysql_prefix"] = index_type
+    if sub_part is not None:
+        options.setdefault("mysql_length", {})[column] = int(sub_part)
+    if not options:
+        del key["dialect_options"]
 
 
 def _foreign_keys(

@@ -75,9 +75,15 @@ _INDEXES = """
 SELECT i.indrelid, ic.relname, i.indisunique,
        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS con
                WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')),
-       i.indkey::int2[], i.indnkeyatts, i.indisvalid
+       i.indkey::int2[], i.indnkeyatts, i.indisvalid,
+       i.indoption::int2[], am.amname, pg_catalog.pg_get_expr(i.indpred, i.indrelid), ic.reloptions, {nulls_not_distinct},
+       CASE WHEN i.indexprs IS NOT NULL THEN ARRAY(
+         SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true) FROM generate_series(0, i.indnkeyatts - 1) AS k ORDER BY k) END,
+       ARRAY(SELECT oc.opcname FROM generate_series(0, i.indnkeyatts - 1) AS k
+             LEFT JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[k] AND NOT oc.opcdefault ORDER BY k)
 FROM pg_catalog.pg_index AS i
 JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am AS am ON am.oid = ic.relam
 WHERE i.indrelid = ANY(%(oids)s::oid[]) AND NOT i.indisprimary
 ORDER BY i.indrelid, ic.relname
 """
@@ -85,7 +91,7 @@ ORDER BY i.indrelid, ic.relname
 # PostgreSQL 15's form, whose column list it spells.
 _FOREIGN_KEYS = """
 SELECT con.conrelid, con.conname, con.conkey, con.confrelid, con.confkey, rc.relname, rn.nspname,
-       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}
+       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}, con.condeferrable, con.condeferred
 FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_class AS rc ON rc.oid = con.confrelid
 JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
@@ -135,11 +141,12 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     oids = {"oids": list(by_oid)}
     attnames = _columns(catalog, connection, by_oid, oids, schema)
     keys = _rows(connection, _KEYS, oids)
-    indexes = _rows(connection, _INDEXES, oids)
+    nulls_not_distinct = "i.indnullsnotdistinct" if connection.dialect.server_version_info >= (15,) else "false"
+    indexes = _rows(connection, _INDEXES.format(nulls_not_distinct=nulls_not_distinct), oids)
     set_columns = _SET_COLUMNS if connection.dialect.server_version_info >= (15,) else "NULL"
     foreign_keys = _rows(connection, _FOREIGN_KEYS.format(set_columns=set_columns), oids)
     wanted_numbers = [(relid, n) for relid, _, _, numbers, count in keys for n in numbers[:count]]
-    wanted_numbers += [(relid, n) for relid, _, _, _, numbers, count, _ in indexes for n in numbers[:count] if n]
+    wanted_numbers += [(relid, n) for relid, _, _, _, numbers, *_ in indexes for n in numbers if n]
     wanted_numbers += [pair for relid, _, mine, other, theirs, *_ in foreign_keys for pair in [*((relid, n) for n in mine), *((other, n) for n in theirs)]]
     _look_up(connection, attnames, wanted_numbers)
     for relid, kind, name, numbers, count in keys:
@@ -148,12 +155,10 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
             catalog.primary_keys[by_oid[relid]] = {"constrained_columns": columns, "name": name}
         else:
             catalog.uniques[by_oid[relid]].append({"column_names": columns, "name": name})
-    for relid, name, unique, backs_constraint, numbers, count, valid in indexes:
-        index = {"name": name, "unique": unique, "column_names": [attnames[(relid, n)] if n else None for n in numbers[:count]]}
+    for relid, name, unique, backs_constraint, numbers, count, valid, *details in indexes:
+        index = _index(name, unique, [attnames[(relid, n)] if n else None for n in numbers], count, valid, *details)
         if backs_constraint:
             index["duplicates_constraint"] = name
-        if not valid:  # as SQLAlchemy's Inspector reports it (online mode: a failed CONCURRENTLY build)
-            index["dialect_options"] = {"postgresql_invalid": True}
         catalog.indexes[by_oid[relid]].append(index)
     for relid, name, mine, other, theirs, *referred in foreign_keys:
         columns = [attnames[(relid, n)] for n in mine], [attnames[(other, n)] for n in theirs]
@@ -162,6 +167,45 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
         match = _CHECK.match(definition)
         catalog.checks[by_oid[relid]].append({"name": name, "sqltext": strip_outer_parens(match.group(1)) if match else ""})
     return catalog
+
+
+def _index(
+    name: str, unique: bool, elements: list[str | None], count: int, valid: bool, flags: list[int], method: str,
+    where: str | None, reloptions: list[str] | None, nulls_not_distinct: bool, expressions: list[str] | None, opclasses: list[str | None],
+) -> dict[str, Any]:
+    """One index as the Inspector reports it: expression parts by their text, sorting flags, options."""
+    keys, included = elements[:count], elements[count:]
+    index: dict[str, Any] = {"name": name, "unique": unique, "column_names": keys}
+    if expressions is not None and None in keys:
+        keys = [column if column is not None else expression for column, expression in zip(keys, expressions)]
+        index["expressions"] = keys
+    options: dict[str, Any] = {}
+    ops = {part: opclass for part, opclass in zip(keys, opclasses) if opclass is not None}
+    if ops:
+        options["postgresql_ops"] = ops
+    sorting = {part: _sorting(flag) for part, flag in zip(keys, flags) if _sorting(flag)}
+    if sorting:
+        index["column_sorting"] = sorting
+    if reloptions:
+        options["postgresql_with"] = dict(option.split("=", 1) for option in reloptions)
+    if method != "btree":
+        options["postgresql_using"] = method
+    if where:
+        options["postgresql_where"] = where
+    options["postgresql_include"] = included
+    if nulls_not_distinct:
+        options["postgresql_nulls_not_distinct"] = True
+    if not valid:  # online mode: a failed CONCURRENTLY build
+        options["postgresql_invalid"] = True
+    index["dialect_options"] = options
+    return index
+
+
+def _sorting(flag: int) -> tuple[str, ...]:
+    """pg_index.indoption bits (1: DESC, 2: NULLS FIRST), as the Inspector names what differs from the default."""
+    if flag & 1:
+        return ("desc",) if flag & 2 else ("desc", "nulls_last")
+    return ("nulls_first",) if flag & 2 else ()
 
 
 def _look_up(connection: sa.Connection, attnames: dict[tuple[int, int], str], pairs: list[tuple[int, int]]) -> None:
@@ -213,13 +257,15 @@ def _type(dialect: Any, loader: Any, text: str, collation: str | None, collation
 
 def _foreign_key(
     schema: str | None, name: str, columns: list[str], referred_columns: list[str], referred: str, referred_schema: str, visible: bool,
-    on_update: str, on_delete: str, definition: str | None,
+    on_update: str, on_delete: str, definition: str | None, deferrable: bool = False, deferred: bool = False,
 ) -> dict[str, Any]:
     if visible:
         referred_schema = schema if schema is not None and schema == referred_schema else None
     options = {"onupdate": _ACTIONS.get(on_update), "ondelete": _ACTIONS.get(on_delete)}
     if definition is not None:  # ON DELETE SET NULL (columns): as pg_get_constraintdef spells it
         options.update(("on" + event.lower(), action) for event, action in _ACTION.findall(definition))
+    if deferrable:  # as the Inspector reads DEFERRABLE [INITIALLY DEFERRED] from pg_get_constraintdef
+        options.update(deferrable=True, initially="DEFERRED" if deferred else None)
     return {
         "name": name,
         "constrained_columns": columns,

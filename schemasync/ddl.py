@@ -333,3 +333,43 @@ def _with_algorithm(element: WithAlgorithm, compiler: Any, **kw: Any) -> str:
     if isinstance(inner, sa.schema.CreateIndex):
         return f"{text} {' '.join(options)}"
     return f"{text}, {', '.join(options)}"
+
+
+class RawStatement(ExecutableDDLElement):
+    """A statement the server gave us as it is (a trigger's CREATE TRIGGER, re-created after a rebuild)."""
+
+    def __init__(self, table: sa.Table, text: str) -> None:
+        self.table, self.text = table, text
+
+
+@compiles(RawStatement)
+def _raw_statement(element: RawStatement, compiler: Any, **kw: Any) -> str:
+    return element.text
+
+
+class SetTableOptions(ExecutableDDLElement):
+    """ALTER TABLE ... <options> (MariaDB/MySQL: ENGINE=, DEFAULT CHARSET=, ROW_FORMAT=...)."""
+
+    def __init__(self, table: sa.Table, options: dict[str, Any], after: dict[str, Any]) -> None:
+        self.table, self.options, self.after = table, options, after
+
+
+@compiles(SetTableOptions)
+def _set_table_options(element: SetTableOptions, compiler: Any, **kw: Any) -> str:
+    raise sa.exc.CompileError(f"{compiler.dialect.name} has no table options to set in place")
+
+
+@compiles(SetTableOptions, "mysql")
+def _set_table_options_mysql(element: SetTableOptions, compiler: Any, **kw: Any) -> str:
+    """Options as CREATE TABLE spells them; None is the server's default. A charset or collation
+    change converts the columns too (CONVERT TO), as a table created so would have them."""
+    options = dict(element.options)
+    parts = []
+    if "mysql_charset" in options or "mysql_collate" in options:
+        options.pop("mysql_charset", None), options.pop("mysql_collate", None)
+        charset, collate = element.after.get("mysql_charset"), element.after.get("mysql_collate")
+        parts.append(f"CONVERT TO CHARACTER SET {charset or 'DEFAULT'}" + (f" COLLATE {collate}" if collate and charset else ""))
+    for key, value in options.items():
+        word = key.removeprefix("mysql_").upper()
+        parts.append(f"{word}={value if value is not None else ('InnoDB' if word == 'ENGINE' else 'DEFAULT')}")
+    return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(parts)

@@ -62,6 +62,7 @@ def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], d
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
     schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
+    dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
         try:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from schemasync import ddl, online
 from schemasync.catalog import Catalog
 from schemasync.dialects import LOCK_NAME, Dialect, register
-from schemasync.errors import LockError
+from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
 from schemasync.operations import (
@@ -48,6 +48,17 @@ _REFUSED = {1845, 1846}
 # ER_SIGNAL_EXCEPTION: our own SIGNAL (a foreign key's rows did not pass the check).
 _SIGNALLED = 1644
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
+
+
+_TABLE_OPTIONS = """
+SELECT t.TABLE_NAME, t.ENGINE, t.TABLE_COLLATION, c.CHARACTER_SET_NAME, s.DEFAULT_COLLATION_NAME, t.CREATE_OPTIONS
+FROM information_schema.TABLES AS t
+JOIN information_schema.SCHEMATA AS s ON s.SCHEMA_NAME = t.TABLE_SCHEMA
+LEFT JOIN information_schema.COLLATIONS AS c ON c.COLLATION_NAME = t.TABLE_COLLATION
+WHERE t.TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND t.TABLE_TYPE = 'BASE TABLE'
+"""
+# CREATE_OPTIONS the models can state (mysql_row_format=..., ...) and the server reports back.
+_CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc", "pack_keys", "checksum", "page_compressed"})
 
 
 @register
@@ -267,6 +278,37 @@ class MySQLDialect(Dialect):
                 connection.commit()
 
     # --- catalog ---------------------------------------------------------------------------------
+
+    def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
+        """Table options that differ from the server's defaults: an engine other than InnoDB, a
+        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options."""
+        wanted = set(names)
+        for table, engine, collation, charset, default_collation, created in connection.exec_driver_sql(_TABLE_OPTIONS, {"schema": schema}):
+            if table not in wanted:
+                continue
+            options: dict[str, Any] = {}
+            if engine and engine != "InnoDB":
+                options["mysql_engine"] = engine
+            if collation and collation != default_collation:
+                options.update(mysql_charset=charset, mysql_collate=collation)
+            for option in (created or "").split():
+                key, _, value = option.partition("=")
+                if key.lower() in _CREATE_OPTIONS and value:
+                    options["mysql_" + key.lower()] = value.upper() if key.lower() == "row_format" else value
+            catalog.options[table] = options
+
+    def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
+        """MariaDB has no functional key parts (MySQL 8.0.13 has): say so, rather than a syntax error.
+        https://mariadb.com/kb/en/create-index/"""
+        if not getattr(self.sa_dialect, "is_mariadb", False):
+            return
+        for table in tables:
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if any(not isinstance(getattr(e, "element", e), sa.Column) for e in index.expressions):
+                    raise PlanError(
+                        f"index {index.name} on {table.name}: MariaDB has no expression (functional) indexes; "
+                        "index a generated column instead"
+                    )
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """information_schema read once per kind of object instead of SHOW CREATE TABLE per table (MariaDB)."""

@@ -49,6 +49,13 @@ SCRATCH_TRANSACTION_TABLES = 1000
 DROP_BATCH = 200
 
 
+_DEFERRABLE_UNIQUES = """
+SELECT t.relname, con.conname, con.condeferred FROM pg_catalog.pg_constraint AS con
+JOIN pg_catalog.pg_class AS t ON t.oid = con.conrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND {scope}
+"""
+
+
 @register
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
@@ -111,7 +118,7 @@ class PostgreSQLDialect(Dialect):
             check = op.check
             named = replace(check, name=online.constraint_name(check.name or check.db_name, table.name, (), "check", limit))
             return [online.AddCheckNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "check")]
-        if isinstance(op, AddUnique):
+        if isinstance(op, AddUnique) and not op.unique.deferrable:  # USING INDEX would drop DEFERRABLE: added as it is
             index = online.unique_index(op.unique, table.name, limit)
             return [online.CreateIndexConcurrently(op.table, index), online.AddUniqueUsingIndex(op.table, replace(op.unique, name=index.name))]
         if isinstance(op, AlterColumn) and op.before.nullable and not op.after.nullable and op.before.type == op.after.type:
@@ -297,6 +304,16 @@ class PostgreSQLDialect(Dialect):
                 transaction.rollback()
 
     # --- catalog ---------------------------------------------------------------------------------
+
+    def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
+        """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only)."""
+        scope = "n.nspname = %(schema)s" if schema is not None else "pg_catalog.pg_table_is_visible(t.oid)"
+        rows = connection.exec_driver_sql(_DEFERRABLE_UNIQUES.format(scope=scope), {"schema": schema, "names": list(names)})
+        deferred = {(table, name): initially for table, name, initially in rows}
+        for table in names:
+            for unique in catalog.uniques.get(table) or []:
+                if (table, unique["name"]) in deferred:
+                    unique["options"] = {"deferrable": True, "initially": "DEFERRED" if deferred[(table, unique["name"])] else None}
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """Six plain pg_catalog queries, rows as tuples, each distinct type parsed once."""

@@ -153,6 +153,12 @@ class SQLiteDialect(Dialect):
 
         return catalog_sqlite.read(connection, schema, names) if catalog_sqlite.supported(connection) else None
 
+    def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
+        """Expression and partial indexes, table options and triggers, from the schema's SQL text."""
+        from schemasync import catalog_sqlite_extras
+
+        catalog_sqlite_extras.complete(connection, schema, names, catalog)
+
 
 def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
     """SQLite has no ALTER INDEX: an index is dropped and created under its new name (the rows stay)."""

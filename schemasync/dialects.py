@@ -214,6 +214,14 @@ class Dialect:
         """Remove one leftover (outside any transaction); returns what was removed, for the record."""
         raise NotImplementedError
 
+    # --- catalog (issue 3: indexes, constraint and table options) --------------------------------
+
+    def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
+        """Raise a one-line PlanError for a construct in the models this server cannot hold."""
+
+    def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
+        """Add what both readers lack alike (table options, SQLite's expression indexes) with one small query."""
+
 
 def _drop_invalid_indexes(current: Snapshot, target: Snapshot) -> list[Operation]:
     """An INVALID index (a failed CREATE INDEX CONCURRENTLY) is dropped; the diff builds it again if wanted."""

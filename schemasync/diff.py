@@ -28,6 +28,7 @@ from schemasync.operations import (
     DropUnique,
     Operation,
     SetTableComment,
+    SetTableOptions,
 )
 from schemasync.snapshot import Snapshot, Table, TableKey
 
@@ -61,6 +62,8 @@ def diff_table(before: Table, after: Table) -> list[Operation]:
     operations += _columns(key, before, after)
     if before.comment != after.comment:
         operations.append(SetTableComment(key, before.comment, after.comment))
+    if before.options != after.options:
+        operations.append(SetTableOptions(key, before.options, after.options))
     return operations
 
 

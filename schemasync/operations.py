@@ -233,6 +233,32 @@ class SetTableComment(Operation):
         return {"comment": self.after}
 
 
+@dataclass(frozen=True)
+class SetTableOptions(Operation):
+    """Table options (MariaDB ENGINE, CHARSET, ROW_FORMAT...; SQLite's by a rebuild): (key, value) pairs."""
+
+    op: ClassVar[str] = "set_table_options"
+    before: tuple[tuple[str, Any], ...]
+    after: tuple[tuple[str, Any], ...]
+
+    def changed(self) -> dict[str, Any]:
+        """The options that differ, each with its new value (None: back to the server's default)."""
+        old, new = dict(self.before), dict(self.after)
+        return {key: new.get(key) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
+
+    @property
+    def destructive(self) -> bool:
+        """A new character set converts every text value (MariaDB CONVERT TO): what does not fit is lost."""
+        return any(key.endswith(("charset", "collate")) for key in self.changed())
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{key}={'default' if value is None else value}" for key, value in self.changed().items())
+        return f"set table options of {qualified(self.table)}: {shown}"
+
+    def details(self) -> dict[str, Any]:
+        return {"options": self.changed()}
+
+
 def _constraint_details(constraint: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(constraint).items() if k not in ("db_name", "renamed_from")}
 

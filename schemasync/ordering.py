@@ -44,6 +44,7 @@ from schemasync.operations import (
     RestoreRows,
     SetNotNullAfterRestore,
     SetTableComment,
+    SetTableOptions,
 )
 from schemasync.snapshot import TableKey
 
@@ -66,6 +67,8 @@ PHASES: dict[type[Operation], int] = {
     AddColumn: 4,
     AlterColumn: 4,
     SetTableComment: 4,
+    # Before new indexes and keys: an engine change rebuilds the table (and MyISAM takes no foreign keys).
+    SetTableOptions: 4,
     DropColumn: 5,
     AddPrimaryKey: 6,
     AddUnique: 7,

@@ -111,6 +111,8 @@ def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], curren
         columns = live(key.columns)
         if columns is None or (isinstance(op, CreateIndex) and not op.index.unique):
             return []
+        if isinstance(op, CreateIndex) and (op.index.expressions or op.index.where or op.index.options):
+            return []  # an expression, a predicate or a prefix decides what is distinct: the build itself checks
         nulls = [Precondition(NO_NULLS, table, (c,)) for c in columns] if isinstance(op, AddPrimaryKey) else []
         return nulls + [Precondition(DISTINCT, table, columns)]
     if isinstance(op, AddForeignKey) and (columns := live(op.foreign_key.columns)):

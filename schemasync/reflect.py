@@ -83,6 +83,8 @@ def read_tables(
     catalog = dialect.read_catalog(connection, db_schema, names) if use_catalog else None
     if catalog is None:
         catalog = inspector_catalog(inspector, dialect, db_schema, names)
+    # What neither reader reports the same way (SQLite's expression indexes, table options): one small dialect query.
+    dialect.complete_catalog(connection, db_schema, names, catalog)
     return _tables(catalog, dialect, logical, names, schemas)
 
 
@@ -123,9 +125,11 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             columns=tuple(_column(c, type_text) for c in catalog.columns.get(name) or []),
             primary_key=_primary_key(catalog.primary_keys.get(name)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.get(name) or []),
-            uniques=tuple(Unique(tuple(u["column_names"]), u.get("name"), u.get("name")) for u in catalog.uniques.get(name) or []),
+            uniques=tuple(_unique(u) for u in catalog.uniques.get(name) or []),
             indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and not _is_invalid(i)),
             invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
+            options=_options(catalog.options.get(name) or {}),
+            triggers=tuple(catalog.triggers.get(name) or ()),
             checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.get(name) or []),
             comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(
@@ -188,7 +192,19 @@ def _foreign_key(data: dict[str, Any], reverse: SchemaMap) -> ForeignKey:
         onupdate=_action(options.get("onupdate")),
         name=data.get("name"),
         db_name=data.get("name"),
+        **_deferral(options),
     )
+
+
+def _unique(data: dict[str, Any]) -> Unique:
+    return Unique(tuple(data["column_names"]), data.get("name"), data.get("name"), **_deferral(data.get("options") or {}))
+
+
+def _deferral(options: dict[str, Any]) -> dict[str, Any]:
+    """DEFERRABLE and INITIALLY, left out at their defaults (NOT DEFERRABLE, INITIALLY IMMEDIATE)."""
+    deferrable = True if options.get("deferrable") else None
+    initially = (options.get("initially") or "").upper()
+    return {"deferrable": deferrable, "initially": initially if deferrable and initially == "DEFERRED" else None}
 
 
 def _action(action: str | None) -> str | None:
@@ -197,8 +213,8 @@ def _action(action: str | None) -> str | None:
 
 
 def _is_plain_index(data: dict[str, Any]) -> bool:
-    """Indexes behind a constraint are the constraint's; expression indexes arrive with issue 3."""
-    return not data.get("duplicates_constraint") and all(c is not None for c in data.get("column_names", []))
+    """Indexes behind a constraint are the constraint's; an expression part needs its text (`expressions`)."""
+    return not data.get("duplicates_constraint") and (all(c is not None for c in data.get("column_names", [])) or bool(data.get("expressions")))
 
 
 def _is_invalid(data: dict[str, Any]) -> bool:
@@ -208,4 +224,32 @@ def _is_invalid(data: dict[str, Any]) -> bool:
 
 
 def _index(data: dict[str, Any]) -> Index:
-    return Index(data["name"], tuple(data["column_names"]), bool(data.get("unique")))
+    """An Inspector-shaped index: expression parts, predicate and dialect options included."""
+    names = data["column_names"]
+    expressions = tuple(str(e) for e in data["expressions"]) if None in names else ()
+    options = dict(data.get("dialect_options") or {})
+    where = options.pop("postgresql_where", None) or options.pop("sqlite_where", None)
+    options.pop("postgresql_invalid", None)
+    if data.get("column_sorting"):
+        options["column_sorting"] = data["column_sorting"]
+    return Index(
+        data["name"],
+        tuple(c for c in names if c is not None),
+        bool(data.get("unique")),
+        expressions=expressions,
+        where=str(where) if where is not None else None,
+        options=_options(options),
+    )
+
+
+def _options(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Dialect options as sorted (key, value) pairs of hashable values; empty values left out."""
+    return tuple(sorted((key, _frozen(value)) for key, value in options.items() if value not in (None, [], {}, ())))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

@@ -54,8 +54,9 @@ from schemasync.operations import (
     RestoreColumns,
     RestoreRows,
     SetTableComment,
+    SetTableOptions,
 )
-from schemasync.snapshot import Column, ForeignKey, Table, TableKey, server_name
+from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, server_name
 
 REBUILD_PREFIX = "_schemasync_new_"
 
@@ -108,6 +109,8 @@ def _foreign_key(fk: ForeignKey, metadata: sa.MetaData, name: str | None = None)
         name=name or fk.name,
         ondelete=fk.ondelete,
         onupdate=fk.onupdate,
+        deferrable=fk.deferrable,
+        initially=fk.initially,
     )
 
 
@@ -129,15 +132,41 @@ def sa_table(table: Table, name: str | None = None, with_constraints: bool = Tru
     if table.primary_key:
         args.append(sa.PrimaryKeyConstraint(*table.primary_key.columns, name=table.primary_key.name))
     if with_constraints:
-        args += [sa.UniqueConstraint(*u.columns, name=u.name) for u in table.uniques]
+        args += [sa.UniqueConstraint(*u.columns, name=u.name, deferrable=u.deferrable, initially=u.initially) for u in table.uniques]
         args += [sa.CheckConstraint(literal_sql(c.sqltext), name=c.name) for c in table.checks]
-    result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment)
+    result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment, **dict(table.options))
     if with_constraints:
         for fk in table.foreign_keys:
             result.append_constraint(_foreign_key(fk, metadata))
     for index in table.indexes:
-        sa.Index(index.name, *[result.c[c] for c in index.columns], unique=index.unique)
+        sa_index(index, result)
     return result
+
+
+def sa_index(index: Index, table: sa.Table, **extra: Any) -> sa.Index:
+    """A SQLAlchemy Index for a snapshot index on `table`: expression parts, ordering, predicate
+    and dialect options as `create_all` would have them (each dialect's compiler reads its own)."""
+    options = dict(index.options)
+    sorting = dict(options.pop("column_sorting", ()))
+    elements = [_index_part(part, index, table, sorting.get(part, ())) for part in index.parts]
+    for key in ("postgresql_ops", "postgresql_with", "mysql_length"):
+        if key in options:
+            options[key] = dict(options[key])
+    if index.where is not None:
+        options["postgresql_where"] = options["sqlite_where"] = sa.text(index.where)
+    return sa.Index(index.name, *elements, unique=index.unique, _table=table, **options, **extra)
+
+
+def _index_part(part: str, index: Index, table: sa.Table, sorting: tuple[str, ...]) -> Any:
+    """A column (by name) or an expression (its text, in parentheses where the dialect needs them)."""
+    element: Any = table.c[part] if part in index.columns and part in table.c else sa.text(part)
+    if "desc" in sorting:
+        element = element.desc() if isinstance(element, sa.Column) else sa.desc(element)
+    if "nulls_first" in sorting:
+        element = sa.nulls_first(element)
+    elif "nulls_last" in sorting:
+        element = sa.nulls_last(element)
+    return element
 
 
 def bare_table(key: TableKey, columns: Iterable[str]) -> sa.Table:
@@ -218,6 +247,11 @@ def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
 
 
 @elements.register
+def _(op: SetTableOptions, dialect: Dialect) -> list[Any]:
+    return [ddl.SetTableOptions(bare_table(op.table, []), op.changed(), dict(op.after))]
+
+
+@elements.register
 def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
     table = sa.Table(op.table[1], sa.MetaData(), schema=op.table[0], comment=op.after)
     return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
@@ -250,7 +284,8 @@ def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.F
 
 
 def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
-    return _attached(op.table, op.unique.columns, lambda _: sa.UniqueConstraint(*op.unique.columns, name=name))
+    unique = op.unique
+    return _attached(op.table, unique.columns, lambda _: sa.UniqueConstraint(*unique.columns, name=name, deferrable=unique.deferrable, initially=unique.initially))
 
 
 def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
@@ -288,8 +323,8 @@ def _(op: DropUnique, dialect: Dialect) -> list[Any]:
 
 
 def _index(op: CreateIndex | DropIndex, **options: Any) -> sa.Index:
-    table = bare_table(op.table, op.index.columns)
-    return sa.Index(op.index.name, *[table.c[c] for c in op.index.columns], unique=op.index.unique, **options)
+    index = op.index
+    return sa_index(index, bare_table(op.table, [*index.columns, *index.option("postgresql_include", ())]), **options)
 
 
 @elements.register
@@ -386,6 +421,8 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
         *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
+        # Triggers go with the dropped table: re-created as the server had them (not managed, kept).
+        *[ddl.RawStatement(created, trigger) for trigger in op.before.triggers],
     ]
 
 

@@ -59,6 +59,9 @@ class ForeignKey:
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
     renamed_from: str | None = field(default=None, compare=False)
+    # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL); None: not deferrable, the default.
+    deferrable: bool | None = None
+    initially: str | None = None
 
     @property
     def key(self) -> tuple:
@@ -75,6 +78,8 @@ class Unique:
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
     renamed_from: str | None = field(default=None, compare=False)
+    deferrable: bool | None = None
+    initially: str | None = None
 
     @property
     def key(self) -> tuple:
@@ -97,12 +102,30 @@ class Check:
 
 @dataclass(frozen=True)
 class Index:
-    """An index (plain or unique); indexes always have a name."""
+    """An index (plain or unique); indexes always have a name.
+
+    `columns` are the plain columns among its key parts; when a part is an expression,
+    `expressions` lists every part in order (a column part by its name, an expression as the
+    server spells it). `where` is a partial index's predicate; `options` the dialect options
+    (`postgresql_using`, `postgresql_include`, `postgresql_ops`, `mysql_length`, `mysql_prefix`,
+    `column_sorting`), sorted (key, value) pairs with the server's defaults left out.
+    """
 
     name: str
     columns: tuple[str, ...]
     unique: bool = False
     renamed_from: str | None = field(default=None, compare=False)
+    expressions: tuple[str, ...] = ()
+    where: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The key parts in order: column names, or expressions' text."""
+        return self.expressions or self.columns
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return dict(self.options).get(key, default)
 
     @property
     def key(self) -> tuple:
@@ -129,6 +152,11 @@ class Table:
     # What reflection saw on this table but schemasync does not manage yet (expression indexes).
     unmanaged_parts: tuple[str, ...] = field(default=(), compare=False)
     renamed_from: str | None = field(default=None, compare=False)
+    # Table options the server reports (MariaDB engine, charset; SQLite WITHOUT ROWID, STRICT,
+    # AUTOINCREMENT), as sorted (key, value) pairs in SQLAlchemy's keyword names; defaults left out.
+    options: tuple[tuple[str, Any], ...] = ()
+    # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
+    triggers: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> TableKey:
@@ -235,12 +263,27 @@ def column_to_dict(column: Column) -> dict[str, Any]:
     }
 
 
+# Fields added after the core: in the canonical dict only when set, so that every fingerprint,
+# golden file and stored state row of a schema without them stays byte-identical.
+OPTIONAL_FIELDS: dict[str, Any] = {"expressions": (), "where": None, "options": (), "deferrable": None, "initially": None}
+
+
+def deep_list(value: Any) -> Any:
+    return [deep_list(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def deep_tuple(value: Any) -> Any:
+    return tuple(deep_tuple(v) for v in value) if isinstance(value, (tuple, list)) else value
+
+
 def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
     data = {}
     for name, value in vars(constraint).items():
         if name in ("db_name", "renamed_from"):
             continue
-        data[name] = list(value) if isinstance(value, tuple) else value
+        if name in OPTIONAL_FIELDS and value == OPTIONAL_FIELDS[name]:
+            continue
+        data[name] = deep_list(value)
     return data
 
 
@@ -257,11 +300,12 @@ def table_to_dict(table: Table, columns_by_name: bool = False) -> dict[str, Any]
         "uniques": [_constraint_to_dict(u) for u in table.uniques],
         "indexes": [_constraint_to_dict(i) for i in table.indexes],
         "checks": [_constraint_to_dict(c) for c in table.checks],
+        **({"options": deep_list(table.options)} if table.options else {}),
     }
 
 
 def _tuples(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return {k: deep_tuple(v) for k, v in data.items()}
 
 
 def table_from_dict(data: dict[str, Any]) -> Table:
@@ -276,4 +320,5 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         uniques=tuple(Unique(**_tuples(u)) for u in data.get("uniques", [])),
         indexes=tuple(Index(**_tuples(i)) for i in data.get("indexes", [])),
         checks=tuple(Check(**c) for c in data.get("checks", [])),
+        options=deep_tuple(data.get("options", ())),
     )

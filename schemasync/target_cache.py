@@ -30,12 +30,15 @@ from schemasync.snapshot import (
     PrimaryKey,
     Snapshot,
     Table,
+    OPTIONAL_FIELDS,
     Unique,
+    deep_list,
+    deep_tuple,
     digest,
     table_sort_key,
 )
 
-FORMAT = 3
+FORMAT = 4
 
 
 @cache
@@ -94,16 +97,27 @@ def _row(table: Table) -> list[Any]:
         table.comment,
         [[c.name, c.type, c.nullable, c.default, c.autoincrement, c.comment] for c in table.columns],
         [list(pk.columns), pk.name, pk.db_name] if pk else None,
-        [[list(f.columns), f.referred_table, list(f.referred_columns), f.referred_schema, f.ondelete, f.onupdate, f.name, f.db_name] for f in table.foreign_keys],
-        [[list(u.columns), u.name, u.db_name] for u in table.uniques],
-        [[i.name, list(i.columns), i.unique] for i in table.indexes],
+        [[list(f.columns), f.referred_table, list(f.referred_columns), f.referred_schema, f.ondelete, f.onupdate, f.name, f.db_name, *_extras(f)] for f in table.foreign_keys],
+        [[list(u.columns), u.name, u.db_name, *_extras(u)] for u in table.uniques],
+        [[i.name, list(i.columns), i.unique, *_extras(i)] for i in table.indexes],
         [[c.sqltext, c.name, c.db_name] for c in table.checks],
         [[i.name, list(i.columns), i.unique] for i in table.implicit_indexes],
+        *([deep_list(table.options)] if table.options else []),
     ]
 
 
+def _extras(item: Any) -> list[dict[str, Any]]:
+    """The optional fields (snapshot.OPTIONAL_FIELDS) an item has set, as one trailing element; none: nothing."""
+    found = {name: deep_list(value) for name, default in OPTIONAL_FIELDS.items() if (value := getattr(item, name, default)) != default}
+    return [found] if found else []
+
+
+def _restored(row: list[Any], at: int) -> dict[str, Any]:
+    return {name: deep_tuple(value) for name, value in row[at].items()} if len(row) > at else {}
+
+
 def _table(row: list[Any], strings: dict[str, str]) -> Table:
-    schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit = row
+    schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit, *options = row
 
     def shared(text: str | None) -> str | None:
         return text if text is None else strings.setdefault(text, text)
@@ -115,13 +129,14 @@ def _table(row: list[Any], strings: dict[str, str]) -> Table:
         columns=tuple(Column(name=shared(c[0]), type=shared(c[1]), nullable=c[2], default=shared(c[3]), autoincrement=c[4], comment=c[5]) for c in columns),
         primary_key=PrimaryKey(columns=tuple(pk[0]), name=pk[1], db_name=pk[2]) if pk else None,
         foreign_keys=tuple(
-            ForeignKey(columns=tuple(f[0]), referred_table=f[1], referred_columns=tuple(f[2]), referred_schema=f[3], ondelete=f[4], onupdate=f[5], name=f[6], db_name=f[7])
+            ForeignKey(columns=tuple(f[0]), referred_table=f[1], referred_columns=tuple(f[2]), referred_schema=f[3], ondelete=f[4], onupdate=f[5], name=f[6], db_name=f[7], **_restored(f, 8))
             for f in fks
         ),
-        uniques=tuple(Unique(columns=tuple(u[0]), name=u[1], db_name=u[2]) for u in uniques),
-        indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2]) for i in indexes),
+        uniques=tuple(Unique(columns=tuple(u[0]), name=u[1], db_name=u[2], **_restored(u, 3)) for u in uniques),
+        indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2], **_restored(i, 3)) for i in indexes),
         checks=tuple(Check(sqltext=c[0], name=c[1], db_name=c[2]) for c in checks),
         implicit_indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2]) for i in implicit),
+        options=deep_tuple(options[0]) if options else (),
     )
 
 

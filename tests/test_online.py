@@ -494,7 +494,7 @@ def test_mariadb_runs_each_change_with_the_algorithm_the_plan_names(mysql_projec
 PACKED = """
 import sqlalchemy as sa
 metadata = sa.MetaData()
-sa.Table("packed", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("note", sa.String(20)))
+sa.Table("packed", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("note", sa.String(20)), mysql_row_format="COMPRESSED")
 """
 
 
