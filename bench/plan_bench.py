@@ -275,8 +275,8 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
             started = time.perf_counter()
             # PostgreSQL applies a plan in one transaction, which holds a lock per relation it
             # creates: past about a thousand new tables the server's default lock table is full.
-            # So the schema grows 500 tables per apply there, which leaves room in the lock table for other sessions (the first N tables of the
-            # models are the same for any N).
+            # So the schema grows 500 tables per apply there, leaving room in the lock table for
+            # other sessions (the first N tables of the models are the same for any N).
             step = APPLY_STEP if dialect == "postgresql" else tables
             for upto in [*range(step, tables, step), tables]:
                 write_models(folder, f"models_upto_{upto}", upto)

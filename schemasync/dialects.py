@@ -214,7 +214,11 @@ class Dialect:
         """Remove one leftover (outside any transaction); returns what was removed, for the record."""
         raise NotImplementedError
 
-    # --- catalog (issue 3: indexes, constraint and table options) --------------------------------
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+        """The tables `names` read in bulk from this dialect's catalog; None: use SQLAlchemy's Inspector."""
+        return None
 
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """Raise a one-line PlanError for a construct in the models this server cannot hold."""
@@ -226,12 +230,6 @@ class Dialect:
 def _drop_invalid_indexes(current: Snapshot, target: Snapshot) -> list[Operation]:
     """An INVALID index (a failed CREATE INDEX CONCURRENTLY) is dropped; the diff builds it again if wanted."""
     return [DropIndex(table.key, index) for table in current.tables if target.table(table.key) for index in table.invalid_indexes]
-
-    # --- catalog ---------------------------------------------------------------------------------
-
-    def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
-        """The tables `names` read in bulk from this dialect's catalog; None: use SQLAlchemy's Inspector."""
-        return None
 
 
 def _sort_key(item: Any) -> str:
