@@ -93,7 +93,7 @@ def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str
     """Columns dropped, or changed to a type that does not hold every value, by table."""
     found: dict[TableKey, list[str]] = {}
     for op in operations:
-        if isinstance(op, DropColumn):
+        if isinstance(op, DropColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.column.name)
         elif isinstance(op, AlterColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.after.name)
