@@ -192,4 +192,84 @@ def test_column_collation_added_changed_removed(project, db):
     # MariaDB: back to the table's character set, which the step does not know: called destructive.
     plan = steps.apply(collated(None), "--allow-destructive")
     assert any(op["destructive"] for op in plan["operations"]) == (db.dialect == "mysql"), plan
-        assert steps.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
+    assert steps.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
+
+
+# --- MariaDB column specifics --------------------------------------------------------------------
+
+MARIADB_BEFORE = """
+sa.Table("t", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("n", mysql.INTEGER(unsigned=True)),
+    sa.Column("seen", sa.TIMESTAMP, server_default=sa.text("CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP")),
+    sa.Column("mood", mysql.ENUM("sad", "ok")),
+    sa.Column("tags", mysql.SET("x", "y")),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("latin", sa.String(10, collation="latin1_swedish_ci")))
+"""
+
+
+@only_mysql
+def test_mariadb_column_specifics(project, db):
+    steps = Steps(project)
+    steps.apply(MARIADB_BEFORE)
+    project.db.execute("INSERT INTO t (id, n, mood, tags, flag, latin) VALUES (1, 4000000000, 'ok', 'x,y', 1, 'abc')")
+    # ENUM/SET gain a value (and ENUM is reordered), the unsigned integer widens: nothing destructive.
+    after = (MARIADB_BEFORE.replace('ENUM("sad", "ok")', 'ENUM("ok", "sad", "happy")').replace('SET("x", "y")', 'SET("x", "y", "z")')
+             .replace("INTEGER(unsigned=True)", "BIGINT(unsigned=True)"))
+    plan = steps.apply(after)
+    assert not any(op["destructive"] for op in plan["operations"]), plan
+    assert steps.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
+    # ON UPDATE goes away, the character set changes to utf8mb4, a value leaves the ENUM (destructive).
+    last = (after.replace(' ON UPDATE CURRENT_TIMESTAMP', '').replace('collation="latin1_swedish_ci"', 'collation="utf8mb4_bin"')
+            .replace('ENUM("ok", "sad", "happy")', 'ENUM("ok", "sad")'))
+    plan = steps.apply(last, "--allow-destructive")
+    assert [op["destructive"] for op in plan["operations"]].count(True) == 1, plan
+    assert steps.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
+    assert steps.rows("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%%on update%%'") == [(0,)]
+
+
+# --- PostgreSQL types and defaults ---------------------------------------------------------------
+
+POSTGRES_TYPES = """
+sa.Table("t", metadata,
+    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True, server_default=sa.text("gen_random_uuid()")),
+    sa.Column("tags", postgresql.ARRAY(sa.Text), server_default=sa.text("'{}'::text[]")),
+    sa.Column("doc", postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("addr", postgresql.INET),
+    sa.Column("took", sa.Interval),
+    sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("label", sa.Text, server_default=sa.text("'x'::text")))
+"""
+
+
+@only_postgresql
+def test_postgresql_types_and_defaults_converge(project, db):
+    steps = Steps(project)
+    steps.apply(POSTGRES_TYPES)
+    project.db.execute("INSERT INTO t (tags, addr, took) VALUES (ARRAY['a'], '10.0.0.1', interval '2 hours')")
+    after = (POSTGRES_TYPES.replace("'{}'::jsonb", "'{\\\"v\\\": 1}'::jsonb").replace("sa.func.now()", "sa.text(\"(now() AT TIME ZONE 'utc')\")")
+             .replace("postgresql.ARRAY(sa.Text)", "postgresql.ARRAY(sa.Text, dimensions=1)").replace("'x'::text", "'y'::text")
+             .replace("postgresql.INET", "postgresql.CIDR"))
+    steps.apply(after, "--allow-destructive")
+    assert steps.rows("SELECT tags, host(addr), took FROM t")[0][0] == ["a"]
+    steps.apply(POSTGRES_TYPES, "--allow-destructive")
+    assert steps.rows("SELECT count(*) FROM t WHERE doc = '{}'::jsonb AND label = 'x'") == [(1,)]
+
+
+# --- the target cache sees every column feature ---------------------------------------------------
+
+CACHE_EDITS = {
+    "sqlite": [computed_table("a * 2", "False"), computed_table("a * 3", "False"), computed_table("a * 3", "True"), collated("NOCASE"), collated("RTRIM")],
+    "postgresql": [computed_table("a * 2", "True"), computed_table("a * 3", "True"), collated("C"), collated("POSIX"),
+                   identity_table("sa.Identity(start=3)"), identity_table("sa.Identity(start=4)"), identity_table("sa.Identity(start=4, always=True)")],
+    "mysql": [computed_table("a * 2", "False"), computed_table("a * 2", "True"), collated("utf8mb4_bin"), collated("utf8mb4_unicode_ci")],
+}
+
+
+def test_target_cache_key_changes_with_each_column_feature(project, db):
+    """Each model differs from the one before in one column feature only: every plan sees it."""
+    steps = Steps(project)
+    for source in CACHE_EDITS[db.dialect]:
+        steps.plan(source)  # fills the target cache for these models
+        assert steps.apply(source, "--allow-destructive")["operations"], source
