@@ -32,6 +32,7 @@ from schemasync.operations import (
     DropIndex,
     DropPrimaryKey,
     Operation,
+    ReplaceGeneratedColumn,
     RenameColumn,
     RenameConstraint,
     RenameTable,
@@ -192,8 +193,10 @@ class MySQLDialect(Dialect):
             if op.before.nullable != op.after.nullable:
                 return (TABLE_REWRITE,)
             return ()
-        if isinstance(op, AddColumn) and op.column.autoincrement:
+        if isinstance(op, AddColumn) and (op.column.autoincrement or op.column.persisted):
             return (TABLE_REWRITE, LONG_LOCK)
+        if isinstance(op, ReplaceGeneratedColumn):
+            return (TABLE_REWRITE, LONG_LOCK) if op.after.persisted or op.after.computed is None else ()  # STORED, or filled by UPDATE
         if isinstance(op, (AddForeignKey, AddCheck)):
             return (TABLE_REWRITE, LONG_LOCK)
         if isinstance(op, (AddPrimaryKey, DropPrimaryKey)):

@@ -26,6 +26,7 @@ from schemasync.operations import (
     DropCheck,
     DropIndex,
     Operation,
+    ReplaceGeneratedColumn,
     parse_type,
 )
 from schemasync.snapshot import Column, Snapshot, Table
@@ -231,8 +232,10 @@ class PostgreSQLDialect(Dialect):
             if op.after.autoincrement and not op.before.autoincrement:
                 found += (LONG_LOCK,)
             return found
-        if isinstance(op, AddColumn) and op.column.autoincrement:
-            return (TABLE_REWRITE, LONG_LOCK)  # an identity column fills every existing row
+        if isinstance(op, AddColumn) and (op.column.autoincrement or op.column.computed is not None):
+            return (TABLE_REWRITE, LONG_LOCK)  # an identity or a STORED generated column fills every existing row
+        if isinstance(op, ReplaceGeneratedColumn):
+            return (TABLE_REWRITE, LONG_LOCK)
         if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, CreateIndex)):
             return (LONG_LOCK,)
         return ()

@@ -273,3 +273,14 @@ def test_target_cache_key_changes_with_each_column_feature(project, db):
     for source in CACHE_EDITS[db.dialect]:
         steps.plan(source)  # fills the target cache for these models
         assert steps.apply(source, "--allow-destructive")["operations"], source
+
+
+def test_rollback_of_a_dropped_table_with_a_generated_column_restores_its_rows(project, db):
+    steps = Steps(project)
+    kind = persisted(db)
+    steps.apply(computed_table("a * 2", kind))
+    project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)")
+    steps.apply('sa.Table("other", metadata, sa.Column("id", sa.Integer, primary_key=True))', "--allow-destructive")
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
