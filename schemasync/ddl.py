@@ -98,6 +98,14 @@ class SetIdentity(ExecutableDDLElement):
         self.column, self.identity = column, identity
 
 
+class DropOwnedSequence(ExecutableDDLElement):
+    """Drop the sequence a column still owns once its SERIAL default is gone (PostgreSQL), so that an
+    identity made next is the column's only sequence (pg_get_serial_sequence would find the old one)."""
+
+    def __init__(self, column: sa.Column) -> None:
+        self.column = column
+
+
 class DropExpression(ExecutableDDLElement):
     """Make a generated column a plain one, keeping its values (PostgreSQL 13+)."""
 
@@ -213,6 +221,16 @@ def _set_identity(element: SetIdentity, compiler: Any, **kw: Any) -> str:
         "SET CYCLE" if identity.cycle else "SET NO CYCLE",
     ]
     return f"ALTER TABLE {_table(compiler, element.column.table)} ALTER COLUMN {_column(compiler, element.column)} " + " ".join(clauses)
+
+
+@compiles(DropOwnedSequence)
+def _drop_owned_sequence(element: DropOwnedSequence, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.column.table).replace("'", "''")
+    column = element.column.name.replace("'", "''")
+    return (
+        f"DO $$DECLARE owned text := pg_get_serial_sequence('{table}', '{column}'); "
+        "BEGIN IF owned IS NOT NULL THEN EXECUTE 'DROP SEQUENCE ' || owned; END IF; END$$"
+    )
 
 
 @compiles(DropExpression)

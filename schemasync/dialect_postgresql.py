@@ -190,7 +190,12 @@ class PostgreSQLDialect(Dialect):
         column = table.c[after.name]
         if before.identity is not None:
             return [ddl.SetIdentity(column, column.identity or sa.Identity())]
-        return [ddl.SetAutoincrement(column, False), ddl.SetAutoincrement(column, True, column.identity), *self.after_restore_rows(table, [after.name])]
+        return [
+            ddl.SetAutoincrement(column, False),
+            ddl.DropOwnedSequence(column),
+            ddl.SetAutoincrement(column, True, column.identity),
+            *self.after_restore_rows(table, [after.name]),
+        ]
 
     def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
         """A SERIAL/IDENTITY sequence does not see explicit keys: move it past the restored rows.
