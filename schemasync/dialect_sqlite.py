@@ -197,5 +197,8 @@ def _can_add_in_place(column: Column) -> bool:
     """ALTER TABLE ADD COLUMN's limits: https://www.sqlite.org/lang_altertable.html#altertabaddcol"""
     default = (column.default or "").strip().upper()
     constant_default = not default.startswith("(") and not default.startswith("CURRENT_")
-    # A STORED generated column cannot be added: https://www.sqlite.org/gencol.html (limitations)
-    return (column.nullable or column.default is not None) and constant_default and not column.persisted
+    # A STORED generated column cannot be added (https://www.sqlite.org/gencol.html, limitations); a
+    # VIRTUAL one can, but ADD COLUMN appends it to the CREATE TABLE text on the same line as the last
+    # column, where SQLAlchemy's pattern for generated expressions (kept by catalog_sqlite) reads past
+    # it: a rebuild writes one column per line.
+    return (column.nullable or column.default is not None) and constant_default and column.computed is None
