@@ -43,7 +43,7 @@ from schemasync.operations import (
     qualified,
 )
 from schemasync.scope import parse_table_key
-from schemasync.snapshot import Snapshot, TableKey
+from schemasync.snapshot import Snapshot, Table, TableKey
 
 BACKUP_PREFIX = "schemasync_backup_"
 TABLE, COLUMNS, RENAME_TABLE, RENAME_COLUMN = "table", "columns", "rename_table", "rename_column"
@@ -93,7 +93,7 @@ def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str
     """Columns dropped, or changed to a type that does not hold every value, by table."""
     found: dict[TableKey, list[str]] = {}
     for op in operations:
-        if isinstance(op, DropColumn):
+        if isinstance(op, DropColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.column.name)
         elif isinstance(op, AlterColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.after.name)
@@ -136,11 +136,12 @@ def restore(
         if table is None:
             continue
         if record["kind"] == TABLE and key in created:
-            pairs = tuple((names.column(key, c), c) for c in record["columns"] if names.column(key, c) in table.columns_by_name)
+            # A generated column takes no values: it computes its own.
+            pairs = tuple((names.column(key, c), c) for c in record["columns"] if _takes_values(table, names.column(key, c)))
             auto = tuple(c for c, _ in pairs if table.columns_by_name[c].autoincrement)
             rows.append(RestoreRows(key, record["backup"], pairs, auto))
         elif record["kind"] == COLUMNS:
-            pairs = tuple((names.column(key, c), c) for c in record["columns"] if (key, names.column(key, c)) in widened)
+            pairs = tuple((names.column(key, c), c) for c in record["columns"] if (key, names.column(key, c)) in widened and _takes_values(table, names.column(key, c)))
             match = tuple((names.column(key, k), k) for k in record["key"])
             if not pairs:
                 continue
@@ -150,6 +151,11 @@ def restore(
             values.append(RestoreColumns(key, record["backup"], match, pairs))
     adjusted = _make_room(operations, {op.table for op in rows} if defer_foreign_keys else set(), {(op.table, c) for op in values for c, _ in op.columns})
     return adjusted, _parents_first(rows, target) + values, notes
+
+
+def _takes_values(table: Table, name: str) -> bool:
+    column = table.columns_by_name.get(name)
+    return column is not None and column.computed is None
 
 
 def _make_room(operations: Sequence[Operation], filled_tables: set[TableKey], filled_columns: set[tuple[TableKey, str]]) -> list[Operation]:

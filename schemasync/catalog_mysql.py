@@ -42,7 +42,7 @@ WHERE TABLE_SCHEMA = {_DATABASE} AND TABLE_TYPE = 'BASE TABLE'
 """
 _COLUMNS = f"""
 SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
-       COLLATION_NAME, CHARACTER_SET_NAME, COLUMN_COMMENT
+       COLLATION_NAME, CHARACTER_SET_NAME, COLUMN_COMMENT, GENERATION_EXPRESSION
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {_DATABASE}
 """
 _KEYS = f"""
@@ -123,11 +123,13 @@ def _type(dialect: Any, spelling: str) -> tuple[sqltypes.TypeEngine, bool]:
 
 def _column(
     parse: Memo, table_collation: str, name: str, column_type: str, is_nullable: str, default: str | None, extra: str,
-    collation: str | None, charset: str | None, comment: str,
+    collation: str | None, charset: str | None, comment: str, generation: str | None = None,
 ) -> dict[str, Any]:
     spelling = column_type if collation is None or collation == table_collation else f"{column_type} CHARACTER SET {charset} COLLATE {collation}"
     coltype, integer = parse(spelling)
     column = {"name": name, "type": coltype, "nullable": is_nullable == "YES", "default": _default(default, extra), "comment": comment or None}
+    if generation is not None:  # SHOW CREATE TABLE: GENERATED ALWAYS AS (<expression>) VIRTUAL|STORED
+        column["computed"] = {"sqltext": f"({generation})", "persisted": "STORED" in extra.upper()}
     if "auto_increment" in extra.lower():
         column["autoincrement"] = True
     elif integer:

@@ -51,7 +51,12 @@ _COLUMNS = """
 SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attnotnull, d.description, a.attgenerated,
        a.attidentity <> '', co.collname,
-       CASE WHEN pg_catalog.pg_collation_is_visible(co.oid) THEN NULL ELSE cn.nspname END
+       CASE WHEN pg_catalog.pg_collation_is_visible(co.oid) THEN NULL ELSE cn.nspname END,
+       CASE WHEN a.attidentity IN ('a', 'd') THEN (
+         SELECT ARRAY[a.attidentity = 'a', s.seqcycle]::text || ARRAY[s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache]::text
+         FROM pg_catalog.pg_depend AS dep JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = dep.objid
+         WHERE dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
+           AND dep.classid = 'pg_catalog.pg_class'::regclass LIMIT 1) END
 FROM pg_catalog.pg_attribute AS a
 JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef AS ad ON a.atthasdef AND ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -226,7 +231,7 @@ def _columns(catalog: Catalog, connection: sa.Connection, by_oid: dict[int, str]
     loader = _NamedTypeLoader(dialect, connection, {})
     parse = Memo(lambda text, collation, collation_schema: _type(dialect, loader, text, collation, collation_schema))
     attnames = {}
-    for oid, number, name, text, default, notnull, comment, generated, identity, collation, collation_schema in _rows(connection, _COLUMNS, oids):
+    for oid, number, name, text, default, notnull, comment, generated, identity, collation, collation_schema, sequence in _rows(connection, _COLUMNS, oids):
         attnames[(oid, number)] = name
         coltype, integer = parse(text, collation, collation_schema)
         nullable = not notnull
@@ -234,8 +239,10 @@ def _columns(catalog: Catalog, connection: sa.Connection, by_oid: dict[int, str]
             if not default and coltype.default is not None:
                 default = coltype.default
             nullable = nullable and not coltype.not_null
+        computed = None
         if generated not in (None, "", b"\x00"):
-            default = None  # a generated column's expression is not a default
+            # a generated column's expression is not a default; 's': stored (the only kind before PostgreSQL 18)
+            computed, default = {"sqltext": default, "persisted": generated in ("s", b"s")}, None
         autoincrement = False
         if default is not None:
             serial = _NEXTVAL.search(default)
@@ -243,10 +250,21 @@ def _columns(catalog: Catalog, connection: sa.Connection, by_oid: dict[int, str]
                 autoincrement = integer
                 if "." not in serial.group(2) and schema is not None:
                     default = f'{serial.group(1)}"{schema}".{serial.group(2)}{serial.group(3)}'
-        catalog.columns[by_oid[oid]].append(
-            {"name": name, "type": coltype, "nullable": nullable, "default": default, "autoincrement": autoincrement or identity, "comment": comment}
-        )
+        column = {"name": name, "type": coltype, "nullable": nullable, "default": default, "autoincrement": autoincrement or identity, "comment": comment}
+        if computed is not None:
+            column["computed"] = computed
+        if sequence is not None:
+            column["identity"] = _identity(sequence)
+        catalog.columns[by_oid[oid]].append(column)
     return attnames
+
+
+def _identity(text: str) -> dict[str, Any]:
+    """`{t,f}{1,1,1,2147483647,1}` (always, cycle; start, increment, min, max, cache) as the Inspector's identity dict."""
+    flags, numbers = text[1:].split("}{")
+    always, cycle = (flag in ("t", "true") for flag in flags.split(","))
+    start, increment, minvalue, maxvalue, cache = (int(n) for n in numbers.rstrip("}").split(","))
+    return {"always": always, "start": start, "increment": increment, "minvalue": minvalue, "maxvalue": maxvalue, "cache": cache, "cycle": cycle}
 
 
 def _type(dialect: Any, loader: Any, text: str, collation: str | None, collation_schema: str | None) -> tuple[sqltypes.TypeEngine, bool]:

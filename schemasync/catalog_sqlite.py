@@ -82,14 +82,18 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     wanted = set(names)
     sql = {name: text or "" for name, text in connection.exec_driver_sql(_TABLES.format(**args)) if name in wanted}
     catalog = Catalog(columns={name: [] for name in names})
-    resolve = Memo(lambda declared: _type(connection.dialect, declared))
+    resolve = Memo(lambda declared, collation=None: with_collation(_type(connection.dialect, declared), collation))
+    collations = {name: column_collations(text) for name, text in sql.items()}
     # Every table's primary key: a foreign key that names no referred columns refers to it.
     pk_columns: dict[str, list[tuple[int, str]]] = {}
     for table, name, declared, notnull, default, pk, hidden in connection.exec_driver_sql(_COLUMNS.format(**args)):
         if hidden == 1:
             continue
         if table in wanted:
-            catalog.columns[table].append(_column(resolve, name, declared, notnull, default, hidden))
+            column = _column(resolve, name, declared, notnull, default, hidden, collations[table].get(name))
+            if hidden:
+                column["computed"] = _computed(sql[table], name, persisted=hidden == 3)
+            catalog.columns[table].append(column)
         if pk:
             pk_columns.setdefault(table, []).append((pk, name))
     primary_keys = {table: _primary_key(columns, sql.get(table, "")) for table, columns in pk_columns.items()}
@@ -133,11 +137,48 @@ def _affinity(name: str) -> type[sqltypes.TypeEngine]:
     return sqltypes.NUMERIC
 
 
-def _column(resolve: Memo, name: str, declared: str, notnull: int, default: Any, hidden: int) -> dict[str, Any]:
+def _column(resolve: Memo, name: str, declared: str, notnull: int, default: Any, hidden: int, collation: str | None = None) -> dict[str, Any]:
     declared = declared.upper()
     if hidden:  # a generated column's declared type reads "INTEGER GENERATED ALWAYS"
         declared = re.sub("always", "", re.sub("generated", "", declared, flags=re.IGNORECASE), flags=re.IGNORECASE).strip()
-    return {"name": name, "type": resolve(declared), "nullable": not notnull, "default": None if default is None else str(default)}
+    return {"name": name, "type": resolve(declared, collation), "nullable": not notnull, "default": None if default is None else str(default)}
+
+
+_CREATE_BODY = re.compile(r"create table .*?\((.*)\)(?:\s*,?\s*(?:WITHOUT\s+ROWID|STRICT))*$", re.DOTALL | re.IGNORECASE)
+_GENERATED = r"[^,]*\s+GENERATED\s+ALWAYS\s+AS\s+\((.*)\)\s*(?:virtual|stored)?"
+
+
+def _computed(sql: str, name: str, persisted: bool) -> dict[str, Any]:
+    """A generated column's expression, found in the CREATE TABLE text by SQLAlchemy's own pattern
+    (its quirks included: the Inspector is the reference)."""
+    body = _CREATE_BODY.match(sql.strip())
+    found = re.search(re.escape(name) + _GENERATED, body.group(1).strip(), re.IGNORECASE) if body else None
+    return {"sqltext": found.group(1) if found else "", "persisted": persisted}
+
+
+_COLUMN_COLLATE = re.compile(r"\bCOLLATE\s+(\"(?:[^\"]|\"\")+\"|'(?:[^']|'')+'|`[^`]+`|\[[^\]]+\]|\w+)", re.IGNORECASE)
+_NOT_A_COLUMN = re.compile(r"(CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b", re.IGNORECASE)
+
+
+def column_collations(sql: str) -> dict[str, str]:
+    """Each column's COLLATE clause in a CREATE TABLE statement: no pragma reports it, nor SQLAlchemy.
+    https://www.sqlite.org/datatype3.html#collation"""
+    found = {}
+    for element in _elements(sql):
+        name = re.match(r'"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\S+', element)
+        collate = _COLUMN_COLLATE.search(element)
+        if name and collate and not _NOT_A_COLUMN.match(element):
+            found[_unquote(name.group())] = _unquote(collate.group(1))
+    return found
+
+
+def with_collation(type_object: sqltypes.TypeEngine, collation: str | None) -> sqltypes.TypeEngine:
+    """The type with the column's collation (text types carry one; SQLite allows it on any column)."""
+    if collation is None or not isinstance(type_object, sqltypes.String):
+        return type_object
+    copied = type_object.copy()
+    copied.collation = collation
+    return copied
 
 
 def _primary_key(columns: list[tuple[int, str]], sql: str) -> dict[str, Any] | None:

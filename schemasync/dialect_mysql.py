@@ -32,6 +32,7 @@ from schemasync.operations import (
     DropIndex,
     DropPrimaryKey,
     Operation,
+    ReplaceGeneratedColumn,
     RenameColumn,
     RenameConstraint,
     RenameTable,
@@ -162,6 +163,13 @@ class MySQLDialect(Dialect):
 
     # --- SQL -------------------------------------------------------------------------------------
 
+    def generated_change_in_place(self, before: Column, after: Column) -> bool:
+        """MODIFY changes a generated column's expression, makes a column STORED generated or a STORED
+        one plain; it refuses VIRTUAL <-> STORED and VIRTUAL -> plain (MariaDB 10.11: error 1907)."""
+        if before.computed is not None and after.computed is not None:
+            return before.persisted == after.persisted
+        return after.persisted if before.computed is None else before.persisted
+
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """MODIFY restates the whole column (type, NULL, default, AUTO_INCREMENT, comment)."""
         column = table.c[after.name]
@@ -196,8 +204,10 @@ class MySQLDialect(Dialect):
             if op.before.nullable != op.after.nullable:
                 return (TABLE_REWRITE,)
             return ()
-        if isinstance(op, AddColumn) and op.column.autoincrement:
+        if isinstance(op, AddColumn) and (op.column.autoincrement or op.column.persisted):
             return (TABLE_REWRITE, LONG_LOCK)
+        if isinstance(op, ReplaceGeneratedColumn):
+            return (TABLE_REWRITE, LONG_LOCK) if op.after.persisted or op.after.computed is None else ()  # STORED, or filled by UPDATE
         if isinstance(op, (AddForeignKey, AddCheck)):
             return (TABLE_REWRITE, LONG_LOCK)
         if isinstance(op, (AddPrimaryKey, DropPrimaryKey)):

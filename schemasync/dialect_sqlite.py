@@ -159,6 +159,17 @@ class SQLiteDialect(Dialect):
 
         catalog_sqlite_extras.complete(connection, schema, names, catalog)
 
+    def complete_inspector_catalog(self, connection: sa.Connection, schema: str | None, catalog: Catalog) -> None:
+        """Column collations, which SQLAlchemy's Inspector does not read: from the CREATE TABLE text."""
+        from schemasync import catalog_sqlite
+
+        main = self.sa_dialect.identifier_preparer.quote_identifier(schema) if schema else "main"
+        for name, columns in catalog.columns.items():
+            sql = connection.exec_driver_sql(f"SELECT sql FROM {main}.sqlite_master WHERE type = 'table' AND name = ?", (name,)).scalar()
+            collations = catalog_sqlite.column_collations(sql or "")
+            for column in columns:
+                column["type"] = catalog_sqlite.with_collation(column["type"], collations.get(column["name"]))
+
 
 def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
     """SQLite has no ALTER INDEX: an index is dropped and created under its new name (the rows stay)."""
@@ -192,4 +203,8 @@ def _can_add_in_place(column: Column) -> bool:
     """ALTER TABLE ADD COLUMN's limits: https://www.sqlite.org/lang_altertable.html#altertabaddcol"""
     default = (column.default or "").strip().upper()
     constant_default = not default.startswith("(") and not default.startswith("CURRENT_")
-    return (column.nullable or column.default is not None) and constant_default
+    # A STORED generated column cannot be added (https://www.sqlite.org/gencol.html, limitations); a
+    # VIRTUAL one can, but ADD COLUMN appends it to the CREATE TABLE text on the same line as the last
+    # column, where SQLAlchemy's pattern for generated expressions (kept by catalog_sqlite) reads past
+    # it: a rebuild writes one column per line.
+    return (column.nullable or column.default is not None) and constant_default and column.computed is None

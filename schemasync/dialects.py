@@ -22,13 +22,16 @@ from schemasync.errors import ConfigError, LockError
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddForeignKey,
+    AddUnique,
     AlterColumn,
+    CreateIndex,
     CreateTable,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
     DropUnique,
     Operation,
+    ReplaceGeneratedColumn,
 )
 from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey
 
@@ -104,8 +107,14 @@ class Dialect:
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Turn the neutral diff into steps this dialect can run; the strategy shows in the plan."""
+        operations = _replace_generated_columns(operations, current, self.generated_change_in_place)
         lowered = _rebind_foreign_keys(_defer_foreign_keys_of_new_tables(list(operations)), current, target)
         return lowered + _drop_invalid_indexes(current, target)
+
+    def generated_change_in_place(self, before: Column, after: Column) -> bool:
+        """Whether ALTER COLUMN can change what generates a column (PostgreSQL 13+: only DROP EXPRESSION).
+        https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-DROP-EXPRESSION"""
+        return after.computed is None
 
     # --- online mode (online.py) -----------------------------------------------------------------
 
@@ -142,6 +151,9 @@ class Dialect:
     def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
         """Statements to run after rows were inserted with explicit keys (PostgreSQL moves its sequences)."""
         return []
+
+    def complete_inspector_catalog(self, connection: sa.Connection, schema: str | None, catalog: Catalog) -> None:
+        """Fill in what SQLAlchemy's Inspector does not report but the bulk reader does (SQLite: collations)."""
 
     # --- hazards ---------------------------------------------------------------------------------
 
@@ -225,6 +237,26 @@ class Dialect:
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Add what both readers lack alike (table options, SQLite's expression indexes) with one small query."""
+
+
+def _replace_generated_columns(operations: Sequence[Operation], current: Snapshot, in_place: Callable[[Column, Column], bool]) -> list[Operation]:
+    """A generated column the server cannot alter is dropped and added again (ReplaceGeneratedColumn);
+    indexes and unique constraints on it go with it, so they are dropped first and made again after."""
+    result: list[Operation] = []
+    for op in operations:
+        generated = isinstance(op, AlterColumn) and (op.before.computed, op.before.persisted) != (op.after.computed, op.after.persisted)
+        if not generated or in_place(op.before, op.after):
+            result.append(op)
+            continue
+        result.append(ReplaceGeneratedColumn(op.table, op.before, op.after))
+        table = current.table(op.table)
+        for index in table.indexes if table else ():
+            if op.before.name in index.columns and DropIndex(op.table, index) not in operations:
+                result += [DropIndex(op.table, index), CreateIndex(op.table, index)]
+        for unique in table.uniques if table else ():
+            if op.before.name in unique.columns and DropUnique(op.table, unique) not in operations:
+                result += [DropUnique(op.table, unique), AddUnique(op.table, unique)]
+    return result
 
 
 def _drop_invalid_indexes(current: Snapshot, target: Snapshot) -> list[Operation]:

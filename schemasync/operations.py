@@ -170,7 +170,7 @@ class DropColumn(Operation):
 
     @property
     def destructive(self) -> bool:
-        return True
+        return self.column.computed is None  # a generated column's values are derived from the others
 
     def summary(self) -> str:
         return f"drop column {qualified(self.table)}.{self.column.name}"
@@ -202,10 +202,39 @@ class AlterColumn(Operation):
             found.append(f"autoincrement {b.autoincrement} -> {a.autoincrement}")
         if b.comment != a.comment:
             found.append("comment")
+        if (b.computed, b.persisted) != (a.computed, a.persisted):
+            found.append(f"generated {_generated(b)} -> {_generated(a)}")
+        if b.identity != a.identity:
+            found.append(f"identity {b.identity or 'default'} -> {a.identity or 'default'}")
         return found
 
     def summary(self) -> str:
         return f"alter column {qualified(self.table)}.{self.after.name}: {', '.join(self.changes())}"
+
+    def details(self) -> dict[str, Any]:
+        return {"before": column_to_dict(self.before), "after": column_to_dict(self.after)}
+
+
+def _generated(column: Column) -> str:
+    if column.computed is None:
+        return "none"
+    return f"{column.computed} {'stored' if column.persisted else 'virtual'}"
+
+
+@dataclass(frozen=True)
+class ReplaceGeneratedColumn(Operation):
+    """A change to a generated column the server cannot make in place (a new expression on
+    PostgreSQL, VIRTUAL <-> STORED on MariaDB): the column is dropped and added again. Its values
+    are computed from the row's other columns, so nothing is lost; a column that stops being
+    generated is filled with the old expression's values."""
+
+    op: ClassVar[str] = "replace_generated_column"
+    before: Column
+    after: Column
+
+    def summary(self) -> str:
+        changes = ", ".join(AlterColumn(self.table, self.before, self.after).changes())
+        return f"replace generated column {qualified(self.table)}.{self.after.name} (drop and add; values are derived, none lost): {changes}"
 
     def details(self) -> dict[str, Any]:
         return {"before": column_to_dict(self.before), "after": column_to_dict(self.after)}
@@ -429,8 +458,31 @@ def parse_type(text: str) -> tuple[str, tuple[int, ...]] | None:
     return match["base"].strip(), args
 
 
+# A collation clause (PostgreSQL, SQLite: COLLATE "C"; MariaDB: COLLATE utf8mb4_bin, the character set kept).
+_COLLATE = re.compile(r"""\s+COLLATE\s+("[^"]*"|\w+)""", re.IGNORECASE)
+_CHARSET = re.compile(r"\s+CHARACTER SET\s+\w+", re.IGNORECASE)
+_UTF8MB4 = re.compile(r"\bCHARACTER SET utf8mb4\b", re.IGNORECASE)
+_UNSIGNED = re.compile(r"\bUNSIGNED\b", re.IGNORECASE)
+_MEMBERS = re.compile(r"^(?:ENUM|SET)\((.*)\)", re.IGNORECASE | re.DOTALL)
+
+
+def _members(text: str) -> list[str] | None:
+    """The values of an ENUM(...) or SET(...) type, None for another type."""
+    found = _MEMBERS.match(text.strip())
+    return re.findall(r"'((?:[^']|'')*)'", found.group(1)) if found else None
+
+
 def is_widening(before: str, after: str) -> bool:
     """True when every value of type `before` fits in `after` unchanged (conservative: unknown is False)."""
+    if _COLLATE.sub("", before) == _COLLATE.sub("", after):
+        return True  # only the collation changes: how values compare, not what they are
+    if _UTF8MB4.search(after) and _CHARSET.sub("", _COLLATE.sub("", before)) == _CHARSET.sub("", _COLLATE.sub("", after)):
+        return True  # MariaDB: utf8mb4 holds every character (whatever the table's character set was)
+    if _UNSIGNED.search(before) is None and _UNSIGNED.search(after) is not None:
+        return False  # negative numbers do not fit
+    members = _members(before), _members(after)
+    if members[0] is not None and members[1] is not None:
+        return set(members[0]) <= set(members[1])  # ENUM / SET: every value still a member (order aside)
     b, a = parse_type(before), parse_type(after)
     if b is None or a is None:
         return False

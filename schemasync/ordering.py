@@ -40,6 +40,7 @@ from schemasync.operations import (
     RenameConstraint,
     RenameIndex,
     RenameTable,
+    ReplaceGeneratedColumn,
     RestoreColumns,
     RestoreRows,
     SetNotNullAfterRestore,
@@ -66,6 +67,7 @@ PHASES: dict[type[Operation], int] = {
     RebuildTable: 4,
     AddColumn: 4,
     AlterColumn: 4,
+    ReplaceGeneratedColumn: 4,
     SetTableComment: 4,
     # Before new indexes and keys: an engine change rebuilds the table (and MyISAM takes no foreign keys).
     SetTableOptions: 4,
@@ -106,7 +108,9 @@ def _within_phase(op: Operation) -> tuple:
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
-    return (_table_sort(op.table), op.op)
+    # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
+    generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
+    return (_table_sort(op.table), op.op, generated_first)
 
 
 def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[list[CreateTable], list[Operation]]:

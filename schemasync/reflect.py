@@ -102,7 +102,7 @@ def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str 
         return {key[1]: value for key, value in found.items()}
 
     comments = multi("get_multi_table_comment") if dialect.has_comments else {}
-    return Catalog(
+    catalog = Catalog(
         columns=multi("get_multi_columns"),
         primary_keys=multi("get_multi_pk_constraint"),
         foreign_keys=multi("get_multi_foreign_keys"),
@@ -111,6 +111,8 @@ def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str 
         checks=multi("get_multi_check_constraints"),
         comments={name: (value or {}).get("text") for name, value in comments.items()},
     )
+    dialect.complete_inspector_catalog(inspector.bind, db_schema, catalog)
+    return catalog
 
 
 def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list[str], schemas: SchemaMap) -> list[Table]:
@@ -160,6 +162,7 @@ def _qualified(schema: str | None, name: str) -> str:
 
 
 def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
+    computed = data.get("computed")
     return Column(
         name=data["name"],
         type=type_text(data["type"]),
@@ -168,7 +171,21 @@ def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
         autoincrement=data.get("autoincrement") is True,
         comment=data.get("comment"),
         type_object=data["type"],
+        computed=str(computed["sqltext"]) if computed else None,
+        persisted=bool(computed and computed.get("persisted")),
+        identity=identity_text(data.get("identity")),
     )
+
+
+IDENTITY_OPTIONS = ("always", "start", "increment", "minvalue", "maxvalue", "cache", "cycle")
+
+
+def identity_text(identity: dict[str, Any] | None) -> str | None:
+    """An identity's options as one canonical text ("always=false start=1 ..."); the dialect drops
+    the ones at their defaults (dialect_postgresql.normalize_column)."""
+    if not identity:
+        return None
+    return " ".join(f"{key}={str(identity.get(key)).lower()}" for key in IDENTITY_OPTIONS if identity.get(key) is not None)
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:

@@ -51,6 +51,7 @@ from schemasync.operations import (
     RenameConstraint,
     RenameIndex,
     RenameTable,
+    ReplaceGeneratedColumn,
     RestoreColumns,
     RestoreRows,
     SetTableComment,
@@ -93,11 +94,31 @@ def sa_column(column: Column) -> sa.Column:
     return sa.Column(
         column.name,
         type_,
+        *generated_arguments(column),
         nullable=column.nullable,
         server_default=default,
         autoincrement=column.autoincrement,
         comment=column.comment,
     )
+
+
+def generated_arguments(column: Column) -> list[Any]:
+    """sa.Computed / sa.Identity for a generated or identity column."""
+    found: list[Any] = []
+    if column.computed is not None:
+        found.append(sa.Computed(literal_sql(column.computed), persisted=column.persisted))
+    if column.identity is not None:
+        found.append(sa.Identity(**identity_arguments(column.identity)))
+    return found
+
+
+def identity_arguments(text: str | None) -> dict[str, Any]:
+    """sa.Identity's keyword arguments for an identity text ("always=true start=5")."""
+    arguments: dict[str, Any] = {}
+    for item in (text or "").split():
+        key, value = item.split("=", 1)
+        arguments[key] = value == "true" if value in ("true", "false") else int(value)
+    return arguments
 
 
 def _foreign_key(fk: ForeignKey, metadata: sa.MetaData, name: str | None = None) -> sa.ForeignKeyConstraint:
@@ -249,6 +270,17 @@ def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: SetTableOptions, dialect: Dialect) -> list[Any]:
     return [ddl.SetTableOptions(bare_table(op.table, []), op.changed(), dict(op.after))]
+
+
+@elements.register
+def _(op: ReplaceGeneratedColumn, dialect: Dialect) -> list[Any]:
+    """Drop and add the column; one that stops being generated is filled from the old expression."""
+    table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
+    column = table.c[op.after.name]
+    found: list[Any] = [ddl.DropColumn(column), ddl.AddColumn(column), *dialect.add_column_elements(table, op.after)]
+    if op.after.computed is None and op.before.computed is not None:
+        found.append(sa.update(table).values({column: literal_sql(op.before.computed)}))
+    return found
 
 
 @elements.register
@@ -412,7 +444,8 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
     temporary = REBUILD_PREFIX + op.after.name
     new = sa_table(op.after, name=temporary)
     old = sa_table(op.before, with_constraints=False)
-    kept = [c.name for c in op.after.columns if c.name in op.before.columns_by_name]
+    # A generated column takes no values: the new table computes its own.
+    kept = [c.name for c in op.after.columns if c.name in op.before.columns_by_name and c.computed is None]
     created = sa_table(op.after)
     return [
         sa_schema.CreateTable(new),

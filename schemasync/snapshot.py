@@ -30,6 +30,13 @@ class Column:
     type_object: Any = field(default=None, compare=False, repr=False)
     # Declared in the models (info={"schemasync": {"renamed_from": ...}}); an instruction, not schema.
     renamed_from: str | None = field(default=None, compare=False)
+    # A generated column: its expression as the server reports it, and whether it is stored
+    # (PostgreSQL STORED, MariaDB PERSISTENT/STORED, SQLite STORED) rather than computed on read.
+    computed: str | None = None
+    persisted: bool = False
+    # PostgreSQL identity options that differ from a SERIAL's ("always=true start=5"; see
+    # dialect_postgresql.normalize_column); None for no identity or one that behaves as SERIAL.
+    identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,7 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
 
 
 def column_to_dict(column: Column) -> dict[str, Any]:
-    return {
+    data = {
         "name": column.name,
         "type": column.type,
         "nullable": column.nullable,
@@ -261,6 +268,15 @@ def column_to_dict(column: Column) -> dict[str, Any]:
         "autoincrement": column.autoincrement,
         "comment": column.comment,
     }
+    # Keys of later fields only where they are not at their defaults: older fingerprints stay the same.
+    for key in OPTIONAL_COLUMN_KEYS:
+        value = getattr(column, key)
+        if value:
+            data[key] = value
+    return data
+
+
+OPTIONAL_COLUMN_KEYS = ("computed", "persisted", "identity")
 
 
 # Fields added after the core: in the canonical dict only when set, so that every fingerprint,

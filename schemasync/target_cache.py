@@ -23,6 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from schemasync.snapshot import (
+    OPTIONAL_COLUMN_KEYS,
+    OPTIONAL_FIELDS,
     Check,
     Column,
     ForeignKey,
@@ -30,8 +32,8 @@ from schemasync.snapshot import (
     PrimaryKey,
     Snapshot,
     Table,
-    OPTIONAL_FIELDS,
     Unique,
+    column_to_dict,
     deep_list,
     deep_tuple,
     digest,
@@ -95,7 +97,7 @@ def _row(table: Table) -> list[Any]:
         table.schema,
         table.name,
         table.comment,
-        [[c.name, c.type, c.nullable, c.default, c.autoincrement, c.comment] for c in table.columns],
+        [[c.name, c.type, c.nullable, c.default, c.autoincrement, c.comment, *_column_extras(c)] for c in table.columns],
         [list(pk.columns), pk.name, pk.db_name] if pk else None,
         [[list(f.columns), f.referred_table, list(f.referred_columns), f.referred_schema, f.ondelete, f.onupdate, f.name, f.db_name, *_extras(f)] for f in table.foreign_keys],
         [[list(u.columns), u.name, u.db_name, *_extras(u)] for u in table.uniques],
@@ -116,6 +118,12 @@ def _restored(row: list[Any], at: int) -> dict[str, Any]:
     return {name: deep_tuple(value) for name, value in row[at].items()} if len(row) > at else {}
 
 
+def _column_extras(column: Column) -> list[dict[str, Any]]:
+    """Generated-column and identity fields, as one trailing map, only where a column has them."""
+    extras = {k: v for k, v in column_to_dict(column).items() if k in OPTIONAL_COLUMN_KEYS}
+    return [extras] if extras else []
+
+
 def _table(row: list[Any], strings: dict[str, str]) -> Table:
     schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit, *options = row
 
@@ -126,7 +134,7 @@ def _table(row: list[Any], strings: dict[str, str]) -> Table:
         name=name,
         schema=schema,
         comment=comment,
-        columns=tuple(Column(name=shared(c[0]), type=shared(c[1]), nullable=c[2], default=shared(c[3]), autoincrement=c[4], comment=c[5]) for c in columns),
+        columns=tuple(Column(name=shared(c[0]), type=shared(c[1]), nullable=c[2], default=shared(c[3]), autoincrement=c[4], comment=c[5], **(c[6] if len(c) > 6 else {})) for c in columns),
         primary_key=PrimaryKey(columns=tuple(pk[0]), name=pk[1], db_name=pk[2]) if pk else None,
         foreign_keys=tuple(
             ForeignKey(columns=tuple(f[0]), referred_table=f[1], referred_columns=tuple(f[2]), referred_schema=f[3], ondelete=f[4], onupdate=f[5], name=f[6], db_name=f[7], **_restored(f, 8))
