@@ -100,7 +100,7 @@ def before_upgrade(live: Snapshot, upgrade: Plan) -> Snapshot:
         renamed = tuple(replace(c, renamed_from=columns.get((table.key, c.name))) for c in table.columns)
         return replace(table, columns=renamed, renamed_from=tables.get(table.key))
 
-    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
+    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
 
 
 def _made_from(path: str | None, fingerprint: str) -> bool:

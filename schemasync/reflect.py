@@ -56,7 +56,8 @@ def reflect(
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
             tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
-    return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key))))
+    enums, sequences = dialect.read_objects(connection, schemas, keep)
+    return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences))
 
 
 def other_objects(connection: sa.Connection, schemas: SchemaMap) -> list[str]:
@@ -120,7 +121,7 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
         tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(c, type_text) for c in catalog.columns.get(name) or []),
+            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.get(name) or []),
             primary_key=_primary_key(catalog.primary_keys.get(name)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.get(name) or []),
             uniques=tuple(Unique(tuple(u["column_names"]), u.get("name"), u.get("name")) for u in catalog.uniques.get(name) or []),
@@ -165,6 +166,17 @@ def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
         comment=data.get("comment"),
         type_object=data["type"],
     )
+
+
+def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
+    """A column of a named type (an enum) in a scratch schema names the model's schema instead."""
+    type_object = data["type"]
+    schema = getattr(type_object, "schema", None)
+    if schema is None or schema not in schemas or schemas[schema] == schema:
+        return data
+    renamed = type_object.copy()
+    renamed.schema = schemas[schema]
+    return {**data, "type": renamed}
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:
