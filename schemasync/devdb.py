@@ -62,7 +62,7 @@ def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], d
 
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
-    schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
+    schemas = sorted({t.schema for t in tables} | {None} | _object_schemas(metadata), key=lambda s: s or "")
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
         try:
@@ -71,6 +71,13 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
         return reflect(connection, dialect, reverse, keep)
+
+
+def _object_schemas(metadata: sa.MetaData) -> set[str | None]:
+    """Schemas the models' enum types and sequences name: the build creates those too (in scratch schemas)."""
+    found: set[str | None] = {s.schema for s in metadata._sequences.values()}
+    found |= {c.type.schema for t in metadata.tables.values() for c in t.columns if isinstance(c.type, sa.Enum)}
+    return found
 
 
 def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:

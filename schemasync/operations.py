@@ -521,6 +521,9 @@ class DropEnum(Operation):
 
     op: ClassVar[str] = "drop_enum"
     enum: EnumType
+    # Columns of backup tables (backup.py) this plan fills with values of the type: made text first, so
+    # the kept values stay and the type can go. (schema, backup table, column)
+    backups: tuple[tuple[str | None, str, str], ...] = ()
 
     def summary(self) -> str:
         return f"drop enum type {qualified(self.table)}"

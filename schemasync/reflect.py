@@ -52,7 +52,7 @@ def reflect(
     """
     inspector = sa.inspect(connection)
     tables: list[Table] = []
-    for db_schema, logical in schemas.items():
+    for db_schema, logical in _existing(inspector, schemas).items():
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
             tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
@@ -60,11 +60,19 @@ def reflect(
     return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences))
 
 
+def _existing(inspector: sa.Inspector, schemas: SchemaMap) -> SchemaMap:
+    """The schemas that exist (a named schema the plan will create has nothing to read; MariaDB refuses to list it)."""
+    if all(schema is None for schema in schemas):
+        return schemas
+    present = set(inspector.get_schema_names())
+    return {db: logical for db, logical in schemas.items() if db is None or db in present}
+
+
 def other_objects(connection: sa.Connection, schemas: SchemaMap) -> list[str]:
     """Objects reflection sees that schemasync does not manage yet (views), for honest reports."""
     inspector = sa.inspect(connection)
     found = []
-    for db_schema, logical in schemas.items():
+    for db_schema, logical in _existing(inspector, schemas).items():
         for view in inspector.get_view_names(schema=db_schema):
             found.append(f"view {logical + '.' if logical else ''}{view}")
     return sorted(found)

@@ -28,7 +28,7 @@ from schemasync.operations import (
     SwapEnum,
 )
 from schemasync.render import bare_table, elements, literal_sql
-from schemasync.snapshot import SequenceDef, TableKey
+from schemasync.snapshot import Column, SequenceDef, TableKey
 
 # The name a swapped enum type has while its columns are converted (PostgreSQL names: 63 bytes).
 SWAP_PREFIX = "_schemasync_old_"
@@ -102,7 +102,14 @@ def _(op: CreateEnum, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropEnum, dialect: Dialect) -> list[Any]:
-    return [SchemaObjectDDL("drop_type", op.table)]
+    kept = [ddl.AlterColumn(table, table.c[column], _typed(column, op.table), _typed(column, None)) for schema, backup, column in op.backups
+            for table in [sa.Table(backup, sa.MetaData(), sa.Column(column, ddl.RawType("text")), schema=schema)]]
+    return [*kept, SchemaObjectDDL("drop_type", op.table)]
+
+
+def _typed(column: str, enum_key: TableKey | None) -> Column:
+    """A stand-in column for ddl.AlterColumn: only its type text differs (the enum's, then text)."""
+    return Column(column, ".".join(k for k in enum_key if k) if enum_key else "text", default=None)
 
 
 @elements.register
