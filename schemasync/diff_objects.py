@@ -130,12 +130,12 @@ def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
 
 
 def release_backed_up_types(operations: list[Operation], keep: list[Operation], current: Snapshot) -> list[Operation]:
-    """A dropped enum type whose values a backup table keeps: the backup's columns become text first
-    (CREATE TABLE ... AS SELECT copies the type, and the type could not be dropped under them)."""
-    drops = {op.table: op for op in operations if isinstance(op, DropEnum)}
+    """A dropped (or swapped) enum type whose values a backup table keeps: the backup's columns become
+    text first (CREATE TABLE ... AS SELECT copies the type, and the type could not be dropped under them)."""
+    drops = {op.table: op for op in operations if isinstance(op, (DropEnum, SwapEnum))}
     if not drops or not keep:
         return operations
-    texts = {enum_type_text(op.enum): key for key, op in drops.items()}
+    texts = {enum_type_text(op.enum if isinstance(op, DropEnum) else op.before): key for key, op in drops.items()}
     found: dict[tuple, list[tuple[str | None, str, str]]] = {}
     for step in keep:
         if not isinstance(step, (BackupTable, BackupColumns)) or (table := current.table(step.table)) is None:
@@ -145,4 +145,4 @@ def release_backed_up_types(operations: list[Operation], keep: list[Operation], 
             key = texts.get(column.type.replace('"', "")) if column is not None else None
             if key is not None:
                 found.setdefault(key, []).append((step.table[0], step.backup, name))
-    return [replace(op, backups=tuple(found[op.table])) if isinstance(op, DropEnum) and op.table in found else op for op in operations]
+    return [replace(op, backups=tuple(found[op.table])) if isinstance(op, (DropEnum, SwapEnum)) and op.table in found else op for op in operations]

@@ -580,6 +580,7 @@ class SwapEnum(Operation):
     before: EnumType
     after: EnumType
     columns: tuple[EnumColumn, ...] = ()
+    backups: tuple[tuple[str | None, str, str], ...] = ()  # as DropEnum's: made text before the old type goes
 
     @property
     def dropped_values(self) -> tuple[str, ...]:

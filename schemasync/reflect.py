@@ -184,7 +184,10 @@ def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, An
         return data
     renamed = type_object.copy()
     renamed.schema = schemas[schema]
-    return {**data, "type": renamed}
+    default = data.get("default")
+    if default and schemas[schema] is not None:  # a default cast to the type names its schema: 'x'::scratch.shade
+        default = default.replace(f"::{schema}.", f"::{schemas[schema]}.")
+    return {**data, "type": renamed, "default": default}
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:

@@ -102,9 +102,13 @@ def _(op: CreateEnum, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropEnum, dialect: Dialect) -> list[Any]:
-    kept = [ddl.AlterColumn(table, table.c[column], _typed(column, op.table), _typed(column, None)) for schema, backup, column in op.backups
+    return [*_backups_as_text(op.backups, op.table), SchemaObjectDDL("drop_type", op.table)]
+
+
+def _backups_as_text(backups: tuple[tuple[str | None, str, str], ...], enum_key: TableKey) -> list[Any]:
+    """ALTER TABLE backup ALTER COLUMN c TYPE text: the kept values stay, the type can go."""
+    return [ddl.AlterColumn(table, table.c[column], _typed(column, enum_key), _typed(column, None)) for schema, backup, column in backups
             for table in [sa.Table(backup, sa.MetaData(), sa.Column(column, ddl.RawType("text")), schema=schema)]]
-    return [*kept, SchemaObjectDDL("drop_type", op.table)]
 
 
 def _typed(column: str, enum_key: TableKey | None) -> Column:
@@ -136,7 +140,7 @@ def _(op: SwapEnum, dialect: Dialect) -> list[Any]:
         table = bare_table(column.table, [column.column])
         default = str(literal_sql(column.default)) if column.default is not None else None
         found.append(RetypeThroughText(table, column.column, op.table, column.had_default, default))
-    return found + [SchemaObjectDDL("drop_type", (schema, aside))]
+    return found + _backups_as_text(op.backups, op.table) + [SchemaObjectDDL("drop_type", (schema, aside))]
 
 
 def sa_sequence(sequence: SequenceDef) -> sa.Sequence:
