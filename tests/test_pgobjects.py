@@ -174,6 +174,8 @@ sa.Table("plain", metadata, sa.Column("id", sa.Integer, primary_key=True))
 
 
 def test_sequences_created_altered_and_dropped_keeping_their_value(pg):
+    (pg.path / "schemasync.yaml").write_text("exclude_tables: [ext_*]\n")
+    pg.db.execute("CREATE SEQUENCE ext_counter")  # excluded by pattern: never touched
     plan = converge(pg, pg.write_models("q1", SEQUENCES.format(start=5, increment=2)))
     assert sorted(op for op in ops(plan) if "sequence" in op) == ["create_sequence", "create_sequence"]
     assert pg.db.scalar("SELECT nextval('ticket_numbers')") == 5
@@ -190,6 +192,7 @@ def test_sequences_created_altered_and_dropped_keeping_their_value(pg):
     plan = converge(pg, removed, "--allow-destructive")
     assert ops(plan) == ["drop_sequence"] and plan["operations"][0]["destructive"]
     assert pg.db.rows("SELECT id FROM plain") == [(1,)]
+    assert pg.db.scalar("SELECT count(*) FROM pg_class WHERE relname = 'ext_counter'") == 1
 
 
 def test_sequence_options_change_the_target_cache_key(pg):
