@@ -190,7 +190,8 @@ def make_plan(
         Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect, mode)), hazards_of(op, dialect, created, kept, mode), mode=mode)
         for op, mode in modes
     )
-    targeted = tuple(t.qualified_name for t in target.tables)
-    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
+    # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them as managed.
+    targeted = tuple(t.qualified_name for t in target.tables) + tuple(sorted(qualified(key) for key in target.object_keys()))
+    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
                 record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))

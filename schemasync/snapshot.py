@@ -199,8 +199,16 @@ class Snapshot:
         return self.tables_by_key.get(key)
 
     def only(self, keys: set[TableKey]) -> Snapshot:
-        """The same snapshot restricted to the given tables (types and sequences follow the managed schemas: all kept)."""
-        return Snapshot(self.dialect, tuple(t for t in self.tables if t.key in keys), self.enums, self.sequences)
+        """The same snapshot restricted to the given tables, and to the enum types and sequences whose
+        `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
+        return Snapshot(
+            self.dialect, tuple(t for t in self.tables if t.key in keys),
+            tuple(e for e in self.enums if managed_key(e) in keys), tuple(s for s in self.sequences if managed_key(s) in keys),
+        )
+
+    def object_keys(self) -> set[TableKey]:
+        """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
+        return {managed_key(item) for item in (*self.enums, *self.sequences)}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
         """The same schema-level objects with other tables."""
@@ -349,3 +357,10 @@ def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
 
 def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
     return (item.schema or "", item.name)
+
+
+def managed_key(item: EnumType | SequenceDef) -> TableKey:
+    """How a plan's managed list (schema_state.managed_tables) names an enum type or a sequence:
+    "enum:name" / "sequence:name" in its schema, so "side.enum:shade" parses back to it."""
+    kind = "enum" if isinstance(item, EnumType) else "sequence"
+    return (item.schema, f"{kind}:{item.name}")
