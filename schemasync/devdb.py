@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
-from schemasync.lockfile import model_table_digest
+from schemasync.lockfile import model_object_keys, model_table_digest
 from schemasync.model_key import describe
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot, Table
@@ -33,7 +33,7 @@ def build_target(
     (or as it built them last time, when `cache` has the same models for the same server)."""
     if cache is None:
         tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
-        return declare_renames(_build(engine, dialect, metadata, tables, keep), tables)
+        return declare_value_renames(declare_renames(_build(engine, dialect, metadata, tables, keep), tables), tables)
     with engine.connect() as connection:
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
         context = dialect.build_context(connection)
@@ -43,7 +43,8 @@ def build_target(
         tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
         built = _build(engine, dialect, metadata, tables, keep)
         cache.store(key, built)
-    return declare_renames(built, [t for t in metadata.tables.values() if keep(t.schema, t.name)])
+    kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
+    return declare_value_renames(declare_renames(built, kept), kept)
 
 
 def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
@@ -57,11 +58,11 @@ def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], d
                 keys[name] = "ddl:" + model_table_digest(table, dialect)
             else:
                 keys[name] = "described:" + hashlib.sha256(repr(described).encode()).hexdigest()
-    return keys
+    return {**keys, **model_object_keys(metadata, keep, dialect)}
 
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
-    schemas = sorted({t.schema for t in tables} | {None}, key=lambda s: s or "")
+    schemas = sorted({t.schema for t in tables} | {None} | _object_schemas(metadata), key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
@@ -71,6 +72,13 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
         return reflect(connection, dialect, reverse, keep)
+
+
+def _object_schemas(metadata: sa.MetaData) -> set[str | None]:
+    """Schemas the models' enum types and sequences name: the build creates those too (in scratch schemas)."""
+    found: set[str | None] = {s.schema for s in metadata._sequences.values()}
+    found |= {c.type.schema for t in metadata.tables.values() for c in t.columns if isinstance(c.type, sa.Enum)}
+    return found
 
 
 def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:
@@ -108,7 +116,22 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
             uniques=mark(table.uniques), indexes=mark(table.indexes), checks=mark(table.checks),
         )
 
-    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
+    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
+
+
+def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+    """Carry enum value renames, declared on a column of the type as
+    info={"schemasync": {"renamed_values": {"old": "new"}}}, onto the target's enum types."""
+    declared: dict[tuple[str | None, str], dict[str, str]] = {}
+    for table in tables:
+        for column in table.columns:
+            renames = (column.info.get("schemasync") or {}).get("renamed_values")
+            if renames and isinstance(column.type, sa.Enum) and column.type.name:
+                declared.setdefault((column.type.schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
+    if not declared or not snapshot.enums:
+        return snapshot
+    enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)
+    return Snapshot(snapshot.dialect, snapshot.tables, enums, snapshot.sequences)
 
 
 def first_line(error: BaseException) -> str:

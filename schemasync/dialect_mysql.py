@@ -111,6 +111,7 @@ class MySQLDialect(Dialect):
 
     def lower(self, operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
         """Keys come off around the index they use; dropping a key leaves its implicit index: drop that too."""
+        _refuse_keys_into_the_default_database(target)
         operations = [step for op in operations for step in _rename_by_drop_and_add(op)]
         lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
@@ -283,8 +284,11 @@ class MySQLDialect(Dialect):
                 yield connection, mapping
             finally:
                 connection.rollback()
+                # Foreign keys between the scratch databases (models in two schemas) would refuse the first DROP.
+                connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
                 for scratch_database in mapping.values():
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
+                connection.exec_driver_sql("SET SESSION foreign_key_checks = 1")
                 connection.commit()
 
     # --- catalog ---------------------------------------------------------------------------------
@@ -325,6 +329,18 @@ class MySQLDialect(Dialect):
         from schemasync import catalog_mysql
 
         return catalog_mysql.read(connection, schema, names) if catalog_mysql.supported(connection) else None
+
+
+def _refuse_keys_into_the_default_database(target: Snapshot) -> None:
+    """A schema here is a database, and a foreign key from a table in a named one to a table in the
+    URL's database would need that database's name in REFERENCES: the plan is made without it."""
+    for table in target.tables:
+        for fk in table.foreign_keys if table.schema is not None else ():
+            if fk.referred_schema is None:
+                raise PlanError(
+                    f"foreign key {table.qualified_name}({', '.join(fk.columns)}) -> {fk.referred_table}: on MariaDB/MySQL a key from a named"
+                    " schema (database) to the URL's own database is not supported; put both tables in named schemas or in the same database"
+                )
 
 
 def _rename_by_drop_and_add(op: Operation) -> list[Operation]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -27,6 +27,7 @@ from schemasync.operations import (
     DropIndex,
     Operation,
     ReplaceGeneratedColumn,
+    SwapEnum,
     parse_type,
 )
 from schemasync.snapshot import Column, Snapshot, Table
@@ -91,6 +92,7 @@ class PostgreSQLDialect(Dialect):
     # ALTER ... TYPE varchar(n) USING col::varchar(n) cuts longer text; numbers out of range fail.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"range"})
     online_ddl: ClassVar[bool] = True
+    schema_objects: ClassVar[bool] = True
     online_note: ClassVar[str] = (
         "online mode: steps marked [online] run one at a time outside the plan's transaction and let reads and writes go on"
         " (CONCURRENTLY, VALIDATE); the others run in short transactions that give up after lock_timeout and try again;"
@@ -244,6 +246,8 @@ class PostgreSQLDialect(Dialect):
             if op.after.autoincrement and not op.before.autoincrement:
                 found += (LONG_LOCK,)
             return found
+        if isinstance(op, SwapEnum) and op.columns:
+            return (TABLE_REWRITE, LONG_LOCK)  # each column of the type is converted, its table rewritten
         if isinstance(op, AddColumn) and (op.column.autoincrement or op.column.computed is not None):
             return (TABLE_REWRITE, LONG_LOCK)  # an identity or a STORED generated column fills every existing row
         if isinstance(op, ReplaceGeneratedColumn):
@@ -364,6 +368,12 @@ class PostgreSQLDialect(Dialect):
             for unique in catalog.uniques.get(table) or []:
                 if (table, unique["name"]) in deferred:
                     unique["options"] = {"deferrable": True, "initially": "DEFERRED" if deferred[(table, unique["name"])] else None}
+
+    def read_objects(self, connection: sa.Connection, schemas: Mapping[str | None, str | None], keep: Callable[[str | None, str], bool]) -> tuple[tuple, tuple]:
+        """Enum types and standalone sequences: one small pg_catalog query each (catalog_pgobjects.py)."""
+        from schemasync import catalog_pgobjects
+
+        return catalog_pgobjects.read_objects(connection, schemas, keep)
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """Six plain pg_catalog queries, rows as tuples, each distinct type parsed once."""

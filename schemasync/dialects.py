@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -57,6 +57,8 @@ class Dialect:
     # Narrowings the server refuses when a value does not fit ("length" of text, "range" of numbers);
     # where it cuts or keeps the value instead, that is data loss (kept by backup.py), not a failure.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
+    # Whether enum types and sequences are schema objects of their own here (PostgreSQL), managed beside the tables.
+    schema_objects: ClassVar[bool] = False
     # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
     offline_build_url: ClassVar[str | None] = None
 
@@ -101,7 +103,7 @@ class Dialect:
         )
 
     def normalize(self, snapshot: Snapshot) -> Snapshot:
-        return Snapshot(snapshot.dialect, tuple(self.normalize_table(t) for t in snapshot.tables))
+        return snapshot.with_tables(tuple(self.normalize_table(t) for t in snapshot.tables))
 
     # --- lower -----------------------------------------------------------------------------------
 
@@ -198,6 +200,10 @@ class Dialect:
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         """Checks to run inside the apply transaction before it commits."""
+
+    def read_objects(self, connection: sa.Connection, schemas: Mapping[str | None, str | None], keep: Callable[[str | None, str], bool]) -> tuple[tuple, tuple]:
+        """(enum types, standalone sequences) of the given schemas ({schema in the database: schema to report}); none here."""
+        return (), ()
 
     # --- running online (apply.py) ---------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from schemasync.diff_objects import diff_objects
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -45,7 +46,7 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
             operations.append(DropTable(key, before))
         else:
             operations.extend(diff_table(before, after))
-    return operations
+    return operations + diff_objects(current, target)
 
 
 def diff_table(before: Table, after: Table) -> list[Operation]:

@@ -35,6 +35,7 @@ from schemasync.operations import (
     DropTable,
     Operation,
     RebuildTable,
+    SwapEnum,
     is_widening,
 )
 from schemasync.snapshot import TableKey
@@ -78,6 +79,8 @@ def neutral_hazards(op: Operation) -> set[str]:
         found |= {DATA_DEPENDENT, INDEX_BUILD} if op.index.unique else {INDEX_BUILD}
     elif isinstance(op, (AddForeignKey, AddCheck)):
         found.add(DATA_DEPENDENT)
+    elif isinstance(op, SwapEnum) and op.dropped_values and op.columns:
+        found.add(DATA_DEPENDENT)  # a row holding a dropped value fails the conversion (pre-flight counts them)
     return found
 
 

@@ -30,7 +30,7 @@ from schemasync import __version__
 from schemasync.dialects import Dialect, offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
-from schemasync.snapshot import Index, Snapshot, Table, digest, table_from_dict, table_sort_key, table_to_dict
+from schemasync.snapshot import Index, Snapshot, Table, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
 
 FORMAT = 1
 DEFAULT_LOCK_FILE = "schema.lock.yaml"
@@ -131,6 +131,7 @@ def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
         data["model_tables"] = dict(sorted(entry.model_tables.items()))
     data["fingerprint"] = entry.snapshot.fingerprint()
     data["tables"] = [table_to_lock_dict(t) for t in entry.snapshot.tables]
+    data.update(objects_to_dict(entry.snapshot))
     return data
 
 
@@ -152,7 +153,7 @@ def table_to_lock_dict(table: Table) -> dict[str, Any]:
 
 def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
     tables = tuple(sorted((table_from_lock_dict(t) for t in data["tables"]), key=table_sort_key))
-    return LockEntry(Snapshot(dialect, tables), data.get("models_digest"), dict(data.get("model_tables") or {}))
+    return LockEntry(with_objects(Snapshot(dialect, tables), data), data.get("models_digest"), dict(data.get("model_tables") or {}))
 
 
 def table_from_lock_dict(data: dict[str, Any]) -> Table:
@@ -188,7 +189,27 @@ def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str],
         if keep(table.schema, table.name):
             name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
             digests[name] = model_table_digest(table, dialect)
-    return digests
+    return {**digests, **model_object_keys(metadata, keep, dialect)}
+
+
+def model_object_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
+    """What the models say about schema-level objects the tables' DDL does not spell: each enum
+    type's values (CREATE TABLE names only the type) and each sequence's options, as digests
+    (where the dialect manages such objects: `Dialect.schema_objects`)."""
+    found: dict[str, Any] = {}
+    if not dialect.schema_objects:
+        return {}
+    for table in metadata.tables.values():
+        if keep(table.schema, table.name):
+            for column in table.columns:
+                kind = column.type
+                if isinstance(kind, sa.Enum) and kind.native_enum and kind.name:
+                    found[f"enum:{kind.schema or ''}.{kind.name}"] = list(kind.enums)
+    for sequence in metadata._sequences.values():
+        if keep(sequence.schema, sequence.name):
+            options = [sequence.start, sequence.increment, sequence.minvalue, sequence.maxvalue, sequence.cache, sequence.cycle]
+            found[f"sequence:{sequence.schema or ''}.{sequence.name}"] = [*map(repr, options), repr(sequence.data_type)]
+    return {name: digest(value) for name, value in sorted(found.items())}
 
 
 def model_table_digest(table: sa.Table, dialect: Dialect) -> str:

@@ -13,9 +13,11 @@ from typing import Any, ClassVar
 from schemasync.snapshot import (
     Check,
     Column,
+    EnumType,
     ForeignKey,
     Index,
     PrimaryKey,
+    SequenceDef,
     Table,
     TableKey,
     Unique,
@@ -563,3 +565,158 @@ class RestoreColumns(Operation):
 
     def details(self) -> dict[str, Any]:
         return {"backup": self.backup, "key": [list(p) for p in self.key], "columns": [list(p) for p in self.columns]}
+
+
+# --- schema-level objects (PostgreSQL named schemas, enum types, sequences) -----------------------
+# `table` is the object's own (schema, name) key: a plan step names what it changes.
+
+
+@dataclass(frozen=True)
+class CreateSchema(Operation):
+    """A named schema the models use that the database lacks (IF NOT EXISTS: an empty one is not seen). Never dropped."""
+
+    op: ClassVar[str] = "create_schema"
+
+    def summary(self) -> str:
+        return f"create schema {self.table[1]}"
+
+
+@dataclass(frozen=True)
+class CreateEnum(Operation):
+    op: ClassVar[str] = "create_enum"
+    enum: EnumType
+
+    def summary(self) -> str:
+        return f"create enum type {qualified(self.table)} ({', '.join(self.enum.values)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"values": list(self.enum.values)}
+
+
+@dataclass(frozen=True)
+class DropEnum(Operation):
+    """An enum type no column uses any more (its columns are dropped or retyped first): no data goes with it."""
+
+    op: ClassVar[str] = "drop_enum"
+    enum: EnumType
+    # Columns of backup tables (backup.py) this plan fills with values of the type: made text first, so
+    # the kept values stay and the type can go. (schema, backup table, column)
+    backups: tuple[tuple[str | None, str, str], ...] = ()
+
+    def summary(self) -> str:
+        return f"drop enum type {qualified(self.table)}"
+
+
+@dataclass(frozen=True)
+class AddEnumValue(Operation):
+    """ALTER TYPE ... ADD VALUE, placed BEFORE or AFTER a value already there (`neighbour`)."""
+
+    op: ClassVar[str] = "add_enum_value"
+    value: str
+    placement: str | None = None  # "BEFORE", "AFTER" or None (the type had no values)
+    neighbour: str | None = None
+
+    def summary(self) -> str:
+        where = f" {self.placement.lower()} '{self.neighbour}'" if self.placement else ""
+        return f"add value '{self.value}' to enum type {qualified(self.table)}{where}"
+
+    def details(self) -> dict[str, Any]:
+        return {"value": self.value, "placement": self.placement, "neighbour": self.neighbour}
+
+
+@dataclass(frozen=True)
+class RenameEnumValue(Operation):
+    """A declared value rename: the rows holding it hold the new name at once."""
+
+    op: ClassVar[str] = "rename_enum_value"
+    old_value: str
+    new_value: str
+
+    def summary(self) -> str:
+        return f"rename value '{self.old_value}' of enum type {qualified(self.table)} to '{self.new_value}'"
+
+    def details(self) -> dict[str, Any]:
+        return {"old_value": self.old_value, "new_value": self.new_value}
+
+
+@dataclass(frozen=True)
+class EnumColumn:
+    """A live column of an enum type that a swap converts; `default` is the one to put back (the target's)."""
+
+    table: TableKey
+    column: str
+    default: str | None = None
+    had_default: bool = False
+
+
+@dataclass(frozen=True)
+class SwapEnum(Operation):
+    """Values dropped or reordered: rename the type aside, create it anew, convert each column
+    through text (fails on a row holding a dropped value: pre-flight counts them), drop the old type."""
+
+    op: ClassVar[str] = "swap_enum"
+    before: EnumType
+    after: EnumType
+    columns: tuple[EnumColumn, ...] = ()
+    backups: tuple[tuple[str | None, str, str], ...] = ()  # as DropEnum's: made text before the old type goes
+
+    @property
+    def dropped_values(self) -> tuple[str, ...]:
+        return tuple(v for v in self.before.values if v not in self.after.values)
+
+    def summary(self) -> str:
+        dropped = self.dropped_values
+        change = f"drop value(s) {', '.join(repr(v) for v in dropped)}" if dropped else "reorder values"
+        return f"swap enum type {qualified(self.table)} ({change}; {len(self.columns)} column(s) converted) to ({', '.join(self.after.values)})"
+
+    def details(self) -> dict[str, Any]:
+        return {"before": list(self.before.values), "after": list(self.after.values), "columns": [f"{qualified(c.table)}.{c.column}" for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class CreateSequence(Operation):
+    op: ClassVar[str] = "create_sequence"
+    sequence: SequenceDef
+
+    def summary(self) -> str:
+        s = self.sequence
+        return f"create sequence {qualified(self.table)} (start {s.start}, increment {s.increment})"
+
+    def details(self) -> dict[str, Any]:
+        return {"sequence": _constraint_details(self.sequence)}
+
+
+@dataclass(frozen=True)
+class AlterSequence(Operation):
+    """ALTER SEQUENCE with the options that changed; its current value is kept (START WITH is not RESTART)."""
+
+    op: ClassVar[str] = "alter_sequence"
+    before: SequenceDef
+    after: SequenceDef
+
+    def changes(self) -> list[str]:
+        return [f"{name} {getattr(self.before, name)} -> {getattr(self.after, name)}" for name in _SEQUENCE_OPTIONS if getattr(self.before, name) != getattr(self.after, name)]
+
+    def summary(self) -> str:
+        return f"alter sequence {qualified(self.table)}: {', '.join(self.changes())}"
+
+    def details(self) -> dict[str, Any]:
+        return {"before": _constraint_details(self.before), "after": _constraint_details(self.after)}
+
+
+_SEQUENCE_OPTIONS = ("data_type", "start", "increment", "min_value", "max_value", "cache", "cycle")
+
+
+@dataclass(frozen=True)
+class DropSequence(Operation):
+    """Destructive: its current value goes with it (a rollback re-creates it at its start value)."""
+
+    op: ClassVar[str] = "drop_sequence"
+    sequence: SequenceDef
+
+    @property
+    def destructive(self) -> bool:
+        return True
+
+    def summary(self) -> str:
+        return f"drop sequence {qualified(self.table)}"

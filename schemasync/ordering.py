@@ -21,16 +21,23 @@ from schemasync.operations import (
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
+    AddEnumValue,
     AlterColumn,
+    AlterSequence,
     BackupColumns,
     BackupTable,
+    CreateEnum,
     CreateIndex,
+    CreateSchema,
+    CreateSequence,
     CreateTable,
     DropCheck,
     DropColumn,
+    DropEnum,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
+    DropSequence,
     DropTable,
     DropUnique,
     Operation,
@@ -38,6 +45,7 @@ from schemasync.operations import (
     RebuildTableAfterRestore,
     RenameColumn,
     RenameConstraint,
+    RenameEnumValue,
     RenameIndex,
     RenameTable,
     ReplaceGeneratedColumn,
@@ -46,10 +54,22 @@ from schemasync.operations import (
     SetNotNullAfterRestore,
     SetTableComment,
     SetTableOptions,
+    SwapEnum,
 )
 from schemasync.snapshot import TableKey
 
 PHASES: dict[type[Operation], int] = {
+    # Schemas first (tables are renamed inside them); types and sequences after the tables that go and
+    # before the tables and columns that use them; the ones no longer used once every column change is done.
+    CreateSchema: -3,
+    CreateEnum: 2.5,
+    RenameEnumValue: 2.5,
+    AddEnumValue: 2.5,
+    SwapEnum: 2.5,
+    CreateSequence: 2.5,
+    AlterSequence: 2.5,
+    DropEnum: 5.5,
+    DropSequence: 5.5,
     RenameTable: -2,
     RenameColumn: -1,
     RenameIndex: -1,
@@ -108,6 +128,8 @@ def _within_phase(op: Operation) -> tuple:
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
+    if isinstance(op, (RenameEnumValue, AddEnumValue, SwapEnum)):
+        return (_table_sort(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
     # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
     generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
     return (_table_sort(op.table), op.op, generated_first)

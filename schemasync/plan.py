@@ -15,6 +15,7 @@ from typing import Any
 from schemasync import backup
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
+from schemasync.diff_objects import release_backed_up_types
 from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
@@ -175,6 +176,7 @@ def make_plan(
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
+    operations = release_backed_up_types(operations, keep, renamed)
     operations, restores, restore_notes = backup.restore(restore_from, operations, target, dialect.checks_foreign_keys_in_apply)
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores
@@ -188,7 +190,8 @@ def make_plan(
         Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect, mode)), hazards_of(op, dialect, created, kept, mode), mode=mode)
         for op, mode in modes
     )
-    targeted = tuple(t.qualified_name for t in target.tables)
-    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted)))
+    # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them as managed.
+    targeted = tuple(t.qualified_name for t in target.tables) + tuple(sorted(qualified(key) for key in target.object_keys()))
+    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
                 record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))

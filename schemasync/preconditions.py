@@ -28,6 +28,7 @@ from schemasync.operations import (
     Operation,
     RenameColumn,
     RenameTable,
+    SwapEnum,
     is_widening,
     parse_type,
     qualified,
@@ -76,6 +77,7 @@ def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_
     names = _LiveNames(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     found: list[Precondition] = []
+    found += _enum_values_kept(operations, names, current)
     for op in operations:
         if op.table in created or current.table(op.table) is None:
             continue
@@ -148,6 +150,23 @@ def _fits(table: str, column: str, before: str, after: str) -> Precondition | No
         largest = (Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)).quantize(Decimal(1).scaleb(-scale))
         return Precondition(FITS, table, (column,), minimum=str(-largest), maximum=str(largest), type=after)
     return None
+
+
+def _enum_values_kept(operations: Sequence[Operation], names: _LiveNames, current: Snapshot) -> list[Precondition]:
+    """An enum swap that drops values: no live row may hold one (a CHECK-shaped count per column)."""
+    found = []
+    for op in operations:
+        if not isinstance(op, SwapEnum) or not op.dropped_values:
+            continue
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in op.dropped_values)
+        for column in op.columns:
+            if current.table(column.table) is not None:
+                name = names.column(column.table, column.column)
+                quoted = '"' + name.replace('"', '""') + '"'
+                # CHECK counts NOT (sqltext): the rows holding a dropped value.
+                sqltext = f"{quoted} IS NULL OR {quoted}::text NOT IN ({listed})"
+                found.append(Precondition(CHECK, names.table(column.table), sqltext=sqltext, name=f"enum {qualified(op.table)} keeps {name}"))
+    return found
 
 
 class _LiveNames:

@@ -52,18 +52,27 @@ def reflect(
     """
     inspector = sa.inspect(connection)
     tables: list[Table] = []
-    for db_schema, logical in schemas.items():
+    for db_schema, logical in _existing(inspector, schemas).items():
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
             tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
-    return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key))))
+    enums, sequences = dialect.read_objects(connection, schemas, keep)
+    return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences))
+
+
+def _existing(inspector: sa.Inspector, schemas: SchemaMap) -> SchemaMap:
+    """The schemas that exist (a named schema the plan will create has nothing to read; MariaDB refuses to list it)."""
+    if all(schema is None for schema in schemas):
+        return schemas
+    present = set(inspector.get_schema_names())
+    return {db: logical for db, logical in schemas.items() if db is None or db in present}
 
 
 def other_objects(connection: sa.Connection, schemas: SchemaMap) -> list[str]:
     """Objects reflection sees that schemasync does not manage yet (views), for honest reports."""
     inspector = sa.inspect(connection)
     found = []
-    for db_schema, logical in schemas.items():
+    for db_schema, logical in _existing(inspector, schemas).items():
         for view in inspector.get_view_names(schema=db_schema):
             found.append(f"view {logical + '.' if logical else ''}{view}")
     return sorted(found)
@@ -124,7 +133,7 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
         tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(c, type_text) for c in catalog.columns.get(name) or []),
+            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.get(name) or []),
             primary_key=_primary_key(catalog.primary_keys.get(name)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.get(name) or []),
             uniques=tuple(_unique(u) for u in catalog.uniques.get(name) or []),
@@ -186,6 +195,20 @@ def identity_text(identity: dict[str, Any] | None) -> str | None:
     if not identity:
         return None
     return " ".join(f"{key}={str(identity.get(key)).lower()}" for key in IDENTITY_OPTIONS if identity.get(key) is not None)
+
+
+def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
+    """A column of a named type (an enum) in a scratch schema names the model's schema instead."""
+    type_object = data["type"]
+    schema = getattr(type_object, "schema", None)
+    if schema is None or schema not in schemas or schemas[schema] == schema:
+        return data
+    renamed = type_object.copy()
+    renamed.schema = schemas[schema]
+    default = data.get("default")
+    if default and schemas[schema] is not None:  # a default cast to the type names its schema: 'x'::scratch.shade
+        default = default.replace(f"::{schema}.", f"::{schemas[schema]}.")
+    return {**data, "type": renamed, "default": default}
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:

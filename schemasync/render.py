@@ -489,3 +489,7 @@ def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
     match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
     values = {c: sa.select(backup.c[b]).where(match).scalar_subquery() for c, b in op.columns}
     return [sa.update(table).values(values).where(sa.exists().where(match))]
+
+
+# The schema-level operations (named schemas, enum types, sequences) register their renderings there.
+from schemasync import render_objects  # noqa: E402,F401

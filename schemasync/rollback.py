@@ -110,7 +110,7 @@ def target_before(row: StateRow) -> Snapshot:
             foreign_keys=mark(table, table.foreign_keys),
         )
 
-    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
+    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
 
 
 def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: int) -> Plan:
@@ -159,7 +159,7 @@ def after_rollback(live: Snapshot, row: StateRow, plan: Plan) -> Snapshot:
     managed = set(before.tables_by_key) | set(row.managed_tables) | set(renamed_from.values())
     carried = [_server_names(t, live.table(renamed_from.get(t.key, t.key))) for t in before.tables]
     tables = sorted([t for t in live.tables if t.key not in managed] + carried, key=table_sort_key)
-    return Snapshot(live.dialect, tuple(tables))
+    return Snapshot(live.dialect, tuple(tables), before.enums, before.sequences)
 
 
 def _server_names(table: Table, source: Table | None) -> Table:

@@ -39,9 +39,9 @@ def managed_view(
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """The live tables schemasync may change, and the names of the ones it leaves alone."""
     renamed = {(t.schema, t.renamed_from) for t in target.tables if t.renamed_from}
-    managed = set(target.tables_by_key) | set(previously_managed) | renamed
+    managed = set(target.tables_by_key) | set(previously_managed) | renamed | target.object_keys()
     if drop_unmanaged:
-        managed |= {t.key for t in live.tables if t.name not in TOOL_TABLES}
+        managed |= {t.key for t in live.tables if t.name not in TOOL_TABLES} | live.object_keys()
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     return live.only(managed), unmanaged
 

@@ -183,11 +183,48 @@ class Table:
 
 
 @dataclass(frozen=True)
+class EnumType:
+    """A named enumerated type (PostgreSQL's CREATE TYPE ... AS ENUM): its values in their order."""
+
+    name: str
+    values: tuple[str, ...]
+    schema: str | None = None
+    # Declared in the models (a column's info={"schemasync": {"renamed_values": {old: new}}}); an instruction, not schema.
+    renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class SequenceDef:
+    """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
+
+    name: str
+    schema: str | None = None
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    cache: int = 1
+    cycle: bool = False
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A whole normalised schema for one dialect."""
 
     dialect: str
     tables: tuple[Table, ...] = ()
+    # Schema-level objects (PostgreSQL); every other dialect keeps them empty. Sorted by key.
+    enums: tuple[EnumType, ...] = ()
+    sequences: tuple[SequenceDef, ...] = ()
 
     @cached_property
     def tables_by_key(self) -> dict[TableKey, Table]:
@@ -197,8 +234,26 @@ class Snapshot:
         return self.tables_by_key.get(key)
 
     def only(self, keys: set[TableKey]) -> Snapshot:
-        """The same snapshot restricted to the given tables."""
-        return Snapshot(self.dialect, tuple(t for t in self.tables if t.key in keys))
+        """The same snapshot restricted to the given tables, and to the enum types and sequences whose
+        `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
+        return Snapshot(
+            self.dialect, tuple(t for t in self.tables if t.key in keys),
+            tuple(e for e in self.enums if managed_key(e) in keys), tuple(s for s in self.sequences if managed_key(s) in keys),
+        )
+
+    def object_keys(self) -> set[TableKey]:
+        """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
+        return {managed_key(item) for item in (*self.enums, *self.sequences)}
+
+    def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
+        """The same schema-level objects with other tables."""
+        return Snapshot(self.dialect, tables, self.enums, self.sequences)
+
+    @property
+    def schema_names(self) -> tuple[str, ...]:
+        """The named schemas this schema's objects live in (the default schema is not named)."""
+        found = {t.schema for t in self.tables} | {e.schema for e in self.enums} | {s.schema for s in self.sequences}
+        return tuple(sorted(s for s in found if s is not None))
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical form; made once per snapshot (a plan needs it twice), so do not change it."""
@@ -206,11 +261,12 @@ class Snapshot:
 
     @cached_property
     def _canonical(self) -> dict[str, Any]:
-        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables]}
+        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables], **objects_to_dict(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        return cls(data["dialect"], tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key)))
+        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+        return with_objects(cls(data["dialect"], tables), data)
 
     def fingerprint(self) -> str:
         """A digest of the canonical form: equal schemas give equal fingerprints on any machine."""
@@ -222,10 +278,13 @@ class Snapshot:
             return fingerprint_of(self._canonical)
         # The digest fingerprint_of(self.to_dict()) gives, without making the canonical form first:
         # the same JSON text, hashed a table at a time (the whole text is 20 MB at 5,000 tables).
-        hasher = hashlib.sha256(f'{{"dialect":{canonical_json(self.dialect)},"tables":['.encode())
+        objects = objects_to_dict(self)
+        before = canonical_json({"dialect": self.dialect, **{k: v for k, v in objects.items() if k < "tables"}})
+        after = {k: v for k, v in objects.items() if k > "tables"}
+        hasher = hashlib.sha256(f'{before[:-1]},"tables":['.encode())
         for number, table in enumerate(self.tables):
             hasher.update(((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode()))
-        hasher.update(b"]}")
+        hasher.update(("]" + ("," + canonical_json(after)[1:] if after else "}")).encode())
         return "sha256:" + hasher.hexdigest()
 
     def known_fingerprint(self, fingerprint: str) -> Snapshot:
@@ -338,3 +397,39 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         checks=tuple(Check(**c) for c in data.get("checks", [])),
         options=deep_tuple(data.get("options", ())),
     )
+
+
+# --- schema-level objects: in the canonical dict only when there are some (older fingerprints stay) ---
+
+
+def objects_to_dict(snapshot: Snapshot) -> dict[str, Any]:
+    """The canonical form of a snapshot's enums and sequences; empty (no keys) when it has none."""
+    data: dict[str, Any] = {}
+    if snapshot.enums:
+        data["enums"] = [{"schema": e.schema, "name": e.name, "values": list(e.values)} for e in snapshot.enums]
+    if snapshot.sequences:
+        data["sequences"] = [{f: getattr(s, f) for f in _SEQUENCE_FIELDS} for s in snapshot.sequences]
+    return data
+
+
+_SEQUENCE_FIELDS = ("schema", "name", "data_type", "start", "increment", "min_value", "max_value", "cache", "cycle")
+
+
+def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
+    """`snapshot` with the enums and sequences of a canonical dict (none when it has no such keys)."""
+    enums = tuple(EnumType(e["name"], tuple(e["values"]), e.get("schema")) for e in data.get("enums") or ())
+    sequences = tuple(SequenceDef(**s) for s in data.get("sequences") or ())
+    if not enums and not sequences:
+        return snapshot
+    return Snapshot(snapshot.dialect, snapshot.tables, tuple(sorted(enums, key=object_sort_key)), tuple(sorted(sequences, key=object_sort_key)))
+
+
+def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
+    return (item.schema or "", item.name)
+
+
+def managed_key(item: EnumType | SequenceDef) -> TableKey:
+    """How a plan's managed list (schema_state.managed_tables) names an enum type or a sequence:
+    "enum:name" / "sequence:name" in its schema, so "side.enum:shade" parses back to it."""
+    kind = "enum" if isinstance(item, EnumType) else "sequence"
+    return (item.schema, f"{kind}:{item.name}")

@@ -37,7 +37,9 @@ from schemasync.snapshot import (
     deep_list,
     deep_tuple,
     digest,
+    objects_to_dict,
     table_sort_key,
+    with_objects,
 )
 
 FORMAT = 4
@@ -68,12 +70,13 @@ class TargetCache:
         time, so the parsed text never sits in memory beside the snapshot)."""
         try:
             with self._path(key).open(encoding="utf-8") as file:
-                fingerprint = str(json.loads(file.readline())["fingerprint"])
+                header = json.loads(file.readline())
+                fingerprint = str(header["fingerprint"])
                 strings: dict[str, str] = {}  # one object per distinct type or default text
                 tables = tuple(sorted((_table(json.loads(line), strings) for line in file), key=table_sort_key))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        return Snapshot(dialect, tables).known_fingerprint(fingerprint)
+        return with_objects(Snapshot(dialect, tables), header).known_fingerprint(fingerprint)
 
     def store(self, key: str, snapshot: Snapshot) -> None:
         """Best effort: a cache that cannot be written only costs the next run a build."""
@@ -81,7 +84,7 @@ class TargetCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".target-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(json.dumps({"fingerprint": snapshot.fingerprint()}) + "\n")
+                file.write(json.dumps({"fingerprint": snapshot.fingerprint(), **objects_to_dict(snapshot)}) + "\n")
                 file.writelines(json.dumps(_row(t)) + "\n" for t in snapshot.tables)
             os.replace(temporary, self._path(key))
         except OSError:

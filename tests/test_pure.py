@@ -92,6 +92,7 @@ LAYERS = {
     "dialect_sqlite": 2, "dialect_postgresql": 2, "dialect_mysql": 2, "ddl": 2, "render": 2,
     "reflect": 4, "model_key": 4, "target_cache": 4, "models": 4, "devdb": 4, "state": 4, "apply": 4, "lockfile": 4,
     "alembic_setup": 4,
+    "diff_objects": 1, "render_objects": 2, "catalog_pgobjects": 2,
     "config": 5, "database": 5, "workflow": 5, "adopt": 5, "alembic_export": 5, "history": 5, "offline": 5, "targets": 5, "console": 6, "report_formats": 6, "targets_console": 6, "cli": 7, "__main__": 8, "__init__": 0,
 }
 
