@@ -61,7 +61,7 @@ def export_revision(settings: Settings, directory: Path, allow_destructive: bool
         with target.engine.connect() as connection:
             live = target.read_live(connection)
             last = state.last_applied(connection)
-            others = tuple(other_objects(connection, {s: s for s in target.scope.schemas}))
+            others = tuple(other_objects(connection, target.dialect, {s: s for s in target.scope.schemas}))
         upgrade = make_plan(live, desired, target.dialect, last.managed_tables if last else (), drop_unmanaged=target.drop_unmanaged)
         downgrade = make_plan(desired, before_upgrade(live, upgrade), target.dialect, [t.key for t in desired.tables])
     report = ExportReport(upgrade, downgrade, down_revision=down_revision, other_objects=others)
@@ -100,7 +100,7 @@ def before_upgrade(live: Snapshot, upgrade: Plan) -> Snapshot:
         renamed = tuple(replace(c, renamed_from=columns.get((table.key, c.name))) for c in table.columns)
         return replace(table, columns=renamed, renamed_from=tables.get(table.key))
 
-    return Snapshot(snapshot.dialect, tuple(annotate(t) for t in snapshot.tables))
+    return replace(snapshot, tables=tuple(annotate(t) for t in snapshot.tables))
 
 
 def _made_from(path: str | None, fingerprint: str) -> bool:

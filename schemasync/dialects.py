@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -30,7 +30,7 @@ from schemasync.operations import (
     DropUnique,
     Operation,
 )
-from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey
+from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey, View
 
 LOCK_NAME = "schemasync"
 
@@ -56,6 +56,8 @@ class Dialect:
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
     offline_build_url: ClassVar[str | None] = None
+    # Whether CREATE MATERIALIZED VIEW exists here.
+    materialized_views: ClassVar[bool] = False
 
     def __init__(self, sa_dialect: sa.engine.Dialect) -> None:
         self.sa_dialect = sa_dialect
@@ -98,7 +100,19 @@ class Dialect:
         )
 
     def normalize(self, snapshot: Snapshot) -> Snapshot:
-        return Snapshot(snapshot.dialect, tuple(self.normalize_table(t) for t in snapshot.tables))
+        return replace(snapshot, tables=tuple(self.normalize_table(t) for t in snapshot.tables))
+
+    def normalize_view(self, view: View, schemas: Mapping[str | None, str | None]) -> View:
+        """A view's definition without the trailing ';' and with the schemas it names in the caller's
+        terms (a scratch schema's name, which the server writes where it is not the default, maps back)."""
+        text = view.definition.strip().rstrip(";").rstrip()
+        quote = self.sa_dialect.identifier_preparer.quote_identifier
+        for db_schema, logical in schemas.items():
+            if db_schema is None or db_schema == logical:
+                continue
+            spelled = f"{quote(logical)}." if logical else ""
+            text = text.replace(f"{quote(db_schema)}.", spelled).replace(f"{db_schema}.", spelled)
+        return replace(view, definition=text) if text != view.definition else view
 
     # --- lower -----------------------------------------------------------------------------------
 
@@ -186,6 +200,19 @@ class Dialect:
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         """Checks to run inside the apply transaction before it commits."""
+
+    # --- views and what schemasync leaves alone ---------------------------------------------------
+
+    def read_views(self, connection: sa.Connection, schema: str | None) -> list[View]:
+        """The views of one schema (unnormalised; `schema` left None). One small catalog query on
+        both reading paths: the Inspector reports definitions in other shapes per dialect (MariaDB's
+        whole SHOW CREATE VIEW), so tests/test_catalog.py has nothing to compare them with."""
+        inspector = sa.inspect(connection)
+        return [View(name, inspector.get_view_definition(name, schema=schema) or "") for name in inspector.get_view_names(schema=schema)]
+
+    def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
+        """What one schema holds besides tables and views that schemasync leaves alone (triggers, functions, ...)."""
+        return []
 
     # --- running online (apply.py) ---------------------------------------------------------------
 

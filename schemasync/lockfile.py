@@ -30,7 +30,9 @@ from schemasync import __version__
 from schemasync.dialects import Dialect, offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
-from schemasync.snapshot import Index, Snapshot, Table, digest, table_from_dict, table_sort_key, table_to_dict
+from schemasync.ddl import create_view_of
+from schemasync.view import views_of
+from schemasync.snapshot import Index, Snapshot, Table, digest, table_from_dict, table_sort_key, table_to_dict, views_from_dict, views_to_dict
 
 FORMAT = 1
 DEFAULT_LOCK_FILE = "schema.lock.yaml"
@@ -131,7 +133,7 @@ def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
         data["model_tables"] = dict(sorted(entry.model_tables.items()))
     data["fingerprint"] = entry.snapshot.fingerprint()
     data["tables"] = [table_to_lock_dict(t) for t in entry.snapshot.tables]
-    return data
+    return {**data, **views_to_dict(entry.snapshot.views)}
 
 
 def table_to_lock_dict(table: Table) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def table_to_lock_dict(table: Table) -> dict[str, Any]:
 
 def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
     tables = tuple(sorted((table_from_lock_dict(t) for t in data["tables"]), key=table_sort_key))
-    return LockEntry(Snapshot(dialect, tables), data.get("models_digest"), dict(data.get("model_tables") or {}))
+    return LockEntry(Snapshot(dialect, tables, views_from_dict(data)), data.get("models_digest"), dict(data.get("model_tables") or {}))
 
 
 def table_from_lock_dict(data: dict[str, Any]) -> Table:
@@ -188,6 +190,9 @@ def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str],
         if keep(table.schema, table.name):
             name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
             digests[name] = model_table_digest(table, dialect)
+    for view in views_of(metadata).values():
+        if keep(view.schema, view.name):
+            digests[f"view {view.qualified_name}"] = digest(str(create_view_of(view).compile(dialect=dialect.sa_dialect)))
     return digests
 
 
@@ -218,7 +223,8 @@ def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[st
 
 def previously_managed(lock: LockFile, dialect: str, path: Path | str) -> Iterable[tuple[str | None, str]]:
     """A models lock's tables were managed by the models it was made from; a database's were not."""
-    return lock.entry(dialect, path).snapshot.tables_by_key if lock.source == MODELS else ()
+    snapshot = lock.entry(dialect, path).snapshot
+    return [*snapshot.tables_by_key, *snapshot.views_by_key] if lock.source == MODELS else ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,7 @@ def live_lock_status(lock: LockFile, path: Path | str, metadata: sa.MetaData, di
         digests = model_table_digests(metadata, keep, offline_dialect(dialect))
         model_changes = tuple(changed_tables(entry.model_tables, digests))
     keys = set(entry.snapshot.tables_by_key) | {(t.schema, t.name) for t in metadata.tables.values()}
+    keys |= set(entry.snapshot.views_by_key) | set(views_of(metadata))
     differences = tuple(op.summary() for op in diff(entry.snapshot, live.only(keys)))
     return LockStatus(str(path), dialect, model_changes, differences)
 

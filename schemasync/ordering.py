@@ -26,6 +26,7 @@ from schemasync.operations import (
     BackupTable,
     CreateIndex,
     CreateTable,
+    CreateView,
     DropCheck,
     DropColumn,
     DropForeignKey,
@@ -33,6 +34,7 @@ from schemasync.operations import (
     DropPrimaryKey,
     DropTable,
     DropUnique,
+    DropView,
     Operation,
     RebuildTable,
     RebuildTableAfterRestore,
@@ -46,8 +48,11 @@ from schemasync.operations import (
     SetTableComment,
 )
 from schemasync.snapshot import TableKey
+from schemasync.viewplan import dependencies
 
 PHASES: dict[type[Operation], int] = {
+    # Views go first (before renames: MariaDB and SQLite keep names as text) and come back last.
+    DropView: -3,
     RenameTable: -2,
     RenameColumn: -1,
     RenameIndex: -1,
@@ -78,6 +83,7 @@ PHASES: dict[type[Operation], int] = {
     SetNotNullAfterRestore: 10,
     RebuildTableAfterRestore: 10,
     AddForeignKey: 11,
+    CreateView: 12,
 }
 
 
@@ -89,12 +95,13 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     """The runnable order. `split_fk_cycles`: create cyclic foreign keys after both tables exist."""
     creates = [op for op in operations if isinstance(op, CreateTable)]
     drops = [op for op in operations if isinstance(op, DropTable)]
-    rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable))]
+    views = [op for op in operations if isinstance(op, (CreateView, DropView))]
+    rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable, CreateView, DropView))]
     ordered_creates, deferred = _order_creates(creates, split_fk_cycles)
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
-    sequence = ordered_creates + ordered_drops + sorted(rest, key=_within_phase)
+    sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
     return sorted(sequence, key=lambda op: PHASES[type(op)])
 
 
@@ -104,6 +111,15 @@ def _within_phase(op: Operation) -> tuple:
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
     return (_table_sort(op.table), op.op)
+
+
+def _order_views(views: list[Operation]) -> list[Operation]:
+    """Views are created after the views they read, and dropped before them."""
+    creates = {op.table: op for op in views if isinstance(op, CreateView)}
+    drops = {op.table: op for op in views if isinstance(op, DropView)}
+    created = _toposort(dependencies([op.view for op in creates.values()]), break_cycles=True)
+    dropped = reversed(_toposort(dependencies([op.view for op in drops.values()]), break_cycles=True))
+    return [drops[k] for k in dropped] + [creates[k] for k in created]
 
 
 def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[list[CreateTable], list[Operation]]:

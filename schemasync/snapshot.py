@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -148,11 +148,31 @@ class Table:
 
 
 @dataclass(frozen=True)
+class View:
+    """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
+
+    name: str
+    definition: str
+    schema: str | None = None
+    materialized: bool = False
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A whole normalised schema for one dialect."""
 
     dialect: str
     tables: tuple[Table, ...] = ()
+    # Sorted by (schema, name); tables and views share one namespace on every dialect.
+    views: tuple[View, ...] = ()
 
     @cached_property
     def tables_by_key(self) -> dict[TableKey, Table]:
@@ -161,9 +181,13 @@ class Snapshot:
     def table(self, key: TableKey) -> Table | None:
         return self.tables_by_key.get(key)
 
+    @cached_property
+    def views_by_key(self) -> dict[TableKey, View]:
+        return {view.key: view for view in self.views}
+
     def only(self, keys: set[TableKey]) -> Snapshot:
-        """The same snapshot restricted to the given tables."""
-        return Snapshot(self.dialect, tuple(t for t in self.tables if t.key in keys))
+        """The same snapshot restricted to the given tables (and views)."""
+        return replace(self, tables=tuple(t for t in self.tables if t.key in keys), views=tuple(v for v in self.views if v.key in keys))
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical form; made once per snapshot (a plan needs it twice), so do not change it."""
@@ -171,11 +195,12 @@ class Snapshot:
 
     @cached_property
     def _canonical(self) -> dict[str, Any]:
-        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables]}
+        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables], **views_to_dict(self.views)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        return cls(data["dialect"], tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key)))
+        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+        return cls(data["dialect"], tables, views_from_dict(data))
 
     def fingerprint(self) -> str:
         """A digest of the canonical form: equal schemas give equal fingerprints on any machine."""
@@ -186,7 +211,7 @@ class Snapshot:
         if "_canonical" in self.__dict__:
             return fingerprint_of(self._canonical)
         # The digest fingerprint_of(self.to_dict()) gives, without making the canonical form first.
-        return digest({"dialect": self.dialect, "tables": [table_to_dict(t, columns_by_name=True) for t in self.tables]})
+        return digest({"dialect": self.dialect, "tables": [table_to_dict(t, columns_by_name=True) for t in self.tables], **views_to_dict(self.views)})
 
     def known_fingerprint(self, fingerprint: str) -> Snapshot:
         """This snapshot, its fingerprint already known (the target cache stores it with the tables)."""
@@ -272,3 +297,21 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         indexes=tuple(Index(**_tuples(i)) for i in data.get("indexes", [])),
         checks=tuple(Check(**c) for c in data.get("checks", [])),
     )
+
+
+def view_to_dict(view: View) -> dict[str, Any]:
+    data: dict[str, Any] = {"schema": view.schema, "name": view.name, "definition": view.definition}
+    return {**data, "materialized": True} if view.materialized else data
+
+
+def views_to_dict(views: tuple[View, ...]) -> dict[str, Any]:
+    """The canonical form's "views" key: absent when there are none (older fingerprints stay the same)."""
+    return {"views": [view_to_dict(v) for v in views]} if views else {}
+
+
+def views_from_dict(data: dict[str, Any]) -> tuple[View, ...]:
+    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=view_sort_key))
+
+
+def view_sort_key(view: View) -> tuple[str, str]:
+    return (view.schema or "", view.name)

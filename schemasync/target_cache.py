@@ -33,6 +33,8 @@ from schemasync.snapshot import (
     Unique,
     digest,
     table_sort_key,
+    views_from_dict,
+    views_to_dict,
 )
 
 FORMAT = 3
@@ -63,12 +65,13 @@ class TargetCache:
         time, so the parsed text never sits in memory beside the snapshot)."""
         try:
             with self._path(key).open(encoding="utf-8") as file:
-                fingerprint = str(json.loads(file.readline())["fingerprint"])
+                head = json.loads(file.readline())
+                fingerprint = str(head["fingerprint"])
                 strings: dict[str, str] = {}  # one object per distinct type or default text
                 tables = tuple(sorted((_table(json.loads(line), strings) for line in file), key=table_sort_key))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        return Snapshot(dialect, tables).known_fingerprint(fingerprint)
+        return Snapshot(dialect, tables, views_from_dict(head)).known_fingerprint(fingerprint)
 
     def store(self, key: str, snapshot: Snapshot) -> None:
         """Best effort: a cache that cannot be written only costs the next run a build."""
@@ -76,7 +79,7 @@ class TargetCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".target-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(json.dumps({"fingerprint": snapshot.fingerprint()}) + "\n")
+                file.write(json.dumps({"fingerprint": snapshot.fingerprint(), **views_to_dict(snapshot.views)}) + "\n")
                 file.writelines(json.dumps(_row(t)) + "\n" for t in snapshot.tables)
             os.replace(temporary, self._path(key))
         except OSError:
