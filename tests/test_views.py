@@ -121,11 +121,16 @@ schemasync.View("scores", sa.select(users.c.id, users.c.score).where(users.c.sco
         result = project.cli("plan", models=models)
         assert result.exit_code == 1 and "only PostgreSQL" in result.output and "Traceback" not in result.output
         return
+    sql = project.cli("plan", "--sql", models=models).output
+    # The statement is made from the definition as the server prints it (pg_get_viewdef), never from the models' text.
+    assert "CREATE MATERIALIZED VIEW scores AS SELECT users.id,\n    users.score\n   FROM users\n  WHERE users.score > 1 WITH DATA;" in sql, sql
     _converged(project, models)
     project.db.execute("INSERT INTO users (id, name, score) VALUES (1, 'ada', 3)")
     assert project.db.scalar("SELECT count(*) FROM scores") == 0  # filled when created, not after
     changed = project.write_models("c", source.replace("users.c.score > 1", "users.c.score > 2"))
     assert _steps(project, changed) == [("drop_view", "scores"), ("create_view", "scores")]
+    sql = project.cli("plan", "--sql", models=changed).output
+    assert "DROP MATERIALIZED VIEW scores;" in sql and "CREATE MATERIALIZED VIEW scores AS SELECT users.id,\n    users.score\n   FROM users\n  WHERE users.score > 2 WITH DATA;" in sql, sql
     _converged(project, changed)
     assert project.db.scalar("SELECT count(*) FROM scores") == 1  # created WITH DATA
     plain = project.write_models("p", source.replace(", materialized=True", ""))
@@ -201,3 +206,33 @@ def test_sql_of_a_view_plan(project, dialect):
     models = project.write_models("v1", V1)
     sql = project.cli("plan", "--sql", models=models).output
     assert "CREATE VIEW active_users AS SELECT users.id, users.name \nFROM users \nWHERE users.active = 1" in sql
+
+
+def test_views_go_through_the_lock_file_and_offline_plans(project):
+    from tests.test_offline import offline, run_script
+
+    v1, v2 = project.write_models("v1", V1), project.write_models("v2", V2)
+    assert project.cli("snapshot", "--out", "v1.lock.yaml", models=v1).exit_code == 0
+    assert project.cli("snapshot", "--out", "v2.lock.yaml", models=v2).exit_code == 0
+    lock = yaml.safe_load((project.path / "v1.lock.yaml").read_text())
+    assert [v["name"] for v in lock["dialects"][project.db.dialect]["views"]] == ["active_names", "active_users"]
+
+    created = offline(project, "plan", "--from", "empty", "--dialect", project.db.dialect, "--to", "v1.lock.yaml", "--sql", models=v1)
+    assert created.exit_code == 0, created.output
+    run_script(project.db, created.output)
+    assert project.cli("check", "--lock", "v1.lock.yaml", models=v1).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=v2).output)
+    off = json.loads(offline(project, "plan", "--from", "v1.lock.yaml", "--dialect", project.db.dialect, "--to", "v2.lock.yaml", "--json", models=v2).output)
+    assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
+    stale = project.cli("check", "--lock", "v1.lock.yaml", models=v2)
+    assert stale.exit_code != 0 and "view active_users (changed)" in stale.output
+
+
+def test_a_view_changed_by_hand_is_drift(project):
+    v1 = project.write_models("v1", V1)
+    _converged(project, v1)
+    project.db.execute("DROP VIEW active_names", "CREATE VIEW active_names AS SELECT name FROM users")
+    check = project.cli("check", models=v1)
+    assert check.exit_code == 2, check.output
+    assert "create view active_names" in check.output
+    _converged(project, v1)
