@@ -106,12 +106,16 @@ class Dialect:
         """A view's definition without the trailing ';' and with the schemas it names in the caller's
         terms (a scratch schema's name, which the server writes where it is not the default, maps back)."""
         text = view.definition.strip().rstrip(";").rstrip()
-        quote = self.sa_dialect.identifier_preparer.quote_identifier
+        preparer = self.sa_dialect.identifier_preparer
         for db_schema, logical in schemas.items():
             if db_schema is None or db_schema == logical:
                 continue
-            spelled = f"{quote(logical)}." if logical else ""
-            text = text.replace(f"{quote(db_schema)}.", spelled).replace(f"{db_schema}.", spelled)
+            # Spelled as the server spells names: quoted where it quoted the scratch name (MariaDB
+            # always), else quoted only where needed (PostgreSQL's quote_ident).
+            quoted = f"{preparer.quote_identifier(logical)}." if logical else ""
+            bare = f"{preparer.quote(logical)}." if logical else ""
+            text = text.replace(f"{preparer.quote_identifier(db_schema)}.", quoted)
+            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)
         return replace(view, definition=text) if text != view.definition else view
 
     # --- lower -----------------------------------------------------------------------------------

@@ -157,17 +157,20 @@ UNMANAGED = {
         "CREATE FUNCTION hand_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.score := COALESCE(NEW.score, 0); RETURN NEW; END $$",
         "CREATE TRIGGER hand_trigger BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION hand_fn()",
         "CREATE POLICY hand_policy ON users USING (true)",
+        "GRANT SELECT, UPDATE ON users TO PUBLIC",
     ],
     "mysql": [
         "CREATE VIEW hand_view AS SELECT id FROM users",
         "CREATE FUNCTION hand_fn(x INT) RETURNS INT DETERMINISTIC RETURN x + 1",
         "CREATE TRIGGER hand_trigger BEFORE INSERT ON users FOR EACH ROW SET NEW.score = COALESCE(NEW.score, 0)",
+        "CREATE USER IF NOT EXISTS 'schemasync_probe'@'localhost'",
+        "GRANT SELECT ON users TO 'schemasync_probe'@'localhost'",
     ],
 }
 EXPECTED = {
     "sqlite": ["trigger hand_trigger on users", "view hand_view"],
-    "postgresql": ["function hand_fn()", "policy hand_policy on users", "trigger hand_trigger on users", "view hand_view"],
-    "mysql": ["function hand_fn", "trigger hand_trigger on users", "view hand_view"],
+    "postgresql": ["function hand_fn()", "grant SELECT, UPDATE on users to PUBLIC", "policy hand_policy on users", "trigger hand_trigger on users", "view hand_view"],
+    "mysql": ["function hand_fn", "grant SELECT on users to 'schemasync_probe'@'localhost'", "trigger hand_trigger on users", "view hand_view"],
 }
 
 
@@ -191,6 +194,8 @@ def test_objects_schemasync_does_not_manage_are_listed_and_survive_apply(project
     assert again["other_objects"] == EXPECTED[project.db.dialect]
     project.db.execute("INSERT INTO users (id, name) VALUES (7, 'trig')")
     assert project.db.scalar("SELECT score FROM users WHERE id = 7") == 0  # the trigger still runs
+    if project.db.dialect == "mysql":
+        project.db.execute("DROP USER IF EXISTS 'schemasync_probe'@'localhost'")
 
 
 def test_a_bad_view_is_one_line(project):
