@@ -241,3 +241,12 @@ def test_a_view_changed_by_hand_is_drift(project):
     assert check.exit_code == 2, check.output
     assert "create view active_names" in check.output
     _converged(project, v1)
+
+
+def test_views_in_online_mode(project):
+    v1, v2 = project.write_models("v1", V1), project.write_models("v2", V3)
+    applied = project.cli("apply", "--yes", "--online", models=v1)
+    assert applied.exit_code == 0, applied.output
+    applied = project.cli("apply", "--yes", "--online", models=v2)
+    assert applied.exit_code == 0, applied.output
+    assert "No changes." in project.cli("plan", models=v2).output
