@@ -250,3 +250,28 @@ def test_views_in_online_mode(project):
     applied = project.cli("apply", "--yes", "--online", models=v2)
     assert applied.exit_code == 0, applied.output
     assert "No changes." in project.cli("plan", models=v2).output
+
+
+RENAMED = """
+import sqlalchemy as sa
+import schemasync
+metadata = sa.MetaData()
+people = sa.Table("people", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("full_name", sa.String(40), nullable=False, info={"schemasync": {"renamed_from": "name"}}),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("score", sa.Integer),
+    info={"schemasync": {"renamed_from": "users"}})
+schemasync.View("names", sa.select(people.c.id, people.c.full_name), metadata)
+"""
+
+
+def test_a_view_is_re_created_around_declared_renames_of_what_it_reads(project):
+    before, after = project.write_models("b", DROP_COLUMN_BEFORE), project.write_models("a", RENAMED)
+    _converged(project, before)
+    project.db.execute("INSERT INTO users (id, name, active, score) VALUES (1, 'ada', TRUE, 3)")
+    steps = _steps(project, after)
+    assert steps[0] == ("drop_view", "names") and steps[-1] == ("create_view", "names"), steps
+    assert ("rename_table", "users") in steps and ("rename_column", "people") in steps, steps
+    _converged(project, after)
+    assert project.db.rows("SELECT id, full_name FROM names") == [(1, "ada")]
