@@ -61,9 +61,9 @@ def export_revision(settings: Settings, directory: Path, allow_destructive: bool
         with target.engine.connect() as connection:
             live = target.read_live(connection)
             last = state.last_applied(connection)
-            others = tuple(other_objects(connection, {s: s for s in target.scope.schemas}))
+            others = tuple(other_objects(connection, target.dialect, {s: s for s in target.scope.schemas}))
         upgrade = make_plan(live, desired, target.dialect, last.managed_tables if last else (), drop_unmanaged=target.drop_unmanaged)
-        downgrade = make_plan(desired, before_upgrade(live, upgrade), target.dialect, [t.key for t in desired.tables] + sorted(desired.object_keys(), key=str))
+        downgrade = make_plan(desired, before_upgrade(live, upgrade), target.dialect, [*desired.tables_by_key, *desired.views_by_key, *sorted(desired.object_keys(), key=str)])
     report = ExportReport(upgrade, downgrade, down_revision=down_revision, other_objects=others)
     if not upgrade.steps:
         return report

@@ -433,3 +433,38 @@ def _set_table_options_mysql(element: SetTableOptions, compiler: Any, **kw: Any)
         word = key.removeprefix("mysql_").upper()
         parts.append(f"{word}={value if value is not None else ('InnoDB' if word == 'ENGINE' else 'DEFAULT')}")
     return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(parts)
+
+
+# --- views (render.py from snapshots; devdb.py from the models' SELECT) -----------------------------
+
+
+class CreateView(ExecutableDDLElement):
+    """CREATE [MATERIALIZED] VIEW name AS definition; `definition` is SQL text, or a SELECT compiled with its values inline."""
+
+    def __init__(self, view: sa.Table, definition: Any, materialized: bool = False) -> None:
+        self.view, self.definition, self.materialized = view, definition, materialized
+
+
+class DropView(ExecutableDDLElement):
+    def __init__(self, view: sa.Table, materialized: bool = False) -> None:
+        self.view, self.materialized = view, materialized
+
+
+@compiles(CreateView)
+def _create_view(element: CreateView, compiler: Any, **kw: Any) -> str:
+    """A materialized view is filled when created (PostgreSQL's default, said out loud)."""
+    definition = element.definition
+    if not isinstance(definition, str):
+        definition = compiler.sql_compiler.process(definition, literal_binds=True)
+    kind, data = ("MATERIALIZED VIEW", " WITH DATA") if element.materialized else ("VIEW", "")
+    return f"CREATE {kind} {_table(compiler, element.view)} AS {definition}{data}"
+
+
+@compiles(DropView)
+def _drop_view(element: DropView, compiler: Any, **kw: Any) -> str:
+    return f"DROP {'MATERIALIZED VIEW' if element.materialized else 'VIEW'} {_table(compiler, element.view)}"
+
+
+def create_view_of(view: Any) -> CreateView:
+    """The CREATE VIEW a declared view (view.View) sends: its SELECT compiled with its values inline."""
+    return CreateView(sa.Table(view.name, sa.MetaData(), schema=view.schema), view.selectable, view.materialized)

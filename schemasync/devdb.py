@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import find_tables
 
+from schemasync.ddl import create_view_of
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
 from schemasync.lockfile import model_object_keys, model_table_digest
 from schemasync.model_key import describe
 from schemasync.reflect import reflect
-from schemasync.snapshot import Snapshot, Table
+from schemasync.snapshot import Snapshot, Table, digest
 from schemasync.target_cache import TargetCache
+from schemasync.view import View, views_of
 
 
 def build_target(
@@ -31,6 +34,7 @@ def build_target(
 ) -> Snapshot:
     """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them
     (or as it built them last time, when `cache` has the same models for the same server)."""
+    declared_views(metadata, keep, dialect)  # an unsupported view is refused before anything is built
     if cache is None:
         tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
         return declare_value_renames(declare_renames(_build(engine, dialect, metadata, tables, keep), tables), tables)
@@ -58,11 +62,37 @@ def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], d
                 keys[name] = "ddl:" + model_table_digest(table, dialect)
             else:
                 keys[name] = "described:" + hashlib.sha256(repr(described).encode()).hexdigest()
+    for view in declared_views(metadata, keep, dialect):
+        keys[f"view {view.qualified_name}"] = "ddl:" + view_digest(view, dialect)
     return {**keys, **model_object_keys(metadata, keep, dialect)}
 
 
+def declared_views(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> list[View]:
+    """The models' views that `keep` accepts, each after the views it reads; one this server cannot make is refused."""
+    views = [v for v in views_of(metadata).values() if keep(v.schema, v.name)]
+    for view in views:
+        if view.materialized and not dialect.materialized_views:
+            raise PlanError(f"view {view.qualified_name} is materialized, which only PostgreSQL has (not {dialect.name})")
+    reads = {v.key: {o.key for o in views if o is not v and o.table in find_tables(v.selectable, include_aliases=True)} for v in views}
+    ordered: list[View] = []
+    while len(ordered) < len(views):
+        ready = [v for v in views if v not in ordered and reads[v.key] <= {o.key for o in ordered}]
+        if not ready:
+            raise PlanError(f"views read each other in a cycle: {', '.join(sorted(v.qualified_name for v in views if v not in ordered))}")
+        ordered += sorted(ready, key=lambda v: (v.schema or "", v.name))
+    return ordered
+
+
+def view_digest(view: View, dialect: Dialect) -> str:
+    """What a declared view's cache key and lock digest depend on: its CREATE statement for this dialect."""
+    try:
+        return digest(str(create_view_of(view).compile(dialect=dialect.sa_dialect)))
+    except sa.exc.SQLAlchemyError as error:
+        raise PlanError(f"view {view.qualified_name} cannot be compiled for {dialect.name}: {first_line(error)}") from None
+
+
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
-    schemas = sorted({t.schema for t in tables} | {None} | _object_schemas(metadata), key=lambda s: s or "")
+    schemas = sorted({t.schema for t in tables} | {v.schema for v in views_of(metadata).values()} | {None} | _object_schemas(metadata), key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         built = connection.execution_options(schema_translate_map=dict(mapping))
@@ -70,6 +100,13 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
             metadata.create_all(built, tables=tables, checkfirst=False)
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
+        # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
+        translated = dict(mapping) if any(k != v for k, v in mapping.items()) else None
+        for view in declared_views(metadata, keep, dialect):
+            try:
+                built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})
+            except sa.exc.SQLAlchemyError as error:
+                raise PlanError(f"view {view.qualified_name} cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
         return reflect(connection, dialect, reverse, keep)
 
@@ -125,13 +162,14 @@ def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapsho
     declared: dict[tuple[str | None, str], dict[str, str]] = {}
     for table in tables:
         for column in table.columns:
-            renames = (column.info.get("schemasync") or {}).get("renamed_values")
+            info = vars(column).get("info") or {}  # not column.info: see renamed_from
+            renames = (info.get("schemasync") or {}).get("renamed_values")
             if renames and isinstance(column.type, sa.Enum) and column.type.name:
                 declared.setdefault((column.type.schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
     if not declared or not snapshot.enums:
         return snapshot
     enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)
-    return Snapshot(snapshot.dialect, snapshot.tables, enums, snapshot.sequences)
+    return replace(snapshot, enums=enums)
 
 
 def first_line(error: BaseException) -> str:

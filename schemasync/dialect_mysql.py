@@ -39,7 +39,7 @@ from schemasync.operations import (
     SetTableComment,
     parse_type,
 )
-from schemasync.snapshot import Check, Column, ForeignKey, Index, Snapshot, Table
+from schemasync.snapshot import Check, Column, ForeignKey, Index, Snapshot, Table, View
 
 SCRATCH_PREFIX = "schemasync_scratch_"
 # ER_LOCK_WAIT_TIMEOUT (also a metadata lock wait), ER_LOCK_DEADLOCK: worth another try.
@@ -48,6 +48,15 @@ _RETRYABLE = {1205, 1213}
 _REFUSED = {1845, 1846}
 # ER_SIGNAL_EXCEPTION: our own SIGNAL (a foreign key's rows did not pass the check).
 _SIGNALLED = 1644
+# Views, and what schemasync leaves alone, in one database (the connection's own when :schema is NULL).
+_VIEWS = "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = :schema ORDER BY TABLE_NAME"
+_TRIGGERS = """SELECT CONCAT('trigger ', TRIGGER_NAME, ' on ', EVENT_OBJECT_TABLE) FROM information_schema.TRIGGERS
+WHERE TRIGGER_SCHEMA = COALESCE(:schema, DATABASE()) ORDER BY 1"""
+_ROUTINES = """SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME) FROM information_schema.ROUTINES
+WHERE ROUTINE_SCHEMA = COALESCE(:schema, DATABASE()) ORDER BY 1"""
+_EVENTS = """SELECT CONCAT('event ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = COALESCE(:schema, DATABASE()) ORDER BY 1"""
+_GRANTS = """SELECT CONCAT('grant ', GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE SEPARATOR ', '), ' on ', TABLE_NAME, ' to ', GRANTEE)
+FROM information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) GROUP BY TABLE_NAME, GRANTEE ORDER BY 1"""
 _DATABASE_CHARSET = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
 
 
@@ -329,6 +338,24 @@ class MySQLDialect(Dialect):
         from schemasync import catalog_mysql
 
         return catalog_mysql.read(connection, schema, names) if catalog_mysql.supported(connection) else None
+
+    # --- views and what schemasync leaves alone ---------------------------------------------------
+
+    def read_views(self, connection: sa.Connection, schema: str | None) -> list[View]:
+        """information_schema.VIEWS: the server rewrites a view's SELECT, naming every table and column
+        with its database (`db`.`t`.`c`); the database the view lives in is left out, so a view
+        built in a scratch database reads the same as the live one."""
+        database = connection.execute(sa.text("SELECT COALESCE(:schema, DATABASE())"), {"schema": schema}).scalar_one()
+        rows = connection.execute(sa.text(_VIEWS), {"schema": database}).all()
+        own = f"{self.sa_dialect.identifier_preparer.quote_identifier(database)}."
+        return [View(name, (definition or "").replace(own, "")) for name, definition in rows]
+
+    def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
+        """Triggers, stored functions and procedures, events, and table privileges."""
+        found = []
+        for query in (_TRIGGERS, _ROUTINES, _EVENTS, _GRANTS):
+            found += [row[0] for row in connection.execute(sa.text(query), {"schema": schema})]
+        return found
 
 
 def _refuse_keys_into_the_default_database(target: Snapshot) -> None:

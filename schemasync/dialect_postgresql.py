@@ -30,7 +30,7 @@ from schemasync.operations import (
     SwapEnum,
     parse_type,
 )
-from schemasync.snapshot import Column, Snapshot, Table
+from schemasync.snapshot import Column, Snapshot, Table, View
 
 SCRATCH_PREFIX = "schemasync_scratch_"
 # SQLSTATEs worth another try: lock_not_available (lock_timeout), deadlock_detected.
@@ -72,6 +72,34 @@ def identity_options(text: str, type_text: str) -> str | None:
 
 # Above this many tables the scratch build commits as it goes (see PostgreSQLDialect.scratch).
 SCRATCH_TRANSACTION_TABLES = 1000
+# Views, and what schemasync leaves alone, in one schema (the connection's own when :schema is NULL).
+_NAMESPACE = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = COALESCE(CAST(:schema AS text), current_schema()))"
+_NOT_EXTENSION = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+_VIEWS = f"""
+SELECT c.relname, pg_catalog.pg_get_viewdef(c.oid, true), c.relkind = 'm'
+FROM pg_catalog.pg_class c
+WHERE c.relnamespace = {_NAMESPACE} AND c.relkind IN ('v', 'm') AND {_NOT_EXTENSION.format(oid="c.oid")}
+ORDER BY c.relname
+"""
+_TRIGGERS = f"""
+SELECT 'trigger ' || t.tgname || ' on ' || c.relname FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND c.relnamespace = {_NAMESPACE} ORDER BY 1
+"""
+_ROUTINES = f"""
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' WHEN 'w' THEN 'window function ' ELSE 'function ' END
+       || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+FROM pg_catalog.pg_proc p WHERE p.pronamespace = {_NAMESPACE} AND {_NOT_EXTENSION.format(oid="p.oid")} ORDER BY 1
+"""
+_POLICIES = f"""
+SELECT 'policy ' || p.polname || ' on ' || c.relname FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+WHERE c.relnamespace = {_NAMESPACE} ORDER BY 1
+"""
+_GRANTS = """
+SELECT 'grant ' || string_agg(privilege_type, ', ' ORDER BY privilege_type) || ' on ' || table_name || ' to ' || grantee
+FROM information_schema.role_table_grants
+WHERE table_schema = COALESCE(CAST(:schema AS text), current_schema()) AND grantee <> grantor
+GROUP BY table_name, grantee ORDER BY 1
+"""
 DROP_BATCH = 200
 
 
@@ -86,6 +114,7 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
+    materialized_views: ClassVar[bool] = True
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
@@ -380,6 +409,21 @@ class PostgreSQLDialect(Dialect):
         from schemasync import catalog_postgresql
 
         return catalog_postgresql.read(connection, schema, names) if catalog_postgresql.supported(connection) else None
+
+    # --- views and what schemasync leaves alone ---------------------------------------------------
+
+    def read_views(self, connection: sa.Connection, schema: str | None) -> list[View]:
+        """Views and materialized views as pg_get_viewdef prints them (the server's own normal form),
+        leaving out those an extension owns."""
+        rows = connection.execute(sa.text(_VIEWS), {"schema": schema}).all()
+        return [View(name, definition or "", materialized=bool(materialized)) for name, definition, materialized in rows]
+
+    def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
+        """Triggers, functions and procedures, row security policies, and table privileges granted to other roles."""
+        found = []
+        for query in (_TRIGGERS, _ROUTINES, _POLICIES, _GRANTS):
+            found += [row[0] for row in connection.execute(sa.text(query), {"schema": schema})]
+        return found
 
 
 _VARYING = {"VARCHAR", "CHARACTER VARYING", "TEXT"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,9 +30,14 @@ from schemasync.operations import (
     RenameTable,
     SetNotNullAfterRestore,
 )
-from schemasync.snapshot import Column, Snapshot, TableKey
+from schemasync.snapshot import Column, Snapshot, TableKey, View
 
 BEGIN_OPTION = "schemasync_begin"
+# CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS: https://www.sqlite.org/lang_createview.html
+_VIEW_HEAD = re.compile(
+    r'^\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)\s*(?:\([^)]*\)\s*)?AS\s+',
+    re.IGNORECASE,
+)
 RENAMES = (RenameTable, RenameColumn)
 
 
@@ -170,6 +176,17 @@ class SQLiteDialect(Dialect):
             for column in columns:
                 column["type"] = catalog_sqlite.with_collation(column["type"], collations.get(column["name"]))
 
+    # --- views and what schemasync leaves alone ---------------------------------------------------
+
+    def read_views(self, connection: sa.Connection, schema: str | None) -> list[View]:
+        """sqlite_master keeps each CREATE VIEW as it was written: the SELECT after its AS is the definition."""
+        rows = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name").all()
+        return [View(name, _VIEW_HEAD.sub("", sql or "", count=1)) for name, sql in rows]
+
+    def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
+        rows = connection.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all()
+        return [f"trigger {name} on {table}" for name, table in rows]
+
 
 def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
     """SQLite has no ALTER INDEX: an index is dropped and created under its new name (the rows stay)."""
@@ -188,7 +205,7 @@ def _before_late(target: Snapshot, late: Sequence[SetNotNullAfterRestore]) -> Sn
     if not loose:
         return target
     tables = tuple(replace(t, columns=tuple(loose.get((t.key, c.name), c) for c in t.columns)) for t in target.tables)
-    return Snapshot(target.dialect, tables)
+    return replace(target, tables=tables)
 
 
 def _needs_rebuild(op: Operation) -> bool:

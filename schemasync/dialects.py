@@ -33,7 +33,7 @@ from schemasync.operations import (
     Operation,
     ReplaceGeneratedColumn,
 )
-from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey
+from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, TableKey, View
 
 LOCK_NAME = "schemasync"
 
@@ -61,6 +61,8 @@ class Dialect:
     schema_objects: ClassVar[bool] = False
     # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
     offline_build_url: ClassVar[str | None] = None
+    # Whether CREATE MATERIALIZED VIEW exists here.
+    materialized_views: ClassVar[bool] = False
 
     def __init__(self, sa_dialect: sa.engine.Dialect) -> None:
         self.sa_dialect = sa_dialect
@@ -104,6 +106,22 @@ class Dialect:
 
     def normalize(self, snapshot: Snapshot) -> Snapshot:
         return snapshot.with_tables(tuple(self.normalize_table(t) for t in snapshot.tables))
+
+    def normalize_view(self, view: View, schemas: Mapping[str | None, str | None]) -> View:
+        """A view's definition without the trailing ';' and with the schemas it names in the caller's
+        terms (a scratch schema's name, which the server writes where it is not the default, maps back)."""
+        text = view.definition.strip().rstrip(";").rstrip()
+        preparer = self.sa_dialect.identifier_preparer
+        for db_schema, logical in schemas.items():
+            if db_schema is None or db_schema == logical:
+                continue
+            # Spelled as the server spells names: quoted where it quoted the scratch name (MariaDB
+            # always), else quoted only where needed (PostgreSQL's quote_ident).
+            quoted = f"{preparer.quote_identifier(logical)}." if logical else ""
+            bare = f"{preparer.quote(logical)}." if logical else ""
+            text = text.replace(f"{preparer.quote_identifier(db_schema)}.", quoted)
+            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)
+        return replace(view, definition=text) if text != view.definition else view
 
     # --- lower -----------------------------------------------------------------------------------
 
@@ -204,6 +222,19 @@ class Dialect:
     def read_objects(self, connection: sa.Connection, schemas: Mapping[str | None, str | None], keep: Callable[[str | None, str], bool]) -> tuple[tuple, tuple]:
         """(enum types, standalone sequences) of the given schemas ({schema in the database: schema to report}); none here."""
         return (), ()
+
+    # --- views and what schemasync leaves alone ---------------------------------------------------
+
+    def read_views(self, connection: sa.Connection, schema: str | None) -> list[View]:
+        """The views of one schema (unnormalised; `schema` left None). One small catalog query on
+        both reading paths: the Inspector reports definitions in other shapes per dialect (MariaDB's
+        whole SHOW CREATE VIEW), so tests/test_catalog.py has nothing to compare them with."""
+        inspector = sa.inspect(connection)
+        return [View(name, inspector.get_view_definition(name, schema=schema) or "") for name in inspector.get_view_names(schema=schema)]
+
+    def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
+        """What one schema holds besides tables and views that schemasync leaves alone (triggers, functions, ...)."""
+        return []
 
     # --- running online (apply.py) ---------------------------------------------------------------
 

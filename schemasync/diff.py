@@ -20,6 +20,7 @@ from schemasync.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
+    CreateView,
     DropCheck,
     DropColumn,
     DropForeignKey,
@@ -27,6 +28,7 @@ from schemasync.operations import (
     DropPrimaryKey,
     DropTable,
     DropUnique,
+    DropView,
     Operation,
     SetTableComment,
     SetTableOptions,
@@ -46,7 +48,22 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
             operations.append(DropTable(key, before))
         else:
             operations.extend(diff_table(before, after))
-    return operations + diff_objects(current, target)
+    return operations + diff_objects(current, target) + diff_views(current, target)
+
+
+def diff_views(current: Snapshot, target: Snapshot) -> list[Operation]:
+    """Views by key: a changed one (definition, or materialized or not) is dropped and created again."""
+    operations: list[Operation] = []
+    for key in sorted(set(current.views_by_key) | set(target.views_by_key), key=lambda k: (k[0] or "", k[1])):
+        before, after = current.views_by_key.get(key), target.views_by_key.get(key)
+        if before == after:
+            continue
+        changed = "its definition changed" if before is not None and after is not None else None
+        if before is not None:
+            operations.append(DropView(key, before, changed))
+        if after is not None:
+            operations.append(CreateView(key, after, changed))
+    return operations
 
 
 def diff_table(before: Table, after: Table) -> list[Operation]:

@@ -30,7 +30,9 @@ from schemasync import __version__
 from schemasync.dialects import Dialect, offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
+from schemasync.ddl import create_view_of
 from schemasync.snapshot import Index, Snapshot, Table, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
+from schemasync.view import views_of
 
 FORMAT = 1
 DEFAULT_LOCK_FILE = "schema.lock.yaml"
@@ -189,6 +191,9 @@ def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str],
         if keep(table.schema, table.name):
             name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
             digests[name] = model_table_digest(table, dialect)
+    for view in views_of(metadata).values():
+        if keep(view.schema, view.name):
+            digests[f"view {view.qualified_name}"] = digest(str(create_view_of(view).compile(dialect=dialect.sa_dialect)))
     return {**digests, **model_object_keys(metadata, keep, dialect)}
 
 
@@ -239,7 +244,8 @@ def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[st
 
 def previously_managed(lock: LockFile, dialect: str, path: Path | str) -> Iterable[tuple[str | None, str]]:
     """A models lock's tables were managed by the models it was made from; a database's were not."""
-    return lock.entry(dialect, path).snapshot.tables_by_key if lock.source == MODELS else ()
+    snapshot = lock.entry(dialect, path).snapshot
+    return [*snapshot.tables_by_key, *snapshot.views_by_key] if lock.source == MODELS else ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,7 @@ def live_lock_status(lock: LockFile, path: Path | str, metadata: sa.MetaData, di
         digests = model_table_digests(metadata, keep, offline_dialect(dialect))
         model_changes = tuple(changed_tables(entry.model_tables, digests))
     keys = set(entry.snapshot.tables_by_key) | {(t.schema, t.name) for t in metadata.tables.values()}
+    keys |= set(entry.snapshot.views_by_key) | set(views_of(metadata))
     differences = tuple(op.summary() for op in diff(entry.snapshot, live.only(keys)))
     return LockStatus(str(path), dialect, model_changes, differences)
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from schemasync.errors import ModelsError
+from schemasync.view import copy_views
 
 DEFAULT_ATTRIBUTES = ("metadata", "Base", "target_metadata")
 
@@ -82,5 +83,6 @@ def as_metadata(value: Any, label: str) -> sa.MetaData:
                 if table.key in merged.tables:
                     raise ModelsError(f"table '{table.key}' is defined twice in {label}")
                 table.to_metadata(merged)
+            copy_views(as_metadata(item, label), merged)
         return merged
     raise ModelsError(f"'{label}' is not a MetaData, a declarative Base or a list of them")

@@ -21,9 +21,11 @@ from schemasync.snapshot import (
     Table,
     TableKey,
     Unique,
+    View,
     column_to_dict,
     server_name,
     table_to_dict,
+    view_to_dict,
 )
 
 
@@ -444,6 +446,43 @@ class RebuildTable(Operation):
 @dataclass(frozen=True)
 class RebuildTableAfterRestore(RebuildTable):
     """SQLite's late rebuild: the NOT NULL that had to wait until kept values were restored."""
+
+
+
+# --- views (the plan drops a view before what it reads changes, and creates it once that is done) ---
+
+
+@dataclass(frozen=True)
+class CreateView(Operation):
+    """Create a view (`table` is the view's key); `because` names the change it was re-created around."""
+
+    op: ClassVar[str] = "create_view"
+    view: View
+    because: str | None = None
+
+    def summary(self) -> str:
+        again = f" ({self.because})" if self.because else ""
+        return f"create {_view_kind(self.view)} {qualified(self.table)}{again}"
+
+    def details(self) -> dict[str, Any]:
+        return {"view": view_to_dict(self.view)}
+
+
+@dataclass(frozen=True)
+class DropView(Operation):
+    """Drop a view: no rows are lost (a materialized view's are computed again when it is re-created)."""
+
+    op: ClassVar[str] = "drop_view"
+    view: View
+    because: str | None = None
+
+    def summary(self) -> str:
+        again = f" ({self.because})" if self.because else ""
+        return f"drop {_view_kind(self.view)} {qualified(self.table)}{again}"
+
+
+def _view_kind(view: View) -> str:
+    return "materialized view" if view.materialized else "view"
 
 
 _SIZED = re.compile(r"^(?P<base>[A-Z ]+?)\s*(?:\((?P<args>[0-9, ]+)\))?$")

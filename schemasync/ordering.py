@@ -31,6 +31,7 @@ from schemasync.operations import (
     CreateSchema,
     CreateSequence,
     CreateTable,
+    CreateView,
     DropCheck,
     DropColumn,
     DropEnum,
@@ -40,6 +41,7 @@ from schemasync.operations import (
     DropSequence,
     DropTable,
     DropUnique,
+    DropView,
     Operation,
     RebuildTable,
     RebuildTableAfterRestore,
@@ -57,8 +59,11 @@ from schemasync.operations import (
     SwapEnum,
 )
 from schemasync.snapshot import TableKey
+from schemasync.viewplan import dependencies
 
 PHASES: dict[type[Operation], int] = {
+    # Views go first (before renames: MariaDB and SQLite keep names as text) and come back last.
+    DropView: -3,
     # Schemas first (tables are renamed inside them); types and sequences after the tables that go and
     # before the tables and columns that use them; the ones no longer used once every column change is done.
     CreateSchema: -3,
@@ -103,6 +108,7 @@ PHASES: dict[type[Operation], int] = {
     SetNotNullAfterRestore: 10,
     RebuildTableAfterRestore: 10,
     AddForeignKey: 11,
+    CreateView: 12,
 }
 
 
@@ -114,12 +120,13 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     """The runnable order. `split_fk_cycles`: create cyclic foreign keys after both tables exist."""
     creates = [op for op in operations if isinstance(op, CreateTable)]
     drops = [op for op in operations if isinstance(op, DropTable)]
-    rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable))]
+    views = [op for op in operations if isinstance(op, (CreateView, DropView))]
+    rest = [op for op in operations if not isinstance(op, (CreateTable, DropTable, CreateView, DropView))]
     ordered_creates, deferred = _order_creates(creates, split_fk_cycles)
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
-    sequence = ordered_creates + ordered_drops + sorted(rest, key=_within_phase)
+    sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
     return sorted(sequence, key=lambda op: PHASES[type(op)])
 
 
@@ -133,6 +140,15 @@ def _within_phase(op: Operation) -> tuple:
     # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
     generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
     return (_table_sort(op.table), op.op, generated_first)
+
+
+def _order_views(views: list[Operation]) -> list[Operation]:
+    """Views are created after the views they read, and dropped before them."""
+    creates = {op.table: op for op in views if isinstance(op, CreateView)}
+    drops = {op.table: op for op in views if isinstance(op, DropView)}
+    created = _toposort(dependencies([op.view for op in creates.values()]), break_cycles=True)
+    dropped = reversed(_toposort(dependencies([op.view for op in drops.values()]), break_cycles=True))
+    return [drops[k] for k in dropped] + [creates[k] for k in created]
 
 
 def _order_creates(creates: list[CreateTable], split_fk_cycles: bool) -> tuple[list[CreateTable], list[Operation]]:

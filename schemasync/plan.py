@@ -27,6 +27,7 @@ from schemasync.renames import plan_renames, rename_hints
 from schemasync.render import render
 from schemasync.scope import managed_view
 from schemasync.snapshot import Snapshot, TableKey, digest, fingerprint_of
+from schemasync.viewplan import around_changes, split
 
 FORMAT = 1
 
@@ -172,7 +173,7 @@ def make_plan(
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
-    operations = renames + diff(renamed, target)
+    views, operations = split(renames + diff(renamed, target))
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
@@ -180,6 +181,7 @@ def make_plan(
     operations, restores, restore_notes = backup.restore(restore_from, operations, target, dialect.checks_foreign_keys_in_apply)
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores
+    operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
     operations = [op for op, _ in modes]
@@ -190,8 +192,9 @@ def make_plan(
         Step(op.op, qualified(op.table), op.destructive, op.summary(), tuple(render(op, dialect, mode)), hazards_of(op, dialect, created, kept, mode), mode=mode)
         for op, mode in modes
     )
-    # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them as managed.
-    targeted = tuple(t.qualified_name for t in target.tables) + tuple(sorted(qualified(key) for key in target.object_keys()))
-    managed = tuple(sorted({t.qualified_name for t in current.tables} | set(targeted) | {qualified(key) for key in current.object_keys()}))
+    # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them
+    # as managed; views are recorded with the tables too: what was managed once stays managed (scope.managed_view).
+    targeted = tuple(t.qualified_name for t in target.tables) + tuple(v.qualified_name for v in target.views) + tuple(sorted(qualified(key) for key in target.object_keys()))
+    managed = tuple(sorted({t.qualified_name for t in (*current.tables, *current.views)} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
                 record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))

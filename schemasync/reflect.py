@@ -11,6 +11,7 @@ by one piece of code here.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +28,9 @@ from schemasync.snapshot import (
     Snapshot,
     Table,
     Unique,
+    View,
     table_sort_key,
+    view_sort_key,
 )
 
 SchemaMap = Mapping[str | None, str | None]
@@ -52,12 +55,15 @@ def reflect(
     """
     inspector = sa.inspect(connection)
     tables: list[Table] = []
+    views: list[View] = []
     for db_schema, logical in _existing(inspector, schemas).items():
         names = [n for n in inspector.get_table_names(schema=db_schema) if keep(logical, n)]
         if names:
             tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
+        views += read_views(connection, dialect, db_schema, logical, schemas, keep)
     enums, sequences = dialect.read_objects(connection, schemas, keep)
-    return dialect.normalize(Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences))
+    snapshot = Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences, tuple(sorted(views, key=view_sort_key)))
+    return dialect.normalize(snapshot)
 
 
 def _existing(inspector: sa.Inspector, schemas: SchemaMap) -> SchemaMap:
@@ -68,14 +74,27 @@ def _existing(inspector: sa.Inspector, schemas: SchemaMap) -> SchemaMap:
     return {db: logical for db, logical in schemas.items() if db is None or db in present}
 
 
-def other_objects(connection: sa.Connection, schemas: SchemaMap) -> list[str]:
-    """Objects reflection sees that schemasync does not manage yet (views), for honest reports."""
-    inspector = sa.inspect(connection)
+def read_views(
+    connection: sa.Connection, dialect: Dialect, db_schema: str | None, logical: str | None, schemas: SchemaMap, keep: Callable[[str | None, str], bool]
+) -> list[View]:
+    """The views of one schema that `keep` accepts, normalised (the same query on both reading paths)."""
+    found = (replace(v, schema=logical) for v in dialect.read_views(connection, db_schema) if keep(logical, v.name))
+    return [dialect.normalize_view(v, schemas) for v in found]
+
+
+def other_objects(connection: sa.Connection, dialect: Dialect, schemas: SchemaMap) -> list[str]:
+    """What a schema holds that schemasync does not manage (triggers, functions, policies, grants), for honest reports.
+    Views the models do not declare are listed by the caller (scope.unmanaged_views): they are in the snapshot."""
     found = []
-    for db_schema, logical in _existing(inspector, schemas).items():
-        for view in inspector.get_view_names(schema=db_schema):
-            found.append(f"view {logical + '.' if logical else ''}{view}")
+    for db_schema, logical in _existing(sa.inspect(connection), schemas).items():
+        prefix = f"{logical}." if logical else ""
+        found += [_in_schema(item, prefix) for item in dialect.other_objects(connection, db_schema)]
     return sorted(found)
+
+
+def _in_schema(item: str, prefix: str) -> str:
+    kind, _, name = item.partition(" ")
+    return f"{kind} {prefix}{name}" if prefix else item
 
 
 def read_tables(

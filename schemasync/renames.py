@@ -89,7 +89,7 @@ def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Sn
         pk = rename((table.primary_key,))[0] if table.primary_key else None
         return replace(table, primary_key=pk, **{kind: rename(getattr(table, kind)) for kind in _KINDS})
 
-    return snapshot.with_tables(tuple(update(t) for t in snapshot.tables))
+    return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
 
 def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
@@ -106,7 +106,7 @@ def _rename_table(snapshot: Snapshot, old_key: TableKey, new_name: str) -> Snaps
         )
         return replace(table, name=new_name if table.key == old_key else table.name, foreign_keys=fks)
 
-    return snapshot.with_tables(tuple(update(t) for t in snapshot.tables))
+    return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
 
 def _rename_column(snapshot: Snapshot, key: TableKey, old: str, new: str) -> Snapshot:
@@ -128,7 +128,7 @@ def _rename_column(snapshot: Snapshot, key: TableKey, old: str, new: str) -> Sna
             implicit_indexes=tuple(replace(i, columns=_swap(i.columns, old, new)) for i in table.implicit_indexes),
         )
 
-    return snapshot.with_tables(tuple(update(t) for t in snapshot.tables))
+    return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
 
 def rename_hints(operations: list[Operation]) -> list[str]:

@@ -38,6 +38,7 @@ from schemasync.operations import (
     BackupTable,
     CreateIndex,
     CreateTable,
+    CreateView,
     DropCheck,
     DropColumn,
     DropForeignKey,
@@ -45,6 +46,7 @@ from schemasync.operations import (
     DropPrimaryKey,
     DropTable,
     DropUnique,
+    DropView,
     Operation,
     RebuildTable,
     RenameColumn,
@@ -489,6 +491,19 @@ def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
     match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
     values = {c: sa.select(backup.c[b]).where(match).scalar_subquery() for c, b in op.columns}
     return [sa.update(table).values(values).where(sa.exists().where(match))]
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+
+@elements.register
+def _(op: CreateView, dialect: Dialect) -> list[Any]:
+    return [ddl.CreateView(bare_table(op.table, []), op.view.definition, op.view.materialized)]
+
+
+@elements.register
+def _(op: DropView, dialect: Dialect) -> list[Any]:
+    return [ddl.DropView(bare_table(op.table, []), op.view.materialized)]
 
 
 # The schema-level operations (named schemas, enum types, sequences) register their renderings there.

@@ -23,7 +23,7 @@ from schemasync.errors import PlanError, RefusedError
 from schemasync.operations import RenameTable
 from schemasync.plan import Plan, make_plan
 from schemasync.scope import parse_table_key
-from schemasync.snapshot import Snapshot, Table, table_sort_key
+from schemasync.snapshot import Snapshot, Table, table_sort_key, view_sort_key
 from schemasync.state import APPLIED, FAILED, INTERRUPTED, RUNNING, StateRow
 
 APPLY, ROLLBACK = "apply", "rollback"
@@ -110,7 +110,7 @@ def target_before(row: StateRow) -> Snapshot:
             foreign_keys=mark(table, table.foreign_keys),
         )
 
-    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
+    return replace(snapshot, tables=tuple(annotate(t) for t in snapshot.tables))
 
 
 def plan_rollback(live: Snapshot, row: StateRow, dialect: Dialect, record_id: int) -> Plan:
@@ -156,10 +156,11 @@ def after_rollback(live: Snapshot, row: StateRow, plan: Plan) -> Snapshot:
     recorded snapshot) are carried over from `live` where the table and the constraint stay."""
     before = Snapshot.from_dict(row.snapshot_before)
     renamed_from = {(op.table[0], op.new_name): op.table for op in plan.operations if isinstance(op, RenameTable)}
-    managed = set(before.tables_by_key) | set(row.managed_tables) | set(renamed_from.values())
+    managed = set(before.tables_by_key) | set(before.views_by_key) | set(row.managed_tables) | set(renamed_from.values())
     carried = [_server_names(t, live.table(renamed_from.get(t.key, t.key))) for t in before.tables]
     tables = sorted([t for t in live.tables if t.key not in managed] + carried, key=table_sort_key)
-    return Snapshot(live.dialect, tuple(tables), before.enums, before.sequences)
+    views = sorted([v for v in live.views if v.key not in managed] + list(before.views), key=view_sort_key)
+    return Snapshot(live.dialect, tuple(tables), before.enums, before.sequences, tuple(views))
 
 
 def _server_names(table: Table, source: Table | None) -> Table:

@@ -39,11 +39,17 @@ def managed_view(
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """The live tables schemasync may change, and the names of the ones it leaves alone."""
     renamed = {(t.schema, t.renamed_from) for t in target.tables if t.renamed_from}
-    managed = set(target.tables_by_key) | set(previously_managed) | renamed | target.object_keys()
+    managed = set(target.tables_by_key) | set(target.views_by_key) | set(previously_managed) | renamed | target.object_keys()
     if drop_unmanaged:
-        managed |= {t.key for t in live.tables if t.name not in TOOL_TABLES} | live.object_keys()
+        managed |= {t.key for t in live.tables if t.name not in TOOL_TABLES} | set(live.views_by_key) | live.object_keys()
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     return live.only(managed), unmanaged
+
+
+def unmanaged_views(live: Snapshot, managed: Iterable[str]) -> list[str]:
+    """The live views a plan leaves alone (`managed`: the plan's qualified names), as other objects."""
+    names = set(managed)
+    return [f"{'materialized ' if v.materialized else ''}view {v.qualified_name}" for v in live.views if v.qualified_name not in names]
 
 
 def parse_table_key(qualified: str) -> TableKey:

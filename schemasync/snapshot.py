@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -198,6 +198,24 @@ class EnumType:
 
 
 @dataclass(frozen=True)
+class View:
+    """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
+
+    name: str
+    definition: str
+    schema: str | None = None
+    materialized: bool = False
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+@dataclass(frozen=True)
 class SequenceDef:
     """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
 
@@ -225,6 +243,8 @@ class Snapshot:
     # Schema-level objects (PostgreSQL); every other dialect keeps them empty. Sorted by key.
     enums: tuple[EnumType, ...] = ()
     sequences: tuple[SequenceDef, ...] = ()
+    # Sorted by (schema, name); tables and views share one namespace on every dialect.
+    views: tuple[View, ...] = ()
 
     @cached_property
     def tables_by_key(self) -> dict[TableKey, Table]:
@@ -233,12 +253,16 @@ class Snapshot:
     def table(self, key: TableKey) -> Table | None:
         return self.tables_by_key.get(key)
 
+    @cached_property
+    def views_by_key(self) -> dict[TableKey, View]:
+        return {view.key: view for view in self.views}
+
     def only(self, keys: set[TableKey]) -> Snapshot:
-        """The same snapshot restricted to the given tables, and to the enum types and sequences whose
-        `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
-        return Snapshot(
-            self.dialect, tuple(t for t in self.tables if t.key in keys),
-            tuple(e for e in self.enums if managed_key(e) in keys), tuple(s for s in self.sequences if managed_key(s) in keys),
+        """The same snapshot restricted to the given tables and views, and to the enum types and sequences
+        whose `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
+        return replace(
+            self, tables=tuple(t for t in self.tables if t.key in keys), views=tuple(v for v in self.views if v.key in keys),
+            enums=tuple(e for e in self.enums if managed_key(e) in keys), sequences=tuple(s for s in self.sequences if managed_key(s) in keys),
         )
 
     def object_keys(self) -> set[TableKey]:
@@ -246,8 +270,8 @@ class Snapshot:
         return {managed_key(item) for item in (*self.enums, *self.sequences)}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
-        """The same schema-level objects with other tables."""
-        return Snapshot(self.dialect, tables, self.enums, self.sequences)
+        """The same schema-level objects and views with other tables."""
+        return replace(self, tables=tables)
 
     @property
     def schema_names(self) -> tuple[str, ...]:
@@ -403,25 +427,26 @@ def table_from_dict(data: dict[str, Any]) -> Table:
 
 
 def objects_to_dict(snapshot: Snapshot) -> dict[str, Any]:
-    """The canonical form of a snapshot's enums and sequences; empty (no keys) when it has none."""
+    """The canonical form of a snapshot's enums, sequences and views; empty (no keys) when it has none."""
     data: dict[str, Any] = {}
     if snapshot.enums:
         data["enums"] = [{"schema": e.schema, "name": e.name, "values": list(e.values)} for e in snapshot.enums]
     if snapshot.sequences:
         data["sequences"] = [{f: getattr(s, f) for f in _SEQUENCE_FIELDS} for s in snapshot.sequences]
-    return data
+    return {**data, **views_to_dict(snapshot.views)}
 
 
 _SEQUENCE_FIELDS = ("schema", "name", "data_type", "start", "increment", "min_value", "max_value", "cache", "cycle")
 
 
 def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
-    """`snapshot` with the enums and sequences of a canonical dict (none when it has no such keys)."""
+    """`snapshot` with the enums, sequences and views of a canonical dict (none when it has no such keys)."""
     enums = tuple(EnumType(e["name"], tuple(e["values"]), e.get("schema")) for e in data.get("enums") or ())
     sequences = tuple(SequenceDef(**s) for s in data.get("sequences") or ())
-    if not enums and not sequences:
+    views = views_from_dict(data)
+    if not enums and not sequences and not views:
         return snapshot
-    return Snapshot(snapshot.dialect, snapshot.tables, tuple(sorted(enums, key=object_sort_key)), tuple(sorted(sequences, key=object_sort_key)))
+    return replace(snapshot, enums=tuple(sorted(enums, key=object_sort_key)), sequences=tuple(sorted(sequences, key=object_sort_key)), views=views)
 
 
 def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
@@ -433,3 +458,21 @@ def managed_key(item: EnumType | SequenceDef) -> TableKey:
     "enum:name" / "sequence:name" in its schema, so "side.enum:shade" parses back to it."""
     kind = "enum" if isinstance(item, EnumType) else "sequence"
     return (item.schema, f"{kind}:{item.name}")
+
+
+def view_to_dict(view: View) -> dict[str, Any]:
+    data: dict[str, Any] = {"schema": view.schema, "name": view.name, "definition": view.definition}
+    return {**data, "materialized": True} if view.materialized else data
+
+
+def views_to_dict(views: tuple[View, ...]) -> dict[str, Any]:
+    """The canonical form's "views" key: absent when there are none (older fingerprints stay the same)."""
+    return {"views": [view_to_dict(v) for v in views]} if views else {}
+
+
+def views_from_dict(data: dict[str, Any]) -> tuple[View, ...]:
+    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=view_sort_key))
+
+
+def view_sort_key(view: View) -> tuple[str, str]:
+    return (view.schema or "", view.name)

@@ -27,7 +27,8 @@ from schemasync.lockfile import LockStatus
 from schemasync.online import OnlineRun
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
-from schemasync.scope import parse_table_key
+from schemasync.scope import parse_table_key, unmanaged_views
+from schemasync.view import views_of
 from schemasync.snapshot import Snapshot, table_to_dict
 
 
@@ -99,7 +100,7 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
-    return PlanReport(result, tuple(others + unmanaged_parts(managed)), live, last)
+    return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last)
 
 
 def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], list[str], int]:
@@ -107,7 +108,7 @@ def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], lis
     with target.engine.connect() as connection:
         live = target.read_live(connection)
         recorded = state.rows_since_last_applied(connection)
-        others = other_objects(connection, {s: s for s in target.scope.schemas})
+        others = other_objects(connection, target.dialect, {s: s for s in target.scope.schemas})
         return live, recorded, others, state.next_id(connection)
 
 
@@ -207,12 +208,16 @@ def inspect(settings: Settings) -> InspectReport:
         with target.engine.connect() as connection:
             live = target.read_live(connection)
             last = state.last_applied(connection)
-            others = other_objects(connection, {s: s for s in target.scope.schemas})
+            others = other_objects(connection, target.dialect, {s: s for s in target.scope.schemas})
     managed = set(last.managed_tables) if last else set()
     if settings.models or settings.metadata is not None:
-        managed |= {(t.schema, t.name) for t in load_models(settings).tables.values()}
+        metadata = load_models(settings)
+        managed |= {(t.schema, t.name) for t in metadata.tables.values()} | set(views_of(metadata))
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
+    others += unmanaged_views(live, [v.qualified_name for v in live.views if v.key in managed])
     schema = {"dialect": live.dialect, "tables": {t.qualified_name: _inspect_table(t) for t in live.tables}}
+    if live.views:
+        schema["views"] = {v.qualified_name: {"definition": v.definition, **({"materialized": True} if v.materialized else {})} for v in live.views}
     return InspectReport(schema, unmanaged, tuple(others))
 
 

@@ -86,7 +86,7 @@ def test_unnamed_constraints_match_by_definition_named_by_name():
 
 
 LAYERS = {
-    "errors": 0, "snapshot": 0, "operations": 0,
+    "errors": 0, "snapshot": 0, "operations": 0, "view": 0, "viewplan": 1,
     "scope": 1, "diff": 1, "renames": 1, "online": 1, "ordering": 1, "backup": 1, "plan": 3, "rollback": 4,
     "dialects": 2, "hazards": 2, "preconditions": 3, "preflight": 4, "catalog": 2, "catalog_sqlite": 2, "catalog_sqlite_extras": 2, "catalog_postgresql": 2, "catalog_mysql": 2,
     "dialect_sqlite": 2, "dialect_postgresql": 2, "dialect_mysql": 2, "ddl": 2, "render": 2,
