@@ -139,7 +139,7 @@ def restore(
             # A generated column takes no values: it computes its own.
             pairs = tuple((names.column(key, c), c) for c in record["columns"] if _takes_values(table, names.column(key, c)))
             auto = tuple(c for c, _ in pairs if table.columns_by_name[c].autoincrement)
-            rows.append(RestoreRows(key, record["backup"], pairs, auto))
+            rows.append(RestoreRows(key, record["backup"], pairs, auto, enum_casts(table, pairs, target)))
         elif record["kind"] == COLUMNS:
             pairs = tuple((names.column(key, c), c) for c in record["columns"] if (key, names.column(key, c)) in widened and _takes_values(table, names.column(key, c)))
             match = tuple((names.column(key, k), k) for k in record["key"])
@@ -148,9 +148,16 @@ def restore(
             if any(c not in table.columns_by_name for c, _ in match):
                 notes.append(f"the kept values of {qualified(key)} in {record['backup']} cannot be matched: its primary key columns changed")
                 continue
-            values.append(RestoreColumns(key, record["backup"], match, pairs))
+            values.append(RestoreColumns(key, record["backup"], match, pairs, enum_casts(table, pairs, target)))
     adjusted = _make_room(operations, {op.table for op in rows} if defer_foreign_keys else set(), {(op.table, c) for op in values for c, _ in op.columns})
     return adjusted, _parents_first(rows, target) + values, notes
+
+
+def enum_casts(table: Table, pairs: tuple[tuple[str, str], ...], target: Snapshot) -> tuple[tuple[str, str], ...]:
+    """The restored columns of an enum type, with that type. A backup keeps their values as the
+    type, or as text when the type was dropped with them (nothing casts text to an enum implicitly)."""
+    named = {e.name if e.schema is None else f"{e.schema}.{e.name}" for e in target.enums}
+    return tuple((c, table.columns_by_name[c].type) for c, _ in pairs if table.columns_by_name[c].type in named)
 
 
 def _takes_values(table: Table, name: str) -> bool:

@@ -581,12 +581,15 @@ class RestoreRows(Operation):
     backup: str
     columns: tuple[tuple[str, str], ...]
     autoincrement: tuple[str, ...] = ()
+    # (table column, its type): values cast back through text, because the backup may hold them as
+    # text (an enum type dropped with its columns; see backup.enum_casts).
+    casts: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
         return f"restore the rows of table {qualified(self.table)} from {self.backup}"
 
     def details(self) -> dict[str, Any]:
-        return {"backup": self.backup, "columns": [list(pair) for pair in self.columns]}
+        return {"backup": self.backup, "columns": [list(pair) for pair in self.columns], **_casts(self.casts)}
 
 
 @dataclass(frozen=True)
@@ -597,13 +600,19 @@ class RestoreColumns(Operation):
     backup: str
     key: tuple[tuple[str, str], ...]
     columns: tuple[tuple[str, str], ...]
+    casts: tuple[tuple[str, str], ...] = ()  # as RestoreRows.casts
 
     def summary(self) -> str:
         names = _cols(tuple(c for c, _ in self.columns))
         return f"restore the values of {qualified(self.table)}.({names}) from {self.backup}"
 
     def details(self) -> dict[str, Any]:
-        return {"backup": self.backup, "key": [list(p) for p in self.key], "columns": [list(p) for p in self.columns]}
+        return {"backup": self.backup, "key": [list(p) for p in self.key], "columns": [list(p) for p in self.columns], **_casts(self.casts)}
+
+
+def _casts(casts: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """In a restore's details only when it has some (older plans' hashes stay the same)."""
+    return {"casts": [list(pair) for pair in casts]} if casts else {}
 
 
 # --- schema-level objects (PostgreSQL named schemas, enum types, sequences) -----------------------

@@ -479,8 +479,14 @@ def _(op: BackupColumns, dialect: Dialect) -> list[Any]:
 def _(op: RestoreRows, dialect: Dialect) -> list[Any]:
     table = bare_table(op.table, [c for c, _ in op.columns])
     backup = bare_table((op.table[0], op.backup), [b for _, b in op.columns])
-    select = sa.select(*[backup.c[b] for _, b in op.columns])
+    casts = dict(op.casts)
+    select = sa.select(*[_restored_value(backup.c[b], casts.get(c)) for c, b in op.columns])
     return [sa.insert(table).from_select([c for c, _ in op.columns], select), *dialect.after_restore_rows(table, op.autoincrement)]
+
+
+def _restored_value(value: Any, type_text: str | None) -> Any:
+    """A kept value, cast back to its column's type through text where the restore says so."""
+    return value if type_text is None else sa.cast(sa.cast(value, sa.Text), ddl.raw_type(type_text))
 
 
 @elements.register
@@ -489,7 +495,8 @@ def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
     table = bare_table(op.table, [c for c, _ in op.key + op.columns]).alias("t")
     backup = bare_table((op.table[0], op.backup), [b for _, b in op.key + op.columns]).alias("b")
     match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
-    values = {c: sa.select(backup.c[b]).where(match).scalar_subquery() for c, b in op.columns}
+    casts = dict(op.casts)
+    values = {c: sa.select(_restored_value(backup.c[b], casts.get(c))).where(match).scalar_subquery() for c, b in op.columns}
     return [sa.update(table).values(values).where(sa.exists().where(match))]
 
 

@@ -249,3 +249,28 @@ def test_sqlite_refuses_named_schemas_in_one_line(tmp_path):
         result = project.cli("plan", models=models)
         assert result.exit_code != 0 and "SQLite has no named schemas" in result.output
         assert "Traceback" not in result.output
+
+
+ENUM_TABLES = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+mood = sa.Enum("happy", "sad", name="mood")
+sa.Table("keep", metadata, sa.Column("id", sa.Integer, primary_key=True){keep_extra})
+{pets}
+"""
+PETS = 'sa.Table("pets", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("mood", mood))'
+
+
+def test_rollback_restores_rows_of_enum_columns_whose_type_was_dropped_with_them(pg):
+    """The backup holds the values as text once their type is gone: the restore casts them back."""
+    converge(pg, pg.write_models("e1", ENUM_TABLES.format(keep_extra=', sa.Column("m", mood)', pets=PETS)))
+    pg.db.execute("INSERT INTO pets (id, mood) VALUES (1, 'happy'), (2, 'sad'), (3, NULL)", "INSERT INTO keep (id, m) VALUES (1, 'sad')")
+    # The table, the column and the type all go in one apply.
+    dropped = pg.write_models("e2", ENUM_TABLES.format(keep_extra="", pets=""))
+    converge(pg, dropped, "--allow-destructive")
+    assert pg.db.scalar("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == 0
+    rolled = pg.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert pg.db.rows("SELECT id, mood::text FROM pets ORDER BY id") == [(1, "happy"), (2, "sad"), (3, None)]
+    assert pg.db.rows("SELECT id, m::text FROM keep") == [(1, "sad")]
+    assert "No changes." in pg.cli("plan", models=pg.write_models("e3", ENUM_TABLES.format(keep_extra=', sa.Column("m", mood)', pets=PETS))).output
