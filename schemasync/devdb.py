@@ -98,6 +98,7 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
         built = connection.execution_options(schema_translate_map=dict(mapping))
         try:
             metadata.create_all(built, tables=tables, checkfirst=False)
+            dialect.after_build(built, tables)
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).

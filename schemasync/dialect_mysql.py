@@ -27,6 +27,7 @@ from schemasync.operations import (
     AlterColumn,
     CreateIndex,
     DropCheck,
+    DropAutoIncrement,
     DropColumn,
     DropForeignKey,
     DropIndex,
@@ -36,6 +37,7 @@ from schemasync.operations import (
     RenameColumn,
     RenameConstraint,
     RenameTable,
+    SetAutoIncrement,
     SetTableComment,
     parse_type,
 )
@@ -122,6 +124,7 @@ class MySQLDialect(Dialect):
         """Keys come off around the index they use; dropping a key leaves its implicit index: drop that too."""
         _refuse_keys_into_the_default_database(target)
         operations = [step for op in operations for step in _rename_by_drop_and_add(op)]
+        operations = _split_keyless_auto_increment(operations, current, target)
         lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
         for op in lowered:
@@ -179,6 +182,23 @@ class MySQLDialect(Dialect):
         if before.computed is not None and after.computed is not None:
             return before.persisted == after.persisted
         return after.persisted if before.computed is None else before.persisted
+
+    def create_table_extra_elements(self, table: Table) -> list[Any]:
+        """AUTO_INCREMENT on a column off the primary key: SQLAlchemy writes it on the key only, so a
+        MODIFY adds it once the table's indexes (one of which it needs) exist."""
+        return [self.alter_column_elements(_one_column_table(table, c), replace(c, autoincrement=False), c)[0] for c in _keyless_auto_increment(table)]
+
+    def after_build(self, connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
+        """The same MODIFY in the scratch build, for each `sa.Identity()` column off the primary key."""
+        for table in tables:
+            for column in table.columns:
+                if _is_keyless_identity(column):
+                    copy = sa.Table(table.name, sa.MetaData(), sa.Column(column.name, column.type, nullable=False, primary_key=True, autoincrement=True, comment=column.comment), schema=table.schema)
+                    connection.execute(ddl.ModifyColumn(copy.c[column.name]))
+
+    def model_key_extras(self, table: sa.Table) -> list[Any]:
+        """MySQL's DDL compiler leaves `sa.Identity()` off a column that is not the key: name such columns."""
+        return [f"auto_increment {c.name}" for c in table.columns if _is_keyless_identity(c)]
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """MODIFY restates the whole column (type, NULL, default, AUTO_INCREMENT, comment)."""
@@ -323,6 +343,8 @@ class MySQLDialect(Dialect):
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """MariaDB has no functional key parts (MySQL 8.0.13 has): say so, rather than a syntax error.
         https://mariadb.com/kb/en/create-index/"""
+        for table in tables:
+            _refuse_bad_keyless_identity(table)
         if not getattr(self.sa_dialect, "is_mariadb", False):
             return
         for table in tables:
@@ -461,3 +483,67 @@ def _is_implicit_index(index: Index, fk: ForeignKey) -> bool:
         return False
     names = {fk.db_name, fk.name, fk.columns[0]}
     return index.name in names or re.fullmatch(rf"{re.escape(fk.columns[0])}_\d+", index.name) is not None
+
+
+# --- AUTO_INCREMENT on a column that is not the primary key -----------------------------------------
+# Declared as `sa.Identity()` on a non-key column (SQLAlchemy's MySQL DDL ignores it); the server
+# wants it NOT NULL, first in some index, and the table's only AUTO_INCREMENT column.
+# https://mariadb.com/kb/en/auto_increment/
+
+
+def _is_keyless_identity(column: sa.Column) -> bool:
+    return column.identity is not None and not column.primary_key
+
+
+def _refuse_bad_keyless_identity(table: sa.Table) -> None:
+    columns = [c for c in table.columns if _is_keyless_identity(c)]
+    if not columns:
+        return
+    column = columns[0]
+    where = f"column {table.name}.{column.name}"
+    if len(columns) > 1 or table.autoincrement_column is not None:
+        other = columns[1].name if len(columns) > 1 else table.autoincrement_column.name
+        raise PlanError(f"{where}: sa.Identity() makes it AUTO_INCREMENT, and {table.name}.{other} is one too; MariaDB/MySQL allow one per table (set autoincrement=False on the key)")
+    if column.nullable:
+        raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be NOT NULL (nullable=False)")
+    first = [list(i.columns)[0] for i in table.indexes if i.columns] + [list(u.columns)[0] for u in table.constraints if isinstance(u, sa.UniqueConstraint) and u.columns]
+    if column not in first:
+        raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be indexed (unique=True, index=True, or first in an index)")
+
+
+def _keyless_auto_increment(table: Table) -> list[Column]:
+    key = table.primary_key.columns if table.primary_key else ()
+    return [c for c in table.columns if c.autoincrement and c.name not in key]
+
+
+def _one_column_table(table: Table, column: Column) -> sa.Table:
+    from schemasync.render import sa_table
+
+    return sa_table(Table(table.name, (column,), schema=table.schema))
+
+
+def _split_keyless_auto_increment(operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+    """AUTO_INCREMENT off the key needs an index: it goes on after new indexes are made (a new column
+    is added NULL, indexed, then MODIFY numbers its rows) and comes off before its index is dropped."""
+    result: list[Operation] = []
+    for op in operations:
+        before_table, after_table = current.table(op.table), target.table(op.table)
+        if isinstance(op, AddColumn) and after_table and op.column in _keyless_auto_increment(after_table):
+            added = replace(op.column, autoincrement=False, nullable=True)
+            result += [AddColumn(op.table, added), SetAutoIncrement(op.table, added, op.column)]
+        elif isinstance(op, AlterColumn) and op.before.autoincrement != op.after.autoincrement and (
+            (after_table and op.after in _keyless_auto_increment(after_table)) or (before_table and op.before in _keyless_auto_increment(before_table))
+        ):
+            if op.after.autoincrement:
+                middle = replace(op.after, autoincrement=False)
+                result += ([AlterColumn(op.table, op.before, middle)] if middle != op.before else []) + [SetAutoIncrement(op.table, middle, op.after)]
+            else:
+                middle = replace(op.before, autoincrement=False)
+                result += [DropAutoIncrement(op.table, op.before, middle)] + ([AlterColumn(op.table, middle, op.after)] if middle != op.after else [])
+        elif isinstance(op, DropColumn) and before_table and op.column in _keyless_auto_increment(before_table) and any(
+            isinstance(other, DropIndex) and other.table == op.table and op.column.name in other.index.columns for other in operations
+        ):
+            result += [DropAutoIncrement(op.table, op.column, replace(op.column, autoincrement=False)), op]
+        else:
+            result.append(op)
+    return result

@@ -168,6 +168,18 @@ class Dialect:
             elements.append(sa.schema.SetColumnComment(table.c[after.name]) if after.comment else sa.schema.DropColumnComment(table.c[after.name]))
         return elements
 
+    def create_table_extra_elements(self, table: Any) -> list[Any]:
+        """DDL after a new table's CREATE TABLE and indexes, for what they cannot say here (a snapshot Table)."""
+        return []
+
+    def after_build(self, connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
+        """Finish the models' scratch build where create_all leaves something out (MariaDB: AUTO_INCREMENT off the key)."""
+
+    def model_key_extras(self, table: sa.Table) -> list[Any]:
+        """What a model table declares that its compiled DDL does not show (added to the target cache key
+        and the lock digest only when not empty, so other tables' keys stay as they were)."""
+        return []
+
     def after_restore_rows(self, table: sa.Table, autoincrement: Sequence[str]) -> list[Any]:
         """Statements to run after rows were inserted with explicit keys (PostgreSQL moves its sequences)."""
         return []

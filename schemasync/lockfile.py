@@ -231,7 +231,9 @@ def _table_ddl(table: sa.Table, dialect: Dialect) -> list[Any]:
         statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes)
     except sa.exc.SQLAlchemyError as error:
         raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
-    return [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
+    found = [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
+    extras = dialect.model_key_extras(table)
+    return found + [extras] if extras else found
 
 
 def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[str]:

@@ -219,6 +219,17 @@ class AlterColumn(Operation):
         return {"before": column_to_dict(self.before), "after": column_to_dict(self.after)}
 
 
+@dataclass(frozen=True)
+class SetAutoIncrement(AlterColumn):
+    """MariaDB/MySQL: AUTO_INCREMENT put on a column that is not the primary key, once the index it
+    needs exists (ordered after new indexes; dialect_mysql.lower)."""
+
+
+@dataclass(frozen=True)
+class DropAutoIncrement(AlterColumn):
+    """MariaDB/MySQL: AUTO_INCREMENT taken off a column that is not the primary key, before its index goes."""
+
+
 def _generated(column: Column) -> str:
     if column.computed is None:
         return "none"

@@ -33,6 +33,7 @@ from schemasync.operations import (
     CreateTable,
     CreateView,
     DropCheck,
+    DropAutoIncrement,
     DropColumn,
     DropEnum,
     DropForeignKey,
@@ -53,6 +54,7 @@ from schemasync.operations import (
     ReplaceGeneratedColumn,
     RestoreColumns,
     RestoreRows,
+    SetAutoIncrement,
     SetNotNullAfterRestore,
     SetTableComment,
     SetTableOptions,
@@ -83,6 +85,8 @@ PHASES: dict[type[Operation], int] = {
     BackupTable: -0.5,
     BackupColumns: -0.5,
     DropForeignKey: 0,
+    # A non-key AUTO_INCREMENT column needs an index: it comes off before its index goes, on after it is made.
+    DropAutoIncrement: 0.5,
     DropIndex: 1,
     DropUnique: 1,
     DropCheck: 1,
@@ -101,6 +105,7 @@ PHASES: dict[type[Operation], int] = {
     AddUnique: 7,
     CreateIndex: 7,
     AddCheck: 7,
+    SetAutoIncrement: 7.5,
     # Kept data comes back once the schema is complete, but before foreign keys are added (restored
     # rows may reference each other) and before a restored column is required (set NOT NULL).
     RestoreRows: 8,

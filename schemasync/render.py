@@ -7,6 +7,7 @@ AddConstraint and friends spell the DDL exactly as `create_all` would.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 
@@ -211,7 +212,8 @@ def _create_table_elements(table: Table, dialect: Dialect, name: str | None = No
     created = sa_table(table, name=name)
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
-    return found + [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+    found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+    return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
 
 
 @singledispatch
