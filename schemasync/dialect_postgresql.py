@@ -201,6 +201,16 @@ class PostgreSQLDialect(Dialect):
             return []  # an identity column's definition says it all (and fills the rows)
         return [ddl.SetAutoincrement(table.c[column.name], True), *self.after_restore_rows(table, [column.name])]
 
+    def create_table_extra_elements(self, table: Table) -> list[Any]:
+        """An autoincrement column off the primary key (a default `sa.Identity()`, which reads back like a
+        SERIAL): CREATE TABLE from a snapshot writes SERIAL for the key only, so it becomes an identity after."""
+        from schemasync import ddl
+        from schemasync.render import sa_table
+
+        keys = set(table.primary_key.columns) if table.primary_key else set()
+        loose = [c for c in table.columns if c.autoincrement and c.identity is None and c.name not in keys]
+        return [ddl.SetAutoincrement(sa_table(Table(table.name, (c,), schema=table.schema)).c[c.name], True) for c in loose]
+
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """Autoincrement is a sequence here: an identity column when it starts, past the existing keys.
 
