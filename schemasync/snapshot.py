@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -39,7 +39,7 @@ class Column:
     identity: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PrimaryKey:
     """A primary key; `name` is None when the server chose it (`db_name` keeps what it chose)."""
 
@@ -53,7 +53,7 @@ class PrimaryKey:
         return ("primary_key",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ForeignKey:
     """A foreign key constraint, with its referential actions."""
 
@@ -77,7 +77,7 @@ class ForeignKey:
         return ("def", self.columns, self.referred_schema or "", self.referred_table, self.referred_columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unique:
     """A unique constraint (as opposed to a unique index; MySQL has only the latter)."""
 
@@ -93,7 +93,7 @@ class Unique:
         return ("name", self.name) if self.name else ("def", self.columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """A check constraint; `sqltext` is the expression as the server reports it."""
 
@@ -107,7 +107,7 @@ class Check:
         return ("name", self.name) if self.name else ("def", self.sqltext)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Index:
     """An index (plain or unique); indexes always have a name.
 
@@ -317,6 +317,11 @@ class Snapshot:
         return self
 
 
+def fields_of(item: Any) -> dict[str, Any]:
+    """A snapshot value's fields by name, in their order (the values use slots: no `vars`)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
+
+
 def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str | None:
     """The name the server knows an index or constraint by: `db_name` keeps one it chose itself."""
     return getattr(item, "db_name", None) or item.name
@@ -377,7 +382,7 @@ def deep_tuple(value: Any) -> Any:
 
 def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
     data = {}
-    for name, value in vars(constraint).items():
+    for name, value in fields_of(constraint).items():
         if name in ("db_name", "renamed_from"):
             continue
         if name in OPTIONAL_FIELDS and value == OPTIONAL_FIELDS[name]:
