@@ -599,7 +599,13 @@ def describe(plan: Plan) -> str:
 
 def converge(url: str, schema: Schema, base_dir: Path) -> None:
     """Apply the schema, then insist that plan is empty and check is in sync."""
-    with models_module(to_metadata(schema)) as spec:
+    converge_metadata(url, to_metadata(schema), base_dir)
+
+
+def converge_metadata(url: str, metadata: sa.MetaData, base_dir: Path) -> None:
+    """The convergence assertion every property test shares (this file's and the issue-3 ones):
+    apply the models, then the plan is empty and check is in sync."""
+    with models_module(metadata) as spec:
         options = Settings(database_url=url, models=spec, base_dir=base_dir)
         workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
         left = workflow.plan(options).plan

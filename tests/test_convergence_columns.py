@@ -17,9 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql
 
-from schemasync import workflow
-from schemasync.config import Settings
-from tests.test_convergence import SCALE, describe, models_module, reset
+from tests.test_convergence import SCALE, converge_metadata, reset
 
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 15, "postgresql": 5, "mysql": 5}.items()}
 # No subtraction: MariaDB refuses `b - a` in a generated column when b is UNSIGNED (error 1901).
@@ -65,13 +63,7 @@ def to_metadata(f: Features) -> sa.MetaData:
 
 
 def converge(url: str, f: Features, base_dir: Path) -> None:
-    with models_module(to_metadata(f)) as spec:
-        options = Settings(database_url=url, models=spec, base_dir=base_dir)
-        workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
-        left = workflow.plan(options).plan
-        assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
-        check = workflow.check(options)
-        assert check.in_sync, f"check is not in sync: plan {describe(check.plan)} drift {check.drift}"
+    converge_metadata(url, to_metadata(f), base_dir)
 
 
 def row_count(url: str) -> int:

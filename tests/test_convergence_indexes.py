@@ -18,9 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemasync import workflow
-from schemasync.config import Settings
-from tests.test_convergence import SCALE, describe, models_module, reset, schemas, to_metadata
+from tests.test_convergence import SCALE, converge_metadata, reset, schemas, to_metadata
 
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 25, "postgresql": 10, "mysql": 10}.items()}
 MAX_APPLIES = 3
@@ -110,13 +108,7 @@ def add_fx(metadata: sa.MetaData, spec: Fx, dialect: str) -> None:
 
 
 def converge(url: str, metadata: sa.MetaData, base_dir: Path) -> None:
-    with models_module(metadata) as spec:
-        options = Settings(database_url=url, models=spec, base_dir=base_dir)
-        workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
-        left = workflow.plan(options).plan
-        assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
-        check = workflow.check(options)
-        assert check.in_sync, f"check is not in sync: plan {describe(check.plan)} drift {check.drift}"
+    converge_metadata(url, metadata, base_dir)
 
 
 def rows(url: str) -> int:

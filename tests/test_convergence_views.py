@@ -20,9 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schemasync
-from schemasync import workflow
-from schemasync.config import Settings
-from tests.test_convergence import MAX_APPLIES, Schema, describe, edited, models_module, reset, schemas, to_metadata
+from tests.test_convergence import MAX_APPLIES, Schema, converge_metadata, edited, reset, schemas, to_metadata
 
 SCALE = float(os.environ.get("SCHEMASYNC_CONVERGENCE_SCALE", "1"))
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 40, "postgresql": 15, "mysql": 15}.items()}
@@ -128,13 +126,7 @@ def reset_all(url: str) -> None:
 
 
 def converge(url: str, world: World, base_dir: Path) -> None:
-    with models_module(to_models(world)) as spec:
-        options = Settings(database_url=url, models=spec, base_dir=base_dir)
-        workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
-        left = workflow.plan(options).plan
-        assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
-        check = workflow.check(options)
-        assert check.in_sync, f"check is not in sync: plan {describe(check.plan)} drift {check.drift}"
+    converge_metadata(url, to_models(world), base_dir)
 
 
 @pytest.mark.slow
