@@ -212,8 +212,28 @@ def rows_since_last_applied(connection: sa.Connection) -> list[StateRow]:
     if not exists(connection):
         return []
     newest = sa.select(sa.func.max(state_table.c.id)).where(state_table.c.status == APPLIED).scalar_subquery()
-    query = sa.select(state_table).where(state_table.c.id >= sa.func.coalesce(newest, 0)).order_by(state_table.c.id.desc())
-    return [_row(r) for r in connection.execute(query).mappings()]
+    small = [c for c in state_table.c if c.name not in _TEXTS]
+    query = sa.select(*small).where(state_table.c.id >= sa.func.coalesce(newest, 0)).order_by(state_table.c.id.desc())
+    return [_row(r, _DeferredTexts(connection.engine, r["id"])) for r in connection.execute(query).mappings()]
+
+
+_TEXTS = ("operations", "snapshot_after", "snapshot_before")
+
+
+class _DeferredTexts(dict):
+    """A row's large JSON texts, read from the database when first asked for: a plan needs none of
+    them, `check` one, and at 5,000 tables they are three texts of 15-20 MB each."""
+
+    def __init__(self, engine: sa.Engine, row_id: int) -> None:
+        super().__init__()
+        self._engine, self._id = engine, row_id
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if not self:
+            with self._engine.connect() as connection:
+                found = connection.execute(sa.select(*[state_table.c[n] for n in _TEXTS]).where(state_table.c.id == self._id)).mappings().one()
+            self.update(found)
+        return super().get(name, default)
 
 
 def last_applied(connection: sa.Connection) -> StateRow | None:
@@ -225,7 +245,7 @@ def last_applied(connection: sa.Connection) -> StateRow | None:
     return _row(found) if found is not None else None
 
 
-def _row(data: Any) -> StateRow:
+def _row(data: Any, texts: dict[str, str] | None = None) -> StateRow:
     return StateRow(
         id=data["id"],
         kind=data["kind"],
@@ -242,7 +262,7 @@ def _row(data: Any) -> StateRow:
         started_at=data["started_at"],
         duration_ms=data["duration_ms"],
         backups=json.loads(data["backups"] or "[]"),
-        stored={name: data[name] for name in ("operations", "snapshot_after", "snapshot_before")},
+        stored=texts if texts is not None else {name: data[name] for name in _TEXTS},
     )
 
 
