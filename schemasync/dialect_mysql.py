@@ -82,6 +82,10 @@ class MySQLDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = True
     # https://mariadb.com/kb/en/identifier-names/#maximum-length
     max_name_length: ClassVar[int] = 64
+    # A foreign key of CREATE TABLE without an index of its own gets one named after its first
+    # column, which is the name the server gave an unnamed unique index on that column: created
+    # after the table, that index then failed ("Duplicate key name 'c11'").
+    unique_indexes_in_create_table: ClassVar[bool] = True
     generated_names: ClassVar[dict[str, str]] = {
         # Not pinned to the current table name: a renamed table may keep the old prefix.
         "foreign_key": r".+_ibfk_\d+",

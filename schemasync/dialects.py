@@ -63,6 +63,9 @@ class Dialect:
     offline_build_url: ClassVar[str | None] = None
     # Whether CREATE MATERIALIZED VIEW exists here.
     materialized_views: ClassVar[bool] = False
+    # Whether a new table's unique indexes go inside its CREATE TABLE (as UNIQUE constraints), so
+    # that its foreign keys find them there instead of getting an index of their own (MariaDB).
+    unique_indexes_in_create_table: ClassVar[bool] = False
 
     def __init__(self, sa_dialect: sa.engine.Dialect) -> None:
         self.sa_dialect = sa_dialect

@@ -60,7 +60,7 @@ from schemasync.operations import (
     SetTableComment,
     SetTableOptions,
 )
-from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, server_name
+from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, Unique, server_name
 
 REBUILD_PREFIX = "_schemasync_new_"
 
@@ -209,11 +209,21 @@ def _comment_elements(table: sa.Table, dialect: Dialect) -> list[Any]:
 
 
 def _create_table_elements(table: Table, dialect: Dialect, name: str | None = None) -> list[Any]:
+    if dialect.unique_indexes_in_create_table:
+        table = _unique_indexes_inline(table)
     created = sa_table(table, name=name)
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
     found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
     return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
+
+
+def _unique_indexes_inline(table: Table) -> Table:
+    """Plain unique indexes as UNIQUE constraints of the same name (see Dialect.unique_indexes_in_create_table)."""
+    plain = [i for i in table.indexes if i.unique and not i.expressions and i.where is None and not i.options]
+    if not plain:
+        return table
+    return replace(table, indexes=tuple(i for i in table.indexes if i not in plain), uniques=(*table.uniques, *(Unique(i.columns, i.name) for i in plain)))
 
 
 @singledispatch

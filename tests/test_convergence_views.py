@@ -133,9 +133,7 @@ def converge(url: str, world: World, base_dir: Path) -> None:
 def test_random_views_over_random_edits_converge(db, tmp_path: Path) -> None:
     materialized_ok = db.dialect == "postgresql"
 
-    # Derandomized: the same examples every run (a MariaDB implicit foreign key index clash of the core,
-    # not of views, shows up in some random draws; see the report of issue 3). Longer hunts: SCALE.
-    @settings(max_examples=EXAMPLES[db.dialect], deadline=None, derandomize=SCALE == 1, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         reset_all(db.url)

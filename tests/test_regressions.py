@@ -178,3 +178,15 @@ def test_a_colon_in_a_default_or_a_check_is_text_not_a_parameter(project):
         'sa.Column("status", sa.String(20), nullable=False, server_default=":draft"), '
         'sa.Column("quota", sa.String(10), server_default="100%"), sa.CheckConstraint("status <> \':x\'", name="ck_status"))\n',
     )
+
+
+def test_an_unnamed_unique_named_like_the_index_a_new_tables_foreign_key_would_get(project):
+    """MariaDB names an unnamed unique index after its first column, and so the index it gives a
+    foreign key of CREATE TABLE that has none: the unique index goes inside CREATE TABLE (found by
+    test_convergence.py: "Duplicate key name 'c11'")."""
+    converges(project, """
+sa.Table("t0", metadata, sa.Column("k1", sa.Integer, primary_key=True), sa.Column("k2", sa.String(10), primary_key=True))
+sa.Table("t7", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("c11", sa.Integer, nullable=False),
+    sa.Column("c12", sa.String(10), nullable=False), sa.ForeignKeyConstraint(["c11", "c12"], ["t0.k1", "t0.k2"]),
+    sa.UniqueConstraint("c11"), sa.UniqueConstraint("c11", "c12", name="uq15"))
+""")

@@ -4,9 +4,9 @@ CREATE TABLE authors (
 	name VARCHAR(80) NOT NULL COMMENT 'display name', 
 	active TINYINT(1) NOT NULL DEFAULT 1, 
 	rating DECIMAL(5, 2) DEFAULT (0.00), 
-	PRIMARY KEY (id)
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_authors_name UNIQUE (name)
 )COMMENT='people who write';
-CREATE UNIQUE INDEX uq_authors_name ON authors (name);
 
 -- 2. create table books (5 columns)
 CREATE TABLE books (
@@ -16,7 +16,7 @@ CREATE TABLE books (
 	pages INTEGER(11), 
 	published DATE, 
 	PRIMARY KEY (id), 
+	CONSTRAINT ix_books_author_title UNIQUE (author_id, title), 
 	CONSTRAINT ck_books_pages CHECK (`pages` > 0), 
 	FOREIGN KEY(author_id) REFERENCES authors (id) ON DELETE CASCADE ON UPDATE CASCADE
 );
-CREATE UNIQUE INDEX ix_books_author_title ON books (author_id, title);
