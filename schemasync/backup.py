@@ -75,7 +75,7 @@ def protect(operations: Sequence[Operation], current: Snapshot, record_id: int, 
         if isinstance(op, DropTable):
             columns = tuple(c.name for c in op.definition.columns)
             name = backup_name(record_id, op.table[1], "", max_length, taken)
-            steps.append(BackupTable(op.table, name, columns))
+            steps.append(BackupTable(op.table, name, columns, _of_enum_types(op.definition, columns, current)))
             records.append({"kind": TABLE, "table": qualified(op.table), "backup": name, "columns": list(columns)})
     for key, columns in _losing_columns(operations).items():
         table = current.table(key)
@@ -84,9 +84,15 @@ def protect(operations: Sequence[Operation], current: Snapshot, record_id: int, 
             continue
         pk = table.primary_key.columns
         name = backup_name(record_id, key[1], "__columns", max_length, taken)
-        steps.append(BackupColumns(key, name, pk, columns))
+        steps.append(BackupColumns(key, name, pk, columns, _of_enum_types(table, columns, current)))
         records.append({"kind": COLUMNS, "table": qualified(key), "backup": name, "key": list(pk), "columns": list(columns)})
     return steps, records, notes
+
+
+def _of_enum_types(table: Table, columns: Iterable[str], current: Snapshot) -> tuple[str, ...]:
+    """The columns among `columns` whose type is an enum type (kept as text: see BackupTable.as_text)."""
+    named = {e.name if e.schema is None else f"{e.schema}.{e.name}" for e in current.enums}
+    return tuple(c for c in columns if c in table.columns_by_name and table.columns_by_name[c].type.replace('"', "") in named)
 
 
 def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str, ...]]:
@@ -157,7 +163,7 @@ def enum_casts(table: Table, pairs: tuple[tuple[str, str], ...], target: Snapsho
     """The restored columns of an enum type, with that type. A backup keeps their values as the
     type, or as text when the type was dropped with them (nothing casts text to an enum implicitly)."""
     named = {e.name if e.schema is None else f"{e.schema}.{e.name}" for e in target.enums}
-    return tuple((c, table.columns_by_name[c].type) for c, _ in pairs if table.columns_by_name[c].type in named)
+    return tuple((c, table.columns_by_name[c].type) for c, _ in pairs if table.columns_by_name[c].type.replace('"', "") in named)
 
 
 def _takes_values(table: Table, name: str) -> bool:

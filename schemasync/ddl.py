@@ -287,14 +287,19 @@ def _copy_rows(element: CopyRows, compiler: Any, **kw: Any) -> str:
 class CreateTableAs(ExecutableDDLElement):
     """CREATE TABLE backup AS SELECT columns FROM source: a plain copy (no keys, no indexes, no names to clash)."""
 
-    def __init__(self, source: sa.Table, backup: sa.Table, columns: list[str]) -> None:
-        self.source, self.backup, self.columns = source, backup, columns
+    def __init__(self, source: sa.Table, backup: sa.Table, columns: list[str], as_text: tuple[str, ...] = ()) -> None:
+        self.source, self.backup, self.columns, self.as_text = source, backup, columns, as_text
 
 
 @compiles(CreateTableAs)
 def _create_table_as(element: CreateTableAs, compiler: Any, **kw: Any) -> str:
-    """The same spelling on PostgreSQL, SQLite, MySQL and MariaDB."""
-    columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
+    """The same spelling on PostgreSQL, SQLite, MySQL and MariaDB (`as_text` columns: PostgreSQL enums only)."""
+
+    def column(name: str) -> str:
+        quoted = compiler.preparer.quote(name)
+        return f"CAST({quoted} AS TEXT) AS {quoted}" if name in element.as_text else quoted
+
+    columns = ", ".join(column(c) for c in element.columns)
     return f"CREATE TABLE {_table(compiler, element.backup)} AS SELECT {columns} FROM {_table(compiler, element.source)}"
 
 

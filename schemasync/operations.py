@@ -561,12 +561,15 @@ class BackupTable(Operation):
     op: ClassVar[str] = "backup_table"
     backup: str
     columns: tuple[str, ...]
+    # Columns kept as text: their type is an enum type, which a later plan may drop (the backup
+    # must not depend on it); a restore casts them back (RestoreRows.casts).
+    as_text: tuple[str, ...] = ()
 
     def summary(self) -> str:
         return f"keep the rows of table {qualified(self.table)} in {self.backup}"
 
     def details(self) -> dict[str, Any]:
-        return {"backup": self.backup, "columns": list(self.columns)}
+        return {"backup": self.backup, "columns": list(self.columns), **({"as_text": list(self.as_text)} if self.as_text else {})}
 
 
 @dataclass(frozen=True)
@@ -577,12 +580,13 @@ class BackupColumns(Operation):
     backup: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
+    as_text: tuple[str, ...] = ()  # as BackupTable.as_text
 
     def summary(self) -> str:
         return f"keep the values of {qualified(self.table)}.({_cols(self.columns)}) by ({_cols(self.key)}) in {self.backup}"
 
     def details(self) -> dict[str, Any]:
-        return {"backup": self.backup, "key": list(self.key), "columns": list(self.columns)}
+        return {"backup": self.backup, "key": list(self.key), "columns": list(self.columns), **({"as_text": list(self.as_text)} if self.as_text else {})}
 
 
 @dataclass(frozen=True)

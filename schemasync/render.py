@@ -478,13 +478,13 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: BackupTable, dialect: Dialect) -> list[Any]:
-    return [ddl.CreateTableAs(bare_table(op.table, op.columns), bare_table((op.table[0], op.backup), []), list(op.columns))]
+    return [ddl.CreateTableAs(bare_table(op.table, op.columns), bare_table((op.table[0], op.backup), []), list(op.columns), op.as_text)]
 
 
 @elements.register
 def _(op: BackupColumns, dialect: Dialect) -> list[Any]:
     columns = list(dict.fromkeys(op.key + op.columns))
-    return [ddl.CreateTableAs(bare_table(op.table, columns), bare_table((op.table[0], op.backup), []), columns)]
+    return [ddl.CreateTableAs(bare_table(op.table, columns), bare_table((op.table[0], op.backup), []), columns, op.as_text)]
 
 
 @elements.register

@@ -274,3 +274,18 @@ def test_rollback_restores_rows_of_enum_columns_whose_type_was_dropped_with_them
     assert pg.db.rows("SELECT id, mood::text FROM pets ORDER BY id") == [(1, "happy"), (2, "sad"), (3, None)]
     assert pg.db.rows("SELECT id, m::text FROM keep") == [(1, "sad")]
     assert "No changes." in pg.cli("plan", models=pg.write_models("e3", ENUM_TABLES.format(keep_extra=', sa.Column("m", mood)', pets=PETS))).output
+
+
+def test_an_enum_type_goes_after_an_earlier_apply_kept_a_column_of_it(pg):
+    """Backups keep enum values as text: a backup made by an earlier apply must not hold the type
+    up when a later apply drops it (found by test_convergence_pgobjects: "cannot drop type")."""
+    two = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True){columns})\n'
+    header = 'import sqlalchemy as sa\nmetadata = sa.MetaData()\nshade = sa.Enum("red", name="shade")\n'
+    converge(pg, pg.write_models("k1", header + two.format(columns=', sa.Column("a", shade), sa.Column("b", shade)')))
+    pg.db.execute("INSERT INTO t (id, a, b) VALUES (1, 'red', 'red')")
+    converge(pg, pg.write_models("k2", header + two.format(columns=', sa.Column("a", shade)')), "--allow-destructive")
+    converge(pg, pg.write_models("k3", header + two.format(columns="")), "--allow-destructive")
+    assert pg.db.scalar("SELECT count(*) FROM pg_type WHERE typname = 'shade'") == 0
+    rolled = pg.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert pg.db.rows("SELECT id, a::text FROM t") == [(1, "red")]
