@@ -193,6 +193,14 @@ class Project:
             os.chdir(cwd)
 
 
+def project_on(dialect: str, tmp_path: Path) -> Iterator[Project]:
+    """A project folder on a fresh database of one dialect (for fixtures that pin the dialect)."""
+    for database in make_database(dialect, tmp_path):
+        folder = tmp_path / "project"
+        folder.mkdir()
+        yield Project(folder, database)
+
+
 @pytest.fixture
 def project(tmp_path: Path, db: Database) -> Project:
     folder = tmp_path / "project"

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from schemasync.config import load_settings
 from schemasync.errors import ConfigError
-from tests.conftest import Database, Project, make_database
+from tests.conftest import Database, Project, project_on
 
 BEFORE = """
 import sqlalchemy as sa
@@ -89,19 +89,12 @@ MYSQL_ONLINE = {
 
 @pytest.fixture
 def pg_project(tmp_path: Path) -> Iterator[Project]:
-    yield from _project("postgresql", tmp_path)
+    yield from project_on("postgresql", tmp_path)
 
 
 @pytest.fixture
 def mysql_project(tmp_path: Path) -> Iterator[Project]:
-    yield from _project("mysql", tmp_path)
-
-
-def _project(dialect: str, tmp_path: Path) -> Iterator[Project]:
-    for database in make_database(dialect, tmp_path):
-        folder = tmp_path / "project"
-        folder.mkdir()
-        yield Project(folder, database)
+    yield from project_on("mysql", tmp_path)
 
 
 def _config(project: Project, **keys: object) -> None:
@@ -366,7 +359,7 @@ def holding_a_lock(db: Database, release_after_waits: int | None) -> Iterator[Ca
 
 @pytest.fixture(params=["postgresql", "mysql"])
 def server_project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
-    yield from _project(request.param, tmp_path)
+    yield from project_on(request.param, tmp_path)
 
 
 def _lock_config(project: Project, attempts: int) -> None:

@@ -13,24 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, make_database
+from tests.conftest import Project, make_database, project_on
 
 
 @pytest.fixture
 def pg(tmp_path: Path) -> Iterator[Project]:
-    yield from _project("postgresql", tmp_path)
+    yield from project_on("postgresql", tmp_path)
 
 
 @pytest.fixture
 def maria(tmp_path: Path) -> Iterator[Project]:
-    yield from _project("mysql", tmp_path)
-
-
-def _project(dialect: str, tmp_path: Path) -> Iterator[Project]:
-    for database in make_database(dialect, tmp_path):
-        folder = tmp_path / "project"
-        folder.mkdir()
-        yield Project(folder, database)
+    yield from project_on("mysql", tmp_path)
 
 
 def converge(project: Project, models: str, *flags: str) -> dict:
