@@ -84,7 +84,8 @@ class StateRow:
     backups: list[dict[str, Any]] = field(default_factory=list)
     # The large JSON columns as stored (operations, snapshot_after, snapshot_before), parsed on first
     # use: a plan reads none of them, and at 5,000 tables they are megabytes.
-    stored: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # A dict, or _DeferredTexts (rows_since_last_applied): read with .get(name) only.
+    stored: Any = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def operations(self) -> list[dict[str, Any]]:
@@ -220,20 +221,20 @@ def rows_since_last_applied(connection: sa.Connection) -> list[StateRow]:
 _TEXTS = ("operations", "snapshot_after", "snapshot_before")
 
 
-class _DeferredTexts(dict):
+class _DeferredTexts:
     """A row's large JSON texts, read from the database when first asked for: a plan needs none of
     them, `check` one, and at 5,000 tables they are three texts of 15-20 MB each."""
 
     def __init__(self, engine: sa.Engine, row_id: int) -> None:
-        super().__init__()
         self._engine, self._id = engine, row_id
+        self._texts: dict[str, str | None] | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
-        if not self:
+        if self._texts is None:
             with self._engine.connect() as connection:
                 found = connection.execute(sa.select(*[state_table.c[n] for n in _TEXTS]).where(state_table.c.id == self._id)).mappings().one()
-            self.update(found)
-        return super().get(name, default)
+            self._texts = dict(found)
+        return self._texts.get(name, default)
 
 
 def last_applied(connection: sa.Connection) -> StateRow | None:
@@ -245,7 +246,7 @@ def last_applied(connection: sa.Connection) -> StateRow | None:
     return _row(found) if found is not None else None
 
 
-def _row(data: Any, texts: dict[str, str] | None = None) -> StateRow:
+def _row(data: Any, texts: _DeferredTexts | None = None) -> StateRow:
     return StateRow(
         id=data["id"],
         kind=data["kind"],
