@@ -43,6 +43,7 @@ from schemasync.operations import (
     qualified,
 )
 from schemasync.scope import parse_table_key
+from schemasync.diff_objects import enum_type_text
 from schemasync.snapshot import Snapshot, Table, TableKey
 
 BACKUP_PREFIX = "schemasync_backup_"
@@ -89,9 +90,9 @@ def protect(operations: Sequence[Operation], current: Snapshot, record_id: int, 
     return steps, records, notes
 
 
-def _of_enum_types(table: Table, columns: Iterable[str], current: Snapshot) -> tuple[str, ...]:
-    """The columns among `columns` whose type is an enum type (kept as text: see BackupTable.as_text)."""
-    named = {e.name if e.schema is None else f"{e.schema}.{e.name}" for e in current.enums}
+def _of_enum_types(table: Table, columns: Iterable[str], snapshot: Snapshot) -> tuple[str, ...]:
+    """The columns among `columns` whose type is one of the snapshot's enum types."""
+    named = {enum_type_text(e) for e in snapshot.enums}
     return tuple(c for c in columns if c in table.columns_by_name and table.columns_by_name[c].type.replace('"', "") in named)
 
 
@@ -160,10 +161,9 @@ def restore(
 
 
 def enum_casts(table: Table, pairs: tuple[tuple[str, str], ...], target: Snapshot) -> tuple[tuple[str, str], ...]:
-    """The restored columns of an enum type, with that type. A backup keeps their values as the
-    type, or as text when the type was dropped with them (nothing casts text to an enum implicitly)."""
-    named = {e.name if e.schema is None else f"{e.schema}.{e.name}" for e in target.enums}
-    return tuple((c, table.columns_by_name[c].type) for c, _ in pairs if table.columns_by_name[c].type.replace('"', "") in named)
+    """The restored columns of an enum type, with that type: backups keep their values as text
+    (BackupTable.as_text), and nothing casts text to an enum implicitly."""
+    return tuple((c, table.columns_by_name[c].type) for c in _of_enum_types(table, [c for c, _ in pairs], target))
 
 
 def _takes_values(table: Table, name: str) -> bool:

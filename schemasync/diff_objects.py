@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from schemasync.operations import (
     AddEnumValue,
-    BackupColumns,
-    BackupTable,
     AlterSequence,
     CreateEnum,
     CreateSchema,
@@ -26,7 +24,6 @@ from schemasync.operations import (
     RenameEnumValue,
     SwapEnum,
 )
-from dataclasses import replace
 
 from schemasync.snapshot import EnumType, Snapshot
 
@@ -126,23 +123,3 @@ def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
         elif before != after:
             operations.append(AlterSequence(key, before, after))
     return operations
-
-
-
-def release_backed_up_types(operations: list[Operation], keep: list[Operation], current: Snapshot) -> list[Operation]:
-    """A dropped (or swapped) enum type whose values a backup table keeps: the backup's columns become
-    text first (CREATE TABLE ... AS SELECT copies the type, and the type could not be dropped under them)."""
-    drops = {op.table: op for op in operations if isinstance(op, (DropEnum, SwapEnum))}
-    if not drops or not keep:
-        return operations
-    texts = {enum_type_text(op.enum if isinstance(op, DropEnum) else op.before): key for key, op in drops.items()}
-    found: dict[tuple, list[tuple[str | None, str, str]]] = {}
-    for step in keep:
-        if not isinstance(step, (BackupTable, BackupColumns)) or (table := current.table(step.table)) is None:
-            continue
-        for name in step.columns:
-            column = table.columns_by_name.get(name)
-            key = texts.get(column.type.replace('"', "")) if column is not None else None
-            if key is not None:
-                found.setdefault(key, []).append((step.table[0], step.backup, name))
-    return [replace(op, backups=tuple(found[op.table])) if isinstance(op, (DropEnum, SwapEnum)) and op.table in found else op for op in operations]

@@ -663,9 +663,6 @@ class DropEnum(Operation):
 
     op: ClassVar[str] = "drop_enum"
     enum: EnumType
-    # Columns of backup tables (backup.py) this plan fills with values of the type: made text first, so
-    # the kept values stay and the type can go. (schema, backup table, column)
-    backups: tuple[tuple[str | None, str, str], ...] = ()
 
     def summary(self) -> str:
         return f"drop enum type {qualified(self.table)}"
@@ -722,7 +719,6 @@ class SwapEnum(Operation):
     before: EnumType
     after: EnumType
     columns: tuple[EnumColumn, ...] = ()
-    backups: tuple[tuple[str | None, str, str], ...] = ()  # as DropEnum's: made text before the old type goes
 
     @property
     def dropped_values(self) -> tuple[str, ...]:

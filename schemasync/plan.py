@@ -15,7 +15,6 @@ from typing import Any
 from schemasync import backup
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
-from schemasync.diff_objects import release_backed_up_types
 from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
@@ -177,7 +176,6 @@ def make_plan(
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
-    operations = release_backed_up_types(operations, keep, renamed)
     operations, restores, restore_notes = backup.restore(restore_from, operations, target, dialect.checks_foreign_keys_in_apply)
     hints += tuple(notes + restore_notes)
     operations = dialect.lower(operations, renamed, target) + keep + restores

@@ -28,7 +28,7 @@ from schemasync.operations import (
     SwapEnum,
 )
 from schemasync.render import bare_table, elements, literal_sql
-from schemasync.snapshot import Column, SequenceDef, TableKey
+from schemasync.snapshot import SequenceDef, TableKey
 
 # The name a swapped enum type has while its columns are converted (PostgreSQL names: 63 bytes).
 SWAP_PREFIX = "_schemasync_old_"
@@ -102,18 +102,7 @@ def _(op: CreateEnum, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: DropEnum, dialect: Dialect) -> list[Any]:
-    return [*_backups_as_text(op.backups, op.table), SchemaObjectDDL("drop_type", op.table)]
-
-
-def _backups_as_text(backups: tuple[tuple[str | None, str, str], ...], enum_key: TableKey) -> list[Any]:
-    """ALTER TABLE backup ALTER COLUMN c TYPE text: the kept values stay, the type can go."""
-    return [ddl.AlterColumn(table, table.c[column], _typed(column, enum_key), _typed(column, None)) for schema, backup, column in backups
-            for table in [sa.Table(backup, sa.MetaData(), sa.Column(column, ddl.RawType("text")), schema=schema)]]
-
-
-def _typed(column: str, enum_key: TableKey | None) -> Column:
-    """A stand-in column for ddl.AlterColumn: only its type text differs (the enum's, then text)."""
-    return Column(column, ".".join(k for k in enum_key if k) if enum_key else "text", default=None)
+    return [SchemaObjectDDL("drop_type", op.table)]
 
 
 @elements.register
@@ -140,7 +129,7 @@ def _(op: SwapEnum, dialect: Dialect) -> list[Any]:
         table = bare_table(column.table, [column.column])
         default = str(literal_sql(column.default)) if column.default is not None else None
         found.append(RetypeThroughText(table, column.column, op.table, column.had_default, default))
-    return found + _backups_as_text(op.backups, op.table) + [SchemaObjectDDL("drop_type", (schema, aside))]
+    return [*found, SchemaObjectDDL("drop_type", (schema, aside))]
 
 
 def sa_sequence(sequence: SequenceDef) -> sa.Sequence:
