@@ -131,7 +131,7 @@ def restore(
     names = _Renames(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     widened = {(op.table, op.column.name) for op in operations if isinstance(op, AddColumn)}
-    widened |= {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and op.before.type != op.after.type}
+    widened |= {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and (op.before.type != op.after.type or _stops_generated(op))}
     rows: list[RestoreRows] = []
     values: list[RestoreColumns] = []
     notes: list[str] = []
@@ -164,6 +164,12 @@ def enum_casts(table: Table, pairs: tuple[tuple[str, str], ...], target: Snapsho
     """The restored columns of an enum type, with that type: backups keep their values as text
     (BackupTable.as_text), and nothing casts text to an enum implicitly."""
     return tuple((c, table.columns_by_name[c].type) for c in _of_enum_types(table, [c for c, _ in pairs], target))
+
+
+def _stops_generated(op: AlterColumn) -> bool:
+    """A generated column made a stored one again: it can take kept values back (a rollback of
+    `operations.becomes_generated`)."""
+    return op.before.computed is not None and op.after.computed is None
 
 
 def _takes_values(table: Table, name: str) -> bool:

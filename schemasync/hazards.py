@@ -35,6 +35,7 @@ from schemasync.operations import (
     DropTable,
     Operation,
     RebuildTable,
+    ReplaceGeneratedColumn,
     SwapEnum,
     is_widening,
 )
@@ -121,5 +122,5 @@ def _kept(op: Operation, kept: Collection[tuple[TableKey, str | None]]) -> bool:
     if isinstance(op, DropTable):
         return (op.table, None) in kept
     lost = [c.column.name for c in changes_within(op) if isinstance(c, DropColumn)]
-    lost += [c.after.name for c in changes_within(op) if isinstance(c, AlterColumn) and c.destructive]
+    lost += [c.after.name for c in changes_within(op) if isinstance(c, (AlterColumn, ReplaceGeneratedColumn)) and c.destructive]
     return bool(lost) and all((op.table, name) in kept for name in lost)

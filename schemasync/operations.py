@@ -192,7 +192,8 @@ class AlterColumn(Operation):
 
     @property
     def destructive(self) -> bool:
-        return self.before.type != self.after.type and not is_widening(self.before.type, self.after.type)
+        narrowed = self.before.type != self.after.type and not is_widening(self.before.type, self.after.type)
+        return narrowed or becomes_generated(self.before, self.after)
 
     def changes(self) -> list[str]:
         b, a = self.before, self.after
@@ -231,6 +232,11 @@ class DropAutoIncrement(AlterColumn):
     """MariaDB/MySQL: AUTO_INCREMENT taken off a column that is not the primary key, before its index goes."""
 
 
+def becomes_generated(before: Column, after: Column) -> bool:
+    """A stored column turned into a generated one: its own values are replaced by the expression's."""
+    return before.computed is None and after.computed is not None
+
+
 def _generated(column: Column) -> str:
     if column.computed is None:
         return "none"
@@ -240,17 +246,24 @@ def _generated(column: Column) -> str:
 @dataclass(frozen=True)
 class ReplaceGeneratedColumn(Operation):
     """A change to a generated column the server cannot make in place (a new expression on
-    PostgreSQL, VIRTUAL <-> STORED on MariaDB): the column is dropped and added again. Its values
-    are computed from the row's other columns, so nothing is lost; a column that stops being
-    generated is filled with the old expression's values."""
+    PostgreSQL, VIRTUAL <-> STORED on MariaDB, a stored column becoming generated): the column is
+    dropped and added again. A generated column's values are computed from the row's other columns,
+    so replacing one loses nothing, and one that stops being generated is filled with the old
+    expression's values; a stored column that becomes generated loses its own values (destructive:
+    backup.protect keeps them for rollback)."""
 
     op: ClassVar[str] = "replace_generated_column"
     before: Column
     after: Column
 
+    @property
+    def destructive(self) -> bool:
+        return becomes_generated(self.before, self.after)
+
     def summary(self) -> str:
         changes = ", ".join(AlterColumn(self.table, self.before, self.after).changes())
-        return f"replace generated column {qualified(self.table)}.{self.after.name} (drop and add; values are derived, none lost): {changes}"
+        how = "stored values replaced by the expression's" if self.destructive else "values are derived, none lost"
+        return f"replace generated column {qualified(self.table)}.{self.after.name} (drop and add; {how}): {changes}"
 
     def details(self) -> dict[str, Any]:
         return {"before": column_to_dict(self.before), "after": column_to_dict(self.after)}

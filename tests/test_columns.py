@@ -113,10 +113,28 @@ def test_generated_column_becomes_plain_keeping_values(project, db):
     plan = steps.apply('sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), sa.Column("v", sa.Integer))')
     assert not any(op["destructive"] for op in plan["operations"]), plan
     assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
-    project.db.execute("UPDATE t SET v = 100")
-    # ... and a plain column becomes generated again (its values are computed anew)
-    steps.apply(computed_table("a * 2", kind))
-    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
+
+
+def test_plain_column_becoming_generated_is_destructive_kept_and_rolled_back(project, db):
+    """A stored column's own values are overwritten by the expression's: refused without
+    --allow-destructive, kept in a backup, and brought back by rollback."""
+    steps = Steps(project)
+    kind = persisted(db)
+    plain = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), sa.Column("v", sa.Integer))'
+    steps.apply(plain)
+    project.db.execute("INSERT INTO t (id, a, v) VALUES (1, 3, 100)", "INSERT INTO t (id, a, v) VALUES (2, 5, 200)")
+    models = project.write_models("generated", HEADER + computed_table("a * 2", kind))
+    plan = json.loads(project.cli("plan", "--json", models=models).output)
+    assert [op["destructive"] for op in plan["operations"] if op["op"] != "backup_columns"] == [True], plan
+    assert "backup_columns" in ops(plan), plan
+    refused = project.cli("apply", "--yes", models=models)
+    assert refused.exit_code == 1 and "--allow-destructive" in refused.output, refused.output
+    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
+    steps.apply(computed_table("a * 2", kind), "--allow-destructive")
+    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
+    rolled = project.cli("rollback", "--yes", models=models)
+    assert rolled.exit_code == 0, rolled.output
+    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
 
 
 # --- identity columns (PostgreSQL) ---------------------------------------------------------------
