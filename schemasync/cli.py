@@ -18,16 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from schemasync import __version__, adopt, alembic_export, console, history, offline, targets, workflow
-from schemasync.config import Settings, load_settings
-from schemasync.hazards import ALL as HAZARDS
-from schemasync.database import with_alembic
+from schemasync import __version__
 from schemasync.errors import ConfigError, ExitCode, RefusedError, SchemasyncError
 
 # Start-up time: each command imports the modules it runs (`plan` never loads rollback, offline
 # plans, many targets or report formats); the names below are for annotations only.
 if TYPE_CHECKING:
     from schemasync import history, offline, targets, workflow
+    from schemasync.config import Settings
     from schemasync.plan import Plan
 
 # Click's UsageError, found through a public typer name: typer vendors Click in some versions and
@@ -43,6 +41,7 @@ class Group(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        from schemasync import console
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -83,7 +82,9 @@ class Common:
     # `--online/--no-online` where the command takes it; None: the config decides.
     online: bool | None = None
 
-    def settings(self) -> Settings:
+    def settings(self) -> "Settings":
+        from schemasync.config import load_settings
+        from schemasync.database import with_alembic
         settings = with_alembic(load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic))
         return settings if self.online is None else replace(settings, online=self.online)
 
@@ -126,6 +127,7 @@ def command(name: str) -> Callable[[Callable[..., int]], Callable[..., None]]:
 
 def run(debug: bool, body: Callable[[], int]) -> int:
     """The exit-code funnel: 0/2 from the command, 1 with a one-line message for any error."""
+    from schemasync import console
     try:
         return body()
     except typer.Exit:
@@ -140,6 +142,7 @@ def run(debug: bool, body: Callable[[], int]) -> int:
 
 def error_line(error: BaseException, debug: bool = False) -> str:
     """The one line an error is reported as: ours verbatim, anything else named, passwords hidden."""
+    from schemasync import console
     if isinstance(error, SchemasyncError):
         message = str(error)
     elif isinstance(error, KeyboardInterrupt):
@@ -157,12 +160,14 @@ def stdin_is_terminal() -> bool:
 
 
 def confirm_apply(out: Any, plan: "Plan") -> bool:
+    from schemasync import console
     risks = f" ({console.hazard_summary(plan)})" if plan.hazards else ""
     return ask(out, f"Apply {len(plan.steps)} operations{risks}?", "apply")
 
 
 def ask(out: Any, question: str, action: str) -> bool:
     """A [y/N] question; without a terminal to ask, refuse (the user passes --yes)."""
+    from schemasync import console
     if not stdin_is_terminal():
         raise RefusedError(f"refusing to {action} without confirmation: no terminal to ask (pass --yes)")
     try:
@@ -187,7 +192,7 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan for `apply --plan`.")] = None,
     source: Annotated[str | None, typer.Option("--from", help="Offline: plan from this lock file (or `empty`) to the models, no server.", show_default=False)] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", help="Offline: postgresql, mysql or sqlite.", show_default=False)] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Offline: mysql, postgresql or sqlite.", show_default=False)] = None,
     models_lock: Annotated[Path | None, typer.Option("--to", help="Offline: the models' lock file (default schema.lock.yaml).", show_default=False)] = None,
     all_targets: Annotated[bool, typer.Option("--all-targets", help="Every target in the config.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
@@ -197,6 +202,7 @@ def plan_command(
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
+    from schemasync import console
     common = with_online(common, online, no_online)
     if alembic_revision or allow_destructive:
         return alembic_revision_command(common, alembic_revision, allow_destructive, bool(source or all_targets or out or as_json or sql))
@@ -228,6 +234,7 @@ def plan_command(
 
 def alembic_revision_command(common: Common, directory: Path | None, allow_destructive: bool, other_options: bool) -> int:
     """`plan --alembic-revision DIR`: the plan as usual, and the revision file written."""
+    from schemasync import alembic_export, console
     if directory is None:
         raise ConfigError("--allow-destructive is for `plan --alembic-revision DIR` (apply takes its own)")
     if other_options:
@@ -254,6 +261,8 @@ def apply_command(
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
+    from schemasync import console
+    from schemasync.hazards import ALL as HAZARDS
     allowed = tuple(allow_hazard or ())
     unknown = [name for name in allowed if name not in HAZARDS]
     if unknown:
@@ -319,7 +328,7 @@ def check_command(
 
 def print_check_report(report: "workflow.CheckReport | offline.LockCheckReport", chosen: str, quiet: bool) -> None:
     """The report in the chosen format; `github` also appends the Markdown to $GITHUB_STEP_SUMMARY."""
-    from schemasync import offline, report_formats
+    from schemasync import console, offline, report_formats
 
     if chosen == "json":
         typer.echo(console.to_json(report_formats.check_json(report)), nl=False)
@@ -349,7 +358,7 @@ def snapshot_command(
     dialect: Annotated[str | None, typer.Option("--dialect", help="Build the models for this dialect (sqlite needs no server).", show_default=False)] = None,
 ) -> int:
     """Write the normalised schema of the models (or of the database) to a lock file to commit."""
-    from schemasync import offline
+    from schemasync import console, offline
 
     report = offline.snapshot(common.settings(), out, live, dialect)
     kept = f"; kept the {', '.join(report.kept_dialects)} snapshot(s) made from the same models" if report.kept_dialects else ""
@@ -363,7 +372,7 @@ def snapshot_command(
 
 def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes: bool = False, allow_destructive: bool = False, lock: Path | None = None) -> int:
     """plan/apply/check on every configured target, with a progress display and a summary table."""
-    from schemasync import targets, targets_console
+    from schemasync import console, targets, targets_console
 
     if common.target:
         raise ConfigError("--target and --all-targets cannot be used together")
@@ -383,6 +392,7 @@ def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes
 
 def confirm_targets(out: Any, plans: "list[tuple[str, Plan]]", yes: bool) -> bool:
     """One question for the whole run (each plan was listed per target above it)."""
+    from schemasync import console
     for name, plan in plans:
         out.print(f"[bold]{console.escape(name)}[/]: {len(plan.steps)} operations, hash {plan.hash}")
     if yes:
@@ -400,7 +410,7 @@ def confirm_targets(out: Any, plans: "list[tuple[str, Plan]]", yes: bool) -> boo
 
 def print_targets(report: "targets.TargetsReport", intent: str, chosen: str, stdout: Any) -> None:
     """JSON and Markdown alone on stdout; SQL on stdout with the table on stderr; else the table."""
-    from schemasync import targets_console
+    from schemasync import console, targets_console
 
     if chosen == "json":
         typer.echo(console.to_json(targets_console.targets_json(report, error_line)), nl=False)
@@ -439,7 +449,7 @@ def rollback_command(
     to: Annotated[int | None, typer.Option("--to", help="Go back to before apply ID, undoing every later apply.", show_default=False)] = None,
 ) -> int:
     """Bring the schema back to before the last apply (or apply --to ID), with the data it dropped."""
-    from schemasync import history
+    from schemasync import console, history
 
     stdout = console.make_console(quiet=common.quiet)
 
@@ -467,7 +477,7 @@ def prune_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> int:
     """Drop old backup tables (the data kept for rollback), after asking."""
-    from schemasync import history
+    from schemasync import console, history
 
     stdout = console.make_console(quiet=common.quiet)
 
@@ -487,6 +497,7 @@ def adopt_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (with --accept-differences).")] = False,
 ) -> int:
     """Start managing an existing database (from Alembic or by hand): record a baseline when it matches the models, else list what differs."""
+    from schemasync import adopt, console
     stdout = console.make_console(quiet=common.quiet)
 
     def accept(differences: "Plan") -> bool:
@@ -507,7 +518,7 @@ def history_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the history as JSON.")] = False,
 ) -> int:
     """Applied plans from schema_state: when, hash, operation count, status."""
-    from schemasync import history
+    from schemasync import console, history
 
     report = history.history(common.settings())
     if as_json:
@@ -520,7 +531,7 @@ def history_command(
 @command("inspect")
 def inspect_command(common: Common) -> int:
     """Print the live schema as YAML, with what schemasync does not manage."""
-    from schemasync import workflow
+    from schemasync import console, workflow
 
     typer.echo(console.inspect_yaml(workflow.inspect(common.settings())), nl=False)
     return ExitCode.OK
@@ -532,7 +543,7 @@ def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing schemasync.yaml.")] = False,
 ) -> int:
     """Write a commented starter schemasync.yaml in the current folder."""
-    from schemasync import workflow
+    from schemasync import console, workflow
 
     cwd = Path.cwd()
     path = workflow.init(cwd, common.database_url or f"sqlite:///{cwd.name}.db", common.models or "models:Base", force)
@@ -552,6 +563,7 @@ def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """Declarative schema migrations for SQLAlchemy models."""
+    from schemasync import console
     if context.invoked_subcommand is None:  # no command: show the help, but do not pass for success
         typer.echo(context.get_help())
         console.make_console(stderr=True).print("[bold red]error:[/] no command given: choose one of the commands above")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from schemasync.adopt import ADOPT, AdoptReport
-from schemasync.alembic_export import ExportReport
 from schemasync.plan import Plan, Step
-from schemasync.history import HistoryReport, KeptBackup, RollbackReport
-from schemasync.workflow import CheckReport, InspectReport
+
+# Reports of the commands, for annotations only: rendering one never loads another command's code.
+if TYPE_CHECKING:
+    from schemasync.adopt import AdoptReport
+    from schemasync.alembic_export import ExportReport
+    from schemasync.history import HistoryReport, KeptBackup, RollbackReport
+    from schemasync.workflow import CheckReport, InspectReport
 
 _MARKS = {"create": "+", "add": "+", "drop": "-", "alter": "~", "rebuild": "~", "set": "~", "rename": ">"}
 
@@ -196,6 +199,8 @@ def print_differences(console: Console, plan: Plan) -> None:
 def print_adopt(console: Console, report: AdoptReport) -> None:
     """The baseline adopt recorded (if any), what stays unmanaged, and what Alembic's table says."""
     result, tables = report.result, len(report.differences.target_tables)
+    from schemasync.adopt import ADOPT
+
     if result is not None and report.kind == ADOPT:
         console.print(f"[green]Adopted[/]: the database matches the models ({tables} tables); baseline recorded as schema_state #{result.state_id}. Next: schemasync check")
     elif result is not None:

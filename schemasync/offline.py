@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from schemasync import lockfile
 from schemasync.config import Settings
 from schemasync.devdb import build_target, declare_renames
-from schemasync.dialects import Dialect, dialect_for, offline_dialect
+from schemasync.dialects import Dialect, dialect_for, offline_dialect, supported
 from schemasync.errors import ConfigError
 from schemasync.plan import make_plan
 from schemasync.scope import Scope
@@ -107,7 +107,7 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     start = None if source == lockfile.EMPTY else lockfile.read(Path(source))
     name = dialect_name or _only_dialect(start, source) or (parse_url(settings.database_url).get_backend_name() if settings.database_url else None)
     if not name:
-        raise ConfigError("offline plan: pass --dialect (postgresql, mysql or sqlite)")
+        raise ConfigError(f"offline plan: pass --dialect ({supported()})")
     dialect = offline_dialect(name)
     current = start.entry(name, source).snapshot if start else Snapshot(name)
     previously = lockfile.previously_managed(start, name, source) if start else ()

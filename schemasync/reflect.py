@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.catalog import Catalog
+from schemasync.dialects.catalog import Catalog
 from schemasync.dialects import Dialect
 from schemasync.snapshot import (
     Check,

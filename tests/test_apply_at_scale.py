@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from schemasync import console, dialect_postgresql, state, workflow
+from schemasync import console, state, workflow
+from schemasync.dialects import postgresql as dialect_postgresql
 from schemasync.config import Settings
 from schemasync.devdb import build_target
 from schemasync.dialects import dialect_for

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 
 import pytest
 
@@ -83,31 +81,6 @@ def test_unnamed_constraints_match_by_definition_named_by_name():
     renamed = Table("t", before.columns, uniques=(Unique(("u",), name="uq_t_u"),))
     kinds = [op.op for op in diff(Snapshot("x", (before,)), Snapshot("x", (renamed,)))]
     assert kinds == ["drop_unique", "add_unique"] or kinds == ["add_unique", "drop_unique"]
-
-
-LAYERS = {
-    "errors": 0, "snapshot": 0, "operations": 0, "view": 0, "viewplan": 1,
-    "scope": 1, "diff": 1, "renames": 1, "online": 1, "ordering": 1, "backup": 1, "plan": 3, "rollback": 4,
-    "dialects": 2, "hazards": 2, "preconditions": 3, "preflight": 4, "catalog": 2, "catalog_sqlite": 2, "catalog_sqlite_extras": 2, "catalog_postgresql": 2, "catalog_mysql": 2,
-    "dialect_sqlite": 2, "dialect_postgresql": 2, "dialect_mysql": 2, "ddl": 2, "render": 2,
-    "reflect": 4, "model_key": 4, "target_cache": 4, "models": 4, "devdb": 4, "state": 4, "apply": 4, "lockfile": 4,
-    "alembic_setup": 4,
-    "diff_objects": 1, "render_objects": 2, "catalog_pgobjects": 2,
-    "config": 5, "database": 5, "workflow": 5, "adopt": 5, "alembic_export": 5, "history": 5, "offline": 5, "targets": 5, "console": 6, "report_formats": 6, "targets_console": 6, "cli": 7, "__main__": 8, "__init__": 0,
-}
-
-
-def test_imports_point_one_way():
-    """Application -> I/O -> dialect knowledge -> pure logic -> values; never upwards."""
-    package = Path(__file__).resolve().parent.parent / "schemasync"
-    for path in sorted(package.glob("*.py")):
-        layer = LAYERS[path.stem]
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("schemasync"):
-                names = [node.module.split(".", 1)[1]] if "." in node.module else [a.name for a in node.names]
-                for name in names:
-                    if name in LAYERS and name != "__init__":
-                        assert LAYERS[name] <= layer, f"{path.name} imports {name} (layer {LAYERS[name]} > {layer})"
 
 
 def test_rename_declarations_are_read_without_making_info_dicts():

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import types as sqltypes
 
-from schemasync.catalog import Catalog, Memo, strip_outer_parens
+from schemasync.dialects.catalog import Catalog, Memo, strip_outer_parens
 
 try:  # the Inspector's own type parser, and its lazy loader of enums and domains
     from sqlalchemy.dialects.postgresql.base import DOMAIN, PGDialect, _NamedTypeLoader

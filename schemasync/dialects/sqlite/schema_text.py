@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.catalog import Catalog, matching_paren, split_top_level
+from schemasync.dialects.catalog import Catalog, matching_paren, split_top_level
 
 _OBJECTS = "SELECT type, name, tbl_name, sql FROM {main}.sqlite_master WHERE type IN ('table', 'index', 'trigger') AND sql IS NOT NULL ORDER BY name"
 _INDEX_HEAD = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+.*?\bON\s+(?:\"(?:[^\"]|\"\")+\"|`[^`]+`|\[[^\]]+\]|\w+)\s*\(", re.IGNORECASE | re.DOTALL)

@@ -1,7 +1,7 @@
 """What a bulk catalog reader hands to reflection: one schema's tables, in the Inspector's shapes.
 
-Each dialect reads its catalog in bulk (`catalog_sqlite.py`, `catalog_postgresql.py`,
-`catalog_mysql.py`: one query per kind of object for all tables, not one per table) and fills a
+Each dialect reads its catalog in bulk (`dialects/<name>/catalog.py`:
+one query per kind of object for all tables, not one per table) and fills a
 `Catalog` with the same dictionaries SQLAlchemy's `Inspector.get_multi_*` would return, limited
 to the keys `reflect.py` reads. `reflect.py` turns either into Tables with one piece of code, so
 the two readers can only differ in what they read, and the tests compare them on every schema

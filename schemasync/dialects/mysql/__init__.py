@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync import ddl, online
-from schemasync.catalog import Catalog
-from schemasync.dialects import LOCK_NAME, Dialect, register
+from schemasync.dialects.catalog import Catalog
+from schemasync.dialects.base import LOCK_NAME, Dialect
 from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
@@ -73,13 +73,16 @@ WHERE t.TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND t.TABLE_TYPE = 'BASE
 _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc", "pack_keys", "checksum", "page_compressed"})
 
 
-@register
 class MySQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "mysql"
     transactional_ddl: ClassVar[bool] = False
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
+    # InnoDB checks a foreign key per row as it is written.
+    checks_foreign_keys_in_apply: ClassVar[bool] = True
+    # Strict mode (the default since MariaDB 10.2.4 / MySQL 5.7) refuses a value that does not fit.
+    narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # https://mariadb.com/kb/en/identifier-names/#maximum-length
     max_name_length: ClassVar[int] = 64
     # A foreign key of CREATE TABLE without an index of its own gets one named after its first
@@ -361,7 +364,7 @@ class MySQLDialect(Dialect):
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """information_schema read once per kind of object instead of SHOW CREATE TABLE per table (MariaDB)."""
-        from schemasync import catalog_mysql
+        from schemasync.dialects.mysql import catalog as catalog_mysql
 
         return catalog_mysql.read(connection, schema, names) if catalog_mysql.supported(connection) else None
 

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from schemasync import online
-from schemasync.catalog import Catalog
-from schemasync.dialects import LOCK_NAME, Dialect, register, wait_for_lock
+from schemasync.dialects.catalog import Catalog
+from schemasync.dialects.base import LOCK_NAME, Dialect, wait_for_lock
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (
@@ -110,7 +110,6 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 """
 
 
-@register
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
@@ -118,6 +117,10 @@ class PostgreSQLDialect(Dialect):
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
+    # Foreign keys are checked per statement inside the apply's transaction.
+    checks_foreign_keys_in_apply: ClassVar[bool] = True
+    # NAMEDATALEN - 1: https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS
+    max_name_length: ClassVar[int] = 63
     # ALTER ... TYPE varchar(n) USING col::varchar(n) cuts longer text; numbers out of range fail.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"range"})
     online_ddl: ClassVar[bool] = True
@@ -410,13 +413,13 @@ class PostgreSQLDialect(Dialect):
 
     def read_objects(self, connection: sa.Connection, schemas: Mapping[str | None, str | None], keep: Callable[[str | None, str], bool]) -> tuple[tuple, tuple]:
         """Enum types and standalone sequences: one small pg_catalog query each (catalog_pgobjects.py)."""
-        from schemasync import catalog_pgobjects
+        from schemasync.dialects.postgresql import objects as catalog_pgobjects
 
         return catalog_pgobjects.read_objects(connection, schemas, keep)
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """Six plain pg_catalog queries, rows as tuples, each distinct type parsed once."""
-        from schemasync import catalog_postgresql
+        from schemasync.dialects.postgresql import catalog as catalog_postgresql
 
         return catalog_postgresql.read(connection, schema, names) if catalog_postgresql.supported(connection) else None
 

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import types as sqltypes
 
-from schemasync.catalog import Catalog, Memo
+from schemasync.dialects.catalog import Catalog, Memo
 
 try:  # the Inspector's own parser of SHOW CREATE TABLE lines, for types
     from sqlalchemy.dialects.mysql.reflection import ReflectedState

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import types as sqltypes
 
-from schemasync.catalog import Catalog, Memo, matching_paren
+from schemasync.dialects.catalog import Catalog, Memo, matching_paren
 
 MIN_VERSION = (3, 31)
 

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from schemasync.catalog import Catalog
-from schemasync.dialects import Dialect, register
+from schemasync.dialects.catalog import Catalog
+from schemasync.dialects.base import Dialect
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import TRANSACTION
@@ -41,7 +41,6 @@ _VIEW_HEAD = re.compile(
 RENAMES = (RenameTable, RenameColumn)
 
 
-@register
 class SQLiteDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "sqlite"
@@ -53,6 +52,8 @@ class SQLiteDialect(Dialect):
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset()
     # Enforcement is off during the apply; PRAGMA foreign_key_check runs before it commits.
     checks_foreign_keys_in_apply: ClassVar[bool] = False
+    # SQLite has no limit on identifiers; backup names are kept as short as on PostgreSQL.
+    max_name_length: ClassVar[int] = 63
     # The scratch place is an in-memory database: snapshots and offline plans need no file.
     offline_build_url: ClassVar[str | None] = "sqlite://"
 
@@ -155,19 +156,19 @@ class SQLiteDialect(Dialect):
 
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """Pragma functions joined to sqlite_master: four queries, not several per table."""
-        from schemasync import catalog_sqlite
+        from schemasync.dialects.sqlite import catalog as catalog_sqlite
 
         return catalog_sqlite.read(connection, schema, names) if catalog_sqlite.supported(connection) else None
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Expression and partial indexes, table options and triggers, from the schema's SQL text."""
-        from schemasync import catalog_sqlite_extras
+        from schemasync.dialects.sqlite import schema_text
 
-        catalog_sqlite_extras.complete(connection, schema, names, catalog)
+        schema_text.complete(connection, schema, names, catalog)
 
     def complete_inspector_catalog(self, connection: sa.Connection, schema: str | None, catalog: Catalog) -> None:
         """Column collations, which SQLAlchemy's Inspector does not read: from the CREATE TABLE text."""
-        from schemasync import catalog_sqlite
+        from schemasync.dialects.sqlite import catalog as catalog_sqlite
 
         main = self.sa_dialect.identifier_preparer.quote_identifier(schema) if schema else "main"
         for name, columns in catalog.columns.items():
