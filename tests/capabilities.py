@@ -32,6 +32,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "virtual_generated_columns": SQLITE | MYSQL,  # PostgreSQL 15 has STORED only
     "identity_columns": POSTGRESQL,  # sa.Identity() as GENERATED ... AS IDENTITY
     "auto_increment_off_the_key": MYSQL,  # AUTO_INCREMENT on an indexed column that is not the key
+    "autoincrement_key_added_to_a_table": SQLITE | POSTGRESQL,  # MariaDB: a known gap (docs/normalisation.md)
     "column_character_sets": MYSQL,  # a column's own character set (a collation implies one)
     "unsigned_integers": MYSQL,
     "enum_and_set_columns": MYSQL,  # inline ENUM(...) / SET(...) column types

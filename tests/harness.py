@@ -51,9 +51,9 @@ def converge(project, models: str | sa.MetaData, *flags: str, name: str = "m", s
     return json.loads(planned.output)
 
 
-def converge_each(project, *versions: str, flags: tuple[str, ...] = ("--allow-destructive",)) -> list[dict]:
-    """Converge on each version of the models in turn; the applied plans."""
-    return [converge(project, source, *flags, name=f"v{number}") for number, source in enumerate(versions, 1)]
+def converge_each(project, *versions: str, header: str = HEADER, flags: tuple[str, ...] = ("--allow-destructive",)) -> list[dict]:
+    """Converge on each version of the models (source after `header`) in turn; the applied plans."""
+    return [converge(project, header + source, *flags, name=f"v{number}") for number, source in enumerate(versions, 1)]
 
 
 def assert_schema(project, spec: str, expected: Mapping) -> None:
