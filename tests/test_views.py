@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from tests.capabilities import lacks, requires
@@ -201,15 +200,6 @@ def test_a_bad_view_is_one_line(project):
     models = project.write_models("bad", USERS + 'schemasync.View("v", "SELECT 1", metadata)\n')
     result = project.cli("plan", models=models)
     assert result.exit_code == 1 and "must be a select" in result.output and "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("dialect", ["sqlite"])
-def test_sql_of_a_view_plan(project, dialect):
-    if project.db.dialect != dialect:
-        return
-    models = project.write_models("v1", V1)
-    sql = project.cli("plan", "--sql", models=models).output
-    assert "CREATE VIEW active_users AS SELECT users.id, users.name \nFROM users \nWHERE users.active = 1" in sql
 
 
 def test_views_go_through_the_lock_file_and_offline_plans(project):

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:926e3fd05ab7f5bad2264a589c11e018bedb109537edd5c7fd0cfa7af645632a (mysql)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 

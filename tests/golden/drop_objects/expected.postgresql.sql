@@ -1,3 +1,5 @@
+-- schemasync plan sha256:b435168fff9e20278c836d41a97ddda3b8e423a217bbf9035b869977cfece781 (postgresql)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 

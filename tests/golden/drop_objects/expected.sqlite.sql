@@ -1,3 +1,5 @@
+-- schemasync plan sha256:3b6652c44bae98bde1e66dfc6cea08c19e99076b07b804e1ae93bc63d83e1240 (sqlite)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 
