@@ -21,13 +21,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # how the dialect changes a table
     "alter_by_rebuild": SQLITE,  # most ALTERs are SQLite's copy-and-rename, a step the plan shows
     "transactional_ddl": SQLITE | POSTGRESQL,  # a failed apply leaves nothing half-done (MariaDB's DDL commits)
-    "server": SERVERS,  # a server reached over the network, with its own scratch databases and other sessions
+    "network_server": SERVERS,  # reached over the network: a connection can be refused
+    "concurrent_sessions": SERVERS,  # other sessions see an apply in progress (SQLite: never outside its transaction)
     "scratch_database": SERVERS,  # the models are built in a scratch database (SQLite builds them in memory)
+    "scratch_build_in_batches": POSTGRESQL,  # a large scratch build commits as it goes (the lock table's size)
     "lock_timeouts": SERVERS,  # a step waiting for a lock gives up (lock_timeout / lock_wait_timeout)
     "online_ddl": SERVERS,  # `--online` changes how steps run (CONCURRENTLY / ALGORITHM=...)
     "concurrent_index_builds": POSTGRESQL,  # CREATE / DROP INDEX CONCURRENTLY
     "online_algorithms": MYSQL,  # ALGORITHM=INPLACE / NOCOPY / INSTANT named per step
     "not_valid_constraints": POSTGRESQL,  # ADD CONSTRAINT ... NOT VALID, then VALIDATE
+    "observable_table_storage": SQLITE | POSTGRESQL,  # a rewrite shows (rootpage / relfilenode)
     # columns
     "virtual_generated_columns": SQLITE | MYSQL,  # PostgreSQL 15 has STORED only
     "identity_columns": POSTGRESQL,  # sa.Identity() as GENERATED ... AS IDENTITY

@@ -22,13 +22,18 @@ from schemasync.errors import ExitCode
 HEADER = "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
 
 
+def metadata_module(metadata: sa.MetaData, name: str = "m") -> str:
+    """Hand a MetaData to schemasync as `module:metadata` without writing source text."""
+    module = types.ModuleType(f"m_{name}_{secrets.token_hex(4)}")
+    module.metadata = metadata  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module  # conftest forgets m_* modules after each test
+    return f"{module.__name__}:metadata"
+
+
 def models_spec(project, models: str | sa.MetaData, name: str = "m") -> str:
     """The `--models` value for source text, a MetaData, or a value that already is one."""
     if isinstance(models, sa.MetaData):
-        module = types.ModuleType(f"m_{name}_{secrets.token_hex(4)}")
-        module.metadata = models  # type: ignore[attr-defined]
-        sys.modules[module.__name__] = module  # conftest forgets m_* modules after each test
-        return f"{module.__name__}:metadata"
+        return metadata_module(models, name)
     if "\n" in models:
         return project.write_models(name, models)
     return models
