@@ -65,7 +65,7 @@ def run_in_terminal(command: str, cwd: Path, answer: bytes, timeout: float = 120
 
 def test_the_ci_script_runs_the_readme_test_command():
     test_command = _blocks("bash")[1].strip()
-    assert test_command.endswith("python -m pytest")
+    assert test_command.endswith("python -m pytest -n auto")  # every test, on one worker per CPU
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
