@@ -56,7 +56,6 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "index_prefix_lengths": MYSQL,
     "fulltext_indexes": MYSQL,
     "deferrable_constraints": POSTGRESQL,
-    "check_constraints_enforced_on_add": SQLITE | POSTGRESQL,  # MariaDB checks rows only with a flag (see test_online)
     # tables and schema-level objects
     "strict_tables": SQLITE,  # STRICT, WITHOUT ROWID, AUTOINCREMENT table options
     "storage_engines": MYSQL,  # ENGINE, ROW_FORMAT, table character set
@@ -65,7 +64,6 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "enum_types": POSTGRESQL,  # CREATE TYPE ... AS ENUM, shared by columns
     "sequences": POSTGRESQL,  # standalone sequences
     "materialized_views": POSTGRESQL,
-    "server_users": MYSQL,  # objects that name a user (DEFINER=...) the test creates
 }
 
 
