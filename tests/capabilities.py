@@ -56,6 +56,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "index_prefix_lengths": MYSQL,
     "fulltext_indexes": MYSQL,
     "deferrable_constraints": POSTGRESQL,
+    "renames_indexes_in_place": POSTGRESQL | MYSQL,  # ALTER ... RENAME INDEX (SQLite drops and creates)
+    "renames_constraints_in_place": POSTGRESQL,  # RENAME CONSTRAINT (MariaDB drops and adds a check or key)
+    "foreign_key_names_reflected": POSTGRESQL | MYSQL,  # SQLAlchemy reflects SQLite's without their names
     # tables and schema-level objects
     "strict_tables": SQLITE,  # STRICT, WITHOUT ROWID, AUTOINCREMENT table options
     "storage_engines": MYSQL,  # ENGINE, ROW_FORMAT, table character set
