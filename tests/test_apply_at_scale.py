@@ -19,6 +19,7 @@ from schemasync.scope import Scope
 from tests.capabilities import requires, supports
 from tests.harness import metadata_module
 
+pytestmark = pytest.mark.slow  # hundreds of operations per test
 TABLES = 100
 
 

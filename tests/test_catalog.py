@@ -83,6 +83,7 @@ def test_the_scratch_build_reads_alike(db):
         engine.dispose()
 
 
+@pytest.mark.slow  # a hypothesis hunt
 def test_generated_schemas_read_alike(db):
     @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(schema=schemas())
