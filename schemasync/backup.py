@@ -44,7 +44,7 @@ from schemasync.operations import (
 )
 from schemasync.scope import parse_table_key
 from schemasync.diff_objects import enum_type_text
-from schemasync.snapshot import Snapshot, Table, TableKey
+from schemasync.snapshot import Snapshot, Table, TableKey, key_order
 
 BACKUP_PREFIX = "schemasync_backup_"
 TABLE, COLUMNS, RENAME_TABLE, RENAME_COLUMN = "table", "columns", "rename_table", "rename_column"
@@ -104,7 +104,7 @@ def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str
             found.setdefault(op.table, []).append(op.column.name)
         elif isinstance(op, AlterColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.after.name)
-    return {key: tuple(names) for key, names in sorted(found.items(), key=lambda item: _sort(item[0]))}
+    return {key: tuple(names) for key, names in sorted(found.items(), key=lambda item: key_order(item[0]))}
 
 
 def rename_records(operations: Iterable[Operation]) -> list[Record]:
@@ -271,7 +271,7 @@ class _Renames:
 
 def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]:
     """Referenced tables get their rows before the tables that reference them (ties and cycles by name)."""
-    pending = sorted(rows, key=lambda op: _sort(op.table))
+    pending = sorted(rows, key=lambda op: key_order(op.table))
     keys = {op.table for op in pending}
     done: set[TableKey] = set()
     ordered: list[Operation] = []
@@ -283,6 +283,3 @@ def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]
             pending.remove(op)
     return ordered
 
-
-def _sort(key: TableKey) -> tuple[str, str]:
-    return (key[0] or "", key[1])

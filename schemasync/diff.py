@@ -33,13 +33,13 @@ from schemasync.operations import (
     SetTableComment,
     SetTableOptions,
 )
-from schemasync.snapshot import Snapshot, Table, TableKey
+from schemasync.snapshot import Snapshot, Table, TableKey, key_order
 
 
 def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
     """Operations that turn `current` into `target`, in a deterministic (not yet runnable) order."""
     operations: list[Operation] = []
-    keys = sorted(set(current.tables_by_key) | set(target.tables_by_key), key=lambda k: (k[0] or "", k[1]))
+    keys = sorted(set(current.tables_by_key) | set(target.tables_by_key), key=key_order)
     for key in keys:
         before, after = current.table(key), target.table(key)
         if before is None:
@@ -54,7 +54,7 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
 def diff_views(current: Snapshot, target: Snapshot) -> list[Operation]:
     """Views by key: a changed one (definition, or materialized or not) is dropped and created again."""
     operations: list[Operation] = []
-    for key in sorted(set(current.views_by_key) | set(target.views_by_key), key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(set(current.views_by_key) | set(target.views_by_key), key=key_order):
         before, after = current.views_by_key.get(key), target.views_by_key.get(key)
         if before == after:
             continue

@@ -25,7 +25,7 @@ from schemasync.operations import (
     SwapEnum,
 )
 
-from schemasync.snapshot import EnumType, Snapshot
+from schemasync.snapshot import EnumType, Snapshot, key_order
 
 
 def diff_objects(current: Snapshot, target: Snapshot) -> list[Operation]:
@@ -40,7 +40,7 @@ def diff_enums(current: Snapshot, target: Snapshot) -> list[Operation]:
     old = {e.key: e for e in current.enums}
     new = {e.key: e for e in target.enums}
     operations: list[Operation] = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(set(old) | set(new), key=key_order):
         before, after = old.get(key), new.get(key)
         if before is None:
             operations.append(CreateEnum(key, after))
@@ -114,7 +114,7 @@ def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
     old = {s.key: s for s in current.sequences}
     new = {s.key: s for s in target.sequences}
     operations: list[Operation] = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(set(old) | set(new), key=key_order):
         before, after = old.get(key), new.get(key)
         if before is None:
             operations.append(CreateSequence(key, after))

@@ -61,7 +61,7 @@ from schemasync.operations import (
     SetTableOptions,
     SwapEnum,
 )
-from schemasync.snapshot import TableKey
+from schemasync.snapshot import TableKey, key_order
 from schemasync.viewplan import dependencies
 
 # The phases a plan runs in, first to last. Every operation belongs to one (PHASE_OF); inside a
@@ -150,10 +150,6 @@ PHASE_OF: dict[type[Operation], str] = {
 _RANK: dict[type[Operation], int] = {kind: PHASES.index(phase) for kind, phase in PHASE_OF.items()}
 
 
-def _table_sort(key: TableKey) -> tuple[str, str]:
-    return (key[0] or "", key[1])
-
-
 def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operation]:
     """The runnable order. `split_fk_cycles`: create cyclic foreign keys after both tables exist."""
     creates = [op for op in operations if isinstance(op, CreateTable)]
@@ -179,10 +175,10 @@ def _within_phase(op: Operation) -> tuple:
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
     if isinstance(op, (RenameEnumValue, AddEnumValue, SwapEnum)):
-        return (_table_sort(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
+        return (key_order(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
     # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
     generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
-    return (_table_sort(op.table), op.op, generated_first)
+    return (key_order(op.table), op.op, generated_first)
 
 
 def _order_views(views: list[Operation]) -> list[Operation]:
@@ -245,7 +241,7 @@ def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[
     for key, deps in edges.items():
         for dep in deps:
             dependents[dep].add(key)
-    ready = [(_table_sort(k), k) for k, deps in pending.items() if not deps]
+    ready = [(key_order(k), k) for k, deps in pending.items() if not deps]
     heapq.heapify(ready)
     result: list[TableKey] = []
     while len(result) < len(edges):
@@ -253,16 +249,16 @@ def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[
             if not break_cycles:
                 raise PlanError("foreign keys form a cycle that cannot be ordered")
             # Cycle: take the first remaining table by name; its unmet dependencies are split off later.
-            key = min((k for k in pending if k not in result), key=_table_sort)
+            key = min((k for k in pending if k not in result), key=key_order)
             pending[key] = set()
-            heapq.heappush(ready, (_table_sort(key), key))
+            heapq.heappush(ready, (key_order(key), key))
         _, key = heapq.heappop(ready)
         if key in result:
             continue
         result.append(key)
-        for dependent in sorted(dependents[key], key=_table_sort):
+        for dependent in sorted(dependents[key], key=key_order):
             pending[dependent].discard(key)
             if not pending[dependent] and dependent not in result:
-                heapq.heappush(ready, (_table_sort(dependent), dependent))
+                heapq.heappush(ready, (key_order(dependent), dependent))
     return result
 

@@ -17,6 +17,32 @@ from typing import Any
 TableKey = tuple[str | None, str]
 
 
+def key_order(key: TableKey) -> tuple[str, str]:
+    """How (schema, name) keys sort everywhere: the default schema (None) first, then by name."""
+    return (key[0] or "", key[1])
+
+
+class SchemaObject:
+    """A table, view, enum type or sequence: known by (schema, name), one namespace per schema."""
+
+    __slots__ = ()
+    name: str
+    schema: str | None
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+def by_key(item: SchemaObject) -> tuple[str, str]:
+    """The sort key of a table, view, enum type or sequence (`key_order` of its key)."""
+    return key_order(item.key)
+
+
 @dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
 class Column:
     """A column; `type` is the DDL text the dialect compiles, `default` the server's default text."""
@@ -140,7 +166,7 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(SchemaObject):
     """A table and everything that hangs off it, in a canonical order."""
 
     name: str
@@ -165,14 +191,6 @@ class Table:
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
     triggers: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
     @cached_property
     def columns_by_name(self) -> dict[str, Column]:
         return {column.name: column for column in self.columns}
@@ -183,7 +201,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class EnumType:
+class EnumType(SchemaObject):
     """A named enumerated type (PostgreSQL's CREATE TYPE ... AS ENUM): its values in their order."""
 
     name: str
@@ -192,13 +210,9 @@ class EnumType:
     # Declared in the models (a column's info={"schemasync": {"renamed_values": {old: new}}}); an instruction, not schema.
     renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
 
 @dataclass(frozen=True)
-class View:
+class View(SchemaObject):
     """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
 
     name: str
@@ -206,17 +220,9 @@ class View:
     schema: str | None = None
     materialized: bool = False
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
 
 @dataclass(frozen=True)
-class SequenceDef:
+class SequenceDef(SchemaObject):
     """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
 
     name: str
@@ -228,10 +234,6 @@ class SequenceDef:
     max_value: int = 9223372036854775807
     cache: int = 1
     cycle: bool = False
-
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=by_key))
         return with_objects(cls(data["dialect"], tables), data)
 
     def fingerprint(self) -> str:
@@ -327,8 +329,8 @@ def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str |
     return getattr(item, "db_name", None) or item.name
 
 
-def table_sort_key(table: Table) -> tuple[str, str]:
-    return (table.schema or "", table.name)
+# The older name of `by_key`, still imported by lockfile.py and target_cache.py.
+table_sort_key = by_key
 
 
 def canonical_json(data: Any) -> str:
@@ -356,20 +358,20 @@ def column_to_dict(column: Column) -> dict[str, Any]:
         "autoincrement": column.autoincrement,
         "comment": column.comment,
     }
-    # Keys of later fields only where they are not at their defaults: older fingerprints stay the same.
     for key in OPTIONAL_COLUMN_KEYS:
         value = getattr(column, key)
-        if value:
+        if value != OPTIONAL_FIELDS[key]:
             data[key] = value
     return data
 
 
-OPTIONAL_COLUMN_KEYS = ("computed", "persisted", "identity")
-
-
-# Fields added after the core: in the canonical dict only when set, so that every fingerprint,
-# golden file and stored state row of a schema without them stays byte-identical.
-OPTIONAL_FIELDS: dict[str, Any] = {"expressions": (), "where": None, "options": (), "deferrable": None, "initially": None}
+# Fields added after the core, each with its default: in the canonical dict only when set, so that
+# every fingerprint, golden file and stored state row of a schema without them stays byte-identical.
+OPTIONAL_FIELDS: dict[str, Any] = {
+    "expressions": (), "where": None, "options": (), "deferrable": None, "initially": None,  # indexes, constraints
+    "computed": None, "persisted": False, "identity": None,  # columns
+}
+OPTIONAL_COLUMN_KEYS = tuple(name for name in OPTIONAL_FIELDS if name in Column.__dataclass_fields__)
 
 
 def deep_list(value: Any) -> Any:
@@ -451,11 +453,7 @@ def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
     views = views_from_dict(data)
     if not enums and not sequences and not views:
         return snapshot
-    return replace(snapshot, enums=tuple(sorted(enums, key=object_sort_key)), sequences=tuple(sorted(sequences, key=object_sort_key)), views=views)
-
-
-def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
-    return (item.schema or "", item.name)
+    return replace(snapshot, enums=tuple(sorted(enums, key=by_key)), sequences=tuple(sorted(sequences, key=by_key)), views=views)
 
 
 def managed_key(item: EnumType | SequenceDef) -> TableKey:
@@ -476,8 +474,4 @@ def views_to_dict(views: tuple[View, ...]) -> dict[str, Any]:
 
 
 def views_from_dict(data: dict[str, Any]) -> tuple[View, ...]:
-    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=view_sort_key))
-
-
-def view_sort_key(view: View) -> tuple[str, str]:
-    return (view.schema or "", view.name)
+    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=by_key))
