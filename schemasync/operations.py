@@ -22,6 +22,7 @@ from schemasync.snapshot import (
     TableKey,
     Unique,
     View,
+    changed_by_key,
     column_to_dict,
     fields_of,
     server_name,
@@ -301,8 +302,7 @@ class SetTableOptions(Operation):
 
     def changed(self) -> dict[str, Any]:
         """The options that differ, each with its new value (None: back to the server's default)."""
-        old, new = dict(self.before), dict(self.after)
-        return {key: new.get(key) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
+        return {key: new for key, _, new in changed_by_key(dict(self.before), dict(self.after))}
 
     @property
     def destructive(self) -> bool:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 TableKey = tuple[str | None, str]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def key_order(key: TableKey) -> tuple[str, str]:
@@ -41,6 +44,13 @@ class SchemaObject:
 def by_key(item: SchemaObject) -> tuple[str, str]:
     """The sort key of a table, view, enum type or sequence (`key_order` of its key)."""
     return key_order(item.key)
+
+
+def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], Any] | None = None) -> list[tuple[K, V | None, V | None]]:
+    """The keyed diff every kind of object shares: (key, old value, new value) for each key of
+    either side whose values differ, sorted by `order` (None: the keys' own order); None where a
+    side lacks the key."""
+    return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=order) if old.get(key) != new.get(key)]
 
 
 @dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
@@ -258,6 +268,14 @@ class Snapshot:
     @cached_property
     def views_by_key(self) -> dict[TableKey, View]:
         return {view.key: view for view in self.views}
+
+    @cached_property
+    def enums_by_key(self) -> dict[TableKey, EnumType]:
+        return {enum.key: enum for enum in self.enums}
+
+    @cached_property
+    def sequences_by_key(self) -> dict[TableKey, SequenceDef]:
+        return {sequence.key: sequence for sequence in self.sequences}
 
     def only(self, keys: set[TableKey]) -> Snapshot:
         """The same snapshot restricted to the given tables and views, and to the enum types and sequences
