@@ -302,7 +302,7 @@ class SetTableOptions(Operation):
 
     def changed(self) -> dict[str, Any]:
         """The options that differ, each with its new value (None: back to the server's default)."""
-        return {key: new for key, _, new in changed_by_key(dict(self.before), dict(self.after))}
+        return {key: new for key, _, new in changed_by_key(dict(self.before), dict(self.after), str)}
 
     @property
     def destructive(self) -> bool:

@@ -46,10 +46,9 @@ def by_key(item: SchemaObject) -> tuple[str, str]:
     return key_order(item.key)
 
 
-def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], Any] | None = None) -> list[tuple[K, V | None, V | None]]:
+def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], Any]) -> list[tuple[K, V | None, V | None]]:
     """The keyed diff every kind of object shares: (key, old value, new value) for each key of
-    either side whose values differ, sorted by `order` (None: the keys' own order); None where a
-    side lacks the key."""
+    either side whose values differ, sorted by `order`; None where a side lacks the key."""
     return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=order) if old.get(key) != new.get(key)]
 
 
@@ -287,7 +286,8 @@ class Snapshot:
 
     def object_keys(self) -> set[TableKey]:
         """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
-        return {managed_key(item) for item in (*self.enums, *self.sequences)}
+        objects: tuple[EnumType | SequenceDef, ...] = (*self.enums, *self.sequences)
+        return {managed_key(item) for item in objects}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
         """The same schema-level objects and views with other tables."""
