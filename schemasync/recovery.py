@@ -112,7 +112,7 @@ def in_progress(connection: sa.Connection, dialect: Dialect) -> str | None:
     holder = dialect.lock_holder(connection)
     connection.rollback()
     if running is None:
-        return f"an apply holds the migration lock ({holder or 'another session'})"
+        return f"an apply is in progress (it holds the migration lock: {holder or 'another session'})"
     started = running.started_at.replace(tzinfo=timezone.utc) if running.started_at.tzinfo is None else running.started_at
     age = max(0, round((datetime.now(timezone.utc) - started).total_seconds()))
     step = f"step {min(running.steps_done + 1, running.steps_total)}/{running.steps_total}" if running.steps_total else "starting"
