@@ -16,7 +16,7 @@ from sqlalchemy.sql.util import find_tables
 
 from schemasync.ddl import create_view_of
 from schemasync.dialects import Dialect
-from schemasync.errors import PlanError
+from schemasync.errors import PlanError, first_line
 from schemasync.lockfile import model_object_keys, model_table_digest
 from schemasync.model_key import describe
 from schemasync.reflect import reflect
@@ -171,10 +171,3 @@ def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapsho
         return snapshot
     enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)
     return replace(snapshot, enums=enums)
-
-
-def first_line(error: BaseException) -> str:
-    """The driver's own message, first line only (SQLAlchemy appends SQL and a help link)."""
-    orig = getattr(error, "orig", None) or error
-    text = str(orig).strip().splitlines()
-    return text[0] if text else type(orig).__name__
