@@ -26,7 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),
     "database I/O": (
-        "reflect", "model_key", "target_cache", "models", "devdb", "state", "apply", "lockfile",
+        "reflect", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
         "alembic_setup", "rollback", "preflight",
     ),
     "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),

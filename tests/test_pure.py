@@ -87,7 +87,7 @@ def test_rename_declarations_are_read_without_making_info_dicts():
     """SQLAlchemy makes and keeps an empty `info` dict on first access: 80 MB over 5,000 tables' objects."""
     import sqlalchemy as sa
 
-    from schemasync.devdb import renamed_from
+    from schemasync.renames import renamed_from
 
     metadata = sa.MetaData()
     table = sa.Table(
