@@ -10,29 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import types
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cache, cached_property
-from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar
+
+from schemasync.forms import NOT_STORED, SERVER, SERVER_FORM, SERVER_NAME, WHEN_SET, WHEN_SET_FORM, Field, form, from_dict, plain, read, to_dict
 
 TableKey = tuple[str | None, str]
 
-# How a field is serialised, as its dataclass metadata; an unmarked field is in the canonical form
-# (fingerprints, schema_state, the lock file, the cache) by its own name, always.
-# - WHEN_SET: added after the core, so in the canonical form only when not at its default: every
-#   fingerprint, golden file and stored schema_state row of a schema without it stays byte-identical.
-# - SERVER: not compared, so outside the canonical form; the stored form (lock file, target cache)
-#   keeps it beside it, because rendering needs it (the server's own names). SERVER_NAME is one
-#   that a reader takes to be the item's `name` when the stored form does not list it.
-# - NOT_STORED: never serialised: SQLAlchemy's type object, declarations read from the models on
-#   every run, what only the live side has.
-# Every field that is not compared is SERVER or NOT_STORED (tests/test_pure.py checks it), so a new
-# field is serialised unless someone decided it is not.
-ALWAYS, WHEN_SET_FORM, SERVER_FORM, NOT_STORED_FORM = "always", "when set", "server", "not stored"
-WHEN_SET = types.MappingProxyType({"form": WHEN_SET_FORM})
-SERVER = types.MappingProxyType({"form": SERVER_FORM})
-SERVER_NAME = types.MappingProxyType({"form": SERVER_FORM, "absent": "name"})
-NOT_STORED = types.MappingProxyType({"form": NOT_STORED_FORM})
 
 
 @dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
@@ -373,118 +358,7 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     return digest({**snapshot, "tables": tables})
 
 
-def deep_list(value: Any) -> Any:
-    return [deep_list(v) for v in value] if isinstance(value, (tuple, list)) else value
-
-
-def deep_tuple(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return tuple([deep_tuple(v) if isinstance(v, (tuple, list)) else v for v in value])
-    return value
-
-
-# --- the forms, by field name: generic over every snapshot class's fields --------------------------
-
-
-@dataclass(frozen=True)
-class _Field:
-    """How one field is written and read: its form (ALWAYS, or a marker's), its default, and the
-    snapshot class its values are (None: plain values, kept as they are or as nested tuples)."""
-
-    name: str
-    form: str
-    default: Any
-    item: type | None
-    many: bool
-    scalar: bool
-    absent: str | None
-
-
-@cache
-def _form(cls: type) -> tuple[_Field, ...]:
-    """The fields of a snapshot class in canonical order: `CANONICAL_FIRST`, then as declared."""
-    hints = get_type_hints(cls)
-    first: tuple[str, ...] = getattr(cls, "CANONICAL_FIRST", ())
-    ordered = sorted(fields(cls), key=lambda f: first.index(f.name) if f.name in first else len(first))
-    return tuple(
-        _Field(f.name, f.metadata.get("form", ALWAYS), None if f.default is MISSING else f.default, _item_class(hints[f.name]), get_origin(hints[f.name]) is tuple,
-               _is_scalar(hints[f.name]), f.metadata.get("absent"))
-        for f in ordered
-    )
-
-
-def _item_class(hint: Any) -> type | None:
-    """The snapshot class inside `X`, `X | None` or `tuple[X, ...]`; None for plain values."""
-    if is_dataclass(hint):
-        return hint  # type: ignore[return-value]
-    if get_origin(hint) in (Union, types.UnionType, tuple):
-        return next((found for arg in get_args(hint) if (found := _item_class(arg)) is not None), None)
-    return None
-
-
-def _is_scalar(hint: Any) -> bool:
-    if get_origin(hint) in (Union, types.UnionType):
-        return all(_is_scalar(arg) for arg in get_args(hint))
-    return hint in (str, int, bool, type(None))
-
-
-def to_dict(item: Any) -> dict[str, Any]:
-    """The canonical form of a snapshot value: its compared fields by name (WHEN_SET ones only when set)."""
-    data = {}
-    for name, when_set, default, plain in _writer(type(item)):
-        value = getattr(item, name)
-        if not when_set or value != default:
-            data[name] = value if plain is None else plain(value)
-    return data
-
-
-@cache
-def _writer(cls: type) -> tuple[tuple[str, bool, Any, Any], ...]:
-    """Per canonical field: name, whether only when set, default, and how to make its value plain
-    (None: it is already; fingerprints make 130,000 column dicts at 5,000 tables)."""
-    return tuple((f.name, f.form == WHEN_SET_FORM, f.default, None if f.scalar else _plain_maker(f)) for f in _form(cls) if f.form in (ALWAYS, WHEN_SET_FORM))
-
-
-def _plain_maker(spec: _Field) -> Any:
-    if spec.item is None:
-        return deep_list
-    if spec.many:
-        return lambda items: [to_dict(item) for item in items]
-    return lambda item: None if item is None else to_dict(item)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return to_dict(value) if is_dataclass(value) else value
-
-
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """A snapshot value from its canonical (or stored) form; a key that is no field is a TypeError."""
-    readers = _readers(cls)
-    if readers:
-        data = dict(data)
-        for name, spec in readers:
-            if name in data:
-                data[name] = _read(spec, data[name])
-    return cls(**data)
-
-
-@cache
-def _readers(cls: type) -> tuple[tuple[str, _Field], ...]:
-    """The fields whose stored values need converting (lists to tuples, dicts to snapshot values)."""
-    return tuple((f.name, f) for f in _form(cls) if not f.scalar)
-
-
-def _read(spec: _Field, value: Any) -> Any:
-    if spec.item is None or value is None:
-        return deep_tuple(value)
-    if spec.many:
-        return tuple(from_dict(spec.item, v) for v in value)
-    return from_dict(spec.item, value)
-
-
-# The canonical forms callers name: the same generic code.
+# --- the canonical forms (forms.py: generic over the fields), by the names callers use -------------
 
 
 def column_to_dict(column: Column) -> dict[str, Any]:
@@ -510,12 +384,12 @@ def table_from_dict(data: dict[str, Any]) -> Table:
 
 def objects_to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The canonical form of a snapshot's enums, sequences and views; empty (no keys) when it has none."""
-    return {f.name: _plain(value) for f in _form(Snapshot) if f.form == WHEN_SET_FORM and (value := getattr(snapshot, f.name))}
+    return {f.name: plain(value) for f in form(Snapshot) if f.form == WHEN_SET_FORM and (value := getattr(snapshot, f.name))}
 
 
 def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
     """`snapshot` with the enums, sequences and views of a canonical dict (none when it has no such keys)."""
-    found = {f.name: _read(f, data[f.name]) for f in _form(Snapshot) if f.form == WHEN_SET_FORM and data.get(f.name)}
+    found = {f.name: read(f, data[f.name]) for f in form(Snapshot) if f.form == WHEN_SET_FORM and data.get(f.name)}
     if not found:
         return snapshot
     enums, sequences = (tuple(sorted(found.get(k, ()), key=object_sort_key)) for k in ("enums", "sequences"))
@@ -530,10 +404,10 @@ def table_to_stored(table: Table) -> dict[str, Any]:
     server's names where any differs from the item's own name; the table's SERVER lists where set."""
     data = to_dict(table)
     server: dict[str, Any] = {}
-    for spec in _form(Table):
+    for spec in form(Table):
         value = getattr(table, spec.name)
         if spec.form == SERVER_FORM and value != spec.default:
-            server[spec.name] = _plain(value)
+            server[spec.name] = plain(value)
         elif spec.item is not None and (named := _server_name_field(spec.item)) is not None:
             items = _as_items(value)
             names = [getattr(item, named.name) for item in items]
@@ -546,7 +420,7 @@ def table_from_stored(data: dict[str, Any]) -> Table:
     """A table from its stored form: the server's names go into the items' dicts before they are made."""
     server = data.get("server_names") or {}
     data = {k: v for k, v in data.items() if k != "server_names"}
-    for spec in _form(Table):
+    for spec in form(Table):
         if spec.form == SERVER_FORM:
             if spec.name in server:
                 data[spec.name] = server[spec.name]
@@ -559,10 +433,11 @@ def table_from_stored(data: dict[str, Any]) -> Table:
 
 
 @cache
-def _server_name_field(cls: type) -> _Field | None:
+def _server_name_field(cls: type) -> Field | None:
     """The one SERVER_NAME field of an item class (the stored form lists one name per item)."""
-    found = [f for f in _form(cls) if f.form == SERVER_FORM]
-    assert len(found) <= 1 and all(f.absent for f in found), f"{cls.__name__}: the stored form keeps one server name per item"
+    found = [f for f in form(cls) if f.form == SERVER_FORM]
+    if len(found) > 1 or not all(f.absent for f in found):
+        raise TypeError(f"{cls.__name__}: the stored form keeps one server name (SERVER_NAME) per item")
     return found[0] if found else None
 
 

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "schemasync"
 # The layers, lowest first; a module may import only from its own layer or the ones before it.
 # docs/architecture.md has one table row per module, under the same layer names (checked below).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "values": ("errors", "snapshot", "operations", "view"),
+    "values": ("errors", "forms", "snapshot", "operations", "view"),
     "pure logic": ("scope", "diff", "diff_objects", "renames", "online", "ordering", "backup", "viewplan"),
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),

@@ -169,7 +169,7 @@ def test_every_snapshot_class_round_trips_through_its_canonical_form(name):
     import dataclasses
     import json
 
-    from schemasync.snapshot import from_dict, to_dict
+    from schemasync.forms import from_dict, to_dict
 
     cls = _snapshot_class(name)
     value = _every_field_set(cls)
