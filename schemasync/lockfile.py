@@ -6,12 +6,14 @@ of each dialect (the same scratch build `plan` uses, nothing left behind; SQLite
 so its snapshots compare equal to a database the models were applied to.
 
 Per dialect it holds the snapshot, its fingerprint, and the digest of the models it was made from.
-That digest needs no server (each table's CREATE statements compiled offline), so `check --against`
-can tell without a server whether the models changed since the lock was written, and which tables.
+That digest needs no server (`model_key.lock_digests`: each table's CREATE statements compiled
+offline), so `check --against` can tell without a server whether the models changed since the lock
+was written, and which tables.
 
-Assumptions: the server names of unnamed constraints (`db_name`) and MySQL's implicit foreign key
-indexes are kept beside the canonical form, so an offline plan can drop them by name; they are not
-part of any fingerprint.
+Tables are written in the stored form (`snapshot.table_to_stored`, the target cache's too): the
+canonical form plus, under `server_names`, the server names of unnamed constraints (`db_name`) and
+MySQL's implicit foreign key indexes, so an offline plan can drop them by name; they are not part of
+any fingerprint.
 """
 
 from __future__ import annotations
