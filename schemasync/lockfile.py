@@ -32,7 +32,7 @@ from schemasync.dialects import offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError
 from schemasync.model_key import changed_tables, lock_digests
-from schemasync.snapshot import Snapshot, objects_to_dict, table_from_stored, table_sort_key, table_to_stored, with_objects
+from schemasync.snapshot import Snapshot, by_key, objects_to_dict, table_from_stored, table_to_stored, with_objects
 from schemasync.view import views_of
 
 FORMAT = 1
@@ -139,7 +139,7 @@ def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
 
 
 def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
-    tables = tuple(sorted((table_from_stored(t) for t in data["tables"]), key=table_sort_key))
+    tables = tuple(sorted((table_from_stored(t) for t in data["tables"]), key=by_key))
     return LockEntry(with_objects(Snapshot(dialect, tables), data), data.get("models_digest"), dict(data.get("model_tables") or {}))
 
 

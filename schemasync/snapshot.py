@@ -10,13 +10,48 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cache, cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from schemasync.forms import NOT_STORED, SERVER, SERVER_FORM, SERVER_NAME, WHEN_SET, WHEN_SET_FORM, Field, form, from_dict, plain, read, to_dict
 
 TableKey = tuple[str | None, str]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def key_order(key: TableKey) -> tuple[str, str]:
+    """How (schema, name) keys sort everywhere: the default schema (None) first, then by name."""
+    return (key[0] or "", key[1])
+
+
+class SchemaObject:
+    """A table, view, enum type or sequence: known by (schema, name), one namespace per schema."""
+
+    __slots__ = ()
+    name: str
+    schema: str | None
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+def by_key(item: SchemaObject) -> tuple[str, str]:
+    """The sort key of a table, view, enum type or sequence (`key_order` of its key)."""
+    return key_order(item.key)
+
+
+def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], Any]) -> list[tuple[K, V | None, V | None]]:
+    """The keyed diff every kind of object shares: (key, old value, new value) for each key of
+    either side whose values differ, sorted by `order`; None where a side lacks the key."""
+    return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=order) if old.get(key) != new.get(key)]
 
 
 
@@ -143,7 +178,7 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(SchemaObject):
     """A table and everything that hangs off it, in a canonical order."""
 
     CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name", "comment")
@@ -170,14 +205,6 @@ class Table:
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
     triggers: tuple[str, ...] = field(default=(), compare=False, metadata=NOT_STORED)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
     @cached_property
     def columns_by_name(self) -> dict[str, Column]:
         return {column.name: column for column in self.columns}
@@ -188,7 +215,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class EnumType:
+class EnumType(SchemaObject):
     """A named enumerated type (PostgreSQL's CREATE TYPE ... AS ENUM): its values in their order."""
 
     CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
@@ -199,13 +226,9 @@ class EnumType:
     # Declared in the models (a column's info={"schemasync": {"renamed_values": {old: new}}}); an instruction, not schema.
     renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False, metadata=NOT_STORED)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
 
 @dataclass(frozen=True)
-class View:
+class View(SchemaObject):
     """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
 
     CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
@@ -215,17 +238,9 @@ class View:
     schema: str | None = None
     materialized: bool = field(default=False, metadata=WHEN_SET)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
 
 @dataclass(frozen=True)
-class SequenceDef:
+class SequenceDef(SchemaObject):
     """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
 
     CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
@@ -239,10 +254,6 @@ class SequenceDef:
     max_value: int = 9223372036854775807
     cache: int = 1
     cycle: bool = False
-
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -268,6 +279,14 @@ class Snapshot:
     def views_by_key(self) -> dict[TableKey, View]:
         return {view.key: view for view in self.views}
 
+    @cached_property
+    def enums_by_key(self) -> dict[TableKey, EnumType]:
+        return {enum.key: enum for enum in self.enums}
+
+    @cached_property
+    def sequences_by_key(self) -> dict[TableKey, SequenceDef]:
+        return {sequence.key: sequence for sequence in self.sequences}
+
     def only(self, keys: set[TableKey]) -> Snapshot:
         """The same snapshot restricted to the given tables and views, and to the enum types and sequences
         whose `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
@@ -278,7 +297,8 @@ class Snapshot:
 
     def object_keys(self) -> set[TableKey]:
         """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
-        return {managed_key(item) for item in (*self.enums, *self.sequences)}
+        objects: tuple[EnumType | SequenceDef, ...] = (*self.enums, *self.sequences)
+        return {managed_key(item) for item in objects}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
         """The same schema-level objects and views with other tables."""
@@ -300,7 +320,7 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=by_key))
         return with_objects(cls(data["dialect"], tables), data)
 
     def fingerprint(self) -> str:
@@ -336,10 +356,6 @@ def fields_of(item: Any) -> dict[str, Any]:
 def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str | None:
     """The name the server knows an index or constraint by: `db_name` keeps one it chose itself."""
     return getattr(item, "db_name", None) or item.name
-
-
-def table_sort_key(table: Table) -> tuple[str, str]:
-    return (table.schema or "", table.name)
 
 
 def canonical_json(data: Any) -> str:
@@ -392,8 +408,8 @@ def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
     found = {f.name: read(f, data[f.name]) for f in form(Snapshot) if f.form == WHEN_SET_FORM and data.get(f.name)}
     if not found:
         return snapshot
-    enums, sequences = (tuple(sorted(found.get(k, ()), key=object_sort_key)) for k in ("enums", "sequences"))
-    return replace(snapshot, enums=enums, sequences=sequences, views=tuple(sorted(found.get("views", ()), key=view_sort_key)))
+    enums, sequences = (tuple(sorted(found.get(k, ()), key=by_key)) for k in ("enums", "sequences"))
+    return replace(snapshot, enums=enums, sequences=sequences, views=tuple(sorted(found.get("views", ()), key=by_key)))
 
 
 # --- the stored form (lock file, target cache): the canonical form plus the SERVER fields ----------
@@ -446,16 +462,8 @@ def _as_items(value: Any) -> tuple[Any, ...]:
     return value if isinstance(value, tuple) else (() if value is None else (value,))
 
 
-def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
-    return (item.schema or "", item.name)
-
-
 def managed_key(item: EnumType | SequenceDef) -> TableKey:
     """How a plan's managed list (schema_state.managed_tables) names an enum type or a sequence:
     "enum:name" / "sequence:name" in its schema, so "side.enum:shade" parses back to it."""
     kind = "enum" if isinstance(item, EnumType) else "sequence"
     return (item.schema, f"{kind}:{item.name}")
-
-
-def view_sort_key(view: View) -> tuple[str, str]:
-    return (view.schema or "", view.name)

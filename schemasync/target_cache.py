@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.snapshot import Snapshot, Table, digest, objects_to_dict, table_from_stored, table_sort_key, table_to_stored, with_objects
+from schemasync.snapshot import Snapshot, Table, by_key, digest, objects_to_dict, table_from_stored, table_to_stored, with_objects
 
 FORMAT = 5
 
@@ -71,7 +71,7 @@ class TargetCache:
             with self._path(self.key(built_on, model_keys)).open(encoding="utf-8") as file:
                 header = json.loads(file.readline())
                 fingerprint = str(header["fingerprint"])
-                tables = tuple(sorted((_table(json.loads(line), model_keys) for line in file), key=table_sort_key))
+                tables = tuple(sorted((_table(json.loads(line), model_keys) for line in file), key=by_key))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
         return with_objects(Snapshot(built_on.dialect, tables), header).known_fingerprint(fingerprint)
