@@ -267,3 +267,19 @@ def test_an_enum_type_goes_after_an_earlier_apply_kept_a_column_of_it(project):
     rolled = project.cli("rollback", "--yes")
     assert rolled.exit_code == 0, rolled.output
     assert project.db.rows("SELECT id, a::text FROM t") == [(1, "red")]
+
+
+@requires("enum_types", "named_schemas")
+def test_an_offline_plan_declares_enum_value_renames_as_the_live_plan_does(project):
+    """The target from a lock file gets the same declarations as a built one (renames.declare)."""
+    from tests.test_offline import offline
+
+    (project.path / "schemasync.yaml").write_text("include_schemas: [paint]\n")
+    converge(project, project.write_models("o1", enums("happy,sad", "happy")))
+    renamed = project.write_models("o2", enums("happy,blue", "happy", ', info={"schemasync": {"renamed_values": {"sad": "blue"}}}'))
+    assert project.cli("snapshot", "--live", "--out", "before.lock.yaml", models=renamed).exit_code == 0
+    assert project.cli("snapshot", "--out", "schema.lock.yaml", models=renamed).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=renamed).output)
+    off = offline(project, "plan", "--from", "before.lock.yaml", "--dialect", "postgresql", "--json", models=renamed)
+    assert off.exit_code == 0, off.output
+    assert ops(live) == ["rename_enum_value"] and ops(json.loads(off.output)) == ops(live)
