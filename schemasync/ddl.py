@@ -244,6 +244,20 @@ def _modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
     return f"ALTER TABLE {_table(compiler, element.column.table)} MODIFY {spec}"
 
 
+class WithPrimaryKey(ExecutableDDLElement):
+    """An ALTER TABLE statement that also adds a primary key, as one more clause (MariaDB: the key
+    AUTO_INCREMENT needs, added with it)."""
+
+    def __init__(self, element: Any, table: sa.Table, columns: tuple[str, ...]) -> None:
+        self.element, self.table, self.columns = element, table, columns
+
+
+@compiles(WithPrimaryKey)
+def _with_primary_key(element: WithPrimaryKey, compiler: Any, **kw: Any) -> str:
+    columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
+    return f"{compiler.process(element.element, **kw)}, ADD PRIMARY KEY ({columns})"
+
+
 @compiles(RenameTable)
 def _rename_table(element: RenameTable, compiler: Any, **kw: Any) -> str:
     return f"ALTER TABLE {_table(compiler, element.table)} RENAME TO {compiler.preparer.quote(element.new_name)}"

@@ -223,13 +223,26 @@ class AlterColumn(Operation):
 
 @dataclass(frozen=True)
 class SetAutoIncrement(AlterColumn):
-    """MariaDB/MySQL: AUTO_INCREMENT put on a column that is not the primary key, once the index it
-    needs exists (ordered after new indexes; dialect_mysql.lower)."""
+    """MariaDB/MySQL: AUTO_INCREMENT put on a column once the key or index it needs exists (ordered
+    after new keys and indexes; dialects/mysql lower). `with_primary_key`: a new primary key on a
+    new column, added by the same statement, which numbers the rows (a key cannot go on NULLs first)."""
+
+    with_primary_key: PrimaryKey | None = None
+
+    def summary(self) -> str:
+        if self.with_primary_key is None:
+            return super().summary()
+        columns = _cols(self.with_primary_key.columns)
+        return f"{super().summary()}; add primary key on {qualified(self.table)} ({columns}) in the same statement (the rows are numbered)"
+
+    def details(self) -> dict[str, Any]:
+        key = {"primary_key": _constraint_details(self.with_primary_key)} if self.with_primary_key else {}
+        return {**super().details(), **key}
 
 
 @dataclass(frozen=True)
 class DropAutoIncrement(AlterColumn):
-    """MariaDB/MySQL: AUTO_INCREMENT taken off a column that is not the primary key, before its index goes."""
+    """MariaDB/MySQL: AUTO_INCREMENT taken off a column before the keys and indexes it leads are dropped."""
 
 
 def becomes_generated(before: Column, after: Column) -> bool:

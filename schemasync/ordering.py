@@ -1,7 +1,7 @@
 """Put operations in an order that runs top to bottom without errors. Pure and deterministic.
 
-Phases: foreign keys are dropped first (so nothing they protect is in the way), then the other
-constraints and indexes that go, then tables (referencing before referenced), then tables are
+Phases: foreign keys are dropped first (so nothing they protect is in the way), then tables
+(referencing before referenced), then the other constraints and indexes that go, then tables are
 created (referenced before referencing), columns added and altered, columns dropped, and finally
 keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT NULL,
 and foreign keys last. Inside a phase the order is stable: tables in
@@ -85,13 +85,15 @@ PHASES: dict[type[Operation], int] = {
     BackupTable: -0.5,
     BackupColumns: -0.5,
     DropForeignKey: 0,
-    # A non-key AUTO_INCREMENT column needs an index: it comes off before its index goes, on after it is made.
+    # An AUTO_INCREMENT column needs an index it leads: it comes off before that index (or key) goes, on after one is made.
     DropAutoIncrement: 0.5,
+    # Tables go before the keys they reference are dropped: their foreign keys go with them, and
+    # until then hold those keys (PostgreSQL: "other objects depend on it"; MariaDB: errno 150).
+    DropTable: 0.75,
     DropIndex: 1,
     DropUnique: 1,
     DropCheck: 1,
     DropPrimaryKey: 1,
-    DropTable: 2,
     CreateTable: 3,
     RebuildTable: 4,
     AddColumn: 4,

@@ -57,6 +57,7 @@ from schemasync.operations import (
     ReplaceGeneratedColumn,
     RestoreColumns,
     RestoreRows,
+    SetAutoIncrement,
     SetTableComment,
     SetTableOptions,
 )
@@ -279,6 +280,16 @@ def _(op: DropColumn, dialect: Dialect) -> list[Any]:
 def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
     table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
     return dialect.alter_column_elements(table, op.before, op.after)
+
+
+@elements.register
+def _(op: SetAutoIncrement, dialect: Dialect) -> list[Any]:
+    """The column change, with the new primary key it needs as a clause of the same statement."""
+    table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
+    found = dialect.alter_column_elements(table, op.before, op.after)
+    if op.with_primary_key is None:
+        return found
+    return [ddl.WithPrimaryKey(found[0], table, op.with_primary_key.columns), *found[1:]]
 
 
 @elements.register
