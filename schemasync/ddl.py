@@ -183,7 +183,9 @@ def _alter_column(element: AlterColumn, compiler: Any, **kw: Any) -> str:
         clauses.append(f"ALTER COLUMN {name} DROP DEFAULT")
     if retyped:
         type_text = compiler.dialect.type_compiler_instance.process(element.column.type)
-        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}::{type_text}")
+        # An enum type has no cast to another enum type (nor to most types): its text has one.
+        through = "::text" if isinstance(before.type_object, sa.Enum) else ""
+        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}{through}::{type_text}")
     if before.nullable != after.nullable:
         clauses.append(f"ALTER COLUMN {name} {'DROP' if after.nullable else 'SET'} NOT NULL")
     if after.default is not None and (before.default != after.default or retyped):

@@ -545,7 +545,7 @@ _UNSIGNED = re.compile(r"\bUNSIGNED\b", re.IGNORECASE)
 _MEMBERS = re.compile(r"^(?:ENUM|SET)\((.*)\)", re.IGNORECASE | re.DOTALL)
 
 
-def _members(text: str) -> list[str] | None:
+def type_members(text: str) -> list[str] | None:
     """The values of an ENUM(...) or SET(...) type, None for another type."""
     found = _MEMBERS.match(text.strip())
     return re.findall(r"'((?:[^']|'')*)'", found.group(1)) if found else None
@@ -559,7 +559,7 @@ def is_widening(before: str, after: str) -> bool:
         return True  # MariaDB: utf8mb4 holds every character (whatever the table's character set was)
     if _UNSIGNED.search(before) is None and _UNSIGNED.search(after) is not None:
         return False  # negative numbers do not fit
-    members = _members(before), _members(after)
+    members = type_members(before), type_members(after)
     if members[0] is not None and members[1] is not None:
         return set(members[0]) <= set(members[1])  # ENUM / SET: every value still a member (order aside)
     b, a = parse_type(before), parse_type(after)

@@ -32,6 +32,7 @@ from schemasync.operations import (
     is_widening,
     parse_type,
     qualified,
+    type_members,
 )
 from schemasync.snapshot import Snapshot, TableKey
 
@@ -58,6 +59,8 @@ class Precondition:
     minimum: str | None = None
     maximum: str | None = None
     type: str | None = None
+    # fits: the values an ENUM holds (MariaDB/MySQL, whose ENUM types are written in the column).
+    values: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -135,6 +138,9 @@ _TEXT = {"VARCHAR", "CHARACTER VARYING", "NVARCHAR", "CHAR", "CHARACTER", "TEXT"
 
 def _fits(table: str, column: str, before: str, after: str) -> Precondition | None:
     """The bounds of a narrower type that values can be counted against (None: no such bound)."""
+    kept = type_members(after) if after.upper().startswith("ENUM") and before.upper().startswith("ENUM") else None
+    if kept is not None:
+        return Precondition(FITS, table, (column,), values=tuple(v.replace("''", "'") for v in kept), type=after)
     b, a = parse_type(before), parse_type(after)
     if b is None or a is None:
         return None

@@ -85,6 +85,8 @@ def count_query(condition: Precondition) -> sa.Select:
         return count.where(sa.text(f"NOT ({condition.sqltext})"))
     if condition.kind == FITS:
         column = columns[0]
+        if condition.values:
+            return count.where(column.is_not(None), column.not_in(condition.values))
         if condition.max_length is not None:
             return count.where(sa.func.char_length(column) > condition.max_length)
         low, high = sa.literal_column(condition.minimum), sa.literal_column(condition.maximum)
@@ -118,6 +120,8 @@ def message(condition: Precondition, count: int) -> str:
         return f"{subject}: {count} row{plural} point{verb_s} at no row of {target}; fix or delete them first"
     if condition.kind == CHECK:
         return f"{subject}: {count} row{plural} fail{verb_s} ({condition.sqltext}); fix them first"
+    if condition.values:
+        return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} not among the values of {condition.type}; change them first or keep those values"
     if condition.max_length is not None:
         return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} longer than {condition.max_length} characters ({condition.type}); shorten them first or keep the wider type"
     return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} outside {condition.type}'s range ({condition.minimum} to {condition.maximum}); fix them first or keep the wider type"

@@ -166,3 +166,40 @@ def test_new_auto_increment_key_column_numbers_the_rows_in_one_apply(project, db
     assert "No changes." in project.cli("plan", models=models).output and project.cli("check", models=models).exit_code == 0
     project.db.execute("INSERT INTO events (name) VALUES ('c')")
     assert sorted(project.db.rows("SELECT id, name FROM events")) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+# --- a column moved from one enum type to another ---------------------------------------------------
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_column_moved_to_another_enum_type_casts_through_text(project, db):
+    """PostgreSQL has no cast from one enum type to another: the USING clause goes through text.
+    The step is gated (the new type's values are not compared here) and rollback restores the type."""
+    first = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("s", sa.Enum("x", "y", name="e1"), server_default="x"))\n'
+    second = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("s", sa.Enum("x", "y", "z", name="e2"), server_default="y"))\n'
+    converges(project, first)
+    project.db.execute("INSERT INTO t (id, s) VALUES (1, 'x'), (2, 'y')", "INSERT INTO t (id) VALUES (3)")
+    converges(project, second)
+    column_type = "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 's'"
+    assert project.db.scalar(column_type) == "e2"
+    assert project.db.rows("SELECT id, s::text FROM t ORDER BY id") == [(1, "x"), (2, "y"), (3, "x")]
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert project.db.scalar(column_type) == "e1"
+    assert project.db.rows("SELECT id, s::text FROM t ORDER BY id") == [(1, "x"), (2, "y"), (3, "x")]
+
+
+@only_mysql
+def test_inline_enum_values_replaced_is_counted_before_anything_runs(project, db):
+    """MariaDB's strict mode refuses a MODIFY to an ENUM without a row's value ("Data truncated"),
+    after the backup step committed: pre-flight counts those rows first, and nothing runs."""
+    enum = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("s", sa.Enum({values})))\n'
+    converges(project, enum.format(values='"x", "y"'))
+    project.db.execute("INSERT INTO t (id, s) VALUES (1, 'x'), (2, 'y'), (3, NULL)")
+    models = project.write_models("pq", "import sqlalchemy as sa\nmetadata = sa.MetaData()\n" + enum.format(values='"y", "p", "q"'))
+    refused = project.cli("apply", "--yes", "--allow-destructive", models=models)
+    assert refused.exit_code == 1 and "pre-flight" in refused.output and "t.s: 1 value is not among the values of ENUM('y','p','q')" in refused.output, refused.output
+    assert project.db.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'schemasync_backup%%'") == 0
+    project.db.execute("UPDATE t SET s = 'y' WHERE id = 1")
+    converges(project, enum.format(values='"y", "p", "q"'))
+    assert project.db.rows("SELECT id, s FROM t ORDER BY id") == [(1, "y"), (2, "y"), (3, None)]
