@@ -28,6 +28,7 @@ from schemasync.operations import (
     Operation,
     RenameColumn,
     RenameTable,
+    SetAutoIncrement,
     SwapEnum,
     is_widening,
     parse_type,
@@ -37,6 +38,8 @@ from schemasync.operations import (
 from schemasync.snapshot import Snapshot, TableKey
 
 NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
+# MariaDB/MySQL renumber the zeros of a column AUTO_INCREMENT goes on (unless NO_AUTO_VALUE_ON_ZERO).
+NO_ZEROS = "no_zeros"
 # The two ways a value can fail to fit a narrower type.
 LENGTH, RANGE = "length", "range"
 
@@ -107,6 +110,8 @@ def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], curren
         found = []
         if op.before.nullable and not op.after.nullable:
             found.append(Precondition(NO_NULLS, table, columns))
+        if isinstance(op, SetAutoIncrement):
+            found.append(Precondition(NO_ZEROS, table, columns))
         if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
             fits = _fits(table, columns[0], op.before.type, op.after.type)
             found += [fits] if fits and (LENGTH if fits.max_length is not None else RANGE) in narrowing_fails_on else []

@@ -19,6 +19,7 @@ from schemasync.preconditions import (
     FITS,
     NO_NULLS,
     NO_ROWS,
+    NO_ZEROS,
     REFERENCES,
     Precondition,
 )
@@ -64,6 +65,8 @@ def count_query(condition: Precondition) -> sa.Select:
         return count
     if condition.kind == NO_NULLS:
         return count.where(columns[0].is_(None))
+    if condition.kind == NO_ZEROS:
+        return count.where(columns[0] == 0)
     if condition.kind == DISTINCT:
         groups = (
             sa.select(sa.func.count().label("n"))
@@ -96,7 +99,7 @@ def count_query(condition: Precondition) -> sa.Select:
 
 def _subject(condition: Precondition) -> str:
     columns = ", ".join(condition.columns)
-    if condition.kind in (NO_NULLS, NO_ROWS, FITS):
+    if condition.kind in (NO_NULLS, NO_ROWS, FITS, NO_ZEROS):
         return f"{condition.table}.{columns}"
     if condition.kind == CHECK:
         return f"{condition.table} check {condition.name}" if condition.name else f"{condition.table} check ({condition.sqltext})"
@@ -110,6 +113,8 @@ def message(condition: Precondition, count: int) -> str:
     verb_s = "s" if count == 1 else ""
     if condition.kind == NO_NULLS:
         return f"{subject}: {count} row{plural} {'is' if count == 1 else 'are'} NULL; backfill them first or keep the column nullable"
+    if condition.kind == NO_ZEROS:
+        return f"{subject}: {count} row{plural} hold{verb_s} 0, which AUTO_INCREMENT would renumber; give them other values first"
     if condition.kind == NO_ROWS:
         return (f"{subject}: NOT NULL with no server_default, and the table has {count} row{plural}; "
                 "add a server_default, or add the column nullable, backfill it, then make it NOT NULL")
