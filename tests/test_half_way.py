@@ -111,6 +111,20 @@ def test_foreign_key_recreated_under_the_name_of_its_old_index(project, move):
     assert project.db.rows("SELECT id, a, b FROM child") == [(1, 1, 1)]
 
 
+def test_unique_index_wanting_the_name_of_a_renamed_keys_old_index(project):
+    """Found by test_convergence.py once table names could be reused: MariaDB named an unnamed key's
+    index c12 (so the unnamed unique index on c12 became c12_2); once the key is named, the unique
+    index wants c12 back, which the old key's index still held."""
+    t4 = 'sa.Table("t4", metadata, sa.Column("k5", sa.Integer, primary_key=True, autoincrement=False), sa.Column("k6", sa.String(10), primary_key=True))\n'
+    t11 = ('sa.Table("t11", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("c12", sa.Integer), sa.Column("c13", sa.String(10)),'
+           ' sa.ForeignKeyConstraint(["c12", "c13"], ["t4.k5", "t4.k6"]{name}), sa.UniqueConstraint("c12"))\n')
+    converges(project, t4 + t11.format(name=""))
+    project.db.execute("INSERT INTO t4 (k5, k6) VALUES (1, 'a')", "INSERT INTO t11 (id, c12, c13) VALUES (1, 1, 'a')")
+    converges(project, t4 + t11.format(name=', name="fk17"'))
+    converges(project, t4 + t11.format(name=""))
+    assert project.db.rows("SELECT id, c12, c13 FROM t11") == [(1, 1, "a")]
+
+
 # --- MariaDB: AUTO_INCREMENT (one per table, and first in some index, after every statement) ---------
 
 

@@ -134,15 +134,18 @@ class MySQLDialect(Dialect):
         operations = _auto_increment_around_keys(operations, current, target)
         lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
+        dropped_keys = {(op.table, op.foreign_key) for op in lowered if isinstance(op, DropForeignKey)}
         for op in lowered:
             if not isinstance(op, DropForeignKey):
                 continue
             before, after = current.table(op.table), target.table(op.table)
             for index in before.implicit_indexes if before else ():
-                # Kept only as the same index: one of that name on other columns (a key re-created
-                # under the name the server gave the old key's index) would clash with it (error 1061).
+                # Kept when a key that stays uses it, or when the models' build has the same index.
+                # Not when it merely has that name: an index of that name on other columns (a key or
+                # a unique index wanting the name the server gave the old key's index) would clash
+                # with it ("Duplicate key name", error 1061).
                 still_needed = after is not None and (
-                    any(_is_implicit_index(index, fk) for fk in after.foreign_keys)
+                    any(_is_implicit_index(index, fk) for fk in before.foreign_keys if (op.table, fk) not in dropped_keys)
                     or any((i.name, i.columns, i.unique) == (index.name, index.columns, index.unique) for i in after.indexes + after.implicit_indexes)
                 )
                 drop = DropIndex(op.table, index)
