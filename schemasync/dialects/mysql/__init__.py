@@ -554,7 +554,8 @@ def _auto_increment_around_keys(operations: Sequence[Operation], current: Snapsh
             added = replace(op.column, autoincrement=False, nullable=True)
             key = new_keys.get(op.table)
             with_key = key.primary_key if key is not None and op.column.name in key.primary_key.columns else None
-            merged |= {op.table} if with_key else set()
+            if with_key is not None:
+                merged.add(op.table)
             result += [AddColumn(op.table, added), SetAutoIncrement(op.table, added, op.column, with_primary_key=with_key)]
         elif isinstance(op, AlterColumn) and (op.before.autoincrement != op.after.autoincrement or (op.table, op.before.name) in stranded):
             handled.add((op.table, op.before.name))
