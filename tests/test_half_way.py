@@ -185,6 +185,10 @@ def test_new_auto_increment_key_column_numbers_the_rows_in_one_apply(project, db
     assert "No changes." in project.cli("plan", models=models).output and project.cli("check", models=models).exit_code == 0
     project.db.execute("INSERT INTO events (name) VALUES ('c')")
     assert sorted(project.db.rows("SELECT id, name FROM events")) == [(1, "a"), (2, "b"), (3, "c")]
+    # Back: the key and the column go (MariaDB: AUTO_INCREMENT off first), the rows stay.
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert sorted(project.db.rows("SELECT name FROM events")) == [("a",), ("b",), ("c",)]
 
 
 # --- a column moved from one enum type to another ---------------------------------------------------
