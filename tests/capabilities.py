@@ -35,7 +35,6 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "virtual_generated_columns": SQLITE | MYSQL,  # PostgreSQL 15 has STORED only
     "identity_columns": POSTGRESQL,  # sa.Identity() as GENERATED ... AS IDENTITY
     "auto_increment_off_the_key": MYSQL,  # AUTO_INCREMENT on an indexed column that is not the key
-    "autoincrement_key_added_to_a_table": SQLITE | POSTGRESQL,  # MariaDB: a known gap (docs/normalisation.md)
     "refuses_cutting_text": MYSQL,  # strict mode: a narrowing that would cut text fails (PostgreSQL cuts, SQLite keeps)
     "refuses_numbers_out_of_range": POSTGRESQL | MYSQL,  # SQLite keeps any value
     "column_character_sets": MYSQL,  # a column's own character set (a collation implies one)

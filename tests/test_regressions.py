@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capabilities import supports
 from tests.harness import converge, converge_each
 
 PARENT = 'sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True){extra})\n'
@@ -135,8 +134,6 @@ def test_a_new_table_referencing_a_primary_key_being_renamed(project):
 
 def test_adding_an_autoincrement_key_to_an_existing_table_converges_in_one_apply(project):
     """PostgreSQL added a plain integer and made it an identity only on the next apply."""
-    if not supports(project.db, "autoincrement_key_added_to_a_table"):
-        pytest.xfail("MySQL needs the key in the same statement as AUTO_INCREMENT (docs/normalisation.md, known gap)")
     before = project.write_models("b", """
 import sqlalchemy as sa
 metadata = sa.MetaData()
