@@ -1,4 +1,4 @@
--- schemasync plan sha256:926e3fd05ab7f5bad2264a589c11e018bedb109537edd5c7fd0cfa7af645632a (mysql)
+-- schemasync plan sha256:9bb52e7496b88fdbdb496ce9a62f27490627a938bab9f87593223299191fcf57 (mysql)
 
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
