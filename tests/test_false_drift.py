@@ -275,3 +275,35 @@ def test_a_shorter_length_is_destructive_only_where_the_server_cuts_or_refuses(p
     else:
         assert destructive == ["alter_column"]
         assert project.cli("apply", "--yes", models=after).exit_code == 1
+
+
+MIXED_CASE_SCHEMAS = """
+import sqlalchemy as sa
+import schemasync
+metadata = sa.MetaData()
+upper = sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.String(5), unique=True),
+    sa.Column("s", sa.Enum("a", "b", name="shade", schema="MySchema")), sa.Index("ix_t_n", "n"), schema="MySchema")
+lower = sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("m", sa.Integer),
+    sa.Column("s", sa.Enum("x", "y", "z", name="shade", schema="myschema")), sa.Index("ix_t_n", "m"), schema="myschema")
+sa.Table("u", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("t_id", sa.ForeignKey("MySchema.t.id")), schema="myschema")
+sa.Sequence("seq", schema="MySchema", metadata=metadata)
+schemasync.View("v", sa.select(upper.c.id, upper.c.n), metadata, schema="MySchema")
+schemasync.View("v", sa.select(lower.c.id, lower.c.m), metadata, schema="myschema")
+"""
+
+
+def test_quoted_mixed_case_schema_beside_its_lower_case_spelling(tmp_path):
+    """PostgreSQL: "MySchema" and myschema are two schemas: both built, nothing crosses between them,
+    no drift after apply, and a change to one touches only that one."""
+    from tests.conftest import project_on
+
+    for project in project_on("postgresql", tmp_path):
+        (project.path / "schemasync.yaml").write_text('include_schemas: ["MySchema", "myschema"]\n')
+        models = project.write_models("m", MIXED_CASE_SCHEMAS)
+        assert_converges(project, models)
+        assert project.db.rows("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('MySchema', 'myschema') ORDER BY 1, 2") == [
+            ("MySchema", "t"), ("MySchema", "v"), ("myschema", "t"), ("myschema", "u"), ("myschema", "v")]
+        changed = project.write_models("m2", MIXED_CASE_SCHEMAS.replace('sa.Column("m", sa.Integer)', 'sa.Column("m", sa.Integer), sa.Column("k", sa.Integer)'))
+        plan = json.loads(project.cli("plan", "--json", models=changed).output)
+        assert [(op["op"], op["table"]) for op in plan["operations"]] == [("add_column", "myschema.t")]
+        assert_converges(project, changed)
