@@ -104,7 +104,7 @@ class Dialect:
     # --- optional quirks: normalise ----------------------------------------------------------------
 
     def type_text(self, type_object: Any) -> str:
-        """The canonical text of a reflected type: how this dialect's compiler spells it. Overridden by: none."""
+        """The canonical text of a reflected type: how this dialect's compiler spells it. Overridden by: sqlite."""
         try:
             # str(): identifiers come back as quoted_name, which YAML and JSON writers reject.
             return str(self.sa_dialect.type_compiler_instance.process(type_object))

@@ -3,7 +3,7 @@ CREATE TABLE authors (
 	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
 	name VARCHAR(80) NOT NULL COMMENT 'display name', 
 	active TINYINT(1) NOT NULL DEFAULT 1, 
-	rating DECIMAL(5, 2) DEFAULT (0.00), 
+	rating DECIMAL(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 )COMMENT='people who write';

@@ -3,7 +3,7 @@ CREATE TABLE authors (
 	id INTEGER NOT NULL, 
 	name VARCHAR(80) NOT NULL, 
 	active BOOLEAN DEFAULT 1 NOT NULL, 
-	rating NUMERIC(5, 2) DEFAULT '0', 
+	rating NUMERIC(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 );

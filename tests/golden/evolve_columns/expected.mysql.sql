@@ -2,7 +2,7 @@
 ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 
 -- 2. add column items.price DECIMAL(10, 2) NOT NULL
-ALTER TABLE items ADD COLUMN price DECIMAL(10, 2) NOT NULL DEFAULT (0.00);
+ALTER TABLE items ADD COLUMN price DECIMAL(10, 2) NOT NULL DEFAULT 0;
 
 -- 3. alter column items.name: type VARCHAR(20) -> VARCHAR(100), drop NOT NULL [table-rewrite]
 ALTER TABLE items MODIFY name VARCHAR(100);
