@@ -307,3 +307,25 @@ def test_quoted_mixed_case_schema_beside_its_lower_case_spelling(tmp_path):
         plan = json.loads(project.cli("plan", "--json", models=changed).output)
         assert [(op["op"], op["table"]) for op in plan["operations"]] == [("add_column", "myschema.t")]
         assert_converges(project, changed)
+
+
+def test_integer_display_widths_and_default_time_precision_are_in_sync(project):
+    """MariaDB: `INT(5)` is the models' INTEGER (a display width changes no value; MySQL 8 reports none).
+    PostgreSQL: TIMESTAMP(6) and TIME(6) are TIMESTAMP and TIME (6 is the default, and the most)."""
+    if project.db.dialect == "mysql":
+        project.db.execute("CREATE TABLE w (id INT(5) NOT NULL PRIMARY KEY, a INT(5), c BIGINT(10), s SMALLINT(3), flag BOOL)")
+    elif project.db.dialect == "postgresql":
+        project.db.execute("CREATE TABLE w (id INTEGER NOT NULL PRIMARY KEY, a INTEGER, c BIGINT, s SMALLINT, flag BOOLEAN, at TIMESTAMP(6), tm TIME(6))")
+    else:
+        pytest.skip("SQLite: no display width, and a time is text")
+    time_columns = '\n            sa.Column("at", sa.DateTime), sa.Column("tm", sa.Time),' if project.db.dialect == "postgresql" else ""
+    models = project.write_models("m", f"""
+        import sqlalchemy as sa
+        metadata = sa.MetaData()
+        sa.Table("w", metadata,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("a", sa.Integer), sa.Column("c", sa.BigInteger), sa.Column("s", sa.SmallInteger), sa.Column("flag", sa.Boolean),{time_columns}
+        )
+    """)
+    assert_in_sync(project, models)
+    assert_converges(project, models)

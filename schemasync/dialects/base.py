@@ -103,8 +103,14 @@ class Dialect:
 
     # --- optional quirks: normalise ----------------------------------------------------------------
 
+    def canonical_type(self, type_object: Any) -> Any:
+        """A reflected type in the one spelling this server gives all its equivalent spellings (SQLite's
+        synonyms, MariaDB's integer display widths, PostgreSQL's default time precision). Compared and
+        rendered, so plans write what offline plans (from the text) write. Overridden by: mysql, postgresql, sqlite."""
+        return type_object
+
     def type_text(self, type_object: Any) -> str:
-        """The canonical text of a reflected type: how this dialect's compiler spells it. Overridden by: sqlite."""
+        """The canonical text of a reflected type: how this dialect's compiler spells it. Overridden by: none."""
         try:
             # str(): identifiers come back as quoted_name, which YAML and JSON writers reject.
             return str(self.sa_dialect.type_compiler_instance.process(type_object))

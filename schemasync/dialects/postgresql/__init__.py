@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import INTERVAL
 
 from schemasync import online
 from schemasync.dialects.catalog import Catalog
@@ -69,6 +70,9 @@ def canonical_check(sqltext: str) -> str:
 
     return _TEXT_ARRAY.sub(r"ARRAY[\1]", _LITERAL_CASTS.sub(literal, sqltext))
 
+
+# Types whose precision counts fractional digits of seconds.
+_TIME_TYPES = (sa.DateTime, sa.Time, INTERVAL)
 
 # The range of each integer type: an identity's sequence defaults to it.
 _INTEGER_RANGES = {"SMALLINT": 2**15 - 1, "INTEGER": 2**31 - 1, "BIGINT": 2**63 - 1}
@@ -167,6 +171,15 @@ class PostgreSQLDialect(Dialect):
 
     def normalize_check(self, sqltext: str) -> str:
         return canonical_check(sqltext)
+
+    def canonical_type(self, type_object: Any) -> Any:
+        """TIMESTAMP(6), TIME(6), INTERVAL(6) are the types without a precision: 6 (microseconds) is
+        the most and the default. https://www.postgresql.org/docs/current/datatype-datetime.html"""
+        if getattr(type_object, "precision", None) != 6 or not isinstance(type_object, _TIME_TYPES):
+            return type_object
+        plain = type_object.copy()
+        plain.precision = None
+        return plain
 
     def normalize_column(self, column: Column) -> Column:
         """A SERIAL column's nextval() default is how autoincrement is spelled, not a user default;

@@ -63,18 +63,16 @@ class SQLiteDialect(Dialect):
 
     # --- normalise -------------------------------------------------------------------------------
 
-    def type_text(self, type_object: Any) -> str:
+    def canonical_type(self, type_object: Any) -> Any:
         """Synonyms (DECIMAL and NUMERIC, CHAR and VARCHAR, ...) in one spelling: SQLite keeps the
         declared name as written and gives both the same affinity. https://www.sqlite.org/datatype3.html"""
-        return super().type_text(synonym(type_object))
+        return synonym(type_object)
 
     def normalize_column(self, column: Column) -> Column:
         # SQLite does not report autoincrement; an INTEGER PRIMARY KEY is the rowid either way.
         changes: dict[str, Any] = {}
         if column.autoincrement is not False or column.comment is not None:
             changes.update(autoincrement=False, comment=None)
-        if type(column.type_object) in _SYNONYMS:  # rendered as compared, so offline plans (from the text) agree
-            changes["type_object"] = synonym(column.type_object)
         if column.default is not None and isinstance(column.type_object, sqltypes.Boolean):
             default = boolean_default(column.default)
             if default != column.default:
