@@ -1,6 +1,6 @@
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
 	name VARCHAR(80) NOT NULL COMMENT 'display name', 
 	active TINYINT(1) NOT NULL DEFAULT 1, 
 	rating DECIMAL(5, 2) DEFAULT 0, 
@@ -10,10 +10,10 @@ CREATE TABLE authors (
 
 -- 2. create table books (5 columns)
 CREATE TABLE books (
-	id BIGINT(20) NOT NULL AUTO_INCREMENT, 
-	author_id INTEGER(11) NOT NULL, 
+	id BIGINT NOT NULL AUTO_INCREMENT, 
+	author_id INTEGER NOT NULL, 
 	title VARCHAR(200) NOT NULL, 
-	pages INTEGER(11), 
+	pages INTEGER, 
 	published DATE, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ix_books_author_title UNIQUE (author_id, title), 

@@ -10,8 +10,8 @@ ALTER TABLE items MODIFY name VARCHAR(100);
 -- 4. alter column items.note: type VARCHAR(50) -> TEXT, comment [table-rewrite, long-lock]
 ALTER TABLE items MODIFY note TEXT COMMENT 'free text';
 
--- 5. alter column items.qty: type INTEGER(11) -> BIGINT(20), default 1 -> 5 [table-rewrite, long-lock]
-ALTER TABLE items MODIFY qty BIGINT(20) DEFAULT 5;
+-- 5. alter column items.qty: type INTEGER -> BIGINT, default 1 -> 5 [table-rewrite, long-lock]
+ALTER TABLE items MODIFY qty BIGINT DEFAULT 5;
 
 -- 6. create index ix_items_sku on items (sku) [index-build]
 CREATE INDEX ix_items_sku ON items (sku);

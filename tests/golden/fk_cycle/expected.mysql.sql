@@ -1,14 +1,14 @@
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	head_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	head_id INTEGER, 
 	PRIMARY KEY (id)
 );
 
 -- 2. create table employees (2 columns)
 CREATE TABLE employees (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	department_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	department_id INTEGER, 
 	PRIMARY KEY (id), 
 	CONSTRAINT fk_employees_department FOREIGN KEY(department_id) REFERENCES departments (id)
 );
