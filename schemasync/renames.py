@@ -5,6 +5,10 @@ name (and not the new one), the plan renames instead of dropping and adding, and
 diff runs against the live schema *as it will be* after the rename. Once applied, the declaration
 is inert: the old name is gone, so nothing more happens.
 
+Indexes and constraints are also matched by definition (issue 16): a name the models give is
+carried (a live one with the same definition under another name is renamed, a visible step), and
+one the models leave unnamed matches the live one with its definition, whatever its name.
+
 Servers carry references along on rename (indexes, constraints, foreign keys in other tables);
 `_rename_table` and `_rename_column` mirror that in the snapshot.
 """
@@ -95,7 +99,7 @@ def _names_to_carry(table: Table, live: Table | None) -> list[Operation]:
     """A name the models give an index or constraint is carried by the live one with its definition:
     renamed (a visible step; dialects without RENAME CONSTRAINT drop and add), never left under
     another name. Only a live object whose name no other object of the models claims is taken."""
-    if live is None:
+    if live is None or live == table:
         return []
     found: list[Operation] = []
     for wanted, present in zip(_parts(table), _parts(live)):
@@ -123,7 +127,7 @@ def _unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
         free = [item for item in wanted if item.name is None and item not in present]
         result = []
         for old in present:
-            match = next((item for item in free if old.name and old.name not in claimed and _same_definition(old, item)), None) if not isinstance(old, Index) else None
+            match = next((item for item in free if old.name and old.name not in claimed and _same_definition(old, item)), None)
             if match is not None:
                 free.remove(match)
                 old = replace(old, name=None, db_name=server_name(old))
