@@ -298,6 +298,6 @@ def _can_add_in_place(column: Column) -> bool:
     constant_default = not default.startswith("(") and not default.startswith("CURRENT_")
     # A STORED generated column cannot be added (https://www.sqlite.org/gencol.html, limitations); a
     # VIRTUAL one can, but ADD COLUMN appends it to the CREATE TABLE text on the same line as the last
-    # column, where SQLAlchemy's pattern for generated expressions (kept by catalog_sqlite) reads past
-    # it: a rebuild writes one column per line.
+    # column, where SQLAlchemy's own pattern for generated expressions reads past it (both readers now
+    # read each column's definition, catalog_sqlite.generated_expression): a rebuild writes one column per line.
     return (column.nullable or column.default is not None) and constant_default and column.computed is None
