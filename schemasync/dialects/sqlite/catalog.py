@@ -16,7 +16,10 @@ SQLAlchemy's SQLite dialect applies, so both readers report the same schema:
 - `UNIQUE (...)` clauses, and `<column> <words> UNIQUE` on a column, are UNIQUE constraints when an
   automatic index (`sqlite_autoindex_*`) has their columns;
 - every `[CONSTRAINT <name>] CHECK (...)`, table- or column-level, is a check, sorted by name;
-- expression indexes are not reported (SQLAlchemy skips them too).
+- expression indexes are not reported (SQLAlchemy skips them too);
+- a generated column's expression is read from its own definition, `AS (...)` with or without
+  GENERATED ALWAYS (one departure from SQLAlchemy, which misses the short form: its reader is
+  corrected the same way in `SQLiteDialect.complete_inspector_catalog`).
 
 Assumptions: SQLite 3.31 or later (`pragma_table_xinfo`); older versions use the Inspector.
 """
