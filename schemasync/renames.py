@@ -96,7 +96,7 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
         for op in _names_to_carry(table, current.table(table.key)):
             operations.append(op)
             current = _rename_object(current, op)
-    return operations, _unnamed_by_definition(current, target)
+    return operations, unnamed_by_definition(current, target)
 
 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
@@ -149,10 +149,11 @@ def _names_to_carry(table: Table, live: Table | None) -> list[Operation]:
     return found
 
 
-def _unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
+def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     """A constraint the models leave unnamed matches a live one with its definition, whatever the live
     name: that one is compared unnamed (its name kept as `db_name`, to drop it by). Indexes always
-    have a name in the models, so they are not concerned."""
+    have a name in the models, so they are not concerned. Also how `check` compares the live schema
+    with the one the last apply recorded (workflow._drift), which names it the same way."""
 
     def unnamed(wanted: tuple, present: tuple) -> tuple:
         claimed = {item.name for item in wanted if item.name}
