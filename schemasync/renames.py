@@ -165,7 +165,8 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
                 free.remove(match)
                 old = replace(old, name=None, db_name=server_name(old))
             result.append(old)
-        return tuple(result)
+        # In the order normalisation keeps them (by key), which changed with the name: fingerprints see the order.
+        return tuple(sorted(result, key=lambda item: repr(item.key)))
 
     def update(table: Table) -> Table:
         wanted = target.table(table.key)
