@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -203,9 +204,10 @@ class Dialect:
 
     # --- SQL -------------------------------------------------------------------------------------
 
-    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
-        """Extra DDL after ADD COLUMN for what the column definition alone cannot say here. Overridden by: postgresql."""
-        return []
+    def added_column(self, column: Column) -> Column:
+        """The column as ADD COLUMN states it, where that differs from CREATE TABLE (PostgreSQL: an
+        autoincrement column is an identity). Overridden by: postgresql."""
+        return column
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """DDL elements for an in-place column change (PostgreSQL-style ALTER COLUMN clauses). Overridden by: mysql, postgresql."""
@@ -245,6 +247,12 @@ class Dialect:
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
+    @staticmethod
+    def absolute_url(url: sa.URL, folder: Path) -> sa.URL:
+        """The URL with a database file it names by a relative path made absolute against `folder`
+        (where the URL was written: the config file's folder, env.py's). Overridden by: sqlite."""
+        return url
+
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:
         """Keyword arguments for `create_engine` (SQLite: a busy timeout as the lock wait). Overridden by: sqlite."""
         return {}
@@ -260,9 +268,17 @@ class Dialect:
         """Make the state row's latest progress durable at once, where statements commit one by one
         (a killed session then leaves an exact count). Where the plan is one transaction: nothing. Overridden by: mysql."""
 
+    def lock_holder(self, connection: sa.Connection) -> str | None:
+        """The session holding the migration lock as the server names it (id, since when); None: unknown. Overridden by: mysql, postgresql."""
+        return None
+
+    def read_lock_timeout_sql(self, seconds: float) -> str | None:
+        """Run before reading the catalog for `plan`/`check`: wait at most `seconds` on another session's table lock. Overridden by: mysql, postgresql."""
+        return None
+
     def migration_lock_free(self, connection: sa.Connection) -> bool:
         """Whether no session holds the migration lock (so a `running` state row is one whose session
-        ended mid-way). Default: a running row is never visible before its transaction commits. Overridden by: mysql, postgresql."""
+        ended mid-way). Default: a running row is never visible before its transaction commits. Overridden by: mysql, postgresql, sqlite."""
         return True
 
     def build_context(self, connection: sa.Connection) -> str:

@@ -235,14 +235,12 @@ class PostgreSQLDialect(Dialect):
 
     # --- SQL -------------------------------------------------------------------------------------
 
-    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
-        """A new autoincrement column outside CREATE TABLE cannot be SERIAL (that needs the key in
-        the same statement): make it an identity, which reflects alike, past any existing keys."""
-        from schemasync import ddl
-
-        if not column.autoincrement or column.identity is not None:
-            return []  # an identity column's definition says it all (and fills the rows)
-        return [ddl.SetAutoincrement(table.c[column.name], True), *self.after_restore_rows(table, [column.name])]
+    def added_column(self, column: Column) -> Column:
+        """A new autoincrement column outside CREATE TABLE cannot be SERIAL (that needs the key in the
+        same statement): it is added as an identity (options "": the defaults, which reflect like
+        SERIAL), and so numbers the rows already there, which a NOT NULL column added plain and made
+        an identity after could not hold."""
+        return replace(column, identity="") if column.autoincrement and column.identity is None else column
 
     def create_table_extra_elements(self, table: Table) -> list[Any]:
         """An autoincrement column off the primary key (a default `sa.Identity()`, which reads back like a
@@ -365,6 +363,23 @@ class PostgreSQLDialect(Dialect):
         if got:
             connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})").bindparams(name=LOCK_NAME))
         return bool(got)
+
+    def lock_holder(self, connection: sa.Connection) -> str | None:
+        """pg_locks' granted advisory lock on the migration key, and its backend's transaction start."""
+        query = sa.text(
+            "SELECT l.pid, a.xact_start FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.objid = (hashtext(:name || ':' || current_schema())::bigint & 4294967295)::oid LIMIT 1"
+        ).bindparams(name=LOCK_NAME)
+        found = connection.execute(query).first()
+        if found is None:
+            return None
+        since = f", since {found.xact_start:%H:%M:%S}" if found.xact_start else ""
+        return f"server session {found.pid}{since}"
+
+    def read_lock_timeout_sql(self, seconds: float) -> str | None:
+        """A catalog read (pg_get_expr) waits on an ALTER's ACCESS EXCLUSIVE lock: bound it."""
+        return f"SET lock_timeout = '{max(1, round(seconds * 1000))}ms'"
 
     @contextmanager
     def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -121,6 +123,14 @@ class SQLiteDialect(Dialect):
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
 
+    @staticmethod
+    def absolute_url(url: sa.URL, folder: Path) -> sa.URL:
+        # The database is a file path unless it is in memory or a `file:` URI (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#connect-strings).
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:") or Path(database).is_absolute():
+            return url
+        return url.set(database=str(folder / database))
+
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:
         return {"connect_args": {"timeout": lock_timeout}}
 
@@ -150,6 +160,22 @@ class SQLiteDialect(Dialect):
             raise LockError(f"the SQLite database is locked by another writer; waited {timeout:g}s ({error.orig})") from None
         with transaction:
             yield
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Whether another connection holds the database's write lock (an apply's BEGIN IMMEDIATE):
+        asked on a connection of its own with no busy wait, so the caller's transaction is untouched."""
+        path = connection.engine.url.database
+        if not path or path == ":memory:":
+            return True
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:74467c6dbb267d7a9d6a69e3df6529c229f3af62ffae47ffed72bbb822d701f2 (mysql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL AUTO_INCREMENT, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:2f01b7a37f213ff14e8652245addc60e3cf1a10de93564defe4994d9dd80b653 (postgresql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id SERIAL NOT NULL, 

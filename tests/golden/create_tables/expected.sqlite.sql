@@ -1,3 +1,5 @@
+-- schemasync plan sha256:ccd33939b053386fa58d684f00e03d1a7a02eab69bfbfeb0310474f86d39cc6e (sqlite)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL, 

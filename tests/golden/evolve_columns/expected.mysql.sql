@@ -1,3 +1,5 @@
+-- schemasync plan sha256:53f84036d4da37d26e4e4aea6adf40dd9a69be854cbf7c66ac212313a8535643 (mysql)
+
 -- 1. add column items.sku VARCHAR(12)
 ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:cb23d72b65a6c6ca956a6c169f8fdf251778e0c9d090e0f9ee4305e234f1c95a (postgresql)
+
 -- 1. add column items.sku VARCHAR(12)
 ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 

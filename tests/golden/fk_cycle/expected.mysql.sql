@@ -1,3 +1,5 @@
+-- schemasync plan sha256:948906aaf94f1761ec5eeaaf713bdee3852bc8b9401f3bb3827c6475d99000ab (mysql)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id INTEGER NOT NULL AUTO_INCREMENT, 
