@@ -43,7 +43,7 @@ def diff_enums(current: Snapshot, target: Snapshot) -> list[Operation]:
     for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
         before, after = old.get(key), new.get(key)
         if before is None:
-            operations.append(CreateEnum(key, after))
+            operations.append(CreateEnum(key, new[key]))
         elif after is None:
             operations.append(DropEnum(key, before))
         elif before.values != after.values:
@@ -117,7 +117,7 @@ def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
     for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
         before, after = old.get(key), new.get(key)
         if before is None:
-            operations.append(CreateSequence(key, after))
+            operations.append(CreateSequence(key, new[key]))
         elif after is None:
             operations.append(DropSequence(key, before))
         elif before != after:

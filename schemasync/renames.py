@@ -12,6 +12,7 @@ Servers carry references along on rename (indexes, constraints, foreign keys in 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from schemasync.operations import (
     AddCheck,
@@ -46,9 +47,9 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
             current = _rename_table(current, old_key, table.name)
     for table in target.tables:
         live = current.table(table.key)
-        for column in table.columns if live else ():
+        for column in table.columns:
             old = column.renamed_from
-            if old and old in live.columns_by_name and column.name not in live.columns_by_name:
+            if live and old and old in live.columns_by_name and column.name not in live.columns_by_name:
                 operations.append(RenameColumn(table.key, old, column.name))
                 current = _rename_column(current, table.key, old, column.name)
                 live = current.table(table.key)
@@ -62,11 +63,11 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
 
 
-def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
+def _named_object_renames(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
     """Index and constraint renames the target declares and the live table can still take."""
     if live is None:
         return []
-    found: list[Operation] = []
+    found: list[RenameIndex | RenameConstraint] = []
     pk = (table.primary_key,) if table.primary_key else ()
     live_pk = (live.primary_key,) if live.primary_key else ()
     for wanted, present in [(getattr(table, kind), getattr(live, kind)) for kind in _KINDS] + [(pk, live_pk)]:
@@ -87,7 +88,8 @@ def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Sn
         if table.key != op.table:
             return table
         pk = rename((table.primary_key,))[0] if table.primary_key else None
-        return replace(table, primary_key=pk, **{kind: rename(getattr(table, kind)) for kind in _KINDS})
+        renamed: dict[str, Any] = {kind: rename(getattr(table, kind)) for kind in _KINDS}
+        return replace(table, primary_key=pk, **renamed)
 
     return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
@@ -144,12 +146,12 @@ def rename_hints(operations: list[Operation]) -> list[str]:
                     f"info={{'schemasync': {{'renamed_from': {drop.column.name!r}}}}})"
                 )
     created = [op for op in operations if isinstance(op, CreateTable)]
-    for drop in (op for op in operations if isinstance(op, DropTable)):
+    for drop_table in (op for op in operations if isinstance(op, DropTable)):
         for create in created:
-            if [c.name for c in create.definition.columns] == [c.name for c in drop.definition.columns]:
+            if [c.name for c in create.definition.columns] == [c.name for c in drop_table.definition.columns]:
                 hints.append(
-                    f"table {qualified(drop.table)} is dropped and {qualified(create.table)} created with the same columns: "
-                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop.table[1]!r}}}}}}}"
+                    f"table {qualified(drop_table.table)} is dropped and {qualified(create.table)} created with the same columns: "
+                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop_table.table[1]!r}}}}}}}"
                 )
     return hints + _object_hints(operations)
 

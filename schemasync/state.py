@@ -143,7 +143,8 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
     # Large texts go in after the row, a piece per statement: MySQL/MariaDB refuse a statement
     # longer than max_allowed_packet (16 MB by default; a plan of 5,000 tables writes more).
     large = {name: values[name] for name in LARGE_COLUMNS if len(values[name]) > PIECE}
-    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]
+    # A single-row INSERT always has its key; SQLAlchemy types inserted_primary_key Optional for the other cases.
+    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]  # type: ignore[index]
     for name, text in large.items():
         column = state_table.c[name]
         for start in range(0, len(text), PIECE):

@@ -125,7 +125,11 @@ def apply(
     """Make (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
-        chosen = _load_plan(plan_file, target) if plan_file else plan_on(target, metadata, settings.online).plan
+        if plan_file:
+            chosen = _load_plan(plan_file, target)
+        else:
+            assert metadata is not None, "loaded above when there is no plan file"
+            chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only)
         if chosen.destructive_steps and not allow_destructive:
@@ -188,6 +192,7 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
     with open_target(settings) as target, database_errors(target):
         report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
+        assert live is not None, "plan_on always reports the live schema it read"
         drift = _drift(last, live) if last else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         return CheckReport(report.plan, drift, report.other_objects, status)
