@@ -132,7 +132,7 @@ def run(debug: bool, body: Callable[[], int]) -> int:
         return body()
     except typer.Exit:
         raise
-    except (Exception, KeyboardInterrupt) as error:
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (the one funnel from exceptions to exit codes)
         err = console.make_console(stderr=True)
         if debug:
             console.print_traceback(err, error)
@@ -314,7 +314,7 @@ def check_command(
         raise ConfigError(f"--format {chosen}: choose one of {', '.join(report_formats.FORMATS)}")
     if all_targets:
         return targets_command(common, "check", parallel, chosen, lock=lock)
-    report: "workflow.CheckReport | offline.LockCheckReport"
+    report: "workflow.CheckReport | offline.LockCheckReport"  # noqa: UP037  (unquoted, ruff takes it for a use of the imports below)
     if against:
         from schemasync import offline
 

@@ -99,8 +99,6 @@ def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
 
 
 def _rename_table(snapshot: Snapshot, old_key: TableKey, new_name: str) -> Snapshot:
-    schema, old_name = old_key
-
     def update(table: Table) -> Table:
         fks = tuple(
             replace(fk, referred_table=new_name) if (fk.referred_schema, fk.referred_table) == old_key else fk

@@ -12,7 +12,7 @@ import getpass
 import json
 import socket
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -138,7 +138,7 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "steps_done": 0,
         "applied_by": who(),
         "tool_version": __version__,
-        "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        "started_at": datetime.now(UTC).replace(tzinfo=None),
     }
     # Large texts go in after the row, a piece per statement: MySQL/MariaDB refuse a statement
     # longer than max_allowed_packet (16 MB by default; a plan of 5,000 tables writes more).
