@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -160,7 +160,7 @@ class MySQLDialect(Dialect):
         taken: dict[tuple[str | None, str], set[str]] = {}
         for op in operations:
             table = current.table(op.table)
-            if isinstance(op, AddForeignKey) and table is not None and self.sa_dialect.is_mariadb:
+            if isinstance(op, AddForeignKey) and table is not None and getattr(self.sa_dialect, "is_mariadb", False):
                 names = taken.setdefault(op.table, {fk.db_name or fk.name or "" for fk in table.foreign_keys})
                 fk = replace(op.foreign_key, name=op.foreign_key.name or _free_fk_name(table.name, names))
                 names.add(fk.name or "")
@@ -296,7 +296,7 @@ class MySQLDialect(Dialect):
 
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
         if _errno(error) == _SIGNALLED:
-            return str(error.orig.args[-1])
+            return str(getattr(error.orig, "args", ("",))[-1])
         if _errno(error) not in _REFUSED:
             return None
         reason = str(getattr(error.orig, "args", ("", ""))[-1])
@@ -308,7 +308,7 @@ class MySQLDialect(Dialect):
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Scratch databases with the target's character set, dropped afterwards whatever happens."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
@@ -401,9 +401,9 @@ def _refuse_keys_into_the_default_database(target: Snapshot) -> None:
 
 def _rename_by_drop_and_add(op: Operation) -> list[Operation]:
     """MariaDB cannot rename a check or a foreign key: drop it and add it under the new name."""
-    if isinstance(op, RenameConstraint) and isinstance(op.constraint, Check):
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, Check) and isinstance(op.old, Check):
         return [DropCheck(op.table, op.old), AddCheck(op.table, op.constraint)]
-    if isinstance(op, RenameConstraint) and isinstance(op.constraint, ForeignKey):
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, ForeignKey) and isinstance(op.old, ForeignKey):
         return [DropForeignKey(op.table, op.old), AddForeignKey(op.table, op.constraint)]
     return [op]
 
@@ -509,11 +509,11 @@ def _refuse_bad_keyless_identity(table: sa.Table) -> None:
     column = columns[0]
     where = f"column {table.name}.{column.name}"
     if len(columns) > 1 or table.autoincrement_column is not None:
-        other = columns[1].name if len(columns) > 1 else table.autoincrement_column.name
+        other = columns[1].name if len(columns) > 1 or table.autoincrement_column is None else table.autoincrement_column.name
         raise PlanError(f"{where}: sa.Identity() makes it AUTO_INCREMENT, and {table.name}.{other} is one too; MariaDB/MySQL allow one per table (set autoincrement=False on the key)")
     if column.nullable:
         raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be NOT NULL (nullable=False)")
-    first = [list(i.columns)[0] for i in table.indexes if i.columns] + [list(u.columns)[0] for u in table.constraints if isinstance(u, sa.UniqueConstraint) and u.columns]
+    first = [next(iter(i.columns)) for i in table.indexes if i.columns] + [next(iter(u.columns)) for u in table.constraints if isinstance(u, sa.UniqueConstraint) and u.columns]
     if column not in first:
         raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be indexed (unique=True, index=True, or first in an index)")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -85,15 +85,15 @@ class SQLiteDialect(Dialect):
             kept.append(
                 RebuildTable(
                     key,
-                    current.table(key),
-                    shape.table(key),
+                    current.tables_by_key[key],
+                    shape.tables_by_key[key],
                     reasons=tuple(op.summary() for op in own),
                     loses_data=any(op.destructive for op in own),
                 )
             )
         for key in sorted({op.table for op in late}, key=_table_sort):
             reasons = tuple(op.summary() for op in late if op.table == key)
-            kept.append(RebuildTableAfterRestore(key, shape.table(key), target.table(key), reasons=reasons, loses_data=False))
+            kept.append(RebuildTableAfterRestore(key, shape.tables_by_key[key], target.tables_by_key[key], reasons=reasons, loses_data=False))
         return kept
 
     # --- hazards ---------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
