@@ -142,7 +142,8 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
         columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
         # Indexes and constraints by name, whatever kind the server made of them (MySQL: a unique
         # constraint is a unique index).
-        declared = {str(item.name): old for item in (*model.indexes, *model.constraints) if item.name and (old := renamed_from(item))}
+        named: list[sa.Index | sa.Constraint] = [*model.indexes, *model.constraints]
+        declared = {str(item.name): old for item in named if item.name and (old := renamed_from(item))}
 
         def mark(items: tuple) -> tuple:
             return tuple(replace(i, renamed_from=declared.get(i.name)) if i.name in declared else i for i in items)

@@ -17,7 +17,7 @@ part of any fingerprint.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from schemasync.dialects import Dialect, offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
 from schemasync.ddl import create_view_of
-from schemasync.snapshot import Index, Snapshot, Table, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
+from schemasync.snapshot import Check, ForeignKey, Index, PrimaryKey, Snapshot, Table, Unique, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
 from schemasync.view import views_of
 
 FORMAT = 1
@@ -141,7 +141,7 @@ def table_to_lock_dict(table: Table) -> dict[str, Any]:
     """The canonical table form plus the server's own names (rendering needs them, fingerprints do not)."""
     data = table_to_dict(table)
     server: dict[str, Any] = {}
-    named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks}
+    named: dict[str, Sequence[PrimaryKey | ForeignKey | Unique | Check]] = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks}
     for kind, items in named.items():
         names = [item.db_name for item in items]
         if any(n and n != item.name for n, item in zip(names, items)):

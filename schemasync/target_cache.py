@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -127,10 +128,13 @@ def _column_extras(column: Column) -> list[dict[str, Any]]:
     return [extras] if extras else []
 
 
+_Text = TypeVar("_Text", str, None)
+
+
 def _table(row: list[Any], strings: dict[str, str]) -> Table:
     schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit, *options = row
 
-    def shared(text: str | None) -> str | None:
+    def shared(text: _Text) -> _Text:
         return text if text is None else strings.setdefault(text, text)
 
     return Table(
@@ -151,7 +155,7 @@ def _table(row: list[Any], strings: dict[str, str]) -> Table:
     )
 
 
-def default_cache_dir(environ: dict[str, str] | os._Environ[str]) -> Path | None:
+def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
     """$SCHEMASYNC_CACHE_DIR (`off` disables), else $XDG_CACHE_HOME/schemasync or ~/.cache/schemasync."""
     configured = environ.get("SCHEMASYNC_CACHE_DIR")
     if configured is not None:
