@@ -43,7 +43,7 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
     for key in keys:
         before, after = current.table(key), target.table(key)
         if before is None:
-            operations.append(CreateTable(key, after))
+            operations.append(CreateTable(key, target.tables_by_key[key]))
         elif after is None:
             operations.append(DropTable(key, before))
         else:

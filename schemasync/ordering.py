@@ -60,10 +60,10 @@ from schemasync.operations import (
     SetTableOptions,
     SwapEnum,
 )
-from schemasync.snapshot import TableKey
+from schemasync.snapshot import ForeignKey, TableKey
 from schemasync.viewplan import dependencies
 
-PHASES: dict[type[Operation], int] = {
+PHASES: dict[type[Operation], float] = {
     # Views go first (before renames: MariaDB and SQLite keep names as text) and come back last.
     DropView: -3,
     # Schemas first (tables are renamed inside them); types and sequences after the tables that go and
@@ -131,11 +131,11 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
-    sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
+    sequence: list[Operation] = [*ordered_creates, *ordered_drops, *_order_views(views), *sorted(rest, key=_within_phase)]
     return sorted(sequence, key=lambda op: PHASES[type(op)])
 
 
-def _within_phase(op: Operation) -> tuple:
+def _within_phase(op: Operation) -> tuple[object, ...]:
     """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
@@ -147,7 +147,7 @@ def _within_phase(op: Operation) -> tuple:
     return (_table_sort(op.table), op.op, generated_first)
 
 
-def _order_views(views: list[Operation]) -> list[Operation]:
+def _order_views(views: Sequence[Operation]) -> list[Operation]:
     """Views are created after the views they read, and dropped before them."""
     creates = {op.table: op for op in views if isinstance(op, CreateView)}
     drops = {op.table: op for op in views if isinstance(op, DropView)}
@@ -196,7 +196,7 @@ def _order_drops(drops: list[DropTable], split_fk_cycles: bool) -> tuple[list[Dr
     return [by_key[k] for k in ordered_keys], released
 
 
-def fk_target(fk) -> TableKey:
+def fk_target(fk: ForeignKey) -> TableKey:
     return (fk.referred_schema, fk.referred_table)
 
 

@@ -49,7 +49,7 @@ class PrimaryKey:
     renamed_from: str | None = field(default=None, compare=False)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("primary_key",)
 
 
@@ -71,7 +71,7 @@ class ForeignKey:
     initially: str | None = None
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         if self.name:
             return ("name", self.name)
         return ("def", self.columns, self.referred_schema or "", self.referred_table, self.referred_columns)
@@ -89,7 +89,7 @@ class Unique:
     initially: str | None = None
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.columns)
 
 
@@ -103,7 +103,7 @@ class Check:
     renamed_from: str | None = field(default=None, compare=False)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.sqltext)
 
 
@@ -135,7 +135,7 @@ class Index:
         return dict(self.options).get(key, default)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name)
 
 
@@ -267,7 +267,7 @@ class Snapshot:
 
     def object_keys(self) -> set[TableKey]:
         """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
-        return {managed_key(item) for item in (*self.enums, *self.sequences)}
+        return {managed_key(e) for e in self.enums} | {managed_key(s) for s in self.sequences}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
         """The same schema-level objects and views with other tables."""
@@ -307,7 +307,7 @@ class Snapshot:
         after = {k: v for k, v in objects.items() if k > "tables"}
         hasher = hashlib.sha256(f'{before[:-1]},"tables":['.encode())
         for number, table in enumerate(self.tables):
-            hasher.update(((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode()))
+            hasher.update((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode())
         hasher.update(("]" + ("," + canonical_json(after)[1:] if after else "}")).encode())
         return "sha256:" + hasher.hexdigest()
 
