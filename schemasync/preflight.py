@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.devdb import first_line
+from schemasync.errors import first_line
 from schemasync.preconditions import (
     CHECK,
     DISTINCT,

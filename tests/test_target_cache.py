@@ -23,8 +23,8 @@ sa.Table("child", metadata, sa.Column("id", sa.BigInteger, primary_key=True),
 def builds(monkeypatch):
     """Count real scratch builds."""
     calls = []
-    real = devdb._build
-    monkeypatch.setattr(devdb, "_build", lambda *args: calls.append(1) or real(*args))
+    real = devdb.build
+    monkeypatch.setattr(devdb, "build", lambda *args: calls.append(1) or real(*args))
     return calls
 
 
