@@ -139,7 +139,9 @@ class MySQLDialect(Dialect):
             if not isinstance(op, DropForeignKey):
                 continue
             before, after = current.table(op.table), target.table(op.table)
-            for index in before.implicit_indexes if before else ():
+            if before is None:
+                continue
+            for index in before.implicit_indexes:
                 # Kept when a key that stays uses it, or when the models' build has the same index.
                 # Not when it merely has that name: an index of that name on other columns (a key or
                 # a unique index wanting the name the server gave the old key's index) would clash
@@ -580,10 +582,11 @@ def _auto_increment_around_keys(operations: Sequence[Operation], current: Snapsh
         else:
             result.append(op)
     result = [op for op in result if not (isinstance(op, AddPrimaryKey) and op.table in merged)]
-    for key, name in sorted(stranded - handled, key=lambda item: (item[0][0] or "", item[0][1], item[1])):
-        kept = target.table(key).columns_by_name.get(name) if target.table(key) else None
+    for table_key, name in sorted(stranded - handled, key=lambda item: (item[0][0] or "", item[0][1], item[1])):
+        wanted = target.table(table_key)
+        kept = wanted.columns_by_name.get(name) if wanted else None
         if kept is not None:
-            result += _auto_increment_off_and_on(key, current.table(key).columns_by_name[name], kept)
+            result += _auto_increment_off_and_on(table_key, current.tables_by_key[table_key].columns_by_name[name], kept)
     return result
 
 
@@ -608,7 +611,9 @@ def _stranded_auto_increment(operations: Sequence[Operation], current: Snapshot)
     found: set[tuple[tuple[str | None, str], str]] = set()
     for key in {table_key for table_key, _ in dropped}:
         table = current.table(key)
-        for column in [c for c in table.columns if c.autoincrement] if table else ():
+        if table is None:
+            continue
+        for column in [c for c in table.columns if c.autoincrement]:
             leads = {"PRIMARY"} if table.primary_key and table.primary_key.columns[:1] == (column.name,) else set()
             leads |= {i.name for i in table.indexes + table.implicit_indexes if i.columns[:1] == (column.name,)}
             if leads and all((key, name) in dropped for name in leads):
