@@ -1,3 +1,5 @@
+-- schemasync plan sha256:304d623c572ddc20bdb30d8c8648bc9c18488ae2f10758d51f3dc6baa08be995 (mysql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER(11) NOT NULL AUTO_INCREMENT, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:c410d7ed96c6193582036465d03f9d9ce7ae4764aaabfce7bac88cd83e543288 (postgresql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id SERIAL NOT NULL, 

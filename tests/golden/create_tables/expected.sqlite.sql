@@ -1,3 +1,5 @@
+-- schemasync plan sha256:54e2a182bab8595d42ee9078ebc308c8925b0ebf3addbe5ddbf01a7c569aaa6c (sqlite)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL, 

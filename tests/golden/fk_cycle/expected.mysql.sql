@@ -1,3 +1,5 @@
+-- schemasync plan sha256:d2a09cc5b74c81f819c8ba20f7a0a48b0b54a6361a4917537be49ce3b8d48b89 (mysql)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id INTEGER(11) NOT NULL AUTO_INCREMENT, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:104a4189de3506ca501072485771598beeb8d7a08b189a91ee753c3bd95477aa (postgresql)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id SERIAL NOT NULL, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:af88e5c640c91f834c239e59b3565f3976678fa1e432d11eb69392277db48f86 (sqlite)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id INTEGER NOT NULL, 
