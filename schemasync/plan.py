@@ -19,7 +19,7 @@ from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
 from schemasync.online import TRANSACTION, invalid_index_notes
-from schemasync.operations import CreateTable, Operation, qualified
+from schemasync.operations import CreateTable, Operation, keep_narrowed_values, qualified
 from schemasync.ordering import order
 from schemasync.preconditions import Precondition, preconditions
 from schemasync.renames import plan_renames, rename_hints
@@ -172,7 +172,7 @@ def make_plan(
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
-    views, operations = split(renames + diff(renamed, target))
+    views, operations = split(renames + keep_narrowed_values(diff(renamed, target), dialect.narrowing_keeps_values_on))
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()

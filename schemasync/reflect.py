@@ -172,34 +172,37 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
 
 
 class _TypeTexts:
-    """Each type object's text once: a bulk reader shares one object among the columns of one type."""
+    """Each type object's canonical type (`Dialect.canonical_type`) and its text, once: a bulk reader
+    shares one object among the columns of one type."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._seen: dict[int, tuple[Any, str]] = {}
+        self._seen: dict[int, tuple[Any, Any, str]] = {}
 
-    def __call__(self, type_object: Any) -> str:
+    def __call__(self, type_object: Any) -> tuple[Any, str]:
         seen = self._seen.get(id(type_object))
         if seen is None:
             # The object is kept with its text, so its id cannot be reused while this lives.
-            seen = self._seen[id(type_object)] = (type_object, self._dialect.type_text(type_object))
-        return seen[1]
+            canonical = self._dialect.canonical_type(type_object)
+            seen = self._seen[id(type_object)] = (type_object, canonical, self._dialect.type_text(canonical))
+        return seen[1], seen[2]
 
 
 def _qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
+def _column(data: dict[str, Any], type_text: Callable[[Any], tuple[Any, str]]) -> Column:
     computed = data.get("computed")
+    type_object, text = type_text(data["type"])
     return Column(
         name=data["name"],
-        type=type_text(data["type"]),
+        type=text,
         nullable=bool(data["nullable"]),
         default=data.get("default"),
         autoincrement=data.get("autoincrement") is True,
         comment=data.get("comment"),
-        type_object=data["type"],
+        type_object=type_object,
         computed=str(computed["sqltext"]) if computed else None,
         persisted=bool(computed and computed.get("persisted")),
         identity=identity_text(data.get("identity")),

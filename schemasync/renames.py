@@ -9,6 +9,10 @@ name (and not the new one), the plan renames instead of dropping and adding, and
 diff runs against the live schema *as it will be* after the rename. Once applied, the declaration
 is inert: the old name is gone, so nothing more happens.
 
+Indexes and constraints are also matched by definition (issue 16): a name the models give is
+carried (a live one with the same definition under another name is renamed, a visible step), and
+one the models leave unnamed matches the live one with its definition, whatever its name.
+
 Servers carry references along on rename (indexes, constraints, foreign keys in other tables);
 `_rename_table` and `_rename_column` mirror that in the snapshot.
 """
@@ -161,7 +165,11 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
         for op in _named_object_renames(table, current.table(table.key)):
             operations.append(op)
             current = _rename_object(current, op)
-    return operations, current
+    for table in target.tables:
+        for op in _names_to_carry(table, current.table(table.key)):
+            operations.append(op)
+            current = _rename_object(current, op)
+    return operations, unnamed_by_definition(current, target)
 
 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
@@ -180,6 +188,77 @@ def _named_object_renames(table: Table, live: Table | None) -> list[RenameIndex 
             if item.renamed_from and item.renamed_from in names and item.name not in names:
                 found.append(RenameIndex(table.key, item.renamed_from, item) if isinstance(item, Index) else RenameConstraint(table.key, item.renamed_from, item))
     return found
+
+
+def _same_definition(live: Any, wanted: Any) -> bool:
+    """Whether two indexes or constraints differ in their name at most (db_name and renamed_from do not compare)."""
+    return type(live) is type(wanted) and replace(live, name=wanted.name) == wanted
+
+
+def _parts(table: Table) -> list[tuple]:
+    """Each kind of named object of a table, the primary key as a kind of its own."""
+    return [getattr(table, kind) for kind in _KINDS] + [(table.primary_key,) if table.primary_key else ()]
+
+
+def _names_to_carry(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
+    """A name the models give an index or constraint is carried by the live one with its definition:
+    renamed (a visible step; dialects without RENAME CONSTRAINT drop and add), never left under
+    another name. Only a live object whose name no other object of the models claims is taken."""
+    if live is None or live == table:
+        return []
+    found: list[RenameIndex | RenameConstraint] = []
+    for wanted, present in zip(_parts(table), _parts(live)):
+        claimed = {item.name for item in wanted if item.name}
+        live_names = {server_name(item) for item in present}
+        taken: set[str | None] = set()
+        for item in wanted:
+            if not item.name or item.name in live_names:
+                continue
+            # A live object with no name at all (SQLite's inline PRIMARY KEY) has none to rename: dropped and added.
+            match = next((old for old in present if server_name(old) and server_name(old) not in claimed | taken and _same_definition(old, item)), None)
+            old_name = server_name(match) if match is not None else None
+            if old_name is not None:  # a match always has a server name (the search above asks for one)
+                taken.add(old_name)
+                found.append(RenameIndex(table.key, old_name, item) if isinstance(item, Index) else RenameConstraint(table.key, old_name, item))
+    return found
+
+
+def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
+    """A constraint the models leave unnamed matches a live one with its definition, whatever the live
+    name: that one is compared unnamed (its name kept as `db_name`, to drop it by). Indexes always
+    have a name in the models, so they are not concerned. Also how `check` compares the live schema
+    with the one the last apply recorded (workflow._drift), which names it the same way."""
+
+    def unnamed(wanted: tuple, present: tuple) -> tuple:
+        claimed = {item.name for item in wanted if item.name}
+        free = [item for item in wanted if item.name is None and item not in present]
+        result = []
+        for old in present:
+            match = next((item for item in free if old.name and old.name not in claimed and _same_definition(old, item)), None)
+            if match is not None:
+                free.remove(match)
+                old = replace(old, name=None, db_name=server_name(old))
+            result.append(old)
+        # In the order normalisation keeps them (by key), which changed with the name: fingerprints see the order.
+        return tuple(sorted(result, key=lambda item: repr(item.key)))
+
+    def update(table: Table) -> Table:
+        wanted = target.table(table.key)
+        if wanted is None or wanted == table:
+            return table
+        pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key))
+        kinds: dict[str, Any] = {kind: unnamed(getattr(wanted, kind), getattr(table, kind)) for kind in ("uniques", "checks", "foreign_keys")}
+        return replace(
+            table,
+            primary_key=pk[0] if pk else None,
+            **kinds,
+        )
+
+    return replace(current, tables=tuple(update(t) for t in current.tables))
+
+
+def _maybe(item: object) -> tuple:
+    return (item,) if item is not None else ()
 
 
 def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Snapshot:

@@ -26,6 +26,7 @@ from schemasync.errors import DatabaseError, InProgressError, PlanError, Refused
 from schemasync.lockfile import LockStatus
 from schemasync.online import OnlineRun
 from schemasync.plan import Plan, make_plan
+from schemasync.renames import unnamed_by_definition
 from schemasync.reflect import other_objects, unmanaged_parts
 from schemasync.scope import parse_table_key, unmanaged_views
 from schemasync.view import views_of
@@ -250,6 +251,10 @@ def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:
     if current.fingerprint() == last.target_fingerprint:
         return None
     recorded = Snapshot.from_dict(last.snapshot_after) if last.snapshot_after else Snapshot(live.dialect)
+    # A constraint the models left unnamed was matched to the live one whatever its name (renames.py).
+    current = unnamed_by_definition(current, recorded)
+    if current.fingerprint() == last.target_fingerprint:
+        return None
     changes = tuple(op.summary() for op in diff(recorded, current))
     return Drift(last.id, changes or ("the schema differs from the recorded fingerprint",))
 

@@ -58,8 +58,8 @@ EDITS = {
                      {"postgresql": ("data-dependent", LOCK), "mysql": ("data-dependent", REWRITE), "sqlite": ("data-dependent", *SQLITE_REBUILD)}),
     "drop_not_null": (_models(name='sa.Column("name", sa.String(20)),'), "t",
                       {"postgresql": (), "mysql": (REWRITE,), "sqlite": SQLITE_REBUILD}),
-    "narrow_varchar": (_models(code='sa.Column("code", sa.String(10)),'), "t",
-                       dict.fromkeys(("postgresql", "mysql", "sqlite"), ("data-loss", "data-dependent", REWRITE, LOCK))),
+    "narrow_varchar": (_models(code='sa.Column("code", sa.String(10)),'), "t",  # SQLite keeps every value: a plain rebuild
+                       {"postgresql": ("data-loss", "data-dependent", REWRITE, LOCK), "mysql": ("data-loss", "data-dependent", REWRITE, LOCK), "sqlite": SQLITE_REBUILD}),
     "add_nullable_column": (_models(extra='sa.Column("extra", sa.Integer),'), "t",
                             {"postgresql": (), "mysql": (), "sqlite": ()}),
     "add_not_null_column_without_default": (_models(extra='sa.Column("extra", sa.Integer, nullable=False),'), "t",

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import TINYINT
 
 from schemasync import ddl, online
 from schemasync.dialects.catalog import Catalog
@@ -104,6 +105,19 @@ class MySQLDialect(Dialect):
     )
 
     # --- normalise -------------------------------------------------------------------------------
+
+    def canonical_type(self, type_object: Any) -> Any:
+        """Integer types without their display width (`INT(5)` is `INT(11)`): it changes no value, MySQL 8
+        no longer reports it, and a table made elsewhere has others. Kept with ZEROFILL (it pads to it) and
+        on TINYINT(1), the boolean by convention. https://mariadb.com/kb/en/int/"""
+        width = getattr(type_object, "display_width", None)
+        if width is None or getattr(type_object, "zerofill", False) or not isinstance(type_object, sa.Integer):
+            return type_object
+        if width == 1 and isinstance(type_object, TINYINT):
+            return type_object
+        plain = type_object.copy()
+        plain.display_width = None  # type: ignore[attr-defined]  # MySQL's integer types (what reflection makes) have it; sa.Integer does not declare it
+        return plain
 
     def normalize_column(self, column: Column) -> Column:
         if isinstance(column.autoincrement, bool):

@@ -1,4 +1,4 @@
--- schemasync plan sha256:08dd4f0f44281ee7a81b42e161d9c55c6b40afb8ab0a963a6a5dedc4e9379e19 (mysql)
+-- schemasync plan sha256:f1fb15a4c1a1ae8129adb6212c16cae0a360d23c1a9e8fe4841843a30e107769 (mysql)
 
 -- 1. keep the rows of table authors in schemasync_backup_2_authors
 CREATE TABLE schemasync_backup_2_authors AS SELECT id, name, active, rating FROM authors;

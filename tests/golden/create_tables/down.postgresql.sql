@@ -1,4 +1,4 @@
--- schemasync plan sha256:78c41a2376e3bde471eb5c8d0d9289ede588ea34f4adb3307025201f6e1f074b (postgresql)
+-- schemasync plan sha256:a849c4b19aff3d509fb38861b35bf1c7cd99b5b1cba0b5bdbfce6710a5f3edee (postgresql)
 
 -- 1. keep the rows of table authors in schemasync_backup_2_authors
 CREATE TABLE schemasync_backup_2_authors AS SELECT id, name, active, rating FROM authors;

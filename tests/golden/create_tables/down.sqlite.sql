@@ -1,4 +1,4 @@
--- schemasync plan sha256:2ce0e5b4bbee0667b884add2feeeda584b86a7ef67b4468339b3022bbf394996 (sqlite)
+-- schemasync plan sha256:119a4ecb2a0c008109855b37754466a8bca239ef73a5ab7b939febb5f5e31c4f (sqlite)
 
 -- 1. keep the rows of table authors in schemasync_backup_2_authors
 CREATE TABLE schemasync_backup_2_authors AS SELECT id, name, active, rating FROM authors;

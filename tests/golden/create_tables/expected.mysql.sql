@@ -1,21 +1,21 @@
--- schemasync plan sha256:304d623c572ddc20bdb30d8c8648bc9c18488ae2f10758d51f3dc6baa08be995 (mysql)
+-- schemasync plan sha256:74467c6dbb267d7a9d6a69e3df6529c229f3af62ffae47ffed72bbb822d701f2 (mysql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
 	name VARCHAR(80) NOT NULL COMMENT 'display name', 
 	active TINYINT(1) NOT NULL DEFAULT 1, 
-	rating DECIMAL(5, 2) DEFAULT (0.00), 
+	rating DECIMAL(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 )COMMENT='people who write';
 
 -- 2. create table books (5 columns)
 CREATE TABLE books (
-	id BIGINT(20) NOT NULL AUTO_INCREMENT, 
-	author_id INTEGER(11) NOT NULL, 
+	id BIGINT NOT NULL AUTO_INCREMENT, 
+	author_id INTEGER NOT NULL, 
 	title VARCHAR(200) NOT NULL, 
-	pages INTEGER(11), 
+	pages INTEGER, 
 	published DATE, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ix_books_author_title UNIQUE (author_id, title), 

@@ -1,11 +1,11 @@
--- schemasync plan sha256:c410d7ed96c6193582036465d03f9d9ce7ae4764aaabfce7bac88cd83e543288 (postgresql)
+-- schemasync plan sha256:2f01b7a37f213ff14e8652245addc60e3cf1a10de93564defe4994d9dd80b653 (postgresql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id SERIAL NOT NULL, 
 	name VARCHAR(80) NOT NULL, 
 	active BOOLEAN DEFAULT true NOT NULL, 
-	rating NUMERIC(5, 2) DEFAULT '0'::numeric, 
+	rating NUMERIC(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 );

@@ -1,11 +1,11 @@
--- schemasync plan sha256:54e2a182bab8595d42ee9078ebc308c8925b0ebf3addbe5ddbf01a7c569aaa6c (sqlite)
+-- schemasync plan sha256:ccd33939b053386fa58d684f00e03d1a7a02eab69bfbfeb0310474f86d39cc6e (sqlite)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL, 
 	name VARCHAR(80) NOT NULL, 
 	active BOOLEAN DEFAULT 1 NOT NULL, 
-	rating NUMERIC(5, 2) DEFAULT '0', 
+	rating NUMERIC(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 );

@@ -1,4 +1,4 @@
--- schemasync plan sha256:8c8756d6b1e39516bd3941f1d2bbb0e7bf9f6c7bc7ed5c09d9b91aa90a2efc12 (mysql)
+-- schemasync plan sha256:0077144a7b781caa98bd4ec4dfda14be4f88d0e210367ff82b932c29f6386ec5 (mysql)
 
 -- 1. keep the rows of table departments in schemasync_backup_2_departments
 CREATE TABLE schemasync_backup_2_departments AS SELECT id, head_id FROM departments;

@@ -1,16 +1,16 @@
--- schemasync plan sha256:d2a09cc5b74c81f819c8ba20f7a0a48b0b54a6361a4917537be49ce3b8d48b89 (mysql)
+-- schemasync plan sha256:948906aaf94f1761ec5eeaaf713bdee3852bc8b9401f3bb3827c6475d99000ab (mysql)
 
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	head_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	head_id INTEGER, 
 	PRIMARY KEY (id)
 );
 
 -- 2. create table employees (2 columns)
 CREATE TABLE employees (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	department_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	department_id INTEGER, 
 	PRIMARY KEY (id), 
 	CONSTRAINT fk_employees_department FOREIGN KEY(department_id) REFERENCES departments (id)
 );
