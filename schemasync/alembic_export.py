@@ -105,8 +105,10 @@ def before_upgrade(live: Snapshot, upgrade: Plan) -> Snapshot:
 
 def _made_from(path: str | None, fingerprint: str) -> bool:
     """Whether the revision file at `path` was written by schemasync from a schema with `fingerprint`."""
+    if not path:
+        return False
     try:
-        return bool(path) and f"Source fingerprint: {fingerprint}" in Path(path).read_text(encoding="utf-8")
+        return f"Source fingerprint: {fingerprint}" in Path(path).read_text(encoding="utf-8")
     except OSError:
         return False
 

@@ -74,7 +74,7 @@ def open_target(settings: Settings) -> Iterator[Target]:
                 pass
         except sa.exc.DBAPIError as error:
             raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
-        except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
+        except Exception as error:  # noqa: BLE001  (drivers raise more than DBAPI errors on odd URL options)
             raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
         cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
         yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache, settings.lock_timeout)

@@ -114,7 +114,7 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     previously = lockfile.previously_managed(start, name, source) if start else ()
     path = models_lock or settings.base_dir / lockfile.DEFAULT_LOCK_FILE
     target = _offline_target(dialect, metadata, scope, path)
-    return PlanReport(make_plan(current.only({r.key for r in (*current.tables, *current.views) if scope.keep(*r.key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online))
+    return PlanReport(make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online))
 
 
 def _only_dialect(lock: lockfile.LockFile | None, source: str) -> str | None:

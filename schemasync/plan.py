@@ -193,6 +193,6 @@ def make_plan(
     # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them
     # as managed; views are recorded with the tables too: what was managed once stays managed (scope.managed_view).
     targeted = tuple(t.qualified_name for t in target.tables) + tuple(v.qualified_name for v in target.views) + tuple(sorted(qualified(key) for key in target.object_keys()))
-    managed = tuple(sorted({t.qualified_name for t in (*current.tables, *current.views)} | set(targeted) | {qualified(key) for key in current.object_keys()}))
+    managed = tuple(sorted({t.qualified_name for t in current.tables} | {v.qualified_name for v in current.views} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
                 record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))

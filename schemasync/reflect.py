@@ -109,13 +109,13 @@ def read_tables(
     """The tables `names` of one schema, unnormalised: the dialect's bulk reader, else the Inspector's."""
     catalog = dialect.read_catalog(connection, db_schema, names) if use_catalog else None
     if catalog is None:
-        catalog = inspector_catalog(inspector, dialect, db_schema, names)
+        catalog = inspector_catalog(connection, inspector, dialect, db_schema, names)
     # What neither reader reports the same way (SQLite's expression indexes, table options): one small dialect query.
     dialect.complete_catalog(connection, db_schema, names, catalog)
     return _tables(catalog, dialect, logical, names, schemas)
 
 
-def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, names: list[str]) -> Catalog:
+def inspector_catalog(connection: sa.Connection, inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, names: list[str]) -> Catalog:
     """The reference reader: SQLAlchemy's bulk reflection (`Inspector.get_multi_*`)."""
 
     def multi(method: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str 
         checks=multi("get_multi_check_constraints"),
         comments={name: (value or {}).get("text") for name, value in comments.items()},
     )
-    dialect.complete_inspector_catalog(inspector.bind, db_schema, catalog)
+    dialect.complete_inspector_catalog(connection, db_schema, catalog)
     return catalog
 
 

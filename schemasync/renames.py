@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -78,7 +79,8 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
         columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
         # Indexes and constraints by name, whatever kind the server made of them (MySQL: a unique
         # constraint is a unique index).
-        declared = {str(item.name): old for item in (*model.indexes, *model.constraints) if item.name and (old := renamed_from(item))}
+        named: list[sa.Index | sa.Constraint] = [*model.indexes, *model.constraints]
+        declared = {str(item.name): old for item in named if item.name and (old := renamed_from(item))}
 
         def mark(items: tuple) -> tuple:
             return tuple(replace(i, renamed_from=declared.get(i.name)) if i.name in declared else i for i in items)
@@ -153,9 +155,9 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
             current = _rename_table(current, old_key, table.name)
     for table in target.tables:
         live = current.table(table.key)
-        for column in table.columns if live else ():
+        for column in table.columns:
             old = column.renamed_from
-            if old and old in live.columns_by_name and column.name not in live.columns_by_name:
+            if live and old and old in live.columns_by_name and column.name not in live.columns_by_name:
                 operations.append(RenameColumn(table.key, old, column.name))
                 current = _rename_column(current, table.key, old, column.name)
                 live = current.table(table.key)
@@ -173,11 +175,11 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
 
 
-def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
+def _named_object_renames(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
     """Index and constraint renames the target declares and the live table can still take."""
     if live is None:
         return []
-    found: list[Operation] = []
+    found: list[RenameIndex | RenameConstraint] = []
     pk = (table.primary_key,) if table.primary_key else ()
     live_pk = (live.primary_key,) if live.primary_key else ()
     for wanted, present in [(getattr(table, kind), getattr(live, kind)) for kind in _KINDS] + [(pk, live_pk)]:
@@ -188,9 +190,9 @@ def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
     return found
 
 
-def _same_definition(live: object, wanted: object) -> bool:
+def _same_definition(live: Any, wanted: Any) -> bool:
     """Whether two indexes or constraints differ in their name at most (db_name and renamed_from do not compare)."""
-    return type(live) is type(wanted) and replace(live, name=wanted.name) == wanted  # type: ignore[type-var]
+    return type(live) is type(wanted) and replace(live, name=wanted.name) == wanted
 
 
 def _parts(table: Table) -> list[tuple]:
@@ -198,13 +200,13 @@ def _parts(table: Table) -> list[tuple]:
     return [getattr(table, kind) for kind in _KINDS] + [(table.primary_key,) if table.primary_key else ()]
 
 
-def _names_to_carry(table: Table, live: Table | None) -> list[Operation]:
+def _names_to_carry(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
     """A name the models give an index or constraint is carried by the live one with its definition:
     renamed (a visible step; dialects without RENAME CONSTRAINT drop and add), never left under
     another name. Only a live object whose name no other object of the models claims is taken."""
     if live is None or live == table:
         return []
-    found: list[Operation] = []
+    found: list[RenameIndex | RenameConstraint] = []
     for wanted, present in zip(_parts(table), _parts(live)):
         claimed = {item.name for item in wanted if item.name}
         live_names = {server_name(item) for item in present}
@@ -214,9 +216,10 @@ def _names_to_carry(table: Table, live: Table | None) -> list[Operation]:
                 continue
             # A live object with no name at all (SQLite's inline PRIMARY KEY) has none to rename: dropped and added.
             match = next((old for old in present if server_name(old) and server_name(old) not in claimed | taken and _same_definition(old, item)), None)
-            if match is not None:
-                taken.add(server_name(match))
-                found.append(RenameIndex(table.key, server_name(match), item) if isinstance(item, Index) else RenameConstraint(table.key, server_name(match), item))
+            old_name = server_name(match) if match is not None else None
+            if old_name is not None:  # a match always has a server name (the search above asks for one)
+                taken.add(old_name)
+                found.append(RenameIndex(table.key, old_name, item) if isinstance(item, Index) else RenameConstraint(table.key, old_name, item))
     return found
 
 
@@ -244,10 +247,11 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
         if wanted is None or wanted == table:
             return table
         pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key))
+        kinds: dict[str, Any] = {kind: unnamed(getattr(wanted, kind), getattr(table, kind)) for kind in ("uniques", "checks", "foreign_keys")}
         return replace(
             table,
             primary_key=pk[0] if pk else None,
-            **{kind: unnamed(getattr(wanted, kind), getattr(table, kind)) for kind in ("uniques", "checks", "foreign_keys")},
+            **kinds,
         )
 
     return replace(current, tables=tuple(update(t) for t in current.tables))
@@ -267,7 +271,8 @@ def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Sn
         if table.key != op.table:
             return table
         pk = rename((table.primary_key,))[0] if table.primary_key else None
-        return replace(table, primary_key=pk, **{kind: rename(getattr(table, kind)) for kind in _KINDS})
+        renamed: dict[str, Any] = {kind: rename(getattr(table, kind)) for kind in _KINDS}
+        return replace(table, primary_key=pk, **renamed)
 
     return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
@@ -277,8 +282,6 @@ def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
 
 
 def _rename_table(snapshot: Snapshot, old_key: TableKey, new_name: str) -> Snapshot:
-    schema, old_name = old_key
-
     def update(table: Table) -> Table:
         fks = tuple(
             replace(fk, referred_table=new_name) if (fk.referred_schema, fk.referred_table) == old_key else fk
@@ -324,12 +327,12 @@ def rename_hints(operations: list[Operation]) -> list[str]:
                     f"info={{'schemasync': {{'renamed_from': {drop.column.name!r}}}}})"
                 )
     created = [op for op in operations if isinstance(op, CreateTable)]
-    for drop in (op for op in operations if isinstance(op, DropTable)):
+    for drop_table in (op for op in operations if isinstance(op, DropTable)):
         for create in created:
-            if [c.name for c in create.definition.columns] == [c.name for c in drop.definition.columns]:
+            if [c.name for c in create.definition.columns] == [c.name for c in drop_table.definition.columns]:
                 hints.append(
-                    f"table {qualified(drop.table)} is dropped and {qualified(create.table)} created with the same columns: "
-                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop.table[1]!r}}}}}}}"
+                    f"table {qualified(drop_table.table)} is dropped and {qualified(create.table)} created with the same columns: "
+                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop_table.table[1]!r}}}}}}}"
                 )
     return hints + _object_hints(operations)
 

@@ -215,7 +215,7 @@ def _create_table_elements(table: Table, dialect: Dialect, name: str | None = No
     created = sa_table(table, name=name)
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
-    found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+    found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")]
     return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
 
 
@@ -259,6 +259,7 @@ def _(op: RenameIndex, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: RenameConstraint, dialect: Dialect) -> list[Any]:
+    assert op.constraint.name is not None, "a declared rename names the constraint"
     return [ddl.RenameConstraint(bare_table(op.table, []), op.old_name, op.constraint.name)]
 
 
@@ -434,6 +435,7 @@ def _(op: AddCheckNotValid, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: AddUniqueUsingIndex, dialect: Dialect) -> list[Any]:
+    assert op.unique.name is not None, "named after the index it is added with"
     return [ddl.AddUniqueUsingIndex(bare_table(op.table, []), op.unique.name)]
 
 
@@ -478,7 +480,7 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
         *([ddl.CopyRows(old, new, kept)] if kept else []),
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
-        *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
+        *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")],
         # Triggers go with the dropped table: re-created as the server had them (not managed, kept).
         *[ddl.RawStatement(created, trigger) for trigger in op.before.triggers],
     ]
@@ -520,7 +522,8 @@ def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
     match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
     casts = dict(op.casts)
     values = {c: sa.select(_restored_value(backup.c[b], casts.get(c))).where(match).scalar_subquery() for c, b in op.columns}
-    return [sa.update(table).values(values).where(sa.exists().where(match))]
+    # Table.alias() returns an Alias, which update() takes; SQLAlchemy types it as the wider NamedFromClause.
+    return [sa.update(table).values(values).where(sa.exists().where(match))]  # type: ignore[arg-type]
 
 
 # --- views -----------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class PrimaryKey:
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("primary_key",)
 
 
@@ -109,7 +109,7 @@ class ForeignKey:
     initially: str | None = field(default=None, metadata=WHEN_SET)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         if self.name:
             return ("name", self.name)
         return ("def", self.columns, self.referred_schema or "", self.referred_table, self.referred_columns)
@@ -127,7 +127,7 @@ class Unique:
     initially: str | None = field(default=None, metadata=WHEN_SET)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.columns)
 
 
@@ -141,7 +141,7 @@ class Check:
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.sqltext)
 
 
@@ -173,7 +173,7 @@ class Index:
         return dict(self.options).get(key, default)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name)
 
 
@@ -338,7 +338,7 @@ class Snapshot:
         after = {k: v for k, v in objects.items() if k > "tables"}
         hasher = hashlib.sha256(f'{before[:-1]},"tables":['.encode())
         for number, table in enumerate(self.tables):
-            hasher.update(((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode()))
+            hasher.update((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode())
         hasher.update(("]" + ("," + canonical_json(after)[1:] if after else "}")).encode())
         return "sha256:" + hasher.hexdigest()
 

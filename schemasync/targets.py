@@ -110,15 +110,15 @@ def apply_targets(
     """Plan every target, ask once for all of them, then apply each plan; a target whose planning
     failed or whose plan is refused (destructive) fails alone and the others are applied."""
     planned = plan_targets(settings, parallel, on_event)
-    runnable = [(o.name, o.result.plan) for o in planned.outcomes if not o.failed and o.result.plan.steps and (allow_destructive or not o.result.plan.destructive_steps)]
+    runnable = [(o.name, o.result.plan) for o in planned.outcomes if o.result is not None and o.result.plan.steps and (allow_destructive or not o.result.plan.destructive_steps)]
     if runnable and not confirm(runnable):
         raise RefusedError("apply cancelled; nothing was changed")
-    plans = {o.name: o.result.plan for o in planned.outcomes if not o.failed}
+    plans = {o.name: o.result.plan for o in planned.outcomes if o.result is not None}
 
     def one(spec: TargetSpec) -> ApplyReport:
         plan = plans.get(spec.name)
         if plan is None:
-            raise next(o.error for o in planned.outcomes if o.name == spec.name)  # type: ignore[misc]
+            raise next(o.error for o in planned.outcomes if o.name == spec.name and o.error is not None)
         if plan.destructive_steps and not allow_destructive:
             raise RefusedError(f"{len(plan.destructive_steps)} destructive step(s) ({'; '.join(s.summary for s in plan.destructive_steps)}); re-run with --allow-destructive")
         if not plan.steps:

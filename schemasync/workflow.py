@@ -160,7 +160,11 @@ def apply(
         recovered = () if sql_only else recovery.settle(target.engine, target.dialect, target.read_live, target.lock_timeout, on_note)
         for line in recovered:
             on_note(line)
-        chosen = _load_plan(plan_file, target) if plan_file else plan_on(target, metadata, settings.online).plan
+        if plan_file:
+            chosen = _load_plan(plan_file, target)
+        else:
+            assert metadata is not None, "loaded above when there is no plan file"
+            chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
         if chosen.destructive_steps and not allow_destructive:
@@ -234,6 +238,7 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         _refuse_while_in_progress(target)
         report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
+        assert live is not None, "plan_on always reports the live schema it read"
         # An unfinished run explains the difference from the last apply's record: not drift.
         drift = _drift(last, live) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None

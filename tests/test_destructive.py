@@ -28,7 +28,7 @@ def test_destructive_change_is_refused_then_allowed(project, change, extra_befor
         assert project.db.rows("SELECT id, code FROM t") == [(1, "short")]
         return
     # The values are kept first (for rollback), then lost.
-    assert [(op["op"], op["destructive"]) for op in plan["operations"]][0] == ("backup_columns", False)
+    assert (plan["operations"][0]["op"], plan["operations"][0]["destructive"]) == ("backup_columns", False)
     assert [op["destructive"] for op in plan["operations"]] == [False, True]
     assert "(destructive)" in project.cli("plan", models=after).output
 

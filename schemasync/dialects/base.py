@@ -98,7 +98,7 @@ class Dialect:
         raise NotImplementedError
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Required. A place to build the models (`tables` of them): yields a connection and {model schema: scratch schema}."""
         raise NotImplementedError
 
@@ -121,7 +121,9 @@ class Dialect:
     def is_generated_name(self, kind: str, table: str, name: str | None) -> bool:
         """Whether `name` is one the server made up for an unnamed constraint of `kind` (`generated_names`). Overridden by: none."""
         pattern = self.generated_names.get(kind)
-        return bool(name) and pattern is not None and re.fullmatch(pattern.format(table=re.escape(table)), name) is not None
+        if not name or pattern is None:
+            return False
+        return re.fullmatch(pattern.format(table=re.escape(table)), name) is not None
 
     def normalize_column(self, column: Column) -> Column:
         """A column spelled the way both sides agree on (docs/normalisation.md). Overridden by: mysql, postgresql, sqlite."""
@@ -173,7 +175,7 @@ class Dialect:
             quoted = f"{preparer.quote_identifier(logical)}." if logical else ""
             bare = f"{preparer.quote(logical)}." if logical else ""
             text = text.replace(f"{preparer.quote_identifier(db_schema)}.", quoted)
-            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)
+            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)  # noqa: B023  (re.sub calls it at once)
         return replace(view, definition=text) if text != view.definition else view
 
     # --- lower -----------------------------------------------------------------------------------

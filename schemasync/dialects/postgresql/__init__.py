@@ -178,7 +178,7 @@ class PostgreSQLDialect(Dialect):
         if getattr(type_object, "precision", None) != 6 or not isinstance(type_object, _TIME_TYPES):
             return type_object
         plain = type_object.copy()
-        plain.precision = None
+        plain.precision = None  # type: ignore[union-attr]  # set on what reflection makes (PostgreSQL's TIMESTAMP, TIME, INTERVAL); SQLAlchemy declares it on those only
         return plain
 
     def normalize_column(self, column: Column) -> Column:
@@ -214,17 +214,18 @@ class PostgreSQLDialect(Dialect):
             return [online.DropIndexConcurrently(op.table, op.index)]
         if isinstance(op, AddForeignKey):
             fk = op.foreign_key
-            named = replace(fk, name=online.constraint_name(fk.name or fk.db_name, table.name, fk.columns, "fkey", limit))
-            return [online.AddForeignKeyNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "foreign key")]
+            name = online.constraint_name(fk.name or fk.db_name, table.name, fk.columns, "fkey", limit)
+            return [online.AddForeignKeyNotValid(op.table, replace(fk, name=name)), online.ValidateConstraint(op.table, name, "foreign key")]
         if isinstance(op, AddCheck):
             check = op.check
-            named = replace(check, name=online.constraint_name(check.name or check.db_name, table.name, (), "check", limit))
-            return [online.AddCheckNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "check")]
+            name = online.constraint_name(check.name or check.db_name, table.name, (), "check", limit)
+            return [online.AddCheckNotValid(op.table, replace(check, name=name)), online.ValidateConstraint(op.table, name, "check")]
         if isinstance(op, AddUnique) and not op.unique.deferrable:  # USING INDEX would drop DEFERRABLE: added as it is
             index = online.unique_index(op.unique, table.name, limit)
             return [online.CreateIndexConcurrently(op.table, index), online.AddUniqueUsingIndex(op.table, replace(op.unique, name=index.name))]
         if isinstance(op, AlterColumn) and op.before.nullable and not op.after.nullable and op.before.type == op.after.type:
             check = online.not_null_check(op, table.checks, limit)
+            assert check.name is not None, "not_null_check names the check"
             return [
                 online.AddCheckNotValid(op.table, check),
                 online.ValidateConstraint(op.table, check.name, "check"),
@@ -427,7 +428,7 @@ class PostgreSQLDialect(Dialect):
         return f"the NOT VALID constraint {constraint} on {relation} was dropped"
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Fresh schemas inside a transaction that is always rolled back: nothing is left behind.
 
         A transaction holds a lock on every relation it creates (about 15 per table with its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -104,15 +104,15 @@ class SQLiteDialect(Dialect):
             kept.append(
                 RebuildTable(
                     key,
-                    current.table(key),
-                    shape.table(key),
+                    current.tables_by_key[key],
+                    shape.tables_by_key[key],
                     reasons=tuple(op.summary() for op in own),
                     loses_data=any(op.destructive for op in own),
                 )
             )
         for key in sorted({op.table for op in late}, key=key_order):
             reasons = tuple(op.summary() for op in late if op.table == key)
-            kept.append(RebuildTableAfterRestore(key, shape.table(key), target.table(key), reasons=reasons, loses_data=False))
+            kept.append(RebuildTableAfterRestore(key, shape.tables_by_key[key], target.tables_by_key[key], reasons=reasons, loses_data=False))
         return kept
 
     # --- hazards ---------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
@@ -281,7 +281,7 @@ def canonical_spacing(sqltext: str) -> str:
     written, so `e IN ('a','b')` from another tool is the same check spelled otherwise. Whitespace
     outside quotes becomes one space, none after "(" or before ")" and ",", one after ","; reserved
     keywords are capitalised (https://www.sqlite.org/lang_keywords.html)."""
-    tokens = [t for t in _SPACING_TOKENS.findall(sqltext.strip())]
+    tokens = list(_SPACING_TOKENS.findall(sqltext.strip()))
     out: list[str] = []
     for number, token in enumerate(tokens):
         if token.isspace():

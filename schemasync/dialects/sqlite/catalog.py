@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
 from schemasync.dialects.catalog import Catalog, Memo, matching_paren
 
@@ -74,7 +75,7 @@ _SIG_NAME = re.compile(r'"(.+?)"|([a-z0-9_]+)', re.IGNORECASE)
 
 
 def supported(connection: sa.Connection) -> bool:
-    return connection.dialect.server_version_info >= MIN_VERSION
+    return (connection.dialect.server_version_info or ()) >= MIN_VERSION
 
 
 def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog:
@@ -85,7 +86,9 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     wanted = set(names)
     sql = {name: text or "" for name, text in connection.exec_driver_sql(_TABLES.format(**args)) if name in wanted}
     catalog = Catalog(columns={name: [] for name in names})
-    resolve = Memo(lambda declared, collation=None: with_collation(_type(connection.dialect, declared), collation))
+    dialect = connection.dialect
+    assert isinstance(dialect, SQLiteDialect), "the SQLite reader is given SQLite connections"
+    resolve = Memo(lambda declared, collation=None: with_collation(_type(dialect, declared), collation))
     collations = {name: column_collations(text) for name, text in sql.items()}
     # Every table's primary key: a foreign key that names no referred columns refers to it.
     pk_columns: dict[str, list[tuple[int, str]]] = {}
@@ -115,7 +118,7 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
 # --- columns ------------------------------------------------------------------------------------
 
 
-def _type(dialect: sa.engine.Dialect, declared: str) -> sqltypes.TypeEngine:
+def _type(dialect: SQLiteDialect, declared: str) -> sqltypes.TypeEngine:
     """The type for a declared type name, by SQLite's affinity rules (https://www.sqlite.org/datatype3.html#determination_of_column_affinity),
     known names first (the dialect's `ischema_names`), with the declared numeric arguments."""
     match = re.match(r"([\w ]+)(\(.*?\))?", declared)
