@@ -30,6 +30,7 @@ from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot
 
+
 @dataclass(frozen=True)
 class ApplyResult:
     state_id: int

@@ -15,15 +15,13 @@ import sqlalchemy as sa
 
 from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
-from schemasync.target_cache import TargetCache
 from schemasync.dialects import Dialect, dialect_for
 from schemasync.errors import ConfigError, DatabaseError, ModelsError, first_line
 from schemasync.models import load_metadata
 from schemasync.reflect import reflect
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
-
-
+from schemasync.target_cache import TargetCache
 
 SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
 # What to install for a driver module that is missing, by the module's name.

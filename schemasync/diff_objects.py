@@ -24,7 +24,6 @@ from schemasync.operations import (
     RenameEnumValue,
     SwapEnum,
 )
-
 from schemasync.snapshot import EnumType, Snapshot, changed_by_key, key_order
 
 

@@ -11,16 +11,16 @@ import sqlalchemy as sa
 
 from schemasync import lockfile
 from schemasync.config import Settings
-from schemasync.model_key import changed_tables, lock_digests, models_digest
-from schemasync.model_target import build_target
-from schemasync.renames import declare
+from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.dialects import Dialect, dialect_for, offline_dialect, supported
 from schemasync.errors import ConfigError
+from schemasync.lockfile import LockStatus
+from schemasync.model_key import changed_tables, lock_digests, models_digest
+from schemasync.model_target import build_target
 from schemasync.plan import make_plan
+from schemasync.renames import declare
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
-from schemasync.lockfile import LockStatus
-from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.workflow import PlanReport
 
 

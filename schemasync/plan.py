@@ -19,7 +19,12 @@ from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
 from schemasync.online import TRANSACTION, invalid_index_notes
-from schemasync.operations import CreateTable, Operation, keep_narrowed_values, qualified
+from schemasync.operations import (
+    CreateTable,
+    Operation,
+    keep_narrowed_values,
+    qualified,
+)
 from schemasync.ordering import order
 from schemasync.preconditions import Precondition, preconditions
 from schemasync.renames import plan_renames, rename_hints

@@ -11,14 +11,14 @@ by one piece of code here.
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects import Dialect
+from schemasync.dialects.catalog import Catalog
 from schemasync.snapshot import (
     Check,
     Column,

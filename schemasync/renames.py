@@ -47,7 +47,6 @@ from schemasync.operations import (
 )
 from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
 
-
 # --- the models' side: the declarations, onto the target ------------------------------------------
 
 

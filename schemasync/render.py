@@ -61,7 +61,15 @@ from schemasync.operations import (
     SetTableComment,
     SetTableOptions,
 )
-from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, Unique, server_name
+from schemasync.snapshot import (
+    Column,
+    ForeignKey,
+    Index,
+    Table,
+    TableKey,
+    Unique,
+    server_name,
+)
 
 REBUILD_PREFIX = "_schemasync_new_"
 

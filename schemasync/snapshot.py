@@ -15,7 +15,20 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cache, cached_property
 from typing import Any, ClassVar, TypeVar
 
-from schemasync.forms import NOT_STORED, SERVER, SERVER_FORM, SERVER_NAME, WHEN_SET, WHEN_SET_FORM, Field, form, from_dict, plain, read, to_dict
+from schemasync.forms import (
+    NOT_STORED,
+    SERVER,
+    SERVER_FORM,
+    SERVER_NAME,
+    WHEN_SET,
+    WHEN_SET_FORM,
+    Field,
+    form,
+    from_dict,
+    plain,
+    read,
+    to_dict,
+)
 
 TableKey = tuple[str | None, str]
 K = TypeVar("K", bound=Hashable)

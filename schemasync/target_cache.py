@@ -23,7 +23,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.snapshot import Snapshot, Table, by_key, digest, objects_to_dict, table_from_stored, table_to_stored, with_objects
+from schemasync.snapshot import (
+    Snapshot,
+    Table,
+    by_key,
+    digest,
+    objects_to_dict,
+    table_from_stored,
+    table_to_stored,
+    with_objects,
+)
 
 FORMAT = 5
 

@@ -15,22 +15,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync import lockfile, preflight, recovery, state
+from schemasync import __version__, lockfile, preflight, recovery, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
-from schemasync.model_target import build_target
 from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
+from schemasync.model_target import build_target
 from schemasync.online import OnlineRun
 from schemasync.plan import Plan, make_plan
-from schemasync.renames import unnamed_by_definition
 from schemasync.reflect import other_objects, unmanaged_parts
+from schemasync.renames import unnamed_by_definition
 from schemasync.scope import parse_table_key, unmanaged_views
-from schemasync.view import views_of
 from schemasync.snapshot import Snapshot, table_to_dict
+from schemasync.view import views_of
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class CheckReport:
     lock: LockStatus | None = None
     # An apply whose session ended before it recorded how it ended: its own reason, not drift.
     unfinished: tuple[str, ...] = ()
+    # Said, but no reason to fail (a record made by an older schemasync, compared by the models instead).
+    notes: tuple[str, ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -243,7 +245,14 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         drift = _drift(last, live) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         unfinished = tuple(f"{line}; run `schemasync apply` to record it" for line in report.unfinished)
-        return CheckReport(report.plan, drift, report.other_objects, status, unfinished)
+        notes: tuple[str, ...] = ()
+        if drift and last and not report.plan.steps and last.tool_version != __version__:
+            # An older version normalised the schema by other rules, so its fingerprint cannot be
+            # compared; the models can: the live schema is exactly what they make.
+            notes = (f"apply #{last.id} was recorded by schemasync {last.tool_version}, which spelled some types, defaults or checks otherwise; "
+                     "the live schema matches the models (the next apply that changes something records it in this version's spelling)",)
+            drift = None
+        return CheckReport(report.plan, drift, report.other_objects, status, unfinished, notes)
 
 
 def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:

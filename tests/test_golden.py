@@ -85,7 +85,6 @@ def assert_golden(project, models: str, golden: Path) -> None:
 
 @pytest.mark.parametrize(("case", "db"), [pytest.param(c, d, id=f"{c.folder.name}-{d}") for c in CASES for d in c.dialects], indirect=["db"])
 def test_golden_case(project, case: Case):
-    dialect = project.db.dialect
     before = project.write_models(f"{case.folder.name}_before", case.source("before"))
     after = project.write_models(f"{case.folder.name}_after", case.source("after"))
     converge(project, before, "--allow-destructive")

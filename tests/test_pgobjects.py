@@ -12,7 +12,6 @@ import json
 from tests.capabilities import lacks, requires
 from tests.harness import converge, ops
 
-
 SCHEMAS = """
 import sqlalchemy as sa
 metadata = sa.MetaData()

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import TINYINT
 
 from schemasync import ddl, online
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import LOCK_NAME, Dialect
+from schemasync.dialects.catalog import Catalog
 from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
@@ -27,17 +27,17 @@ from schemasync.operations import (
     AddPrimaryKey,
     AlterColumn,
     CreateIndex,
-    DropCheck,
     DropAutoIncrement,
+    DropCheck,
     DropColumn,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
     Operation,
-    ReplaceGeneratedColumn,
     RenameColumn,
     RenameConstraint,
     RenameTable,
+    ReplaceGeneratedColumn,
     SetAutoIncrement,
     SetTableComment,
     parse_type,

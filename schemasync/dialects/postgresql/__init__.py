@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import INTERVAL
 
 from schemasync import online
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import LOCK_NAME, Dialect, wait_for_lock
+from schemasync.dialects.catalog import Catalog
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (

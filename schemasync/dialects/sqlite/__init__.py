@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import types as sqltypes
 
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import Dialect
+from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.spelling import numeric_literal
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
