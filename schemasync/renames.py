@@ -51,8 +51,36 @@ from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
 
 
 def declare(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
-    """The target with the renames the models declare on `tables` (of names, and of enum values)."""
-    return declare_value_renames(declare_renames(snapshot, tables), tables)
+    """The target with the renames the models declare on `tables` (of names, and of enum values),
+    and its unique indexes that the models left unnamed."""
+    return declare_unnamed_unique_indexes(declare_value_renames(declare_renames(snapshot, tables), tables), tables)
+
+
+def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+    """Mark the target's unique indexes that stand for an unnamed UniqueConstraint of the models
+    (MySQL builds one as a unique index named by the server): their name is the server's choice, so
+    they match a live one by definition (`unnamed_by_definition`). Where unique constraints stay
+    constraints, no index matches: every index of the models has a name of its own."""
+    by_key = {(t.schema, t.name): t for t in tables}
+
+    def annotate(table: Table) -> Table:
+        model = by_key.get(table.key)
+        if model is None:
+            return table
+        unnamed = [tuple(c.name for c in u.columns) for u in model.constraints if isinstance(u, sa.UniqueConstraint) and not u.name]
+        claimed = {str(item.name) for item in (*model.indexes, *model.constraints) if item.name}
+        indexes = []
+        for index in table.indexes:
+            plain = index.unique and not index.expressions and index.where is None and index.name not in claimed
+            if plain and index.columns in unnamed:
+                unnamed.remove(index.columns)
+                index = replace(index, server_named=True)
+            indexes.append(index)
+        return replace(table, indexes=tuple(indexes)) if indexes != list(table.indexes) else table
+
+    if not any(isinstance(u, sa.UniqueConstraint) and not u.name for t in tables for u in t.constraints):
+        return snapshot
+    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
 
 
 def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:
@@ -211,7 +239,7 @@ def _names_to_carry(table: Table, live: Table | None) -> list[RenameIndex | Rena
         live_names = {server_name(item) for item in present}
         taken: set[str | None] = set()
         for item in wanted:
-            if not item.name or item.name in live_names:
+            if not item.name or item.name in live_names or getattr(item, "server_named", False):
                 continue
             # A live object with no name at all (SQLite's inline PRIMARY KEY) has none to rename: dropped and added.
             match = next((old for old in present if server_name(old) and server_name(old) not in claimed | taken and _same_definition(old, item)), None)
@@ -224,9 +252,10 @@ def _names_to_carry(table: Table, live: Table | None) -> list[RenameIndex | Rena
 
 def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     """A constraint the models leave unnamed matches a live one with its definition, whatever the live
-    name: that one is compared unnamed (its name kept as `db_name`, to drop it by). Indexes always
-    have a name in the models, so they are not concerned. Also how `check` compares the live schema
-    with the one the last apply recorded (workflow._drift), which names it the same way."""
+    name: that one is compared unnamed (its name kept as `db_name`, to drop it by). A unique index
+    that stands for one (`Index.server_named`, MySQL) is compared under the target's name instead.
+    Also how `check` compares the live schema with the one the last apply recorded (workflow._drift),
+    which names it the same way."""
 
     def unnamed(wanted: tuple, present: tuple) -> tuple:
         claimed = {item.name for item in wanted if item.name}
@@ -250,10 +279,38 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
         return replace(
             table,
             primary_key=pk[0] if pk else None,
+            indexes=_server_named_indexes(wanted.indexes, table.indexes),
             **kinds,
         )
 
     return replace(current, tables=tuple(update(t) for t in current.tables))
+
+
+def _server_named_indexes(wanted: tuple[Index, ...], present: tuple[Index, ...]) -> tuple[Index, ...]:
+    """The live indexes, each with the definition of a server-named wanted one under that one's name
+    (a live index of the same name first). Never onto a name a named wanted index claims or another
+    live index holds."""
+    free = [item for item in wanted if item.server_named]
+    if not free:
+        return present
+    claimed = {item.name for item in wanted if not item.server_named}
+    result = list(present)
+
+    def fits(at: int, item: Index) -> bool:
+        old = present[at]
+        holders = {n for n, live in enumerate(result) if live.name == item.name} - {at}
+        return result[at] is old and old.name not in claimed and not holders and replace(old, name=item.name, server_named=True) == item
+
+    for same_name_only in (True, False):
+        for item in list(free):
+            at = next((n for n, old in enumerate(present) if (old.name == item.name or not same_name_only) and fits(n, item)), None)
+            if at is not None:
+                free.remove(item)
+                result[at] = replace(present[at], name=item.name, server_named=True)
+    if result == list(present):
+        return present
+    # In the order normalisation keeps them (by key), which changed with the name: fingerprints see the order.
+    return tuple(sorted(result, key=lambda item: repr(item.key)))
 
 
 def _maybe(item: object) -> tuple:

@@ -160,7 +160,7 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """An index (plain or unique); indexes always have a name.
+    """An index (plain or unique); indexes always have a name (`server_named`: one the server chose).
 
     `columns` are the plain columns among its key parts; when a part is an expression,
     `expressions` lists every part in order (a column part by its name, an expression as the
@@ -176,6 +176,9 @@ class Index:
     expressions: tuple[str, ...] = field(default=(), metadata=WHEN_SET)
     where: str | None = field(default=None, metadata=WHEN_SET)
     options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
+    # A unique index the models declared as an unnamed unique constraint (MySQL, where unique
+    # constraints are indexes): `name` is only what the server chose, so it matches by definition.
+    server_named: bool = field(default=False, metadata=WHEN_SET)
 
     @property
     def parts(self) -> tuple[str, ...]:

@@ -150,8 +150,6 @@ sa.Table("child", metadata,
 def test_unnamed_constraints_match_live_ones_by_definition(project):
     """A primary key, foreign key, unique constraint or check the models leave unnamed is the live one
     with its definition, whatever the database (or whoever made it) called it."""
-    if project.db.dialect == "mysql":
-        pytest.skip("MariaDB: unique constraints are unique indexes, and an index always has a name in the models")
     project.db.execute(
         "CREATE TABLE parent (id INTEGER NOT NULL, CONSTRAINT pk_parent PRIMARY KEY (id))",
         "CREATE TABLE child (id INTEGER NOT NULL, parent_id INTEGER, code VARCHAR(5), qty INTEGER,"
