@@ -69,14 +69,14 @@ def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table]) -
             return table
         unnamed = [tuple(c.name for c in u.columns) for u in model.constraints if isinstance(u, sa.UniqueConstraint) and not u.name]
         claimed = {str(item.name) for item in (*model.indexes, *model.constraints) if item.name}
-        indexes = []
-        for index in table.indexes:
+        indexes = list(table.indexes)
+        for at, index in enumerate(indexes):
             plain = index.unique and not index.expressions and index.where is None and index.name not in claimed
             if plain and index.columns in unnamed:
                 unnamed.remove(index.columns)
-                index = replace(index, server_named=True)
-            indexes.append(index)
-        return replace(table, indexes=tuple(indexes)) if indexes != list(table.indexes) else table
+                indexes[at] = replace(index, server_named=True)
+        # The flag is not compared: tell a marked index apart by identity.
+        return table if all(a is b for a, b in zip(indexes, table.indexes)) else replace(table, indexes=tuple(indexes))
 
     if not any(isinstance(u, sa.UniqueConstraint) and not u.name for t in tables for u in t.constraints):
         return snapshot

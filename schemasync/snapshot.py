@@ -178,7 +178,9 @@ class Index:
     options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
     # A unique index the models declared as an unnamed unique constraint (MySQL, where unique
     # constraints are indexes): `name` is only what the server chose, so it matches by definition.
-    server_named: bool = field(default=False, metadata=WHEN_SET)
+    # Read from the models on every run (renames.declare), like `renamed_from`: not compared, so
+    # it changes no fingerprint (rollback and recovery compare the live one with the recorded one).
+    server_named: bool = field(default=False, compare=False, metadata=NOT_STORED)
 
     @property
     def parts(self) -> tuple[str, ...]:

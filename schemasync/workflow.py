@@ -27,7 +27,7 @@ from schemasync.model_target import build_target
 from schemasync.online import OnlineRun
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
-from schemasync.renames import unnamed_by_definition
+from schemasync.renames import declare_unnamed_unique_indexes, unnamed_by_definition
 from schemasync.scope import parse_table_key, unmanaged_views
 from schemasync.snapshot import Snapshot, table_to_dict
 from schemasync.view import views_of
@@ -242,7 +242,7 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         live, last = report.live, report.last_applied
         assert live is not None, "plan_on always reports the live schema it read"
         # An unfinished run explains the difference from the last apply's record: not drift.
-        drift = _drift(last, live) if last and not report.unfinished else None
+        drift = _drift(last, live, list(metadata.tables.values())) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         unfinished = tuple(f"{line}; run `schemasync apply` to record it" for line in report.unfinished)
         notes: tuple[str, ...] = ()
@@ -255,13 +255,14 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         return CheckReport(report.plan, drift, report.other_objects, status, unfinished, notes)
 
 
-def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:
+def _drift(last: state.StateRow, live: Snapshot, tables: list[sa.Table]) -> Drift | None:
     current = live.only(set(last.managed_tables))
     if current.fingerprint() == last.target_fingerprint:
         return None
     recorded = Snapshot.from_dict(last.snapshot_after) if last.snapshot_after else Snapshot(live.dialect)
-    # A constraint the models left unnamed was matched to the live one whatever its name (renames.py).
-    current = unnamed_by_definition(current, recorded)
+    # A constraint the models left unnamed was matched to the live one whatever its name (renames.py);
+    # the record does not say which unique indexes stood for one (MySQL): the models do.
+    current = unnamed_by_definition(current, declare_unnamed_unique_indexes(recorded, tables))
     if current.fingerprint() == last.target_fingerprint:
         return None
     changes = tuple(op.summary() for op in diff(recorded, current))

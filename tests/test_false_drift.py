@@ -195,6 +195,47 @@ def test_unnamed_checks_and_foreign_keys_match_by_definition_on_mariadb(tmp_path
         """))
 
 
+MARIADB_UNIQUES = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("item", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("code", sa.String(5)),
+    sa.Column("qty", sa.Integer),
+    sa.Column("sku", sa.String(8), unique=True),
+    sa.UniqueConstraint("code"),
+    sa.UniqueConstraint("code", "qty"),
+    sa.UniqueConstraint("qty", name="uq_item_qty"),
+)
+"""
+
+
+def test_unnamed_unique_constraints_match_unique_indexes_by_definition_on_mariadb(tmp_path):
+    """MariaDB builds an unnamed unique constraint as a unique index named by the server (`code`,
+    `code_2`): a live one with the definition under any name is that constraint; a named one is renamed."""
+    from tests.conftest import project_on
+
+    for project in project_on("mysql", tmp_path):
+        project.db.execute(
+            "CREATE TABLE item (id INTEGER NOT NULL PRIMARY KEY, code VARCHAR(5), qty INTEGER, sku VARCHAR(8),"
+            " CONSTRAINT uq_code_qty UNIQUE (code, qty), CONSTRAINT uq_code UNIQUE (code), CONSTRAINT sku_key UNIQUE (sku),"
+            " CONSTRAINT old_qty UNIQUE (qty))",
+            "INSERT INTO item (id, code, qty, sku) VALUES (1, 'a', 3, 's')",
+        )
+        models = project.write_models("m", MARIADB_UNIQUES)
+        plan = json.loads(project.cli("plan", "--json", models=models).output)
+        assert [op["summary"] for op in plan["operations"]] == ["rename index old_qty on item to uq_item_qty"]
+        assert_converges(project, models)
+        models = project.write_models("m2", MARIADB_UNIQUES.replace('sa.Column("qty", sa.Integer),', 'sa.Column("qty", sa.Integer), sa.Column("extra", sa.Integer),'))
+        assert_converges(project, models)
+        names = {row[0] for row in project.db.rows("SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'item'")}
+        assert names == {"PRIMARY", "uq_code", "uq_code_qty", "sku_key", "uq_item_qty"}
+        # An unnamed unique constraint the live table lacks is still added, under the server's name.
+        project.db.execute("ALTER TABLE item DROP INDEX uq_code")
+        plan = json.loads(project.cli("plan", "--json", models=models).output)
+        assert [op["summary"] for op in plan["operations"]] == ["create unique index code on item (code)"]
+
+
 NAMED = """
 import sqlalchemy as sa
 metadata = sa.MetaData()

@@ -88,6 +88,26 @@ def test_unnamed_constraints_match_by_definition_named_by_name():
     assert kinds == ["drop_unique", "add_unique"] or kinds == ["add_unique", "drop_unique"]
 
 
+def test_a_server_named_unique_index_matches_by_definition_unless_its_name_is_held():
+    """A unique index the models left unnamed (MySQL) is the live one with its definition, compared
+    under the target's name; never onto a name a named index of the models claims or another live index holds."""
+    from schemasync.renames import unnamed_by_definition
+    from schemasync.snapshot import Index
+
+    columns = _table("t").columns + (Column("code", "INTEGER"), Column("qty", "INTEGER"))
+    target = Snapshot("x", (Table("t", columns, indexes=(Index("code", ("code",), unique=True, server_named=True), Index("ix_qty", ("qty",)))),))
+
+    def live(*indexes: Index) -> Snapshot:
+        return Snapshot("x", (Table("t", columns, indexes=indexes),))
+
+    matched = unnamed_by_definition(live(Index("uq_t_code", ("code",), unique=True), Index("ix_qty", ("qty",))), target)
+    assert diff(matched, target) == []
+    held = live(Index("uq_t_code", ("code",), unique=True), Index("code", ("qty",)))
+    assert unnamed_by_definition(held, target) == held
+    claimed = Snapshot("x", (Table("t", columns, indexes=(Index("code", ("code",), unique=True, server_named=True), Index("uq_t_code", ("qty",)))),))
+    assert unnamed_by_definition(live(Index("uq_t_code", ("code",), unique=True)), claimed) == live(Index("uq_t_code", ("code",), unique=True))
+
+
 def test_rename_declarations_are_read_without_making_info_dicts():
     """SQLAlchemy makes and keeps an empty `info` dict on first access: 80 MB over 5,000 tables' objects."""
     import sqlalchemy as sa
