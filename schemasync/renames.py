@@ -68,7 +68,8 @@ def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table]) -
         if model is None:
             return table
         unnamed = [tuple(c.name for c in u.columns) for u in model.constraints if isinstance(u, sa.UniqueConstraint) and not u.name]
-        claimed = {str(item.name) for item in (*model.indexes, *model.constraints) if item.name}
+        named: list[sa.Index | sa.Constraint] = [*model.indexes, *model.constraints]
+        claimed = {str(item.name) for item in named if item.name}
         indexes = list(table.indexes)
         for at, index in enumerate(indexes):
             plain = index.unique and not index.expressions and index.where is None and index.name not in claimed
