@@ -254,11 +254,14 @@ def _foreign_key(data: dict[str, Any], reverse: SchemaMap) -> ForeignKey:
         name=data.get("name"),
         db_name=data.get("name"),
         **_deferral(options),
+        match=_match(options.get("match")),
     )
 
 
 def _unique(data: dict[str, Any]) -> Unique:
-    return Unique(tuple(data["column_names"]), data.get("name"), data.get("name"), **_deferral(data.get("options") or {}))
+    # Dialect options at their defaults (False, an empty INCLUDE) are no option at all.
+    options = {key: value for key, value in (data.get("dialect_options") or {}).items() if value}
+    return Unique(tuple(data["column_names"]), data.get("name"), data.get("name"), **_deferral(data.get("options") or {}), options=_options(options))
 
 
 def _deferral(options: dict[str, Any]) -> dict[str, Any]:
@@ -266,6 +269,11 @@ def _deferral(options: dict[str, Any]) -> dict[str, Any]:
     deferrable = True if options.get("deferrable") else None
     initially = (options.get("initially") or "").upper()
     return {"deferrable": deferrable, "initially": initially if deferrable and initially == "DEFERRED" else None}
+
+
+def _match(match: str | None) -> str | None:
+    """MATCH SIMPLE is the default: the same as none."""
+    return None if match is None or match.upper() == "SIMPLE" else match.upper()
 
 
 def _action(action: str | None) -> str | None:

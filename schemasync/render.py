@@ -135,6 +135,7 @@ def _foreign_key(fk: ForeignKey, metadata: sa.MetaData, name: str | None = None)
         onupdate=fk.onupdate,
         deferrable=fk.deferrable,
         initially=fk.initially,
+        match=fk.match,
     )
 
 
@@ -156,7 +157,7 @@ def sa_table(table: Table, name: str | None = None, with_constraints: bool = Tru
     if table.primary_key:
         args.append(sa.PrimaryKeyConstraint(*table.primary_key.columns, name=table.primary_key.name))
     if with_constraints:
-        args += [sa.UniqueConstraint(*u.columns, name=u.name, deferrable=u.deferrable, initially=u.initially) for u in table.uniques]
+        args += [sa_unique(u) for u in table.uniques]
         args += [sa.CheckConstraint(literal_sql(c.sqltext), name=c.name) for c in table.checks]
     result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment, **dict(table.options))
     if with_constraints:
@@ -329,9 +330,15 @@ def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.F
     return _attached(op.table, op.foreign_key.columns, lambda metadata: _foreign_key(op.foreign_key, metadata, name=name))
 
 
+def sa_unique(unique: Unique, name: str | None = None) -> sa.UniqueConstraint:
+    """A SQLAlchemy UniqueConstraint with its deferral and dialect options (NULLS NOT DISTINCT, INCLUDE)."""
+    options = {key: list(value) if isinstance(value, tuple) else value for key, value in unique.options}
+    return sa.UniqueConstraint(*unique.columns, name=name or unique.name, deferrable=unique.deferrable, initially=unique.initially, **options)
+
+
 def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
     unique = op.unique
-    return _attached(op.table, unique.columns, lambda _: sa.UniqueConstraint(*unique.columns, name=name, deferrable=unique.deferrable, initially=unique.initially))
+    return _attached(op.table, [*unique.columns, *dict(unique.options).get("postgresql_include", ())], lambda _: sa_unique(unique, name))
 
 
 def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:

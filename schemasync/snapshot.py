@@ -66,9 +66,11 @@ class ForeignKey:
     name: str | None = None
     db_name: str | None = field(default=None, compare=False)
     renamed_from: str | None = field(default=None, compare=False)
-    # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL); None: not deferrable, the default.
+    # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL, SQLite); None: not deferrable, the default.
     deferrable: bool | None = None
     initially: str | None = None
+    # MATCH FULL / PARTIAL (PostgreSQL); None: MATCH SIMPLE, the default.
+    match: str | None = None
 
     @property
     def key(self) -> tuple:
@@ -87,6 +89,9 @@ class Unique:
     renamed_from: str | None = field(default=None, compare=False)
     deferrable: bool | None = None
     initially: str | None = None
+    # Dialect options the server reports, sorted (key, value) pairs, left out at their defaults
+    # (PostgreSQL 15 `postgresql_nulls_not_distinct`, `postgresql_include`).
+    options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -369,7 +374,7 @@ OPTIONAL_COLUMN_KEYS = ("computed", "persisted", "identity")
 
 # Fields added after the core: in the canonical dict only when set, so that every fingerprint,
 # golden file and stored state row of a schema without them stays byte-identical.
-OPTIONAL_FIELDS: dict[str, Any] = {"expressions": (), "where": None, "options": (), "deferrable": None, "initially": None}
+OPTIONAL_FIELDS: dict[str, Any] = {"expressions": (), "where": None, "options": (), "deferrable": None, "initially": None, "match": None}
 
 
 def deep_list(value: Any) -> Any:

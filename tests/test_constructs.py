@@ -1,0 +1,89 @@
+"""Constructs that must converge (issue 16): each applied from empty, changed and removed through the
+real CLI, rows kept, `plan` empty and `check` 0 after every step (tests.test_indexes.run_chain)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_indexes import HEADER, MYSQL, POSTGRES, converge, ops, run_chain, sql
+
+PG_SQLITE = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+
+# --- PostgreSQL 15: NULLS NOT DISTINCT ---------------------------------------------------------------
+
+ACCOUNTS = HEADER + """
+accounts = sa.Table("accounts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.String(80)), sa.Column("code", sa.Integer),
+    sa.UniqueConstraint("email", name="uq_accounts_email"{unique}),
+    sa.Index("ix_accounts_code", "code", unique=True{index}))
+"""
+ACCOUNT_ROWS = ["INSERT INTO accounts (id, email, code) VALUES (1, NULL, NULL)", "INSERT INTO accounts (id, email, code) VALUES (2, 'b@x.org', 2)"]
+
+
+@POSTGRES
+def test_postgresql_nulls_not_distinct_on_unique_constraints_and_indexes(project):
+    on = ", postgresql_nulls_not_distinct=True"
+    plans = run_chain(project, [
+        ACCOUNTS.format(unique=on, index=on),
+        ACCOUNTS.format(unique="", index=on),
+        ACCOUNTS.format(unique=on, index=""),
+        ACCOUNTS.format(unique="", index=""),
+    ], table="accounts", rows=ACCOUNT_ROWS)
+    assert "CONSTRAINT uq_accounts_email UNIQUE NULLS NOT DISTINCT (email)" in sql(plans[0])
+    assert "CREATE UNIQUE INDEX ix_accounts_code ON accounts (code) NULLS NOT DISTINCT" in sql(plans[0])
+    assert sorted(ops(plans[1])) == ["add_unique", "drop_unique"]
+    assert sorted(ops(plans[2])) == ["add_unique", "create_index", "drop_index", "drop_unique"]
+    assert sorted(ops(plans[3])) == ["add_unique", "drop_unique"]
+
+
+@POSTGRES
+def test_postgresql_nulls_not_distinct_is_enforced(project):
+    on = ", postgresql_nulls_not_distinct=True"
+    converge(project, ACCOUNTS.format(unique=on, index=""), "v0")
+    project.db.execute("INSERT INTO accounts (id, email) VALUES (1, NULL)")
+    with pytest.raises(Exception, match="uq_accounts_email"):
+        project.db.execute("INSERT INTO accounts (id, email) VALUES (2, NULL)")
+
+
+# --- foreign key options: MATCH, DEFERRABLE, INITIALLY ---------------------------------------------
+
+FAMILY = HEADER + """
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("id2", sa.Integer, nullable=False),
+    sa.UniqueConstraint("id", "id2", name="uq_parents_pair"))
+kids = sa.Table("kids", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("pid", sa.Integer), sa.Column("pid2", sa.Integer),
+    sa.ForeignKeyConstraint(["pid", "pid2"], ["parents.id", "parents.id2"], name="fk_kids_parent"{options}))
+"""
+FAMILY_ROWS = ["INSERT INTO parents (id, id2) VALUES (1, 1)", "INSERT INTO kids (id, pid, pid2) VALUES (1, 1, 1)", "INSERT INTO kids (id, pid, pid2) VALUES (2, NULL, NULL)"]
+
+
+@PG_SQLITE
+def test_foreign_key_match_and_deferral_are_compared_and_applied(project):
+    plans = run_chain(project, [
+        FAMILY.format(options=', match="FULL", deferrable=True, initially="DEFERRED"'),
+        FAMILY.format(options=', match="FULL"'),
+        FAMILY.format(options=', deferrable=True'),
+        FAMILY.format(options=""),
+    ], table="kids", rows=FAMILY_ROWS)
+    assert "MATCH FULL DEFERRABLE INITIALLY DEFERRED" in sql(plans[0])
+    rebuilt = ["rebuild_table"] if project.db.dialect == "sqlite" else ["add_foreign_key", "drop_foreign_key"]
+    for plan in plans[1:]:
+        assert sorted(ops(plan)) == rebuilt
+    assert "MATCH" not in sql(plans[2]) and "DEFERRABLE" in sql(plans[2])
+
+
+@POSTGRES
+def test_postgresql_match_full_is_enforced(project):
+    converge(project, FAMILY.format(options=', match="FULL"'), "v0")
+    project.db.execute("INSERT INTO parents (id, id2) VALUES (1, 1)")
+    with pytest.raises(Exception, match="MATCH FULL"):
+        project.db.execute("INSERT INTO kids (id, pid, pid2) VALUES (1, 1, NULL)")
+
+
+@MYSQL
+def test_mariadb_refuses_match_in_one_line(project):
+    spec = project.write_models("v0", FAMILY.format(options=', match="FULL"'))
+    result = project.cli("plan", models=spec)
+    assert result.exit_code == 1
+    assert "MATCH" in result.output and len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
