@@ -87,3 +87,36 @@ def test_mariadb_refuses_match_in_one_line(project):
     result = project.cli("plan", models=spec)
     assert result.exit_code == 1
     assert "MATCH" in result.output and len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+# --- MariaDB / MySQL 8: descending key parts ---------------------------------------------------------
+
+EVENTS = HEADER + """
+events = sa.Table("events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", sa.Integer), sa.Column("kind", sa.String(20)),
+    {indexes})
+"""
+EVENT_ROWS = ["INSERT INTO events (id, at, kind) VALUES (1, 10, 'a')", "INSERT INTO events (id, at, kind) VALUES (2, 20, 'b')"]
+
+
+def collations(project, table: str) -> list[tuple]:
+    return project.db.rows(f"SELECT INDEX_NAME, COLUMN_NAME, COLLATION FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX")
+
+
+@MYSQL
+def test_mariadb_descending_index_parts(project):
+    plans = run_chain(project, [
+        EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), "kind")'),
+        EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), sa.desc("kind")), sa.Index("ux_events_kind", sa.column("kind").desc(), unique=True)'),
+        EVENTS.format(indexes='sa.Index("ix_events_at", "at", "kind")'),
+    ], table="events", rows=EVENT_ROWS)
+    assert "CREATE INDEX ix_events_at ON events (at DESC, kind)" in sql(plans[0])
+    assert sorted(ops(plans[1])) == ["create_index", "create_index", "drop_index"]
+    assert sorted(ops(plans[2])) == ["create_index", "drop_index", "drop_index"]
+    assert collations(project, "events") == [("ix_events_at", "at", "A"), ("ix_events_at", "kind", "A")]
+
+
+@MYSQL
+def test_mariadb_descending_parts_are_built_descending(project):
+    converge(project, EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), "kind")'), "v0")
+    assert collations(project, "events") == [("ix_events_at", "at", "D"), ("ix_events_at", "kind", "A")]

@@ -69,6 +69,11 @@ JOIN information_schema.SCHEMATA AS s ON s.SCHEMA_NAME = t.TABLE_SCHEMA
 LEFT JOIN information_schema.COLLATIONS AS c ON c.COLLATION_NAME = t.TABLE_COLLATION
 WHERE t.TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND t.TABLE_TYPE = 'BASE TABLE'
 """
+# Descending key parts (MariaDB 10.8+, MySQL 8): SHOW INDEX's COLLATION 'D'. The Inspector does not read them.
+_DESCENDING_PARTS = """
+SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND COLLATION = 'D'
+"""
 # CREATE_OPTIONS the models can state (mysql_row_format=..., ...) and the server reports back.
 _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc", "pack_keys", "checksum", "page_compressed"})
 
@@ -331,8 +336,10 @@ class MySQLDialect(Dialect):
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Table options that differ from the server's defaults: an engine other than InnoDB, a
-        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options."""
+        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options;
+        descending key parts."""
         wanted = set(names)
+        _descending_parts(connection, schema, wanted, catalog)
         for table, engine, collation, charset, default_collation, created in connection.exec_driver_sql(_TABLE_OPTIONS, {"schema": schema}):
             if table not in wanted:
                 continue
@@ -356,7 +363,7 @@ class MySQLDialect(Dialect):
             return
         for table in tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
-                if any(not isinstance(getattr(e, "element", e), sa.Column) for e in index.expressions):
+                if not all(_is_column_part(e) for e in index.expressions):
                     raise PlanError(
                         f"index {index.name} on {table.name}: MariaDB has no expression (functional) indexes; "
                         "index a generated column instead"
@@ -385,6 +392,28 @@ class MySQLDialect(Dialect):
         for query in (_TRIGGERS, _ROUTINES, _EVENTS, _GRANTS):
             found += [row[0] for row in connection.execute(sa.text(query), {"schema": schema})]
         return found
+
+
+def _descending_parts(connection: sa.Connection, schema: str | None, wanted: set[str], catalog: Catalog) -> None:
+    """Mark descending key parts as the Inspector does on PostgreSQL (`column_sorting`), for both readers.
+    https://mariadb.com/kb/en/descending-indexes/"""
+    descending: dict[tuple[str, str], list[str]] = {}
+    for table, index, column in connection.exec_driver_sql(_DESCENDING_PARTS, {"schema": schema}):
+        if table in wanted:
+            descending.setdefault((table, index), []).append(column)
+    for (table, name), columns in descending.items():
+        for index in catalog.indexes.get(table) or []:
+            if index["name"] == name:
+                index["column_sorting"] = {column: ("desc",) for column in columns}
+
+
+def _is_column_part(element: Any) -> bool:
+    """A column, ascending or descending (`col.desc()`, `sa.desc("col")`): not an expression."""
+    if isinstance(element, sa.sql.elements.UnaryExpression) and element.modifier in (sa.sql.operators.desc_op, sa.sql.operators.asc_op):
+        element = element.element
+    if isinstance(element, sa.sql.elements._textual_label_reference):  # sa.desc("col"): a name
+        return bool(re.fullmatch(r"\w+", element.element))
+    return isinstance(element, sa.sql.elements.ColumnClause) and not getattr(element, "is_literal", False)
 
 
 def _refuse_keys_into_the_default_database(target: Snapshot) -> None:
