@@ -10,6 +10,7 @@ by one piece of code here.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from collections.abc import Callable, Mapping
@@ -219,7 +220,9 @@ def identity_text(identity: dict[str, Any] | None) -> str | None:
 
 
 def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
-    """A column of a named type (an enum) in a scratch schema names the model's schema instead."""
+    """A column of a named type (an enum) in a scratch schema names the model's schema instead; so does
+    a sequence default (`nextval('scratch.s'::regclass)`)."""
+    data = _sequence_default_schema(data, schemas)
     type_object = data["type"]
     schema = getattr(type_object, "schema", None)
     if schema is None or schema not in schemas or schemas[schema] == schema:
@@ -230,6 +233,25 @@ def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, An
     if default and schemas[schema] is not None:  # a default cast to the type names its schema: 'x'::scratch.shade
         default = default.replace(f"::{schema}.", f"::{schemas[schema]}.")
     return {**data, "type": renamed, "default": default}
+
+
+def _sequence_default_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
+    """`nextval('"scratch".s'::regclass)` (or unquoted) reads `nextval('"side".s'::regclass)`, or
+    `nextval('s'::regclass)` where the scratch schema stands for the default one."""
+    default = data.get("default")
+    if not default or "nextval('" not in default:
+        return data
+    for scratch, logical in schemas.items():
+        if scratch is None or scratch == logical:
+            continue
+        quoted, bare = (f'"{logical}".', f"{_quote_ident(logical)}.") if logical is not None else ("", "")
+        default = default.replace(f"nextval('\"{scratch}\".", f"nextval('{quoted}").replace(f"nextval('{scratch}.", f"nextval('{bare}")
+    return {**data, "default": default}
+
+
+def _quote_ident(name: str) -> str:
+    """As PostgreSQL's quote_ident prints a schema in a regclass (keywords aside)."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:

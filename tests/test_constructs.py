@@ -120,3 +120,45 @@ def test_mariadb_descending_index_parts(project):
 def test_mariadb_descending_parts_are_built_descending(project):
     converge(project, EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), "kind")'), "v0")
     assert collations(project, "events") == [("ix_events_at", "at", "D"), ("ix_events_at", "kind", "A")]
+
+
+# --- PostgreSQL: a column whose default is a named sequence ------------------------------------------
+
+ORDERS = HEADER + """
+{sequences}
+orders = sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("no", sa.BigInteger{no}), schema={schema})
+"""
+
+
+def orders(sequences: str = "", no: str = "", schema: str | None = None) -> str:
+    return ORDERS.format(sequences=sequences, no=no, schema=repr(schema))
+
+
+@POSTGRES
+@pytest.mark.parametrize("schema", [None, "side"])
+def test_postgresql_sequence_defaults_stay_sequence_defaults(project, schema):
+    """SQLAlchemy's documented pattern (the column's sequence, server_default=seq.next_value()), and a
+    nextval() written as text: a default, never an identity column (which needed NOT NULL and failed)."""
+    if schema:
+        (project.path / "schemasync.yaml").write_text(f"include_schemas: [{schema}]\n")
+    table = f"{schema}.orders" if schema else "orders"
+    documented = f'seq = sa.Sequence("order_no_seq", metadata=metadata, schema={schema!r})'
+    plans = run_chain(project, [
+        orders(documented, ", seq, server_default=seq.next_value()", schema),
+        # As text in the default schema (a schema named in text is not translated to the scratch place: use next_value()).
+        orders(documented + f'\nother = sa.Sequence("other_seq", metadata=metadata, start=100, schema={schema!r})',
+               ", server_default=other.next_value()" if schema else ", server_default=sa.text(\"nextval('other_seq')\")", schema),
+        orders(schema=schema),
+    ], table=table, rows=[f"INSERT INTO {table} (id) VALUES (1)", f"INSERT INTO {table} (id) VALUES (2)"])
+    assert "DEFAULT nextval(" in sql(plans[0]) and "IDENTITY" not in sql(plans[0]).upper()
+    assert "schemasync_scratch" not in json.dumps(plans)
+    assert ops(plans[1]) == ["create_sequence", "alter_column"]
+    assert sorted(ops(plans[2])) == ["alter_column", "drop_sequence", "drop_sequence"]
+    assert project.db.rows(f"SELECT id, no FROM {table} ORDER BY id") == [(1, 1), (2, 2)]
+
+
+@POSTGRES
+def test_postgresql_sequence_default_draws_from_its_sequence(project):
+    converge(project, orders('seq = sa.Sequence("order_no_seq", metadata=metadata, start=7)', ", seq, server_default=seq.next_value()"), "v0")
+    project.db.execute("INSERT INTO orders (id) VALUES (1)", "INSERT INTO orders (id) VALUES (2)")
+    assert project.db.rows("SELECT no FROM orders ORDER BY id") == [(7,), (8,)]

@@ -110,6 +110,18 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 """
 
 
+# Columns whose nextval() default draws from a sequence they do not own (SERIAL's and an identity's
+# are owned: pg_get_serial_sequence finds them): a sequence default, not autoincrement.
+_SEQUENCE_DEFAULTS = """
+SELECT t.relname, a.attname FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_class AS t ON t.oid = a.attrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE t.relname = ANY(%(names)s) AND {scope} AND a.attnum > 0 AND NOT a.attisdropped
+  AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%%'
+  AND pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname), a.attname) IS NULL
+"""
+
+
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
@@ -402,8 +414,15 @@ class PostgreSQLDialect(Dialect):
     # --- catalog ---------------------------------------------------------------------------------
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
-        """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only)."""
+        """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only);
+        a nextval() default from a sequence the column does not own is a default, not autoincrement (both
+        readers take every nextval() on an integer for SERIAL)."""
         scope = "n.nspname = %(schema)s" if schema is not None else "pg_catalog.pg_table_is_visible(t.oid)"
+        sequence_defaults = set(connection.exec_driver_sql(_SEQUENCE_DEFAULTS.format(scope=scope), {"schema": schema, "names": list(names)}))
+        for table, column in sequence_defaults:
+            for found in catalog.columns.get(table) or []:
+                if found["name"] == column and not found.get("identity"):
+                    found["autoincrement"] = False
         rows = connection.exec_driver_sql(_DEFERRABLE_UNIQUES.format(scope=scope), {"schema": schema, "names": list(names)})
         deferred = {(table, name): initially for table, name, initially in rows}
         for table in names:
