@@ -16,7 +16,27 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement
 from sqlalchemy.types import UserDefinedType
 
+from schemasync.errors import ModelsError
 from schemasync.snapshot import Column
+
+
+def created_on(item: Any, sa_dialect: sa.engine.Dialect) -> bool:
+    """Whether `create_all` makes this table, index or constraint on this dialect: its `ddl_if()`
+    (a dialect name or names, and a callable) evaluated as SQLAlchemy does, without a connection
+    (the callable gets the dialect and a DDL compiler, `bind` is None)."""
+    condition = getattr(item, "_ddl_if", None)
+    if condition is None:
+        return True
+    if isinstance(item, sa.Index):
+        element: Any = sa.schema.CreateIndex(item)
+    elif isinstance(item, sa.Table):
+        element = sa.schema.CreateTable(item)
+    else:
+        element = sa.schema.AddConstraint(item)
+    try:
+        return bool(condition._should_execute(element, item, None, compiler=sa_dialect.ddl_compiler(sa_dialect, None)))
+    except Exception as error:  # the user's callable: its failure is theirs, said in one line
+        raise ModelsError(f"the ddl_if() condition of {type(item).__name__.lower()} {item.name} failed without a connection: {error}") from None
 
 
 class RawType(UserDefinedType):

@@ -30,7 +30,7 @@ from schemasync import __version__
 from schemasync.dialects import Dialect, offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError, ModelsError
-from schemasync.ddl import create_view_of
+from schemasync.ddl import create_view_of, created_on
 from schemasync.snapshot import Index, Snapshot, Table, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
 from schemasync.view import views_of
 
@@ -226,9 +226,12 @@ def models_digest(table_digests: dict[str, str]) -> str:
 
 
 def _table_ddl(table: sa.Table, dialect: Dialect) -> list[Any]:
+    if not created_on(table, dialect.sa_dialect):
+        return ["not created on this dialect (ddl_if)"]
     try:
+        # CREATE TABLE leaves out the constraints whose ddl_if() excludes this dialect; indexes are left out here.
         statements = [str(sa_schema.CreateTable(table).compile(dialect=dialect.sa_dialect))]
-        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes)
+        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes if created_on(i, dialect.sa_dialect))
     except sa.exc.SQLAlchemyError as error:
         raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
     found = [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]

@@ -10,7 +10,7 @@ and the naming convention. Clause elements (a `func.now()` default, a CHECK buil
 compiled alone, which is cheap.
 
 Anything outside that (a user-defined or decorated type, a construct with its own `@compiles`, a
-computed or identity column, a sequence, an unknown option value) makes `describe` return None,
+computed or identity column, a sequence, an unknown option value, a `ddl_if()`) makes `describe` return None,
 and the caller compiles that table's DDL as before. tests/test_model_key.py checks on every model
 the suite has, and on generated pairs of schemas, that two equal descriptions always compile to
 the same DDL.
@@ -44,7 +44,7 @@ class Undescribed(Exception):
 
 def describe(table: sa.Table, dialect: sa.engine.Dialect) -> tuple | None:
     """A value equal for two tables only if their DDL is (None: compile this one instead)."""
-    if _hooked(tuple(_DDL_CLASSES)):
+    if _hooked(tuple(_DDL_CLASSES)) or _conditional(table):
         return None
     try:
         return (
@@ -62,6 +62,11 @@ def describe(table: sa.Table, dialect: sa.engine.Dialect) -> tuple | None:
         )
     except Undescribed:
         return None
+
+
+def _conditional(table: sa.Table) -> bool:
+    """A `ddl_if()` on the table, an index or a constraint: what is created depends on evaluating it."""
+    return any(vars(item).get("_ddl_if") is not None for item in (table, *table.indexes, *table.constraints))
 
 
 @cache

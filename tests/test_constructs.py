@@ -162,3 +162,41 @@ def test_postgresql_sequence_default_draws_from_its_sequence(project):
     converge(project, orders('seq = sa.Sequence("order_no_seq", metadata=metadata, start=7)', ", seq, server_default=seq.next_value()"), "v0")
     project.db.execute("INSERT INTO orders (id) VALUES (1)", "INSERT INTO orders (id) VALUES (2)")
     assert project.db.rows("SELECT no FROM orders ORDER BY id") == [(7,), (8,)]
+
+
+# --- SQLAlchemy's ddl_if(): "not on other dialects" ----------------------------------------------------
+
+NOTES = HEADER + """
+def not_on_sqlite(ddl, target, bind, dialect=None, **kw):
+    return dialect.name != "sqlite"
+
+notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("title", sa.String(40)), sa.Column("n", sa.Integer))
+{extra}
+"""
+LOWER = 'sa.Index("ix_notes_lower", sa.func.lower(notes.c.title)).ddl_if(dialect="postgresql")\n'
+NOTE_ROWS = ["INSERT INTO notes (id, title, n) VALUES (1, 'A', 1)", "INSERT INTO notes (id, title, n) VALUES (2, 'b', 2)"]
+
+
+def test_ddl_if_is_honoured_per_dialect(project):
+    """A PostgreSQL-only expression index no longer blocks MariaDB; a callable and a dialect on an
+    index and a constraint decide what each dialect builds, and a change of them reaches the plan
+    (the target cache key sees them)."""
+    dialect = project.db.dialect
+    plans = run_chain(project, [
+        NOTES.format(extra=LOWER + 'sa.Index("ix_notes_n", notes.c.n)'),
+        NOTES.format(extra=LOWER + 'sa.Index("ix_notes_n", notes.c.n).ddl_if(callable_=not_on_sqlite)'),
+        NOTES.format(extra=LOWER + 'sa.Index("ix_notes_n", notes.c.n)\nnotes.append_constraint(sa.CheckConstraint("n > 0", name="ck_notes_n").ddl_if(dialect=("mysql", "sqlite")))'),
+        NOTES.format(extra=""),
+    ], table="notes", rows=NOTE_ROWS)
+    assert ("ix_notes_lower" in sql(plans[0])) == (dialect == "postgresql")
+    assert ops(plans[1]) == (["drop_index"] if dialect == "sqlite" else [])
+    expected = {"sqlite": ["rebuild_table"], "mysql": ["add_check"], "postgresql": []}[dialect]
+    assert [op for op in ops(plans[2]) if op != "create_index"] == expected
+    assert ops(plans[3]).count("drop_index") == (2 if dialect == "postgresql" else 1)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_failing_ddl_if_callable_is_one_line(project):
+    spec = project.write_models("v0", NOTES.format(extra='sa.Index("ix_notes_n", notes.c.n).ddl_if(callable_=lambda ddl, target, bind, **kw: bind.dialect.name == "x")'))
+    result = project.cli("plan", models=spec)
+    assert result.exit_code == 1 and "ddl_if() condition of index ix_notes_n failed" in result.output and "Traceback" not in result.output

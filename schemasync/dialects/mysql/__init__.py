@@ -363,7 +363,7 @@ class MySQLDialect(Dialect):
             return
         for table in tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
-                if not all(_is_column_part(e) for e in index.expressions):
+                if ddl.created_on(index, self.sa_dialect) and not all(_is_column_part(e) for e in index.expressions):
                     raise PlanError(
                         f"index {index.name} on {table.name}: MariaDB has no expression (functional) indexes; "
                         "index a generated column instead"
