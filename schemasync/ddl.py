@@ -454,10 +454,14 @@ def _set_table_options_mysql(element: SetTableOptions, compiler: Any, **kw: Any)
         options.pop("mysql_charset", None), options.pop("mysql_collate", None)
         charset, collate = element.after.get("mysql_charset"), element.after.get("mysql_collate")
         parts.append(f"CONVERT TO CHARACTER SET {charset or 'DEFAULT'}" + (f" COLLATE {collate}" if collate and charset else ""))
+    partitioning = "mysql_partition_by" in options
+    partition_by = options.pop("mysql_partition_by", None)
     for key, value in options.items():
         word = key.removeprefix("mysql_").upper()
         parts.append(f"{word}={value if value is not None else ('InnoDB' if word == 'ENGINE' else 'DEFAULT')}")
-    return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(parts)
+    # Partitioning comes after the other changes, without a comma; the rows are moved, none lost.
+    repartition = ([f"PARTITION BY {partition_by}"] if partition_by else ["REMOVE PARTITIONING"]) if partitioning else []
+    return " ".join([f"ALTER TABLE {_table(compiler, element.table)}", *([", ".join(parts)] if parts else []), *repartition])
 
 
 # --- views (render.py from snapshots; devdb.py from the models' SELECT) -----------------------------

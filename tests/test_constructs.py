@@ -200,3 +200,37 @@ def test_a_failing_ddl_if_callable_is_one_line(project):
     spec = project.write_models("v0", NOTES.format(extra='sa.Index("ix_notes_n", notes.c.n).ddl_if(callable_=lambda ddl, target, bind, **kw: bind.dialect.name == "x")'))
     result = project.cli("plan", models=spec)
     assert result.exit_code == 1 and "ddl_if() condition of index ix_notes_n failed" in result.output and "Traceback" not in result.output
+
+
+# --- MariaDB / MySQL: partitioning (mysql_partition_by, mysql_partitions) ---------------------------
+
+LOGS = HEADER + """
+logs = sa.Table("logs", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("msg", sa.String(40)){options})
+"""
+LOG_ROWS = [f"INSERT INTO logs (id, msg) VALUES ({n}, 'm{n}')" for n in (1, 5, 12, 40)]
+
+
+def partitions(project) -> list[tuple]:
+    return project.db.rows("SELECT PARTITION_NAME, PARTITION_METHOD, TABLE_ROWS FROM information_schema.PARTITIONS"
+                           " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'logs' ORDER BY PARTITION_ORDINAL_POSITION")
+
+
+@MYSQL
+def test_mariadb_partitioning_built_changed_and_removed(project):
+    plans = run_chain(project, [
+        LOGS.format(options=', mysql_partition_by="HASH(id)", mysql_partitions="4"'),
+        LOGS.format(options=', mysql_partition_by="RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)"'),
+        LOGS.format(options=""),
+        LOGS.format(options=', mysql_partition_by="KEY(id)", mysql_partitions="2"'),
+    ], table="logs", rows=LOG_ROWS, count=4)
+    assert "PARTITION BY HASH (`id`) PARTITIONS 4" in sql(plans[0])
+    assert sql(plans[1]).startswith("ALTER TABLE logs PARTITION BY RANGE (`id`) (PARTITION `p0` VALUES LESS THAN (10)")
+    assert sql(plans[2]) == "ALTER TABLE logs REMOVE PARTITIONING"
+    assert [(name, method) for name, method, _ in partitions(project)] == [("p0", "KEY"), ("p1", "KEY")]
+    assert not any(step["destructive"] for plan in plans for step in plan["operations"])
+
+
+@MYSQL
+def test_mariadb_partitioning_reaches_the_server(project):
+    converge(project, LOGS.format(options=', mysql_partition_by="RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)"'), "v0")
+    assert [(name, method) for name, method, _ in partitions(project)] == [("p0", "RANGE"), ("p1", "RANGE")]

@@ -74,6 +74,13 @@ _DESCENDING_PARTS = """
 SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND COLLATION = 'D'
 """
+# Partitioned tables (their partitioning is read from SHOW CREATE TABLE, as the server spells it).
+_PARTITIONED = """
+SELECT DISTINCT TABLE_NAME FROM information_schema.PARTITIONS
+WHERE TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND PARTITION_NAME IS NOT NULL
+"""
+# The partitioning clause at the end of SHOW CREATE TABLE (MySQL 8 wraps it in a version comment).
+_PARTITION_CLAUSE = re.compile(r"\n\s*(?:/\*!\d+\s*)?PARTITION BY (.+?)(?:\s*\*/)?\s*$", re.DOTALL)
 # CREATE_OPTIONS the models can state (mysql_row_format=..., ...) and the server reports back.
 _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc", "pack_keys", "checksum", "page_compressed"})
 
@@ -336,8 +343,8 @@ class MySQLDialect(Dialect):
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Table options that differ from the server's defaults: an engine other than InnoDB, a
-        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options;
-        descending key parts."""
+        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options,
+        partitioning; descending key parts."""
         wanted = set(names)
         _descending_parts(connection, schema, wanted, catalog)
         for table, engine, collation, charset, default_collation, created in connection.exec_driver_sql(_TABLE_OPTIONS, {"schema": schema}):
@@ -353,6 +360,8 @@ class MySQLDialect(Dialect):
                 if key.lower() in _CREATE_OPTIONS and value:
                     options["mysql_" + key.lower()] = value.upper() if key.lower() == "row_format" else value
             catalog.options[table] = options
+        for table, partitioning in _partitioning(connection, schema, wanted).items():
+            catalog.options.setdefault(table, {})["mysql_partition_by"] = partitioning
 
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """MariaDB has no functional key parts (MySQL 8.0.13 has): say so, rather than a syntax error.
@@ -392,6 +401,24 @@ class MySQLDialect(Dialect):
         for query in (_TRIGGERS, _ROUTINES, _EVENTS, _GRANTS):
             found += [row[0] for row in connection.execute(sa.text(query), {"schema": schema})]
         return found
+
+
+def _partitioning(connection: sa.Connection, schema: str | None, wanted: set[str]) -> dict[str, str]:
+    """Each partitioned table's PARTITION BY clause as SHOW CREATE TABLE prints it, on one line
+    (`HASH (`id`) PARTITIONS 4`, `RANGE (`id`) (PARTITION `p0` VALUES LESS THAN (10) ENGINE = InnoDB, ...)`):
+    all of it as `mysql_partition_by`, which SQLAlchemy writes back after PARTITION BY. The server
+    prints the models' partitioning (built in the scratch database) and the live one alike.
+    https://mariadb.com/kb/en/partitioning-types-overview/"""
+    found = {}
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for (table,) in connection.exec_driver_sql(_PARTITIONED, {"schema": schema}):
+        if table in wanted:
+            qualified = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+            created = connection.exec_driver_sql(f"SHOW CREATE TABLE {qualified}").one()[1]
+            clause = _PARTITION_CLAUSE.search(created)
+            if clause:
+                found[table] = re.sub(r"\s*\n\s*", " ", clause.group(1).strip())
+    return found
 
 
 def _descending_parts(connection: sa.Connection, schema: str | None, wanted: set[str], catalog: Catalog) -> None:
