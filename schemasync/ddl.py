@@ -160,6 +160,20 @@ class RenameConstraint(ExecutableDDLElement):
         self.table, self.old, self.new = table, old, new
 
 
+class AddConstraintText(ExecutableDDLElement):
+    """ALTER TABLE ... ADD [CONSTRAINT name] <definition as the server printed it> (PostgreSQL exclusion constraints)."""
+
+    def __init__(self, table: sa.Table, name: str | None, definition: str) -> None:
+        self.table, self.name, self.definition = table, name, definition
+
+
+class DropConstraintNamed(ExecutableDDLElement):
+    """ALTER TABLE ... DROP CONSTRAINT name, for a constraint known only by its name and text."""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
+
+
 class CopyRows(ExecutableDDLElement):
     """INSERT INTO target (cols) SELECT cols FROM source: the heart of a table rebuild."""
 
@@ -289,6 +303,17 @@ def _rename_index_mysql(element: RenameIndex, compiler: Any, **kw: Any) -> str:
     """MySQL 5.7+, MariaDB 10.5.2+."""
     quote = compiler.preparer.quote
     return f"ALTER TABLE {_table(compiler, element.table)} RENAME INDEX {quote(element.old)} TO {quote(element.new)}"
+
+
+@compiles(AddConstraintText)
+def _add_constraint_text(element: AddConstraintText, compiler: Any, **kw: Any) -> str:
+    named = f"CONSTRAINT {compiler.preparer.quote(element.name)} " if element.name else ""
+    return f"ALTER TABLE {_table(compiler, element.table)} ADD {named}{element.definition}"
+
+
+@compiles(DropConstraintNamed)
+def _drop_constraint_named(element: DropConstraintNamed, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.table)} DROP CONSTRAINT {compiler.preparer.quote(element.name)}"
 
 
 @compiles(RenameConstraint)

@@ -141,7 +141,7 @@ def table_to_lock_dict(table: Table) -> dict[str, Any]:
     """The canonical table form plus the server's own names (rendering needs them, fingerprints do not)."""
     data = table_to_dict(table)
     server: dict[str, Any] = {}
-    named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks}
+    named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks, "exclusions": table.exclusions}
     for kind, items in named.items():
         names = [item.db_name for item in items]
         if any(n and n != item.name for n, item in zip(names, items)):
@@ -174,6 +174,7 @@ def table_from_lock_dict(data: dict[str, Any]) -> Table:
         foreign_keys=named(table.foreign_keys, "foreign_keys"),
         uniques=named(table.uniques, "uniques"),
         checks=named(table.checks, "checks"),
+        exclusions=named(table.exclusions, "exclusions"),
         implicit_indexes=implicit,
     )
 

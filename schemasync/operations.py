@@ -14,6 +14,7 @@ from schemasync.snapshot import (
     Check,
     Column,
     EnumType,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -445,6 +446,30 @@ class DropCheck(Operation):
     def summary(self) -> str:
         name = _shown_name(self.check)
         return f"drop check{name} on {qualified(self.table)}" + ("" if name else f": {self.check.sqltext}")
+
+
+@dataclass(frozen=True)
+class AddExclusion(Operation):
+    """A PostgreSQL exclusion constraint added (it builds an index; rows that conflict make it fail)."""
+
+    op: ClassVar[str] = "add_exclusion"
+    exclusion: Exclusion
+
+    def summary(self) -> str:
+        return f"add exclusion constraint{_label(self.exclusion)} on {qualified(self.table)}: {self.exclusion.definition}"
+
+    def details(self) -> dict[str, Any]:
+        return {"exclusion": _constraint_details(self.exclusion)}
+
+
+@dataclass(frozen=True)
+class DropExclusion(Operation):
+    op: ClassVar[str] = "drop_exclusion"
+    exclusion: Exclusion
+
+    def summary(self) -> str:
+        name = _shown_name(self.exclusion)
+        return f"drop exclusion constraint{name} on {qualified(self.table)}" + ("" if name else f": {self.exclusion.definition}")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from schemasync.errors import PlanError
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -33,6 +34,7 @@ from schemasync.operations import (
     CreateTable,
     CreateView,
     DropCheck,
+    DropExclusion,
     DropAutoIncrement,
     DropColumn,
     DropEnum,
@@ -90,6 +92,7 @@ PHASES: dict[type[Operation], int] = {
     DropIndex: 1,
     DropUnique: 1,
     DropCheck: 1,
+    DropExclusion: 1,
     DropPrimaryKey: 1,
     DropTable: 2,
     CreateTable: 3,
@@ -105,6 +108,7 @@ PHASES: dict[type[Operation], int] = {
     AddUnique: 7,
     CreateIndex: 7,
     AddCheck: 7,
+    AddExclusion: 7,
     SetAutoIncrement: 7.5,
     # Kept data comes back once the schema is complete, but before foreign keys are added (restored
     # rows may reference each other) and before a restored column is required (set NOT NULL).

@@ -23,6 +23,7 @@ from schemasync.dialects import Dialect
 from schemasync.snapshot import (
     Check,
     Column,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -163,6 +164,7 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
             options=_options(catalog.options.get(name) or {}),
             triggers=tuple(catalog.triggers.get(name) or ()),
+            exclusions=tuple(Exclusion(e["definition"], e["name"], e["name"]) for e in catalog.exclusions.pop(name, None) or []),
             checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
             comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(

@@ -31,6 +31,7 @@ from schemasync.online import (
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -42,6 +43,7 @@ from schemasync.operations import (
     CreateView,
     DropCheck,
     DropColumn,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
@@ -216,6 +218,7 @@ def _create_table_elements(table: Table, dialect: Dialect, name: str | None = No
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
     found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+    found += [ddl.AddConstraintText(created, e.name, e.definition) for e in table.exclusions]
     return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
 
 
@@ -388,6 +391,16 @@ def _(op: CreateIndex, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: DropIndex, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropIndex(_index(op))]
+
+
+@elements.register
+def _(op: AddExclusion, dialect: Dialect) -> list[Any]:
+    return [ddl.AddConstraintText(bare_table(op.table, []), op.exclusion.name, op.exclusion.definition)]
+
+
+@elements.register
+def _(op: DropExclusion, dialect: Dialect) -> list[Any]:
+    return [ddl.DropConstraintNamed(bare_table(op.table, []), _dropped_name(op.exclusion) or "")]
 
 
 @elements.register

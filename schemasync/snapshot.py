@@ -113,6 +113,21 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A PostgreSQL exclusion constraint (`ExcludeConstraint`); `definition` is the server's own text
+    (`EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (...) DEFERRABLE`), built by the same
+    server on both sides, so compared as it is."""
+
+    definition: str
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return ("name", self.name) if self.name else ("def", self.definition)
+
+
+@dataclass(frozen=True, slots=True)
 class Index:
     """An index (plain or unique); indexes always have a name.
 
@@ -169,6 +184,8 @@ class Table:
     options: tuple[tuple[str, Any], ...] = ()
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
     triggers: tuple[str, ...] = field(default=(), compare=False)
+    # PostgreSQL exclusion constraints; in the canonical form only when there are some.
+    exclusions: tuple[Exclusion, ...] = ()
 
     @property
     def key(self) -> TableKey:
@@ -327,7 +344,7 @@ def fields_of(item: Any) -> dict[str, Any]:
     return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
-def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str | None:
+def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check | Exclusion) -> str | None:
     """The name the server knows an index or constraint by: `db_name` keeps one it chose itself."""
     return getattr(item, "db_name", None) or item.name
 
@@ -410,6 +427,7 @@ def table_to_dict(table: Table, columns_by_name: bool = False) -> dict[str, Any]
         "indexes": [_constraint_to_dict(i) for i in table.indexes],
         "checks": [_constraint_to_dict(c) for c in table.checks],
         **({"options": deep_list(table.options)} if table.options else {}),
+        **({"exclusions": [_constraint_to_dict(e) for e in table.exclusions]} if table.exclusions else {}),
     }
 
 
@@ -430,6 +448,7 @@ def table_from_dict(data: dict[str, Any]) -> Table:
         indexes=tuple(Index(**_tuples(i)) for i in data.get("indexes", [])),
         checks=tuple(Check(**c) for c in data.get("checks", [])),
         options=deep_tuple(data.get("options", ())),
+        exclusions=tuple(Exclusion(**e) for e in data.get("exclusions", [])),
     )
 
 

@@ -27,6 +27,7 @@ from schemasync.snapshot import (
     OPTIONAL_FIELDS,
     Check,
     Column,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -108,7 +109,9 @@ def _row(table: Table) -> list[Any]:
         [[i.name, list(i.columns), i.unique, *_extras(i)] for i in table.indexes],
         [[c.sqltext, c.name, c.db_name] for c in table.checks],
         [[i.name, list(i.columns), i.unique] for i in table.implicit_indexes],
-        *([deep_list(table.options)] if table.options else []),
+        # Trailing, each only when needed: options, then exclusion constraints.
+        *([deep_list(table.options)] if table.options or table.exclusions else []),
+        *([[[e.definition, e.name, e.db_name] for e in table.exclusions]] if table.exclusions else []),
     ]
 
 
@@ -129,7 +132,7 @@ def _column_extras(column: Column) -> list[dict[str, Any]]:
 
 
 def _table(row: list[Any], strings: dict[str, str]) -> Table:
-    schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit, *options = row
+    schema, name, comment, columns, pk, fks, uniques, indexes, checks, implicit, *tail = row
 
     def shared(text: str | None) -> str | None:
         return text if text is None else strings.setdefault(text, text)
@@ -148,7 +151,8 @@ def _table(row: list[Any], strings: dict[str, str]) -> Table:
         indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2], **_restored(i, 3)) for i in indexes),
         checks=tuple(Check(sqltext=c[0], name=c[1], db_name=c[2]) for c in checks),
         implicit_indexes=tuple(Index(name=i[0], columns=tuple(i[1]), unique=i[2]) for i in implicit),
-        options=deep_tuple(options[0]) if options else (),
+        options=deep_tuple(tail[0]) if tail else (),
+        exclusions=tuple(Exclusion(definition=e[0], name=e[1], db_name=e[2]) for e in (tail[1] if len(tail) > 1 else ())),
     )
 
 

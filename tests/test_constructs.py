@@ -234,3 +234,57 @@ def test_mariadb_partitioning_built_changed_and_removed(project):
 def test_mariadb_partitioning_reaches_the_server(project):
     converge(project, LOGS.format(options=', mysql_partition_by="RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)"'), "v0")
     assert [(name, method) for name, method, _ in partitions(project)] == [("p0", "RANGE"), ("p1", "RANGE")]
+
+
+# --- PostgreSQL: exclusion constraints (ExcludeConstraint) -------------------------------------------
+
+BOOKINGS = HEADER + """
+from sqlalchemy.dialects.postgresql import ExcludeConstraint, TSRANGE
+bookings = sa.Table("bookings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("room", sa.Integer), sa.Column("during", TSRANGE),
+    {exclusions})
+"""
+BOOKING_ROWS = ["INSERT INTO bookings (id, room, during) VALUES (1, 1, '[2026-01-01 10:00, 2026-01-01 11:00)')",
+                "INSERT INTO bookings (id, room, during) VALUES (2, 2, '[2026-01-01 12:00, 2026-01-01 13:00)')"]
+NAMED = 'ExcludeConstraint((sa.column("during"), "&&"), name="ex_bookings_during", using="gist")'
+UNNAMED = 'ExcludeConstraint((sa.column("during"), "&&"), where=sa.text("room > 0"), deferrable=True)'
+
+
+@POSTGRES
+def test_postgresql_exclusion_constraints_created_changed_and_dropped(project):
+    plans = run_chain(project, [
+        BOOKINGS.format(exclusions=f"{NAMED}, {UNNAMED}"),
+        BOOKINGS.format(exclusions=f"{NAMED.replace('gist', 'GIST')}, {UNNAMED.replace(', deferrable=True', '').replace('room > 0', 'room > 1')}"),
+        BOOKINGS.format(exclusions=UNNAMED.replace(", deferrable=True", "").replace("room > 0", "room > 1")),
+        BOOKINGS.format(exclusions=""),
+    ], table="bookings", rows=BOOKING_ROWS)
+    assert "ALTER TABLE bookings ADD CONSTRAINT ex_bookings_during EXCLUDE USING gist (during WITH &&)" in sql(plans[0])
+    assert "ALTER TABLE bookings ADD EXCLUDE USING gist (during WITH &&) WHERE (room > 0) DEFERRABLE" in sql(plans[0])
+    assert sorted(ops(plans[1])) == ["add_exclusion", "drop_exclusion"]  # the unnamed one changed; GIST is gist
+    assert "ALTER TABLE bookings DROP CONSTRAINT bookings_during_excl" in sql(plans[1])
+    assert ops(plans[2]) == ["drop_exclusion"] and "DROP CONSTRAINT ex_bookings_during" in sql(plans[2])
+    assert ops(plans[3]) == ["drop_exclusion"]
+
+
+@POSTGRES
+def test_postgresql_exclusion_constraint_is_enforced(project):
+    converge(project, BOOKINGS.format(exclusions=NAMED), "v0")
+    project.db.execute(BOOKING_ROWS[0])
+    with pytest.raises(Exception, match="ex_bookings_during"):
+        project.db.execute("INSERT INTO bookings (id, room, during) VALUES (3, 1, '[2026-01-01 10:30, 2026-01-01 10:45)')")
+    plan = json.loads(project.cli("plan", "--json", models=project.write_models("v1", BOOKINGS.format(exclusions=""))).output)
+    assert plan["operations"][0]["summary"] == "drop exclusion constraint ex_bookings_during on bookings"
+
+
+def test_exclusions_survive_the_lock_file_and_the_target_cache_forms(tmp_path):
+    """The lock file keeps the server's name of an unnamed exclusion (an offline drop needs it); the
+    target cache's compact rows keep both; a table without exclusions keeps its canonical form."""
+    from schemasync.lockfile import table_from_lock_dict, table_to_lock_dict
+    from schemasync.snapshot import Column, Exclusion, Table, table_to_dict
+    from schemasync.target_cache import _row, _table
+
+    table = Table("bookings", (Column("id", "INTEGER"),), exclusions=(
+        Exclusion("EXCLUDE USING gist (during WITH &&)", None, "bookings_during_excl"), Exclusion("EXCLUDE USING gist (room WITH =)", "ex_room", "ex_room")))
+    for restored in (table_from_lock_dict(table_to_lock_dict(table)), _table(json.loads(json.dumps(_row(table))), {})):
+        assert restored == table and [e.db_name for e in restored.exclusions] == ["bookings_during_excl", "ex_room"]
+    assert "exclusions" not in table_to_dict(Table("plain", (Column("id", "INTEGER"),)))

@@ -132,6 +132,7 @@ class Dialect:
             foreign_keys=tuple(sorted((anonymise(fk, "foreign_key") for fk in table.foreign_keys), key=_sort_key)),
             uniques=tuple(sorted((anonymise(u, "unique") for u in table.uniques), key=_sort_key)),
             checks=tuple(sorted((anonymise(c, "check") for c in table.checks), key=_sort_key)),
+            exclusions=tuple(sorted((anonymise(e, "exclusion") for e in table.exclusions), key=_sort_key)),
             indexes=tuple(sorted(table.indexes, key=_sort_key)),
             comment=table.comment if self.has_comments else None,
         )

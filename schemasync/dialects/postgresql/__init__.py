@@ -18,6 +18,7 @@ from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -122,6 +123,15 @@ WHERE t.relname = ANY(%(names)s) AND {scope} AND a.attnum > 0 AND NOT a.attisdro
 """
 
 
+# Exclusion constraints, as pg_get_constraintdef prints them (the Inspector does not read them).
+_EXCLUSIONS = """
+SELECT t.relname, con.conname, pg_catalog.pg_get_constraintdef(con.oid, true) FROM pg_catalog.pg_constraint AS con
+JOIN pg_catalog.pg_class AS t ON t.oid = con.conrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+WHERE con.contype = 'x' AND t.relname = ANY(%(names)s) AND {scope}
+ORDER BY t.relname, con.conname
+"""
+
+
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
@@ -149,6 +159,7 @@ class PostgreSQLDialect(Dialect):
         "foreign_key": r".+_fkey\d*",
         "unique": r".+_key\d*",
         "check": r".+_check\d*",
+        "exclusion": r".+_excl\d*",
     }
 
     # --- normalise -------------------------------------------------------------------------------
@@ -306,7 +317,7 @@ class PostgreSQLDialect(Dialect):
             return (TABLE_REWRITE, LONG_LOCK)  # an identity or a STORED generated column fills every existing row
         if isinstance(op, ReplaceGeneratedColumn):
             return (TABLE_REWRITE, LONG_LOCK)
-        if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, CreateIndex)):
+        if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, AddExclusion, CreateIndex)):
             return (LONG_LOCK,)
         return ()
 
@@ -416,8 +427,10 @@ class PostgreSQLDialect(Dialect):
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only);
         a nextval() default from a sequence the column does not own is a default, not autoincrement (both
-        readers take every nextval() on an integer for SERIAL)."""
+        readers take every nextval() on an integer for SERIAL); exclusion constraints."""
         scope = "n.nspname = %(schema)s" if schema is not None else "pg_catalog.pg_table_is_visible(t.oid)"
+        for table, name, definition in connection.exec_driver_sql(_EXCLUSIONS.format(scope=scope), {"schema": schema, "names": list(names)}):
+            catalog.exclusions.setdefault(table, []).append({"name": name, "definition": definition})
         sequence_defaults = set(connection.exec_driver_sql(_SEQUENCE_DEFAULTS.format(scope=scope), {"schema": schema, "names": list(names)}))
         for table, column in sequence_defaults:
             for found in catalog.columns.get(table) or []:
