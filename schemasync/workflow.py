@@ -129,7 +129,7 @@ def apply(
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only)
         if chosen.destructive_steps and not allow_destructive:
-            names = "; ".join(s.summary for s in chosen.destructive_steps)
+            names = "; ".join(s.summary for s in chosen.destructive_steps) + "".join(f"; {line}" for line in _impact(target, chosen))
             raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
@@ -148,6 +148,16 @@ def _refuse_blocked_hazards(chosen: Plan, blocked: set[str]) -> None:
         listed = "; ".join(f"{s.summary} [{', '.join(h for h in s.hazards if h in blocked)}]" for s in steps)
         allow = " ".join(f"--allow-hazard {n}" for n in names)
         raise RefusedError(f"block_hazards refuses {len(steps)} step(s): {listed}; re-run with {allow} to allow them")
+
+
+def _impact(target: Target, chosen: Plan) -> list[str]:
+    """How many rows the plan's value-replacing steps change (said when refusing them)."""
+    if not chosen.preconditions:
+        return []
+    with target.engine.connect() as connection:
+        lines = preflight.impact(connection, chosen.preconditions)
+        connection.rollback()
+    return lines
 
 
 def _preflight(target: Target, chosen: Plan) -> None:
