@@ -288,3 +288,10 @@ def test_exclusions_survive_the_lock_file_and_the_target_cache_forms(tmp_path):
     for restored in (table_from_lock_dict(table_to_lock_dict(table)), _table(json.loads(json.dumps(_row(table))), {})):
         assert restored == table and [e.db_name for e in restored.exclusions] == ["bookings_during_excl", "ex_room"]
     assert "exclusions" not in table_to_dict(Table("plain", (Column("id", "INTEGER"),)))
+
+
+@MYSQL
+def test_mariadb_prefix_length_beside_a_descending_part_is_refused_in_one_line(project):
+    spec = project.write_models("v0", EVENTS.format(indexes='sa.Index("ix_events_kind", sa.column("kind").desc(), "at", mysql_length={"kind": 4})'))
+    result = project.cli("plan", models=spec)
+    assert result.exit_code == 1 and "cannot write mysql_length on an index with a descending part" in result.output and "Traceback" not in result.output

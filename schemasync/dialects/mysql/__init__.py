@@ -365,9 +365,14 @@ class MySQLDialect(Dialect):
 
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """MariaDB has no functional key parts (MySQL 8.0.13 has): say so, rather than a syntax error.
+        SQLAlchemy cannot write a prefix length (`mysql_length`) beside a descending part: say that too.
         https://mariadb.com/kb/en/create-index/"""
         for table in tables:
             _refuse_bad_keyless_identity(table)
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                ordered = any(isinstance(e, sa.sql.elements.UnaryExpression) for e in index.expressions)
+                if ordered and index.dialect_options["mysql"]["length"] and ddl.created_on(index, self.sa_dialect):
+                    raise PlanError(f"index {index.name} on {table.name}: SQLAlchemy cannot write mysql_length on an index with a descending part; use one or the other")
         if not getattr(self.sa_dialect, "is_mariadb", False):
             return
         for table in tables:
