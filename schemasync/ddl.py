@@ -33,9 +33,11 @@ def created_on(item: Any, sa_dialect: sa.engine.Dialect) -> bool:
         element = sa.schema.CreateTable(item)
     else:
         element = sa.schema.AddConstraint(item)
+    # A compiler with nothing to compile: the condition reads only its dialect.
+    compiler = sa_dialect.ddl_compiler(sa_dialect, None)  # type: ignore[arg-type]
     try:
-        return bool(condition._should_execute(element, item, None, compiler=sa_dialect.ddl_compiler(sa_dialect, None)))
-    except Exception as error:  # the user's callable: its failure is theirs, said in one line
+        return bool(condition._should_execute(element, item, None, compiler=compiler))
+    except Exception as error:  # noqa: BLE001 (the user's callable: whatever it raises is said in one line)
         raise ModelsError(f"the ddl_if() condition of {type(item).__name__.lower()} {item.name} failed without a connection: {error}") from None
 
 

@@ -23,8 +23,8 @@ from schemasync.diff import diff_table
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddCheck,
-    AddExclusion,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,

@@ -335,7 +335,7 @@ def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.F
 
 def sa_unique(unique: Unique, name: str | None = None) -> sa.UniqueConstraint:
     """A SQLAlchemy UniqueConstraint with its deferral and dialect options (NULLS NOT DISTINCT, INCLUDE)."""
-    options = {key: list(value) if isinstance(value, tuple) else value for key, value in unique.options}
+    options: dict[str, Any] = {key: list(value) if isinstance(value, tuple) else value for key, value in unique.options}
     return sa.UniqueConstraint(*unique.columns, name=name or unique.name, deferrable=unique.deferrable, initially=unique.initially, **options)
 
 
