@@ -112,14 +112,16 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 
 
 # Columns whose nextval() default draws from a sequence they do not own (SERIAL's and an identity's
-# are owned: pg_get_serial_sequence finds them): a sequence default, not autoincrement.
+# are owned: pg_depend 'a' / 'i', as pg_get_serial_sequence finds them, which costs more per column):
+# a sequence default, not autoincrement.
 _SEQUENCE_DEFAULTS = """
 SELECT t.relname, a.attname FROM pg_catalog.pg_attribute AS a
 JOIN pg_catalog.pg_class AS t ON t.oid = a.attrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
 JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE t.relname = ANY(%(names)s) AND {scope} AND a.attnum > 0 AND NOT a.attisdropped
   AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%%'
-  AND pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname), a.attname) IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid
+                  AND d.refobjsubid = a.attnum AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))
 """
 
 
