@@ -14,7 +14,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlalchemy.sql.util import find_tables
 
-from schemasync.ddl import create_view_of
+from schemasync.ddl import create_view_of, created_on
 from schemasync.dialects import Dialect
 from schemasync.errors import PlanError
 from schemasync.lockfile import model_object_keys, model_table_digest
@@ -110,6 +110,26 @@ def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: l
                 raise PlanError(f"view {view.qualified_name} cannot be built on this server: {first_line(error)}") from None
         reverse = {scratch: schema for schema, scratch in mapping.items()}
         return reflect(connection, dialect, reverse, keep)
+
+
+def left_out(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> list[str]:
+    """What the models' `ddl_if()` leaves out on this dialect, one line each (create_all leaves it out
+    of the scratch build too, so it is not in the target: named here, never silently)."""
+    found = []
+    for table in metadata.sorted_tables:
+        if not keep(table.schema, table.name):
+            continue
+        shown = f"{table.schema}.{table.name}" if table.schema else str(table.name)
+        if not created_on(table, dialect.sa_dialect):
+            found.append(f"table {shown} is left out on {dialect.name} (its ddl_if)")
+            continue
+        items = sorted(table.indexes, key=lambda i: str(i.name)) + sorted(table.constraints, key=lambda c: c._creation_order)
+        for item in items:
+            if not created_on(item, dialect.sa_dialect):
+                kind = "index" if isinstance(item, sa.Index) else type(item).__name__.removesuffix("Constraint").lower() + " constraint"
+                label = item.name or "(" + ", ".join(str(c.name) for c in getattr(item, "columns", ())) + ")"
+                found.append(f"{kind} {label} on {shown} is left out on {dialect.name} (its ddl_if)")
+    return found
 
 
 def _object_schemas(metadata: sa.MetaData) -> set[str | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
-from schemasync.devdb import build_target
+from schemasync.devdb import build_target, left_out
 from schemasync.diff import diff
 from schemasync.errors import PlanError, RefusedError
 from schemasync.lockfile import LockStatus
@@ -100,6 +100,7 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
+    result = replace(result, hints=result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last)
 
 

@@ -193,6 +193,16 @@ def test_ddl_if_is_honoured_per_dialect(project):
     expected = {"sqlite": ["rebuild_table"], "mysql": ["add_check"], "postgresql": []}[dialect]
     assert [op for op in ops(plans[2]) if op != "create_index"] == expected
     assert ops(plans[3]).count("drop_index") == (2 if dialect == "postgresql" else 1)
+    # What was left out is named, one line each, in every plan (text and JSON), apply and check included.
+    left_out = {"mysql": ["index ix_notes_lower on notes is left out on mysql (its ddl_if)"],
+                "sqlite": ["index ix_notes_lower on notes is left out on sqlite (its ddl_if)"], "postgresql": []}[dialect]
+    assert [h for h in plans[0]["hints"] if "ddl_if" in h] == left_out
+    if dialect == "sqlite":
+        assert "index ix_notes_n on notes is left out on sqlite (its ddl_if)" in plans[1]["hints"]
+    if dialect == "postgresql":
+        assert "check constraint ck_notes_n on notes is left out on postgresql (its ddl_if)" in plans[2]["hints"]
+    text = project.cli("plan", models=project.write_models("again", NOTES.format(extra=LOWER)))
+    assert text.exit_code == 0 and ("left out" in text.output) == (dialect != "postgresql"), text.output
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
