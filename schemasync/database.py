@@ -40,6 +40,8 @@ class Target:
     url: str
     drop_unmanaged: bool = False
     cache: TargetCache | None = None
+    # Seconds a read or the migration lock may wait on another session before giving up.
+    lock_timeout: float = 10.0
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -76,7 +78,7 @@ def open_target(settings: Settings) -> Iterator[Target]:
         except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
             raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
         cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
-        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache)
+        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -133,6 +134,22 @@ class SQLiteDialect(Dialect):
             raise LockError(f"the SQLite database is locked by another writer; waited {timeout:g}s ({error.orig})") from None
         with transaction:
             yield
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Whether another connection holds the database's write lock (an apply's BEGIN IMMEDIATE):
+        asked on a connection of its own with no busy wait, so the caller's transaction is untouched."""
+        path = connection.engine.url.database
+        if not path or path == ":memory:":
+            return True
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
