@@ -37,7 +37,8 @@ def build_target(
     declared_views(metadata, keep, dialect)  # an unsupported view is refused before anything is built
     if cache is None:
         tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
-        return declare_value_renames(declare_renames(_build(engine, dialect, metadata, tables, keep), tables), tables)
+        built = _build(engine, dialect, metadata, tables, keep)
+        return declare_value_renames(declare_renames(built, tables, engine.dialect.default_schema_name), tables, engine.dialect.default_schema_name)
     with engine.connect() as connection:
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
         context = dialect.build_context(connection)
@@ -48,7 +49,8 @@ def build_target(
         built = _build(engine, dialect, metadata, tables, keep)
         cache.store(key, built)
     kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
-    return declare_value_renames(declare_renames(built, kept), kept)
+    default = engine.dialect.default_schema_name
+    return declare_value_renames(declare_renames(built, kept, default), kept, default)
 
 
 def table_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
@@ -92,17 +94,21 @@ def view_digest(view: View, dialect: Dialect) -> str:
 
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
-    schemas = sorted({t.schema for t in tables} | {v.schema for v in views_of(metadata).values()} | {None} | _object_schemas(metadata), key=lambda s: s or "")
+    default = engine.dialect.default_schema_name
+    named = {t.schema for t in tables} | {v.schema for v in declared_views(metadata, keep, dialect)} | _object_schemas(metadata)
+    schemas = sorted({None if s == default else s for s in named} | {None}, key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
-        built = connection.execution_options(schema_translate_map=dict(mapping))
+        # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
+        spelled = {default: mapping[None]} if default is not None and default in named else {}
+        built = connection.execution_options(schema_translate_map={**mapping, **spelled})
         try:
             metadata.create_all(built, tables=tables, checkfirst=False)
             dialect.after_build(built, tables)
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
-        translated = dict(mapping) if any(k != v for k, v in mapping.items()) else None
+        translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
         for view in declared_views(metadata, keep, dialect):
             try:
                 built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})
@@ -129,9 +135,10 @@ def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str |
     return str(declared) if declared else None
 
 
-def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
-    """Carry the models' rename declarations onto the reflected target (reflection cannot see them)."""
-    by_key = {(t.schema, t.name): t for t in tables}
+def declare_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """Carry the models' rename declarations onto the reflected target (reflection cannot see them);
+    a model that spells out `default_schema` is read back with no schema."""
+    by_key = {(None if t.schema == default_schema else t.schema, t.name): t for t in tables}
     if not any(renamed_from(item) for t in tables for item in (t, *t.columns, *t.indexes, *t.constraints)):
         return snapshot  # nothing declared: the same snapshot, with what it has computed already
 
@@ -157,7 +164,7 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
     return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
 
 
-def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
     """Carry enum value renames, declared on a column of the type as
     info={"schemasync": {"renamed_values": {"old": "new"}}}, onto the target's enum types."""
     declared: dict[tuple[str | None, str], dict[str, str]] = {}
@@ -166,7 +173,8 @@ def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapsho
             info = vars(column).get("info") or {}  # not column.info: see renamed_from
             renames = (info.get("schemasync") or {}).get("renamed_values")
             if renames and isinstance(column.type, sa.Enum) and column.type.name:
-                declared.setdefault((column.type.schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
+                schema = None if column.type.schema == default_schema else column.type.schema
+                declared.setdefault((schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
     if not declared or not snapshot.enums:
         return snapshot
     enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)

@@ -43,3 +43,7 @@ class LockError(SchemasyncError):
 
 class ApplyError(SchemasyncError):
     """A statement failed while applying a plan; the message says where the database is left."""
+
+
+class InternalError(SchemasyncError):
+    """schemasync broke one of its own rules (a bug to report); nothing was changed."""

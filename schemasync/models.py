@@ -1,4 +1,7 @@
-"""Load the user's models: `module:attr` naming a MetaData, a declarative Base, or a list of those."""
+"""Load the user's models: `module:attr` naming a MetaData, a declarative Base, or a list of those.
+
+Also what of them schemasync leaves out (`ignored`): every such thing is named in the output,
+never silently dropped from the desired state."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.dialects import Dialect
 from schemasync.errors import ModelsError
-from schemasync.view import copy_views
+from schemasync.scope import INTERNAL_PREFIXES, STATE_TABLE, Scope
+from schemasync.view import copy_views, views_of
 
 DEFAULT_ATTRIBUTES = ("metadata", "Base", "target_metadata")
 
@@ -86,3 +91,39 @@ def as_metadata(value: Any, label: str) -> sa.MetaData:
             copy_views(as_metadata(item, label), merged)
         return merged
     raise ModelsError(f"'{label}' is not a MetaData, a declarative Base or a list of them")
+
+
+def require_definitions(metadata: sa.MetaData, label: str) -> sa.MetaData:
+    """Models that define nothing are a mistake, not a wish to drop everything: refused in one line."""
+    if metadata.tables or views_of(metadata) or metadata._sequences:
+        return metadata
+    raise ModelsError(f"the models ({label}) define no tables: did you import your model modules? "
+                      "(a declarative Base knows only the classes whose modules were imported)")
+
+
+def named_schemas(metadata: sa.MetaData) -> set[str | None]:
+    """Every schema the models name: their tables', views', sequences' and enum types'."""
+    found: set[str | None] = {t.schema for t in metadata.tables.values()} | {v.schema for v in views_of(metadata).values()}
+    found |= {s.schema for s in metadata._sequences.values()}
+    found |= {c.type.schema for t in metadata.tables.values() for c in t.columns if isinstance(c.type, sa.Enum)}
+    return found
+
+
+def ignored(metadata: sa.MetaData, scope: Scope, dialect: Dialect) -> tuple[str, ...]:
+    """What the models declare that schemasync will not manage here, one line each with the reason."""
+    lines: list[str] = []
+    excluded: dict[str, list[str]] = {}
+    named = [(t.schema, str(t.name), "table") for t in metadata.tables.values()]
+    named += [(v.schema, v.name, "view") for v in views_of(metadata).values()]
+    for schema, name, kind in sorted(named, key=lambda n: (n[0] or "", n[1])):
+        schema = scope.canonical(schema)
+        qualified = f"{schema}.{name}" if schema else name
+        if schema is not None and schema in scope.exclude_schemas:
+            excluded.setdefault(schema, []).append(qualified)
+        elif name == STATE_TABLE or name.startswith(INTERNAL_PREFIXES):
+            lines.append(f"{kind} {qualified}: the name is schemasync's own ({STATE_TABLE}, {', '.join(p + '*' for p in INTERNAL_PREFIXES)})")
+        elif (pattern := scope.excluded_by(schema, name)) is not None:
+            lines.append(f"{kind} {qualified}: excluded by exclude_tables ({pattern})")
+    lines += [f"schema {schema}: excluded by exclude_schemas ({', '.join(names)})" for schema, names in sorted(excluded.items())]
+    kept = [t for t in metadata.tables.values() if scope.keep(t.schema, t.name)]
+    return tuple(lines + dialect.ignored_constructs(kept, list(metadata._sequences.values())))

@@ -113,6 +113,7 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
+    scratch_prefix: ClassVar[str | None] = SCRATCH_PREFIX
     materialized_views: ClassVar[bool] = True
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
