@@ -28,7 +28,9 @@ from schemasync.operations import (
     Operation,
     RenameColumn,
     RenameTable,
+    ReplaceGeneratedColumn,
     SwapEnum,
+    becomes_generated,
     is_widening,
     parse_type,
     qualified,
@@ -36,6 +38,9 @@ from schemasync.operations import (
 from schemasync.snapshot import Snapshot, TableKey
 
 NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
+# Not a condition for success: the rows whose stored value a destructive step replaces (counted so that
+# the refusal says how many, never failing an apply that --allow-destructive allowed).
+REPLACED = "replaced"
 # The two ways a value can fail to fit a narrower type.
 LENGTH, RANGE = "length", "range"
 
@@ -100,10 +105,14 @@ def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], curren
 
     if isinstance(op, AddColumn) and not op.column.nullable and op.column.default is None and not op.column.autoincrement:
         return [Precondition(NO_ROWS, table, (op.column.name,))]
+    if isinstance(op, ReplaceGeneratedColumn) and (columns := live([op.after.name])):
+        return [Precondition(REPLACED, table, columns, sqltext=op.after.computed)] if becomes_generated(op.before, op.after) else []
     if isinstance(op, AlterColumn) and (columns := live([op.after.name])):
         found = []
         if op.before.nullable and not op.after.nullable:
             found.append(Precondition(NO_NULLS, table, columns))
+        if becomes_generated(op.before, op.after):
+            found.append(Precondition(REPLACED, table, columns, sqltext=op.after.computed))
         if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
             fits = _fits(table, columns[0], op.before.type, op.after.type)
             found += [fits] if fits and (LENGTH if fits.max_length is not None else RANGE) in narrowing_fails_on else []

@@ -20,6 +20,7 @@ from schemasync.preconditions import (
     NO_NULLS,
     NO_ROWS,
     REFERENCES,
+    REPLACED,
     Precondition,
 )
 from schemasync.scope import parse_table_key
@@ -39,6 +40,8 @@ def run(connection: sa.Connection, conditions: Sequence[Precondition]) -> tuple[
     failures: list[Finding] = []
     unchecked: list[Finding] = []
     for condition in conditions:
+        if condition.kind == REPLACED:
+            continue  # what a destructive step replaces is counted by `impact`, never a failure
         try:
             with connection.begin_nested():
                 count = int(connection.execute(count_query(condition)).scalar() or 0)
@@ -48,6 +51,22 @@ def run(connection: sa.Connection, conditions: Sequence[Precondition]) -> tuple[
         if count:
             failures.append(Finding(condition, count, message(condition, count)))
     return failures, unchecked
+
+
+def impact(connection: sa.Connection, conditions: Sequence[Precondition]) -> list[str]:
+    """One line per destructive step that replaces stored values: how many rows it changes."""
+    lines = []
+    for condition in conditions:
+        if condition.kind != REPLACED:
+            continue
+        try:
+            with connection.begin_nested():
+                count = int(connection.execute(count_query(condition)).scalar() or 0)
+        except sa.exc.DBAPIError as error:
+            lines.append(f"{_subject(condition)}: rows not counted ({first_line(error)})")
+            continue
+        lines.append(message(condition, count))
+    return lines
 
 
 def _table(name: str, columns: Sequence[str]) -> sa.TableClause:
@@ -83,6 +102,8 @@ def count_query(condition: Precondition) -> sa.Select:
         return present.where(~sa.exists().where(match))
     if condition.kind == CHECK:
         return count.where(sa.text(f"NOT ({condition.sqltext})"))
+    if condition.kind == REPLACED:
+        return count.where(sa.not_(columns[0].is_not_distinct_from(sa.literal_column(f"({condition.sqltext})"))))
     if condition.kind == FITS:
         column = columns[0]
         if condition.max_length is not None:
@@ -94,7 +115,7 @@ def count_query(condition: Precondition) -> sa.Select:
 
 def _subject(condition: Precondition) -> str:
     columns = ", ".join(condition.columns)
-    if condition.kind in (NO_NULLS, NO_ROWS, FITS):
+    if condition.kind in (NO_NULLS, NO_ROWS, FITS, REPLACED):
         return f"{condition.table}.{columns}"
     if condition.kind == CHECK:
         return f"{condition.table} check {condition.name}" if condition.name else f"{condition.table} check ({condition.sqltext})"
@@ -118,6 +139,8 @@ def message(condition: Precondition, count: int) -> str:
         return f"{subject}: {count} row{plural} point{verb_s} at no row of {target}; fix or delete them first"
     if condition.kind == CHECK:
         return f"{subject}: {count} row{plural} fail{verb_s} ({condition.sqltext}); fix them first"
+    if condition.kind == REPLACED:
+        return f"{subject}: {count} row{plural} hold{verb_s} a value other than ({condition.sqltext}), replaced by it (kept for rollback)"
     if condition.max_length is not None:
         return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} longer than {condition.max_length} characters ({condition.type}); shorten them first or keep the wider type"
     return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} outside {condition.type}'s range ({condition.minimum} to {condition.maximum}); fix them first or keep the wider type"

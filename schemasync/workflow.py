@@ -139,7 +139,7 @@ def apply(
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only)
-        refuse_unallowed(chosen, allow_destructive, allow_mass_drop)
+        refuse_unallowed(chosen, allow_destructive, allow_mass_drop, lambda: _impact(target, chosen))
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
             _preflight(target, chosen)
@@ -149,14 +149,15 @@ def apply(
         return ApplyReport(chosen, result)
 
 
-def refuse_unallowed(chosen: Plan, allow_destructive: bool, allow_mass_drop: bool) -> None:
-    """Data loss needs --allow-destructive; dropping most of the managed tables needs --allow-mass-drop too."""
+def refuse_unallowed(chosen: Plan, allow_destructive: bool, allow_mass_drop: bool, impact: Callable[[], list[str]] = list) -> None:
+    """Data loss needs --allow-destructive; dropping most of the managed tables needs --allow-mass-drop too.
+    `impact`: lines on the rows the destructive steps change, said when refusing them."""
     if chosen.mass_drop and not (allow_destructive and allow_mass_drop):
         dropped = chosen.tables_managed - chosen.tables_defined
         raise RefusedError(f"the plan drops {dropped} of the {chosen.tables_managed} managed tables (the models define {chosen.tables_defined} of them): "
                            "did you import all your model modules? re-run with --allow-destructive --allow-mass-drop if that is meant")
     if chosen.destructive_steps and not allow_destructive:
-        names = "; ".join(s.summary for s in chosen.destructive_steps)
+        names = "; ".join(s.summary for s in chosen.destructive_steps) + "".join(f"; {line}" for line in impact())
         raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
 
 
@@ -168,6 +169,16 @@ def _refuse_blocked_hazards(chosen: Plan, blocked: set[str]) -> None:
         listed = "; ".join(f"{s.summary} [{', '.join(h for h in s.hazards if h in blocked)}]" for s in steps)
         allow = " ".join(f"--allow-hazard {n}" for n in names)
         raise RefusedError(f"block_hazards refuses {len(steps)} step(s): {listed}; re-run with {allow} to allow them")
+
+
+def _impact(target: Target, chosen: Plan) -> list[str]:
+    """How many rows the plan's value-replacing steps change (said when refusing them)."""
+    if not chosen.preconditions:
+        return []
+    with target.engine.connect() as connection:
+        lines = preflight.impact(connection, chosen.preconditions)
+        connection.rollback()
+    return lines
 
 
 def _preflight(target: Target, chosen: Plan) -> None:

@@ -129,6 +129,7 @@ def test_plain_column_becoming_generated_is_destructive_kept_and_rolled_back(pro
     assert "backup_columns" in ops(plan), plan
     refused = project.cli("apply", "--yes", models=models)
     assert refused.exit_code == 1 and "--allow-destructive" in refused.output, refused.output
+    assert "t.v: 2 rows hold a value other than" in refused.output, refused.output
     assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
     steps.apply(computed_table("a * 2", kind), "--allow-destructive")
     assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
