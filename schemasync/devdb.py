@@ -35,10 +35,10 @@ def build_target(
     """The normalised snapshot of the models' tables that `keep` accepts, as this server builds them
     (or as it built them last time, when `cache` has the same models for the same server)."""
     declared_views(metadata, keep, dialect)  # an unsupported view is refused before anything is built
+    default = engine.dialect.default_schema_name
     if cache is None:
         tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
-        built = _build(engine, dialect, metadata, tables, keep)
-        return declare_value_renames(declare_renames(built, tables, engine.dialect.default_schema_name), tables, engine.dialect.default_schema_name)
+        return declare_value_renames(declare_renames(_build(engine, dialect, metadata, tables, keep), tables, default), tables, default)
     with engine.connect() as connection:
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
         context = dialect.build_context(connection)
@@ -49,7 +49,6 @@ def build_target(
         built = _build(engine, dialect, metadata, tables, keep)
         cache.store(key, built)
     kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
-    default = engine.dialect.default_schema_name
     return declare_value_renames(declare_renames(built, kept, default), kept, default)
 
 

@@ -237,6 +237,16 @@ def test_tables_left_out_by_exclude_tables_are_listed_in_plan_check_and_apply(pr
     assert "legacy_orders" not in tables(project)
 
 
+def test_an_offline_plan_lists_what_it_ignores_too(sqlite_project):
+    (sqlite_project.path / "schemasync.yaml").write_text("exclude_tables: [legacy_*]\n")
+    models = sqlite_project.write_models("offline", EXCLUDED)
+    result = sqlite_project.cli("plan", "--from", "empty", "--dialect", "sqlite", "--json", models=models)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert "table legacy_orders: excluded by exclude_tables (legacy_*)" in plan["ignored"]
+    assert [s["table"] for s in plan["operations"] if s["op"] == "create_table"] == ["users"]
+
+
 def test_comments_sqlite_cannot_keep_are_listed(sqlite_project):
     models = sqlite_project.write_models("comments", EXCLUDED)
     check = json.loads(sqlite_project.cli("check", "--json", models=models).output)
