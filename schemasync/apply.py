@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from schemasync import state
+from schemasync import recovery, state
 from schemasync.devdb import first_line
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError
@@ -63,7 +63,7 @@ def apply_plan(
         progress = _Progress()
         try:
             with dialect.migration_transaction(connection, lock_timeout):
-                state.mark_interrupted(connection)  # we hold the lock: a running row's session is gone
+                recovery.resolve(connection, read_live)  # we hold the lock: a running row's session is gone
                 before = _verify_source(connection, plan, read_live)
                 progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                 dialect.commit_progress(connection)
@@ -168,6 +168,7 @@ def _apply_online(
         try:
             with dialect.session_lock(connection, lock_timeout):
                 with connection.begin():
+                    recovery.resolve(connection, read_live)  # we hold the lock: a running row's session is gone
                     before = _verify_source(connection, plan, read_live)
                     progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                     known = dialect.online_leftovers(connection)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from schemasync.diff_objects import enum_type_text
 from schemasync.operations import (
     AddColumn,
     AddForeignKey,
@@ -42,9 +43,9 @@ from schemasync.operations import (
     SetNotNullAfterRestore,
     qualified,
 )
+from schemasync.renames import RenamedNames
 from schemasync.scope import parse_table_key
-from schemasync.diff_objects import enum_type_text
-from schemasync.snapshot import Snapshot, Table, TableKey
+from schemasync.snapshot import Snapshot, Table, TableKey, key_order
 
 BACKUP_PREFIX = "schemasync_backup_"
 TABLE, COLUMNS, RENAME_TABLE, RENAME_COLUMN = "table", "columns", "rename_table", "rename_column"
@@ -104,7 +105,7 @@ def _losing_columns(operations: Iterable[Operation]) -> dict[TableKey, tuple[str
             found.setdefault(op.table, []).append(op.column.name)
         elif isinstance(op, AlterColumn) and op.destructive:
             found.setdefault(op.table, []).append(op.after.name)
-    return {key: tuple(names) for key, names in sorted(found.items(), key=lambda item: _sort(item[0]))}
+    return {key: tuple(names) for key, names in sorted(found.items(), key=lambda item: key_order(item[0]))}
 
 
 def rename_records(operations: Iterable[Operation]) -> list[Record]:
@@ -128,7 +129,7 @@ def restore(
 
     Returns `operations` adjusted so the data can come back (see `_make_room`), the restore steps
     (run once the schema is complete), and notes for what cannot be matched."""
-    names = _Renames(operations)
+    names = RenamedNames.of(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     widened = {(op.table, op.column.name) for op in operations if isinstance(op, AddColumn)}
     widened |= {(op.table, op.after.name) for op in operations if isinstance(op, AlterColumn) and (op.before.type != op.after.type or _stops_generated(op))}
@@ -138,18 +139,18 @@ def restore(
     for record in records:
         if record.get("kind") not in BACKUP_KINDS:
             continue
-        key = names.table(parse_table_key(record["table"]))
+        key = names.new_table(parse_table_key(record["table"]))
         table = target.table(key)
         if table is None:
             continue
         if record["kind"] == TABLE and key in created:
             # A generated column takes no values: it computes its own.
-            pairs = tuple((names.column(key, c), c) for c in record["columns"] if _takes_values(table, names.column(key, c)))
+            pairs = tuple((names.new_column(key, c), c) for c in record["columns"] if _takes_values(table, names.new_column(key, c)))
             auto = tuple(c for c, _ in pairs if table.columns_by_name[c].autoincrement)
             rows.append(RestoreRows(key, record["backup"], pairs, auto, enum_casts(table, pairs, target)))
         elif record["kind"] == COLUMNS:
-            pairs = tuple((names.column(key, c), c) for c in record["columns"] if (key, names.column(key, c)) in widened and _takes_values(table, names.column(key, c)))
-            match = tuple((names.column(key, k), k) for k in record["key"])
+            pairs = tuple((names.new_column(key, c), c) for c in record["columns"] if (key, names.new_column(key, c)) in widened and _takes_values(table, names.new_column(key, c)))
+            match = tuple((names.new_column(key, k), k) for k in record["key"])
             if not pairs:
                 continue
             if any(c not in table.columns_by_name for c, _ in match):
@@ -226,20 +227,19 @@ def requirements(operations: Iterable[Operation], target: Snapshot, live: Snapsh
     """The NOT NULL columns `operations` restore values into: rows written since without a kept
     value would break them (the caller counts those rows before anything runs)."""
     operations = list(operations)
-    tables = {(op.table[0], op.new_name): op.table for op in operations if isinstance(op, RenameTable)}
-    columns = {(op.table, op.new_name): op.old_name for op in operations if isinstance(op, RenameColumn)}
+    names = RenamedNames.of(operations)
     found: list[Requirement] = []
     for op in operations:
-        table, live_table = target.table(op.table), live.table(tables.get(op.table, op.table))
+        table, live_table = target.table(op.table), live.table(names.old_table(op.table))
         if not isinstance(op, RestoreColumns) or table is None or live_table is None:
             continue
-        key = tuple((columns.get((op.table, c), c), b) for c, b in op.key)
+        key = tuple((names.old_column(op.table, c), b) for c, b in op.key)
         if any(c not in live_table.columns_by_name for c, _ in key):
             continue  # the key itself changes: nothing can be matched (restore says so in a note)
         for column, kept in op.columns:
             if table.columns_by_name[column].nullable:
                 continue
-            old = columns.get((op.table, column), column)
+            old = names.old_column(op.table, column)
             present = old if old in live_table.columns_by_name else None
             found.append(Requirement(live_table.key, present, key, op.backup, kept, f"{qualified(op.table)}.{column}"))
     return found
@@ -250,28 +250,9 @@ def backups_needed(operations: Iterable[Operation]) -> list[str]:
     return sorted({op.backup for op in operations if isinstance(op, (RestoreRows, RestoreColumns))})
 
 
-class _Renames:
-    """Old names to new ones, through a plan's rename steps."""
-
-    def __init__(self, operations: Iterable[Operation]) -> None:
-        self.tables: dict[TableKey, TableKey] = {}
-        self.columns: dict[tuple[TableKey, str], str] = {}
-        for op in operations:
-            if isinstance(op, RenameTable):
-                self.tables[op.table] = (op.table[0], op.new_name)
-            elif isinstance(op, RenameColumn):
-                self.columns[(op.table, op.old_name)] = op.new_name
-
-    def table(self, key: TableKey) -> TableKey:
-        return self.tables.get(key, key)
-
-    def column(self, key: TableKey, name: str) -> str:
-        return self.columns.get((key, name), name)
-
-
 def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]:
     """Referenced tables get their rows before the tables that reference them (ties and cycles by name)."""
-    pending = sorted(rows, key=lambda op: _sort(op.table))
+    pending = sorted(rows, key=lambda op: key_order(op.table))
     keys = {op.table for op in pending}
     done: set[TableKey] = set()
     ordered: list[Operation] = []
@@ -283,6 +264,3 @@ def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]
             pending.remove(op)
     return ordered
 
-
-def _sort(key: TableKey) -> tuple[str, str]:
-    return (key[0] or "", key[1])

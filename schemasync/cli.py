@@ -126,7 +126,8 @@ def command(name: str) -> Callable[[Callable[..., int]], Callable[..., None]]:
 
 
 def run(debug: bool, body: Callable[[], int]) -> int:
-    """The exit-code funnel: 0/2 from the command, 1 with a one-line message for any error."""
+    """The exit-code funnel: 0/2 from the command, 1 with a one-line message for any error (3 for an
+    apply in progress, `InProgressError`)."""
     from schemasync import console
     try:
         return body()
@@ -137,7 +138,7 @@ def run(debug: bool, body: Callable[[], int]) -> int:
         if debug:
             console.print_traceback(err, error)
         err.print(f"[bold red]error:[/] {console.escape(error_line(error, debug))}")
-        return ExitCode.ERROR
+        return getattr(error, "exit_code", ExitCode.ERROR)
 
 
 def error_line(error: BaseException, debug: bool = False) -> str:
@@ -226,6 +227,7 @@ def plan_command(
     elif sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     else:
+        console.print_unfinished(stdout, getattr(report, "unfinished", ()))
         console.print_plan(stdout, report.plan, report.other_objects)
     if out:
         console.make_console(stderr=True, quiet=common.quiet).print(f"Plan saved to {out}")
@@ -284,9 +286,13 @@ def apply_command(
         progress.expect(len(plan.statements) if confirmed else 0)
         return confirmed
 
+    def note(line: str) -> None:
+        """Waiting for the migration lock, and what recovery recorded: said as it happens."""
+        console.make_console(stderr=True, quiet=common.quiet).print(f"[yellow]{console.escape(line)}[/]")
+
     with progress:
         report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
-                                allow_hazards=allowed, preflight_checks=not no_preflight, allow_mass_drop=allow_mass_drop)
+                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop)
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:

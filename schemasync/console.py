@@ -124,6 +124,12 @@ def hazard_summary(plan: Plan) -> str:
     return ", ".join(f"{count} {name}" for name, count in plan.hazards.items())
 
 
+def print_unfinished(console: Console, lines: tuple[str, ...]) -> None:
+    """Runs whose session ended mid-way, as `plan` finds them (the next apply records them)."""
+    for line in lines:
+        console.print(f"[bold yellow]Interrupted[/]: {escape(line)} (the next `schemasync apply` records it)")
+
+
 def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()) -> None:
     """One line per operation, destructive ones marked, then the hash and what is left alone."""
     if not plan.steps:
@@ -183,10 +189,13 @@ def check_dict(report: CheckReport) -> dict[str, Any]:
         "unmanaged": list(report.plan.unmanaged),
         "other_objects": list(report.other_objects),
         "ignored": list(report.plan.ignored),
+        "unfinished": list(report.unfinished),
     }
 
 
 def print_check(console: Console, report: CheckReport) -> None:
+    for line in report.unfinished:
+        console.print(f"[bold yellow]Interrupted[/]: {escape(line)}")
     if report.plan.steps:
         console.print(f"[bold yellow]Pending changes[/]: the database does not match the models ({len(report.plan.steps)} operations).")
         print_plan(console, report.plan)
@@ -240,6 +249,17 @@ def print_revision(console: Console, report: ExportReport) -> None:
                   f"upgrade runs the {len(report.upgrade.steps)} steps above, downgrade {down} step{'s' if down != 1 else ''} back.")
 
 
+def _status_detail(row: Any) -> str:
+    """Where a run stopped, or that recovery recorded it after its session ended."""
+    if row.status in ("failed", "interrupted") and row.steps_total:
+        return f" (step {row.steps_done + 1}/{row.steps_total})"
+    if row.status == "running" and row.steps_total:
+        return f" (step {min(row.steps_done + 1, row.steps_total)}/{row.steps_total})"
+    if (row.error or "").startswith("recovered"):
+        return f" ({row.error})"
+    return ""
+
+
 def print_history(console: Console, report: HistoryReport) -> None:
     if not report.rows:
         console.print("No applies recorded yet.")
@@ -252,7 +272,7 @@ def print_history(console: Console, report: HistoryReport) -> None:
             str(row.id),
             row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
             row.kind,
-            f"[{status}]{row.status}[/]" + (f" (step {row.steps_done + 1}/{row.steps_total})" if row.status in ("failed", "interrupted") and row.steps_total else ""),
+            f"[{status}]{row.status}[/]" + _status_detail(row),
             row.plan_hash.removeprefix("sha256:")[:12],
             str(len(row.operations)),
             duration,

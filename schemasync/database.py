@@ -41,6 +41,8 @@ class Target:
     url: str
     drop_unmanaged: bool = False
     cache: TargetCache | None = None
+    # Seconds a read or the migration lock may wait on another session before giving up.
+    lock_timeout: float = 10.0
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -88,7 +90,7 @@ def open_target(settings: Settings) -> Iterator[Target]:
         # The default schema spelled out (public, the URL's database) is no schema; what earlier applies
         # managed stays in scope, so a schema the models no longer name is still seen (and its tables dropped).
         scope = Scope((None,), settings.exclude_tables, settings.exclude_schemas, engine.dialect.default_schema_name)
-        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache)
+        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
     finally:
         engine.dispose()
 

@@ -33,15 +33,13 @@ from schemasync.operations import (
     SetTableComment,
     SetTableOptions,
 )
-from schemasync.snapshot import Snapshot, Table, TableKey
+from schemasync.snapshot import Snapshot, Table, TableKey, changed_by_key, key_order
 
 
 def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
     """Operations that turn `current` into `target`, in a deterministic (not yet runnable) order."""
     operations: list[Operation] = []
-    keys = sorted(set(current.tables_by_key) | set(target.tables_by_key), key=lambda k: (k[0] or "", k[1]))
-    for key in keys:
-        before, after = current.table(key), target.table(key)
+    for key, before, after in changed_by_key(current.tables_by_key, target.tables_by_key, key_order):
         if before is None:
             operations.append(CreateTable(key, after))
         elif after is None:
@@ -54,10 +52,7 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
 def diff_views(current: Snapshot, target: Snapshot) -> list[Operation]:
     """Views by key: a changed one (definition, or materialized or not) is dropped and created again."""
     operations: list[Operation] = []
-    for key in sorted(set(current.views_by_key) | set(target.views_by_key), key=lambda k: (k[0] or "", k[1])):
-        before, after = current.views_by_key.get(key), target.views_by_key.get(key)
-        if before == after:
-            continue
+    for key, before, after in changed_by_key(current.views_by_key, target.views_by_key, key_order):
         changed = "its definition changed" if before is not None and after is not None else None
         if before is not None:
             operations.append(DropView(key, before, changed))
@@ -96,15 +91,13 @@ def _keyed(
     drop: Callable[[TableKey, Any], Operation],
     add: Callable[[TableKey, Any], Operation],
 ) -> list[Operation]:
-    """The one keyed comparison used for every kind of constraint and index."""
-    old = _by_key(before)
-    new = _by_key(after)
+    """The keyed comparison of every kind of constraint and index: a changed one is dropped and added again."""
     operations: list[Operation] = []
-    for k in sorted(set(old) | set(new), key=repr):
-        if k in old and old[k] != new.get(k):
-            operations.append(drop(table, old[k]))
-        if k in new and new[k] != old.get(k):
-            operations.append(add(table, new[k]))
+    for _, old, new in changed_by_key(_by_key(before), _by_key(after), repr):
+        if old is not None:
+            operations.append(drop(table, old))
+        if new is not None:
+            operations.append(add(table, new))
     return operations
 
 

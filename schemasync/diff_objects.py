@@ -25,7 +25,7 @@ from schemasync.operations import (
     SwapEnum,
 )
 
-from schemasync.snapshot import EnumType, Snapshot
+from schemasync.snapshot import EnumType, Snapshot, changed_by_key, key_order
 
 
 def diff_objects(current: Snapshot, target: Snapshot) -> list[Operation]:
@@ -37,16 +37,13 @@ def diff_objects(current: Snapshot, target: Snapshot) -> list[Operation]:
 
 
 def diff_enums(current: Snapshot, target: Snapshot) -> list[Operation]:
-    old = {e.key: e for e in current.enums}
-    new = {e.key: e for e in target.enums}
     operations: list[Operation] = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
-        before, after = old.get(key), new.get(key)
+    for key, before, after in changed_by_key(current.enums_by_key, target.enums_by_key, key_order):
         if before is None:
             operations.append(CreateEnum(key, after))
         elif after is None:
             operations.append(DropEnum(key, before))
-        elif before.values != after.values:
+        else:  # the same name and schema: the values differ
             operations += _change_enum(before, after, current, target)
     return operations
 
@@ -111,15 +108,12 @@ def _enum_columns(enum: EnumType, current: Snapshot, target: Snapshot) -> tuple[
 
 
 def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
-    old = {s.key: s for s in current.sequences}
-    new = {s.key: s for s in target.sequences}
     operations: list[Operation] = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
-        before, after = old.get(key), new.get(key)
+    for key, before, after in changed_by_key(current.sequences_by_key, target.sequences_by_key, key_order):
         if before is None:
             operations.append(CreateSequence(key, after))
         elif after is None:
             operations.append(DropSequence(key, before))
-        elif before != after:
+        else:
             operations.append(AlterSequence(key, before, after))
     return operations

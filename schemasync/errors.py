@@ -6,11 +6,13 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """The contract's exit codes: 0 ok, 1 error or refused, 2 pending changes or drift."""
+    """The contract's exit codes: 0 ok, 1 error or refused, 2 pending changes or drift, 3 an apply is in
+    progress (`plan`/`check` ran while another session held the migration lock: try again later)."""
 
     OK = 0
     ERROR = 1
     PENDING = 2
+    BUSY = 3
 
 
 class SchemasyncError(Exception):
@@ -39,6 +41,12 @@ class RefusedError(SchemasyncError):
 
 class LockError(SchemasyncError):
     """Another schemasync run holds the database's migration lock."""
+
+
+class InProgressError(SchemasyncError):
+    """`plan` or `check` found an apply in progress: what they would read is changing under them."""
+
+    exit_code = ExitCode.BUSY
 
 
 class ApplyError(SchemasyncError):

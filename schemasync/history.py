@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from schemasync import backup, state
+from schemasync import recovery, backup, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import Settings
@@ -108,6 +108,8 @@ def rollback(
     so a step that would be refused stops the rollback before anything runs; `sql_only` shows them
     all. Each step is then planned again from the live schema when its turn comes, and runs."""
     with open_target(settings) as target, database_errors(target):
+        if not sql_only:  # a run that ended mid-way is judged first: rollback undoes it as it really ended
+            recovery.settle(target.engine, target.dialect, target.read_live, target.lock_timeout)
         queue, chain = _chain(target, to)
         if sql_only:
             steps = tuple(RollbackStep(row.id, plan) for row, plan in chain.steps)

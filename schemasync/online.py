@@ -191,3 +191,19 @@ def invalid_index_notes(current: Snapshot, target: Snapshot) -> list[str]:
         if target.table(table.key)
         for index in table.invalid_indexes
     ]
+
+
+# The online forms, and the ordinary step each stands for (None: a validation, which changes no
+# schema). A form replaces an ordered step after ordering (Dialect.online_steps), so it has no phase
+# of its own (ordering.PHASE_OF), and a rollback undoes it as the step it stands for (operations.UNDONE_BY).
+ONLINE_FORMS: dict[type[Operation], type[Operation] | None] = {
+    CreateIndexConcurrently: CreateIndex,
+    DropIndexConcurrently: DropIndex,
+    AddForeignKeyNotValid: AddForeignKey,
+    AddCheckNotValid: AddCheck,
+    AddUniqueUsingIndex: AddUnique,
+    ValidateConstraint: None,
+    SetNotNullChecked: AlterColumn,
+    AddForeignKeyUnchecked: AddForeignKey,
+    ValidateForeignKey: None,
+}

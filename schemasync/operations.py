@@ -1,7 +1,7 @@
 """The plan's operations: one frozen class per `op`, each carrying what it changes from and to.
 
 Whether a step is destructive is decided here, from the values, when the operation is made;
-never by scanning SQL text.
+never by scanning SQL text. How rollback undoes each step is said at the end (`UNDONE_BY`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from schemasync.snapshot import (
     TableKey,
     Unique,
     View,
+    changed_by_key,
     column_to_dict,
     fields_of,
     server_name,
@@ -301,8 +302,7 @@ class SetTableOptions(Operation):
 
     def changed(self) -> dict[str, Any]:
         """The options that differ, each with its new value (None: back to the server's default)."""
-        old, new = dict(self.before), dict(self.after)
-        return {key: new.get(key) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
+        return {key: new for key, _, new in changed_by_key(dict(self.before), dict(self.after), str)}
 
     @property
     def destructive(self) -> bool:
@@ -793,3 +793,62 @@ class DropSequence(Operation):
 
     def summary(self) -> str:
         return f"drop sequence {qualified(self.table)}"
+
+
+# --- how a step is undone ----------------------------------------------------------------------------
+# There is no inverse method: rollback plans again, from the live schema to the snapshot taken before
+# the apply (rollback.plan_rollback), and the diff of that pair makes the steps below. The apply's
+# renames are recorded (backup.rename_records) and declared backwards, so they rename back; the data
+# it kept comes back through restore steps. An empty tuple: the rollback has nothing to undo.
+# tests/test_operations_contract.py checks every entry by planning the way back.
+UNDONE_BY: dict[type[Operation], tuple[type[Operation], ...]] = {
+    CreateTable: (DropTable,),
+    DropTable: (CreateTable, RestoreRows),
+    RenameTable: (RenameTable,),
+    RenameColumn: (RenameColumn,),
+    RenameIndex: (RenameIndex,),
+    RenameConstraint: (RenameConstraint,),
+    AddColumn: (DropColumn,),
+    DropColumn: (AddColumn, RestoreColumns),
+    AlterColumn: (AlterColumn,),
+    SetAutoIncrement: (DropAutoIncrement,),
+    DropAutoIncrement: (SetAutoIncrement,),
+    ReplaceGeneratedColumn: (ReplaceGeneratedColumn,),
+    SetTableComment: (SetTableComment,),
+    SetTableOptions: (SetTableOptions,),
+    AddPrimaryKey: (DropPrimaryKey,),
+    DropPrimaryKey: (AddPrimaryKey,),
+    AddForeignKey: (DropForeignKey,),
+    DropForeignKey: (AddForeignKey,),
+    AddUnique: (DropUnique,),
+    DropUnique: (AddUnique,),
+    CreateIndex: (DropIndex,),
+    DropIndex: (CreateIndex,),
+    AddCheck: (DropCheck,),
+    DropCheck: (AddCheck,),
+    RebuildTable: (RebuildTable,),
+    CreateView: (DropView,),
+    DropView: (CreateView,),
+    CreateEnum: (DropEnum,),
+    DropEnum: (CreateEnum,),
+    # PostgreSQL cannot drop an enum value: the way back swaps the type.
+    AddEnumValue: (SwapEnum,),
+    # Value renames are not recorded for rollback (as table and column renames are): the way back
+    # swaps the type, which fails on rows holding the new value (pre-flight counts them).
+    RenameEnumValue: (SwapEnum,),
+    # A swap that drops values is undone by adding them again (one that only reorders, by another swap).
+    SwapEnum: (AddEnumValue,),
+    CreateSequence: (DropSequence,),
+    DropSequence: (CreateSequence,),
+    AlterSequence: (AlterSequence,),
+    # Never dropped (other things may live in the schema).
+    CreateSchema: (),
+    # Backups outlive the apply (`history prune` removes them); restores fill a table or column the
+    # same plan re-creates, and late NOT NULLs complete such a restore: each is undone with it.
+    BackupTable: (),
+    BackupColumns: (),
+    RestoreRows: (),
+    RestoreColumns: (),
+    SetNotNullAfterRestore: (),
+    RebuildTableAfterRestore: (),
+}

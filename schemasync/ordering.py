@@ -1,11 +1,12 @@
 """Put operations in an order that runs top to bottom without errors. Pure and deterministic.
 
-Phases: foreign keys are dropped first (so nothing they protect is in the way), then the other
-constraints and indexes that go, then tables (referencing before referenced), then tables are
-created (referenced before referencing), columns added and altered, columns dropped, and finally
-keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT NULL,
-and foreign keys last. Inside a phase the order is stable: tables in
-dependency order or by name, never by hash-seeded iteration.
+`PHASES` names the phases in the order they run; `PHASE_OF` puts each operation class in one.
+In short: views are dropped and renames made first, data kept, then foreign keys and the other
+constraints and indexes that go are dropped, then tables (referencing before referenced); tables
+are created (referenced before referencing), columns added and altered, columns dropped, and
+finally keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT
+NULL, foreign keys and views last. Inside a phase the order is stable: tables in dependency order
+or by name, never by hash-seeded iteration.
 """
 
 from __future__ import annotations
@@ -60,65 +61,93 @@ from schemasync.operations import (
     SetTableOptions,
     SwapEnum,
 )
-from schemasync.snapshot import TableKey
+from schemasync.snapshot import TableKey, key_order
 from schemasync.viewplan import dependencies
 
-PHASES: dict[type[Operation], int] = {
+# The phases a plan runs in, first to last. Every operation belongs to one (PHASE_OF); inside a
+# phase the order is stable (see `order`). Online forms (online.ONLINE_FORMS) replace ordered steps
+# after ordering and have no phase of their own.
+PHASES: tuple[str, ...] = (
     # Views go first (before renames: MariaDB and SQLite keep names as text) and come back last.
-    DropView: -3,
-    # Schemas first (tables are renamed inside them); types and sequences after the tables that go and
-    # before the tables and columns that use them; the ones no longer used once every column change is done.
-    CreateSchema: -3,
-    CreateEnum: 2.5,
-    RenameEnumValue: 2.5,
-    AddEnumValue: 2.5,
-    SwapEnum: 2.5,
-    CreateSequence: 2.5,
-    AlterSequence: 2.5,
-    DropEnum: 5.5,
-    DropSequence: 5.5,
-    RenameTable: -2,
-    RenameColumn: -1,
-    RenameIndex: -1,
-    RenameConstraint: -1,
+    "drop_views",
+    # Schemas first: tables are renamed inside them.
+    "create_schemas",
+    "rename_tables",
+    "rename_columns_and_constraints",
     # Data is kept once names are final (after renames) and before anything is dropped or narrowed.
-    BackupTable: -0.5,
-    BackupColumns: -0.5,
-    DropForeignKey: 0,
+    "keep_data",
+    "drop_foreign_keys",
     # A non-key AUTO_INCREMENT column needs an index: it comes off before its index goes, on after it is made.
-    DropAutoIncrement: 0.5,
-    DropIndex: 1,
-    DropUnique: 1,
-    DropCheck: 1,
-    DropPrimaryKey: 1,
-    DropTable: 2,
-    CreateTable: 3,
-    RebuildTable: 4,
-    AddColumn: 4,
-    AlterColumn: 4,
-    ReplaceGeneratedColumn: 4,
-    SetTableComment: 4,
-    # Before new indexes and keys: an engine change rebuilds the table (and MyISAM takes no foreign keys).
-    SetTableOptions: 4,
-    DropColumn: 5,
-    AddPrimaryKey: 6,
-    AddUnique: 7,
-    CreateIndex: 7,
-    AddCheck: 7,
-    SetAutoIncrement: 7.5,
+    "drop_auto_increments",
+    "drop_keys_indexes_checks",
+    "drop_tables",
+    # Types and sequences after the tables that go and before the tables and columns that use them.
+    "create_types",
+    "create_tables",
+    # SetTableOptions here, before new indexes and keys: an engine change rebuilds the table (and
+    # MyISAM takes no foreign keys).
+    "change_tables",
+    "drop_columns",
+    # The types and sequences no longer used, once every column change is done.
+    "drop_types",
+    "add_primary_keys",
+    "add_keys_indexes_checks",
+    "set_auto_increments",
     # Kept data comes back once the schema is complete, but before foreign keys are added (restored
     # rows may reference each other) and before a restored column is required (set NOT NULL).
-    RestoreRows: 8,
-    RestoreColumns: 9,
-    SetNotNullAfterRestore: 10,
-    RebuildTableAfterRestore: 10,
-    AddForeignKey: 11,
-    CreateView: 12,
+    "restore_rows",
+    "restore_columns",
+    "require_restored_columns",
+    "add_foreign_keys",
+    "create_views",
+)
+
+PHASE_OF: dict[type[Operation], str] = {
+    DropView: "drop_views",
+    CreateSchema: "create_schemas",
+    RenameTable: "rename_tables",
+    RenameColumn: "rename_columns_and_constraints",
+    RenameIndex: "rename_columns_and_constraints",
+    RenameConstraint: "rename_columns_and_constraints",
+    BackupTable: "keep_data",
+    BackupColumns: "keep_data",
+    DropForeignKey: "drop_foreign_keys",
+    DropAutoIncrement: "drop_auto_increments",
+    DropIndex: "drop_keys_indexes_checks",
+    DropUnique: "drop_keys_indexes_checks",
+    DropCheck: "drop_keys_indexes_checks",
+    DropPrimaryKey: "drop_keys_indexes_checks",
+    DropTable: "drop_tables",
+    CreateEnum: "create_types",
+    RenameEnumValue: "create_types",
+    AddEnumValue: "create_types",
+    SwapEnum: "create_types",
+    CreateSequence: "create_types",
+    AlterSequence: "create_types",
+    CreateTable: "create_tables",
+    RebuildTable: "change_tables",
+    AddColumn: "change_tables",
+    AlterColumn: "change_tables",
+    ReplaceGeneratedColumn: "change_tables",
+    SetTableComment: "change_tables",
+    SetTableOptions: "change_tables",
+    DropColumn: "drop_columns",
+    DropEnum: "drop_types",
+    DropSequence: "drop_types",
+    AddPrimaryKey: "add_primary_keys",
+    AddUnique: "add_keys_indexes_checks",
+    CreateIndex: "add_keys_indexes_checks",
+    AddCheck: "add_keys_indexes_checks",
+    SetAutoIncrement: "set_auto_increments",
+    RestoreRows: "restore_rows",
+    RestoreColumns: "restore_columns",
+    SetNotNullAfterRestore: "require_restored_columns",
+    RebuildTableAfterRestore: "require_restored_columns",
+    AddForeignKey: "add_foreign_keys",
+    CreateView: "create_views",
 }
 
-
-def _table_sort(key: TableKey) -> tuple[str, str]:
-    return (key[0] or "", key[1])
+_RANK: dict[type[Operation], int] = {kind: PHASES.index(phase) for kind, phase in PHASE_OF.items()}
 
 
 def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operation]:
@@ -132,7 +161,12 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
     sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
-    return sorted(sequence, key=lambda op: PHASES[type(op)])
+    return sorted(sequence, key=phase_rank)
+
+
+def phase_rank(op: Operation) -> int:
+    """The position of the operation's phase in PHASES (its exact class decides: a subclass has its own)."""
+    return _RANK[type(op)]
 
 
 def _within_phase(op: Operation) -> tuple:
@@ -141,10 +175,10 @@ def _within_phase(op: Operation) -> tuple:
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
         return (("", ""), "")  # RestoreRows: backup.py emits parents before children
     if isinstance(op, (RenameEnumValue, AddEnumValue, SwapEnum)):
-        return (_table_sort(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
+        return (key_order(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
     # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
     generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
-    return (_table_sort(op.table), op.op, generated_first)
+    return (key_order(op.table), op.op, generated_first)
 
 
 def _order_views(views: list[Operation]) -> list[Operation]:
@@ -207,7 +241,7 @@ def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[
     for key, deps in edges.items():
         for dep in deps:
             dependents[dep].add(key)
-    ready = [(_table_sort(k), k) for k, deps in pending.items() if not deps]
+    ready = [(key_order(k), k) for k, deps in pending.items() if not deps]
     heapq.heapify(ready)
     result: list[TableKey] = []
     while len(result) < len(edges):
@@ -215,16 +249,16 @@ def _toposort(edges: dict[TableKey, set[TableKey]], break_cycles: bool) -> list[
             if not break_cycles:
                 raise PlanError("foreign keys form a cycle that cannot be ordered")
             # Cycle: take the first remaining table by name; its unmet dependencies are split off later.
-            key = min((k for k in pending if k not in result), key=_table_sort)
+            key = min((k for k in pending if k not in result), key=key_order)
             pending[key] = set()
-            heapq.heappush(ready, (_table_sort(key), key))
+            heapq.heappush(ready, (key_order(key), key))
         _, key = heapq.heappop(ready)
         if key in result:
             continue
         result.append(key)
-        for dependent in sorted(dependents[key], key=_table_sort):
+        for dependent in sorted(dependents[key], key=key_order):
             pending[dependent].discard(key)
             if not pending[dependent] and dependent not in result:
-                heapq.heappush(ready, (_table_sort(dependent), dependent))
+                heapq.heappush(ready, (key_order(dependent), dependent))
     return result
 

@@ -26,8 +26,6 @@ from schemasync.operations import (
     CreateIndex,
     CreateTable,
     Operation,
-    RenameColumn,
-    RenameTable,
     ReplaceGeneratedColumn,
     SwapEnum,
     becomes_generated,
@@ -35,6 +33,7 @@ from schemasync.operations import (
     parse_type,
     qualified,
 )
+from schemasync.renames import RenamedNames
 from schemasync.snapshot import Snapshot, TableKey
 
 NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
@@ -79,7 +78,7 @@ def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_
     `narrowing_fails_on` says which narrowings the server refuses when a value does not fit
     (`Dialect.narrowing_fails_on`); the others keep or cut the value, which is data loss, not failure.
     """
-    names = _LiveNames(operations)
+    names = RenamedNames.of(operations)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     found: list[Precondition] = []
     found += _enum_values_kept(operations, names, current)
@@ -93,15 +92,15 @@ def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_
     return tuple(found)
 
 
-def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], current: Snapshot, narrowing_fails_on: Collection[str]) -> list[Precondition]:
-    table = names.table(op.table)
+def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], current: Snapshot, narrowing_fails_on: Collection[str]) -> list[Precondition]:
+    table = qualified(names.old_table(op.table))
 
     def live(columns: Sequence[str], key: TableKey = op.table) -> tuple[str, ...] | None:
         """The columns' live names, or None when the table or a column is new (nothing to count yet)."""
         existing = current.table(key)
         if key in created or existing is None or any(c not in existing.columns_by_name for c in columns):
             return None
-        return tuple(names.column(key, c) for c in columns)
+        return tuple(names.old_column(key, c) for c in columns)
 
     if isinstance(op, AddColumn) and not op.column.nullable and op.column.default is None and not op.column.autoincrement:
         return [Precondition(NO_ROWS, table, (op.column.name,))]
@@ -132,7 +131,7 @@ def _conditions(op: Operation, names: _LiveNames, created: set[TableKey], curren
         referred_columns = live(fk.referred_columns, referred)
         if referred_columns is None:  # created (or its key columns added) by the plan: it starts empty
             return [Precondition(REFERENCES, table, columns, None, fk.referred_columns)]
-        return [Precondition(REFERENCES, table, columns, names.table(referred), referred_columns)]
+        return [Precondition(REFERENCES, table, columns, qualified(names.old_table(referred)), referred_columns)]
     if isinstance(op, AddCheck):
         return [Precondition(CHECK, table, sqltext=op.check.sqltext, name=op.check.name)]
     return []
@@ -161,7 +160,7 @@ def _fits(table: str, column: str, before: str, after: str) -> Precondition | No
     return None
 
 
-def _enum_values_kept(operations: Sequence[Operation], names: _LiveNames, current: Snapshot) -> list[Precondition]:
+def _enum_values_kept(operations: Sequence[Operation], names: RenamedNames, current: Snapshot) -> list[Precondition]:
     """An enum swap that drops values: no live row may hold one (a CHECK-shaped count per column)."""
     found = []
     for op in operations:
@@ -170,28 +169,9 @@ def _enum_values_kept(operations: Sequence[Operation], names: _LiveNames, curren
         listed = ", ".join("'" + v.replace("'", "''") + "'" for v in op.dropped_values)
         for column in op.columns:
             if current.table(column.table) is not None:
-                name = names.column(column.table, column.column)
+                name = names.old_column(column.table, column.column)
                 quoted = '"' + name.replace('"', '""') + '"'
                 # CHECK counts NOT (sqltext): the rows holding a dropped value.
                 sqltext = f"{quoted} IS NULL OR {quoted}::text NOT IN ({listed})"
-                found.append(Precondition(CHECK, names.table(column.table), sqltext=sqltext, name=f"enum {qualified(op.table)} keeps {name}"))
+                found.append(Precondition(CHECK, qualified(names.old_table(column.table)), sqltext=sqltext, name=f"enum {qualified(op.table)} keeps {name}"))
     return found
-
-
-class _LiveNames:
-    """Names after a plan's renames, back to the names the live schema has now."""
-
-    def __init__(self, operations: Sequence[Operation]) -> None:
-        self.tables: dict[TableKey, TableKey] = {}
-        self.columns: dict[tuple[TableKey, str], str] = {}
-        for op in operations:
-            if isinstance(op, RenameTable):
-                self.tables[(op.table[0], op.new_name)] = op.table
-            elif isinstance(op, RenameColumn):
-                self.columns[(op.table, op.new_name)] = op.old_name
-
-    def table(self, key: TableKey) -> str:
-        return qualified(self.tables.get(key, key))
-
-    def column(self, key: TableKey, name: str) -> str:
-        return self.columns.get((key, name), name)

@@ -29,8 +29,7 @@ from schemasync.snapshot import (
     Table,
     Unique,
     View,
-    table_sort_key,
-    view_sort_key,
+    by_key,
 )
 
 SchemaMap = Mapping[str | None, str | None]
@@ -62,7 +61,7 @@ def reflect(
             tables += read_tables(connection, inspector, dialect, db_schema, logical, names, schemas, use_catalog=use_catalog)
         views += read_views(connection, dialect, db_schema, logical, schemas, keep)
     enums, sequences = dialect.read_objects(connection, schemas, keep)
-    snapshot = Snapshot(dialect.name, tuple(sorted(tables, key=table_sort_key)), enums, sequences, tuple(sorted(views, key=view_sort_key)))
+    snapshot = Snapshot(dialect.name, tuple(sorted(tables, key=by_key)), enums, sequences, tuple(sorted(views, key=by_key)))
     return dialect.normalize(snapshot)
 
 

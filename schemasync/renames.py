@@ -11,7 +11,8 @@ Servers carry references along on rename (indexes, constraints, foreign keys in 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from schemasync.operations import (
     AddCheck,
@@ -34,6 +35,37 @@ from schemasync.operations import (
     qualified,
 )
 from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
+
+
+@dataclass(frozen=True)
+class RenamedNames:
+    """A plan's table and column renames, both ways: from the names the live schema has now to the
+    names after the plan's renames (`new_table`, `new_column`), and back (`old_table`, `old_column`).
+    A column is keyed by its table's key after the renames, as RenameColumn names it."""
+
+    new_tables: dict[TableKey, TableKey] = field(default_factory=dict)
+    new_columns: dict[tuple[TableKey, str], str] = field(default_factory=dict)
+    old_tables: dict[TableKey, TableKey] = field(default_factory=dict)
+    old_columns: dict[tuple[TableKey, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, operations: Iterable[Operation]) -> RenamedNames:
+        operations = list(operations)
+        tables = {op.table: (op.table[0], op.new_name) for op in operations if isinstance(op, RenameTable)}
+        columns = {(op.table, op.old_name): op.new_name for op in operations if isinstance(op, RenameColumn)}
+        return cls(tables, columns, {new: old for old, new in tables.items()}, {(key, new): old for (key, old), new in columns.items()})
+
+    def new_table(self, key: TableKey) -> TableKey:
+        return self.new_tables.get(key, key)
+
+    def new_column(self, key: TableKey, name: str) -> str:
+        return self.new_columns.get((key, name), name)
+
+    def old_table(self, key: TableKey) -> TableKey:
+        return self.old_tables.get(key, key)
+
+    def old_column(self, key: TableKey, name: str) -> str:
+        return self.old_columns.get((key, name), name)
 
 
 def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], Snapshot]:

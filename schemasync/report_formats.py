@@ -46,9 +46,10 @@ def check_json(report: CheckReport | LockCheckReport) -> dict[str, Any]:
 
 
 def reasons(report: CheckReport) -> list[str]:
-    """Why the check failed, in a fixed order: pending, drift, lock."""
+    """Why the check failed, in a fixed order: pending, drift, interrupted, lock."""
     found = ["pending"] if report.plan.steps else []
     found += ["drift"] if report.drift else []
+    found += ["interrupted"] if report.unfinished else []
     return found + (["lock"] if report.lock and not report.lock.ok else [])
 
 
@@ -86,7 +87,7 @@ def check_markdown(report: CheckReport | LockCheckReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_REASON_TEXT = {"pending": "changes pending", "drift": "drift", "lock": "lock file out of date"}
+_REASON_TEXT = {"pending": "changes pending", "drift": "drift", "interrupted": "an apply was interrupted", "lock": "lock file out of date"}
 
 
 def _cell(text: str) -> str:
@@ -109,6 +110,7 @@ def _hazards(report: CheckReport) -> list[str]:
         found.append(f"- **hazards**: {console.hazard_summary(report.plan)}")
     if report.drift:
         found += [f"- **drift** since apply #{report.drift.state_id} (changed outside schemasync): {change}" for change in report.drift.changes]
+    found += [f"- **interrupted**: {line}" for line in report.unfinished]
     if report.lock:
         found += _lock_hazards(report.lock)
     return found + [f"- hint: {hint}" for hint in report.plan.hints]
@@ -148,6 +150,7 @@ def github_annotations(report: CheckReport | LockCheckReport) -> str:
         lines += [command("error" if s.destructive else "warning", "schemasync: destructive step" if s.destructive else "schemasync: pending step", s.summary) for s in report.plan.steps]
     if report.drift:
         lines += [command("error", f"schemasync: drift since apply #{report.drift.state_id}", change) for change in report.drift.changes]
+    lines += [command("error", "schemasync: an apply was interrupted", line) for line in report.unfinished]
     if report.lock:
         for change in (*report.lock.model_changes, *report.lock.live_differences):
             lines.append(command("error", "schemasync: lock file out of date", f"{report.lock.path} ({report.lock.dialect}): {change}"))

@@ -23,7 +23,7 @@ from schemasync.errors import PlanError, RefusedError
 from schemasync.operations import RenameTable
 from schemasync.plan import Plan, make_plan
 from schemasync.scope import parse_table_key
-from schemasync.snapshot import Snapshot, Table, table_sort_key, view_sort_key
+from schemasync.snapshot import Snapshot, Table, by_key
 from schemasync.state import APPLIED, FAILED, INTERRUPTED, RUNNING, StateRow
 
 APPLY, ROLLBACK = "apply", "rollback"
@@ -158,8 +158,8 @@ def after_rollback(live: Snapshot, row: StateRow, plan: Plan) -> Snapshot:
     renamed_from = {(op.table[0], op.new_name): op.table for op in plan.operations if isinstance(op, RenameTable)}
     managed = set(before.tables_by_key) | set(before.views_by_key) | set(row.managed_tables) | set(renamed_from.values())
     carried = [_server_names(t, live.table(renamed_from.get(t.key, t.key))) for t in before.tables]
-    tables = sorted([t for t in live.tables if t.key not in managed] + carried, key=table_sort_key)
-    views = sorted([v for v in live.views if v.key not in managed] + list(before.views), key=view_sort_key)
+    tables = sorted([t for t in live.tables if t.key not in managed] + carried, key=by_key)
+    views = sorted([v for v in live.views if v.key not in managed] + list(before.views), key=by_key)
     return Snapshot(live.dialect, tuple(tables), before.enums, before.sequences, tuple(views))
 
 

@@ -10,11 +10,46 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 TableKey = tuple[str | None, str]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def key_order(key: TableKey) -> tuple[str, str]:
+    """How (schema, name) keys sort everywhere: the default schema (None) first, then by name."""
+    return (key[0] or "", key[1])
+
+
+class SchemaObject:
+    """A table, view, enum type or sequence: known by (schema, name), one namespace per schema."""
+
+    __slots__ = ()
+    name: str
+    schema: str | None
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+def by_key(item: SchemaObject) -> tuple[str, str]:
+    """The sort key of a table, view, enum type or sequence (`key_order` of its key)."""
+    return key_order(item.key)
+
+
+def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], Any]) -> list[tuple[K, V | None, V | None]]:
+    """The keyed diff every kind of object shares: (key, old value, new value) for each key of
+    either side whose values differ, sorted by `order`; None where a side lacks the key."""
+    return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=order) if old.get(key) != new.get(key)]
 
 
 @dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
@@ -140,7 +175,7 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(SchemaObject):
     """A table and everything that hangs off it, in a canonical order."""
 
     name: str
@@ -165,14 +200,6 @@ class Table:
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
     triggers: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
     @cached_property
     def columns_by_name(self) -> dict[str, Column]:
         return {column.name: column for column in self.columns}
@@ -183,7 +210,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class EnumType:
+class EnumType(SchemaObject):
     """A named enumerated type (PostgreSQL's CREATE TYPE ... AS ENUM): its values in their order."""
 
     name: str
@@ -192,13 +219,9 @@ class EnumType:
     # Declared in the models (a column's info={"schemasync": {"renamed_values": {old: new}}}); an instruction, not schema.
     renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
 
 @dataclass(frozen=True)
-class View:
+class View(SchemaObject):
     """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
 
     name: str
@@ -206,17 +229,9 @@ class View:
     schema: str | None = None
     materialized: bool = False
 
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}" if self.schema else self.name
-
 
 @dataclass(frozen=True)
-class SequenceDef:
+class SequenceDef(SchemaObject):
     """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
 
     name: str
@@ -228,10 +243,6 @@ class SequenceDef:
     max_value: int = 9223372036854775807
     cache: int = 1
     cycle: bool = False
-
-    @property
-    def key(self) -> TableKey:
-        return (self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -257,6 +268,14 @@ class Snapshot:
     def views_by_key(self) -> dict[TableKey, View]:
         return {view.key: view for view in self.views}
 
+    @cached_property
+    def enums_by_key(self) -> dict[TableKey, EnumType]:
+        return {enum.key: enum for enum in self.enums}
+
+    @cached_property
+    def sequences_by_key(self) -> dict[TableKey, SequenceDef]:
+        return {sequence.key: sequence for sequence in self.sequences}
+
     def only(self, keys: set[TableKey]) -> Snapshot:
         """The same snapshot restricted to the given tables and views, and to the enum types and sequences
         whose `managed_key` is among `keys` (a plan's managed list names them beside its tables)."""
@@ -267,7 +286,8 @@ class Snapshot:
 
     def object_keys(self) -> set[TableKey]:
         """The managed keys of this snapshot's enum types and sequences (see `managed_key`)."""
-        return {managed_key(item) for item in (*self.enums, *self.sequences)}
+        objects: tuple[EnumType | SequenceDef, ...] = (*self.enums, *self.sequences)
+        return {managed_key(item) for item in objects}
 
     def with_tables(self, tables: tuple[Table, ...]) -> Snapshot:
         """The same schema-level objects and views with other tables."""
@@ -289,7 +309,7 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=table_sort_key))
+        tables = tuple(sorted((table_from_dict(t) for t in data["tables"]), key=by_key))
         return with_objects(cls(data["dialect"], tables), data)
 
     def fingerprint(self) -> str:
@@ -327,8 +347,8 @@ def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str |
     return getattr(item, "db_name", None) or item.name
 
 
-def table_sort_key(table: Table) -> tuple[str, str]:
-    return (table.schema or "", table.name)
+# The older name of `by_key`, still imported by lockfile.py and target_cache.py.
+table_sort_key = by_key
 
 
 def canonical_json(data: Any) -> str:
@@ -356,20 +376,20 @@ def column_to_dict(column: Column) -> dict[str, Any]:
         "autoincrement": column.autoincrement,
         "comment": column.comment,
     }
-    # Keys of later fields only where they are not at their defaults: older fingerprints stay the same.
     for key in OPTIONAL_COLUMN_KEYS:
         value = getattr(column, key)
-        if value:
+        if value != OPTIONAL_FIELDS[key]:
             data[key] = value
     return data
 
 
-OPTIONAL_COLUMN_KEYS = ("computed", "persisted", "identity")
-
-
-# Fields added after the core: in the canonical dict only when set, so that every fingerprint,
-# golden file and stored state row of a schema without them stays byte-identical.
-OPTIONAL_FIELDS: dict[str, Any] = {"expressions": (), "where": None, "options": (), "deferrable": None, "initially": None}
+# Fields added after the core, each with its default: in the canonical dict only when set, so that
+# every fingerprint, golden file and stored state row of a schema without them stays byte-identical.
+OPTIONAL_FIELDS: dict[str, Any] = {
+    "expressions": (), "where": None, "options": (), "deferrable": None, "initially": None,  # indexes, constraints
+    "computed": None, "persisted": False, "identity": None,  # columns
+}
+OPTIONAL_COLUMN_KEYS = tuple(name for name in OPTIONAL_FIELDS if name in Column.__dataclass_fields__)
 
 
 def deep_list(value: Any) -> Any:
@@ -451,11 +471,7 @@ def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
     views = views_from_dict(data)
     if not enums and not sequences and not views:
         return snapshot
-    return replace(snapshot, enums=tuple(sorted(enums, key=object_sort_key)), sequences=tuple(sorted(sequences, key=object_sort_key)), views=views)
-
-
-def object_sort_key(item: EnumType | SequenceDef) -> tuple[str, str]:
-    return (item.schema or "", item.name)
+    return replace(snapshot, enums=tuple(sorted(enums, key=by_key)), sequences=tuple(sorted(sequences, key=by_key)), views=views)
 
 
 def managed_key(item: EnumType | SequenceDef) -> TableKey:
@@ -476,8 +492,4 @@ def views_to_dict(views: tuple[View, ...]) -> dict[str, Any]:
 
 
 def views_from_dict(data: dict[str, Any]) -> tuple[View, ...]:
-    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=view_sort_key))
-
-
-def view_sort_key(view: View) -> tuple[str, str]:
-    return (view.schema or "", view.name)
+    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=by_key))

@@ -185,9 +185,9 @@ def finish(connection: sa.Connection, row_id: int, status: str, duration_ms: int
     connection.execute(state_table.update().where(state_table.c.id == row_id).values(**values))
 
 
-def mark_interrupted(connection: sa.Connection) -> None:
-    """Under the migration lock, a `running` row is one whose session ended: say so."""
-    connection.execute(state_table.update().where(state_table.c.status == RUNNING).values(status=INTERRUPTED, error=INTERRUPTED_ERROR))
+def record_outcome(connection: sa.Connection, row_id: int, status: str, error: str | None) -> None:
+    """How an unfinished row ended, as recovery.resolve judged it under the migration lock."""
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(status=status, error=error))
 
 
 def settled(found: list[StateRow], lock_free: bool) -> list[StateRow]:

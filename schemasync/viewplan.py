@@ -29,7 +29,7 @@ from schemasync.operations import (
     RenameColumn,
     RenameTable,
 )
-from schemasync.snapshot import Snapshot, TableKey, View
+from schemasync.snapshot import Snapshot, TableKey, View, key_order
 
 VIEW_OPERATIONS = (CreateView, DropView)
 
@@ -80,13 +80,13 @@ def around_changes(views: Sequence[Operation], operations: Sequence[Operation], 
         more = {
             view.key: f"re-created around: it reads {other[1]}"
             for view in current.views if view.key not in out and view.key in target.views_by_key
-            for other in sorted(out, key=lambda k: (k[0] or "", k[1])) if reads(view, other[1])
+            for other in sorted(out, key=key_order) if reads(view, other[1])
         }
         if not more:
             break
         touched.update(more)
     extra: list[Operation] = []
-    for key in sorted(touched, key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(touched, key=key_order):
         extra += [DropView(key, current.views_by_key[key], touched[key]), CreateView(key, target.views_by_key[key], touched[key])]
     return extra
 

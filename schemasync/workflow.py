@@ -15,14 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync import lockfile, preflight, state
+from schemasync import lockfile, preflight, recovery, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
 from schemasync.devdb import build_target
 from schemasync.diff import diff
-from schemasync.errors import PlanError, RefusedError
+from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
 from schemasync.models import ignored
 from schemasync.online import OnlineRun
@@ -41,6 +41,8 @@ class PlanReport:
     # What the plan was made from, so `check` need not read the database a second time.
     live: Snapshot | None = field(default=None, compare=False, repr=False)
     last_applied: state.StateRow | None = field(default=None, compare=False, repr=False)
+    # Runs whose session ended mid-way, as they stand (recovery.judge; `apply` records it).
+    unfinished: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,12 @@ class CheckReport:
     drift: Drift | None
     other_objects: tuple[str, ...] = ()
     lock: LockStatus | None = None
+    # An apply whose session ended before it recorded how it ended: its own reason, not drift.
+    unfinished: tuple[str, ...] = ()
 
     @property
     def in_sync(self) -> bool:
-        return not self.plan.steps and self.drift is None and (self.lock is None or self.lock.ok)
+        return not self.plan.steps and self.drift is None and not self.unfinished and (self.lock is None or self.lock.ok)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class ApplyReport:
     plan: Plan
     result: ApplyResult | None = None
     sql_only: bool = False
+    # What recovery found and recorded of runs that ended mid-way, before this plan was made.
+    recovered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,17 @@ def plan(settings: Settings) -> PlanReport:
     """Compare the models with the live schema: the ordered plan, unapplied."""
     metadata = load_models(settings)
     with open_target(settings) as target, database_errors(target):
+        _refuse_while_in_progress(target)
         return plan_on(target, metadata, settings.online)
+
+
+def _refuse_while_in_progress(target: Target) -> None:
+    """`plan` and `check` read nothing while an apply holds the migration lock: they would wait on
+    its table locks, or see it half done and call that drift."""
+    with target.engine.connect() as connection:
+        busy = recovery.in_progress(connection, target.dialect)
+    if busy:
+        raise InProgressError(f"{busy}: try again when it finishes (exit 3)")
 
 
 def online_run(settings: Settings) -> OnlineRun | None:
@@ -100,19 +116,32 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
         desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
         live, recorded, others, record_id = live_side.result()
     last = next((row for row in recorded if row.status == state.APPLIED), None)
+    unfinished = tuple(recovery.judge(row, live).line for row in recovery.unfinished(recorded))
     previously = last.managed_tables if last else ()
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     result = replace(result, ignored=ignored(metadata, target.scope, target.dialect))
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
-    return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last)
+    return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
 
 
 def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], list[str], int]:
     """The live schema, the schema_state rows back to the last completed apply (newest first), other objects and the next id."""
     with target.engine.connect() as connection:
-        live = target.read_live(connection)
+        guard = target.dialect.read_lock_timeout_sql(target.lock_timeout)
+        if guard:
+            connection.exec_driver_sql(guard)
+        try:
+            live = target.read_live(connection)
+        except sa.exc.DBAPIError as error:
+            if not target.dialect.is_lock_timeout(error):
+                raise
+            connection.rollback()
+            busy = recovery.in_progress(connection, target.dialect)
+            if busy:
+                raise InProgressError(f"{busy}: try again when it finishes (exit 3)") from None
+            raise DatabaseError(f"reading the schema waited {target.lock_timeout:g} s on a table lock another session holds (lock_timeout): try again later") from None
         recorded = state.rows_since_last_applied(connection)
         others = other_objects(connection, target.dialect, {s: s for s in target.scope.schemas})
         return live, recorded, others, state.next_id(connection)
@@ -128,17 +157,22 @@ def apply(
     allow_hazards: tuple[str, ...] = (),
     preflight_checks: bool = True,
     allow_mass_drop: bool = False,
+    on_note: Callable[[str], None] = lambda line: None,
 ) -> ApplyReport:
-    """Make (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
+    """Take the migration lock first and resolve runs that ended mid-way (recovery.settle), then make
+    (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
+        target = target.for_models(metadata) if metadata is not None else target
+        recovered = () if sql_only else recovery.settle(target.engine, target.dialect, target.read_live, target.lock_timeout, on_note)
+        for line in recovered:
+            on_note(line)
         if plan_file:
             chosen, target = _load_plan(plan_file, target)
         else:
-            target = target.for_models(metadata)
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
-            return ApplyReport(chosen, sql_only=sql_only)
+            return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
         refuse_unallowed(chosen, allow_destructive, allow_mass_drop, lambda: _impact(target, chosen))
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
@@ -146,7 +180,7 @@ def apply(
         if not confirm(chosen):
             raise RefusedError("apply cancelled; nothing was changed")
         result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, online=online_run(settings))
-        return ApplyReport(chosen, result)
+        return ApplyReport(chosen, result, recovered=recovered)
 
 
 def refuse_unallowed(chosen: Plan, allow_destructive: bool, allow_mass_drop: bool, impact: Callable[[], list[str]] = list) -> None:
@@ -223,11 +257,14 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
     lock = lockfile.read(lock_path) if lock_path else None
     with open_target(settings) as target, database_errors(target):
         target = target.for_models(metadata)
+        _refuse_while_in_progress(target)
         report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
-        drift = _drift(last, live) if last else None
+        # An unfinished run explains the difference from the last apply's record: not drift.
+        drift = _drift(last, live) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
-        return CheckReport(report.plan, drift, report.other_objects, status)
+        unfinished = tuple(f"{line}; run `schemasync apply` to record it" for line in report.unfinished)
+        return CheckReport(report.plan, drift, report.other_objects, status, unfinished)
 
 
 def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:

@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "planning": ("plan", "preconditions"),
     "database I/O": (
         "reflect", "model_key", "target_cache", "models", "devdb", "state", "apply", "lockfile",
-        "alembic_setup", "rollback", "preflight",
+        "alembic_setup", "rollback", "preflight", "recovery",
     ),
     "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),
     "presentation": ("console", "report_formats", "targets_console"),

@@ -250,9 +250,17 @@ class Dialect:
         """Make the state row's latest progress durable at once, where statements commit one by one
         (a killed session then leaves an exact count). Where the plan is one transaction: nothing. Overridden by: mysql."""
 
+    def lock_holder(self, connection: sa.Connection) -> str | None:
+        """The session holding the migration lock as the server names it (id, since when); None: unknown. Overridden by: mysql, postgresql."""
+        return None
+
+    def read_lock_timeout_sql(self, seconds: float) -> str | None:
+        """Run before reading the catalog for `plan`/`check`: wait at most `seconds` on another session's table lock. Overridden by: mysql, postgresql."""
+        return None
+
     def migration_lock_free(self, connection: sa.Connection) -> bool:
         """Whether no session holds the migration lock (so a `running` state row is one whose session
-        ended mid-way). Default: a running row is never visible before its transaction commits. Overridden by: mysql, postgresql."""
+        ended mid-way). Default: a running row is never visible before its transaction commits. Overridden by: mysql, postgresql, sqlite."""
         return True
 
     def build_context(self, connection: sa.Connection) -> str:

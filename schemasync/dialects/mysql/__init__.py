@@ -287,6 +287,20 @@ class MySQLDialect(Dialect):
         database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
         return connection.execute(sa.text("SELECT IS_FREE_LOCK(:name)"), {"name": f"{LOCK_NAME}:{database}"}).scalar() == 1
 
+    def lock_holder(self, connection: sa.Connection) -> str | None:
+        """IS_USED_LOCK names the connection holding GET_LOCK; the process list says for how long and what it runs."""
+        database = connection.exec_driver_sql("SELECT DATABASE()").scalar()
+        holder = connection.execute(sa.text("SELECT IS_USED_LOCK(:name)"), {"name": f"{LOCK_NAME}:{database}"}).scalar()
+        if holder is None:
+            return None
+        found = connection.execute(sa.text("SELECT TIME, STATE FROM information_schema.PROCESSLIST WHERE ID = :id"), {"id": holder}).first()
+        detail = f", busy {found.TIME} s{': ' + found.STATE if found.STATE else ''}" if found else ""
+        return f"server session {holder}{detail}"
+
+    def read_lock_timeout_sql(self, seconds: float) -> str | None:
+        """Metadata lock waits of the catalog read, bounded as for the apply's own statements."""
+        return self.lock_timeout_sql(seconds)
+
     def lock_timeout_sql(self, seconds: float) -> str | None:
         """lock_wait_timeout bounds metadata lock waits, in whole seconds.
         https://mariadb.com/kb/en/server-system-variables/#lock_wait_timeout"""

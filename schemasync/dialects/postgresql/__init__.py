@@ -327,6 +327,23 @@ class PostgreSQLDialect(Dialect):
             connection.execute(sa.text(f"SELECT pg_advisory_unlock({key})").bindparams(name=LOCK_NAME))
         return bool(got)
 
+    def lock_holder(self, connection: sa.Connection) -> str | None:
+        """pg_locks' granted advisory lock on the migration key, and its backend's transaction start."""
+        query = sa.text(
+            "SELECT l.pid, a.xact_start FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.objid = (hashtext(:name || ':' || current_schema())::bigint & 4294967295)::oid LIMIT 1"
+        ).bindparams(name=LOCK_NAME)
+        found = connection.execute(query).first()
+        if found is None:
+            return None
+        since = f", since {found.xact_start:%H:%M:%S}" if found.xact_start else ""
+        return f"server session {found.pid}{since}"
+
+    def read_lock_timeout_sql(self, seconds: float) -> str | None:
+        """A catalog read (pg_get_expr) waits on an ALTER's ACCESS EXCLUSIVE lock: bound it."""
+        return f"SET lock_timeout = '{max(1, round(seconds * 1000))}ms'"
+
     @contextmanager
     def session_lock(self, connection: sa.Connection, timeout: float) -> Iterator[None]:
         """The same advisory lock as `migration_transaction`, held by the session (they exclude each other)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 
-from schemasync.snapshot import EnumType, SequenceDef, object_sort_key
+from schemasync.snapshot import EnumType, SequenceDef, by_key
 
 _ENUMS = """
 SELECT n.nspname, t.typname, array_remove(array_agg(e.enumlabel::text ORDER BY e.enumsortorder), NULL)
@@ -52,4 +52,4 @@ def read_objects(
         for schema, name, data_type, start, increment, low, high, cache, cycle in connection.exec_driver_sql(_SEQUENCES, parameters)
         if keep(logical[schema], name)
     ]
-    return tuple(sorted(enums, key=object_sort_key)), tuple(sorted(sequences, key=object_sort_key))
+    return tuple(sorted(enums, key=by_key)), tuple(sorted(sequences, key=by_key))

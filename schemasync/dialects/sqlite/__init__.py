@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -30,7 +31,7 @@ from schemasync.operations import (
     RenameTable,
     SetNotNullAfterRestore,
 )
-from schemasync.snapshot import Column, Snapshot, TableKey, View
+from schemasync.snapshot import Column, Snapshot, View, key_order
 
 BEGIN_OPTION = "schemasync_begin"
 # CREATE [TEMP] VIEW [IF NOT EXISTS] name [(columns)] AS: https://www.sqlite.org/lang_createview.html
@@ -76,7 +77,7 @@ class SQLiteDialect(Dialect):
         late = [op for op in operations if isinstance(op, SetNotNullAfterRestore)]
         operations = [op for op in operations if not isinstance(op, SetNotNullAfterRestore)]
         shape = _before_late(target, late)
-        rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=_table_sort)
+        rebuild = sorted({op.table for op in operations if _needs_rebuild(op)}, key=key_order)
         # Renames stay steps of their own (SQLite has RENAME); the rebuild copies from the new names.
         # Index drops too: index names are global, and a table created before the rebuild may take one.
         kept = [op for op in operations if op.table not in rebuild or isinstance(op, (*RENAMES, DropIndex))]
@@ -91,7 +92,7 @@ class SQLiteDialect(Dialect):
                     loses_data=any(op.destructive for op in own),
                 )
             )
-        for key in sorted({op.table for op in late}, key=_table_sort):
+        for key in sorted({op.table for op in late}, key=key_order):
             reasons = tuple(op.summary() for op in late if op.table == key)
             kept.append(RebuildTableAfterRestore(key, shape.table(key), target.table(key), reasons=reasons, loses_data=False))
         return kept
@@ -133,6 +134,22 @@ class SQLiteDialect(Dialect):
             raise LockError(f"the SQLite database is locked by another writer; waited {timeout:g}s ({error.orig})") from None
         with transaction:
             yield
+
+    def migration_lock_free(self, connection: sa.Connection) -> bool:
+        """Whether another connection holds the database's write lock (an apply's BEGIN IMMEDIATE):
+        asked on a connection of its own with no busy wait, so the caller's transaction is untouched."""
+        path = connection.engine.url.database
+        if not path or path == ":memory:":
+            return True
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
 
     def after_apply_check(self, connection: sa.Connection) -> None:
         problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -195,9 +212,6 @@ def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
         return [DropIndex(op.table, replace(op.index, name=op.old_name)), CreateIndex(op.table, op.index)]
     return [op]
 
-
-def _table_sort(key: TableKey) -> tuple[str, str]:
-    return (key[0] or "", key[1])
 
 
 def _before_late(target: Snapshot, late: Sequence[SetNotNullAfterRestore]) -> Snapshot:
