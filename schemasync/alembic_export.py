@@ -24,7 +24,7 @@ from schemasync import state
 from schemasync.alembic_setup import heads_in
 from schemasync.config import Settings
 from schemasync.database import database_errors, load_models, open_target
-from schemasync.devdb import build_target
+from schemasync.model_target import build_target
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.operations import RenameColumn, RenameTable
 from schemasync.plan import Plan, Step, make_plan

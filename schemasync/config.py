@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from schemasync.dialects import absolute_url
 from schemasync.errors import ConfigError
 from schemasync.hazards import ALL as HAZARDS
 from schemasync.online import DEFAULT_ATTEMPTS, DEFAULT_LOCK_TIMEOUT
@@ -250,12 +251,8 @@ def _file_url(value: str | None, base_dir: Path) -> str | None:
         url = sa.engine.make_url(value)
     except (sa.exc.ArgumentError, ValueError):
         return value  # reported, without repeating the URL, when the database is opened
-    database = url.database
-    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return value
-    if Path(database).is_absolute():
-        return value
-    return url.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+    resolved = absolute_url(url, base_dir)
+    return value if resolved is url else resolved.render_as_string(hide_password=False)
 
 
 def _string(value: Any, key: str) -> str | None:

@@ -17,9 +17,8 @@ from schemasync import state
 from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
 from schemasync.target_cache import TargetCache
-from schemasync.devdb import first_line
 from schemasync.dialects import Dialect, dialect_for
-from schemasync.errors import ConfigError, DatabaseError, ModelsError
+from schemasync.errors import ConfigError, DatabaseError, ModelsError, first_line
 from schemasync.models import load_metadata, named_schemas, require_definitions
 from schemasync.reflect import reflect
 from schemasync.scope import Scope

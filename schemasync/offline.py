@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from schemasync import lockfile
 from schemasync.config import Settings
-from schemasync.devdb import build_target, declare_renames
+from schemasync.model_key import changed_tables, lock_digests, models_digest
+from schemasync.model_target import build_target
+from schemasync.renames import declare
 from schemasync.dialects import Dialect, dialect_for, offline_dialect, supported
 from schemasync.errors import ConfigError
 from schemasync.models import ignored, named_schemas
@@ -21,7 +23,6 @@ from schemasync.snapshot import Snapshot
 from schemasync.lockfile import LockStatus
 from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.workflow import PlanReport
-
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ def snapshot(settings: Settings, out: Path, live: bool = False, dialect_name: st
         metadata = load_models(settings)
         scope = models_scope(settings, metadata)
         taken = _models_snapshot(settings, metadata, scope, dialect_name)
-        digests = lockfile.model_table_digests(metadata, scope.keep, offline_dialect(taken.dialect))
-        entry = lockfile.LockEntry(taken, lockfile.models_digest(digests), digests)
+        digests = lock_digests(metadata, scope.keep, offline_dialect(taken.dialect))
+        entry = lockfile.LockEntry(taken, models_digest(digests), digests)
         existing = _readable_lock(out)
 
         def up_to_date(name: str, old: lockfile.LockEntry) -> bool:
-            return old.model_tables == lockfile.model_table_digests(metadata, scope.keep, offline_dialect(name))
+            return old.model_tables == lock_digests(metadata, scope.keep, offline_dialect(name))
 
         lock = (existing or lockfile.LockFile(lockfile.MODELS, {})).with_entry(taken.dialect, entry, up_to_date)
     lockfile.write(out, lock)
@@ -132,16 +133,16 @@ def _only_dialect(lock: lockfile.LockFile | None, source: str) -> str | None:
 
 def _offline_target(dialect: Dialect, metadata: sa.MetaData, scope: Scope, path: Path) -> Snapshot:
     """The models' normalised snapshot without a server: from the lock file when it is up to date."""
-    digests = lockfile.model_table_digests(metadata, scope.keep, dialect)
+    digests = lock_digests(metadata, scope.keep, dialect)
     lock = lockfile.read_if_exists(path)
     entry = lock.entries.get(dialect.name) if lock and lock.source == lockfile.MODELS else None
     if entry is not None and entry.model_tables == digests:
-        return declare_renames(entry.snapshot, [t for t in metadata.sorted_tables if scope.keep(t.schema, t.name)])
+        return declare(entry.snapshot, [t for t in metadata.tables.values() if scope.keep(t.schema, t.name)])
     if dialect.offline_build_url is not None:
         return _build_offline(dialect, metadata, scope)
     if entry is None:
         raise ConfigError(f"an offline {dialect.name} plan needs the models' lock file {path} with a {dialect.name} snapshot: run `schemasync snapshot --out {path}` against a {dialect.name} database")
-    changes = ", ".join(lockfile.changed_tables(entry.model_tables, digests))
+    changes = ", ".join(changed_tables(entry.model_tables, digests))
     raise ConfigError(f"{path} is out of date with the models ({changes}): run `schemasync snapshot --out {path}` against a {dialect.name} database")
 
 
@@ -154,8 +155,8 @@ def check_lock(settings: Settings, path: Path) -> LockCheckReport:
         raise ConfigError(f"{path} is a snapshot of a database, not of the models: check --against needs one written by `schemasync snapshot --out {path}`")
     statuses = []
     for name, entry in sorted(lock.entries.items()):
-        digests = lockfile.model_table_digests(metadata, scope.keep, offline_dialect(name))
-        statuses.append(LockStatus(str(path), name, tuple(lockfile.changed_tables(entry.model_tables, digests))))
+        digests = lock_digests(metadata, scope.keep, offline_dialect(name))
+        statuses.append(LockStatus(str(path), name, tuple(changed_tables(entry.model_tables, digests))))
     return LockCheckReport(str(path), tuple(statuses))
 
 

@@ -20,7 +20,7 @@ from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
-from schemasync.devdb import build_target
+from schemasync.model_target import build_target
 from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus

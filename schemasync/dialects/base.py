@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -234,6 +235,12 @@ class Dialect:
         return ()
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
+
+    @staticmethod
+    def absolute_url(url: sa.URL, folder: Path) -> sa.URL:
+        """The URL with a database file it names by a relative path made absolute against `folder`
+        (where the URL was written: the config file's folder, env.py's). Overridden by: sqlite."""
+        return url
 
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:
         """Keyword arguments for `create_engine` (SQLite: a busy timeout as the lock wait). Overridden by: sqlite."""
