@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.dialects import absolute_url
 from schemasync.errors import ConfigError
 from schemasync.models import as_metadata
 
@@ -155,11 +156,7 @@ def _url(url: Any, folder: Path) -> str | None:
         parsed = sa.engine.make_url(url) if isinstance(url, str) else url
     except (sa.exc.ArgumentError, ValueError):
         return str(url)  # reported, without repeating it, when the database is opened
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:") \
-            and not Path(database).is_absolute():
-        parsed = parsed.set(database=str(folder / database))
-    return parsed.render_as_string(hide_password=False)
+    return absolute_url(parsed, folder).render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from schemasync import recovery, state
-from schemasync.devdb import first_line
 from schemasync.dialects import Dialect
-from schemasync.errors import ApplyError, PlanError
+from schemasync.errors import ApplyError, PlanError, first_line
 from schemasync.online import ONLINE, TRANSACTION, OnlineRun
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text

@@ -6,32 +6,33 @@ of each dialect (the same scratch build `plan` uses, nothing left behind; SQLite
 so its snapshots compare equal to a database the models were applied to.
 
 Per dialect it holds the snapshot, its fingerprint, and the digest of the models it was made from.
-That digest needs no server (each table's CREATE statements compiled offline), so `check --against`
-can tell without a server whether the models changed since the lock was written, and which tables.
+That digest needs no server (`model_key.lock_digests`: each table's CREATE statements compiled
+offline), so `check --against` can tell without a server whether the models changed since the lock
+was written, and which tables.
 
-Assumptions: the server names of unnamed constraints (`db_name`) and MySQL's implicit foreign key
-indexes are kept beside the canonical form, so an offline plan can drop them by name; they are not
-part of any fingerprint.
+Tables are written in the stored form (`snapshot.table_to_stored`, the target cache's too): the
+canonical form plus, under `server_names`, the server names of unnamed constraints (`db_name`) and
+MySQL's implicit foreign key indexes, so an offline plan can drop them by name; they are not part of
+any fingerprint.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import yaml
-from sqlalchemy import schema as sa_schema
 
 from schemasync import __version__
-from schemasync.dialects import Dialect, offline_dialect
+from schemasync.dialects import offline_dialect
 from schemasync.diff import diff
-from schemasync.errors import ConfigError, ModelsError
-from schemasync.ddl import create_view_of, created_on
-from schemasync.snapshot import Index, Snapshot, Table, digest, objects_to_dict, table_from_dict, table_sort_key, table_to_dict, with_objects
+from schemasync.errors import ConfigError
+from schemasync.model_key import changed_tables, lock_digests
+from schemasync.snapshot import Snapshot, by_key, objects_to_dict, table_from_stored, table_to_stored, with_objects
 from schemasync.view import views_of
 
 FORMAT = 1
@@ -123,7 +124,7 @@ def write(path: Path, lock: LockFile) -> None:
         raise ConfigError(f"cannot write lock file {path}: {error.strerror}") from None
 
 
-# --- the canonical form, plus the server's own names ----------------------------------------------
+# --- the stored form (snapshot.table_to_stored): the canonical form plus the server's own names ----
 
 
 def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
@@ -132,120 +133,14 @@ def _entry_to_dict(entry: LockEntry) -> dict[str, Any]:
         data["models_digest"] = entry.models_digest
         data["model_tables"] = dict(sorted(entry.model_tables.items()))
     data["fingerprint"] = entry.snapshot.fingerprint()
-    data["tables"] = [table_to_lock_dict(t) for t in entry.snapshot.tables]
+    data["tables"] = [table_to_stored(t) for t in entry.snapshot.tables]
     data.update(objects_to_dict(entry.snapshot))
     return data
 
 
-def table_to_lock_dict(table: Table) -> dict[str, Any]:
-    """The canonical table form plus the server's own names (rendering needs them, fingerprints do not)."""
-    data = table_to_dict(table)
-    server: dict[str, Any] = {}
-    named = {"primary_key": [table.primary_key] if table.primary_key else [], "foreign_keys": table.foreign_keys, "uniques": table.uniques, "checks": table.checks, "exclusions": table.exclusions}
-    for kind, items in named.items():
-        names = [item.db_name for item in items]
-        if any(n and n != item.name for n, item in zip(names, items)):
-            server[kind] = names
-    if table.implicit_indexes:
-        server["implicit_indexes"] = [{"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in table.implicit_indexes]
-    if server:
-        data["server_names"] = server
-    return data
-
-
 def _entry_from_dict(dialect: str, data: dict[str, Any]) -> LockEntry:
-    tables = tuple(sorted((table_from_lock_dict(t) for t in data["tables"]), key=table_sort_key))
+    tables = tuple(sorted((table_from_stored(t) for t in data["tables"]), key=by_key))
     return LockEntry(with_objects(Snapshot(dialect, tables), data), data.get("models_digest"), dict(data.get("model_tables") or {}))
-
-
-def table_from_lock_dict(data: dict[str, Any]) -> Table:
-    server = data.get("server_names") or {}
-    table = table_from_dict({k: v for k, v in data.items() if k != "server_names"})
-
-    def named(items: tuple[Any, ...], kind: str) -> tuple[Any, ...]:
-        names = server.get(kind) or [None] * len(items)
-        return tuple(replace(item, db_name=name or item.name) for item, name in zip(items, names))
-
-    pk = named((table.primary_key,), "primary_key")[0] if table.primary_key else None
-    implicit = tuple(Index(i["name"], tuple(i["columns"]), bool(i.get("unique"))) for i in server.get("implicit_indexes", []))
-    return replace(
-        table,
-        primary_key=pk,
-        foreign_keys=named(table.foreign_keys, "foreign_keys"),
-        uniques=named(table.uniques, "uniques"),
-        checks=named(table.checks, "checks"),
-        exclusions=named(table.exclusions, "exclusions"),
-        implicit_indexes=implicit,
-    )
-
-
-# --- the models' digest, without a server ---------------------------------------------------------
-
-
-def model_table_digests(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
-    """Per kept table, a digest of its CREATE statements compiled offline for `dialect`.
-
-    Python-side defaults and rename declarations are not schema, so they are not in it.
-    """
-    digests = {}
-    for table in metadata.sorted_tables:
-        if keep(table.schema, table.name):
-            name = f"{table.schema}.{table.name}" if table.schema else str(table.name)  # not quoted_name
-            digests[name] = model_table_digest(table, dialect)
-    for view in views_of(metadata).values():
-        if keep(view.schema, view.name):
-            digests[f"view {view.qualified_name}"] = digest(str(create_view_of(view).compile(dialect=dialect.sa_dialect)))
-    return {**digests, **model_object_keys(metadata, keep, dialect)}
-
-
-def model_object_keys(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> dict[str, str]:
-    """What the models say about schema-level objects the tables' DDL does not spell: each enum
-    type's values (CREATE TABLE names only the type) and each sequence's options, as digests
-    (where the dialect manages such objects: `Dialect.schema_objects`)."""
-    found: dict[str, Any] = {}
-    if not dialect.schema_objects:
-        return {}
-    for table in metadata.tables.values():
-        if keep(table.schema, table.name):
-            for column in table.columns:
-                kind = column.type
-                if isinstance(kind, sa.Enum) and kind.native_enum and kind.name:
-                    found[f"enum:{kind.schema or ''}.{kind.name}"] = list(kind.enums)
-    for sequence in metadata._sequences.values():
-        if keep(sequence.schema, sequence.name):
-            options = [sequence.start, sequence.increment, sequence.minvalue, sequence.maxvalue, sequence.cache, sequence.cycle]
-            found[f"sequence:{sequence.schema or ''}.{sequence.name}"] = [*map(repr, options), repr(sequence.data_type)]
-    return {name: digest(value) for name, value in sorted(found.items())}
-
-
-def model_table_digest(table: sa.Table, dialect: Dialect) -> str:
-    return digest(_table_ddl(table, dialect))
-
-
-def models_digest(table_digests: dict[str, str]) -> str:
-    return digest(sorted(table_digests.items()))
-
-
-def _table_ddl(table: sa.Table, dialect: Dialect) -> list[Any]:
-    if not created_on(table, dialect.sa_dialect):
-        return ["not created on this dialect (ddl_if)"]
-    try:
-        # CREATE TABLE leaves out the constraints whose ddl_if() excludes this dialect; indexes are left out here.
-        statements = [str(sa_schema.CreateTable(table).compile(dialect=dialect.sa_dialect))]
-        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes if created_on(i, dialect.sa_dialect))
-    except sa.exc.SQLAlchemyError as error:
-        raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
-    found = [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
-    extras = dialect.model_key_extras(table)
-    return found + [extras] if extras else found
-
-
-def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
-    """What differs between the models a lock was made from and the models now, table by table."""
-    found = [f"{name} (new)" for name in sorted(set(current) - set(recorded))]
-    found += [f"{name} (removed)" for name in sorted(set(recorded) - set(current))]
-    found += [f"{name} (changed)" for name in sorted(set(recorded) & set(current)) if recorded[name] != current[name]]
-    return found
 
 
 def previously_managed(lock: LockFile, dialect: str, path: Path | str) -> Iterable[tuple[str | None, str]]:
@@ -273,7 +168,7 @@ def live_lock_status(lock: LockFile, path: Path | str, metadata: sa.MetaData, di
     entry = lock.entry(dialect, path)
     model_changes: tuple[str, ...] = ()
     if lock.source == MODELS:
-        digests = model_table_digests(metadata, keep, offline_dialect(dialect))
+        digests = lock_digests(metadata, keep, offline_dialect(dialect))
         model_changes = tuple(changed_tables(entry.model_tables, digests))
     keys = set(entry.snapshot.tables_by_key) | {(t.schema, t.name) for t in metadata.tables.values()}
     keys |= set(entry.snapshot.views_by_key) | set(views_of(metadata))

@@ -1,4 +1,11 @@
-"""The target cache's key for one table: what `create_all` would send for it, described without compiling it.
+"""The models' keys: per table, view, enum type and sequence, a value that changes when what the
+server would build for it changes. One room for both kinds the models' way to a target needs:
+
+- `cache_keys`: the target cache's keys (target_cache.py), per table; fast, this machine only.
+- `lock_digests`: the lock file's digests (lockfile.py), per table; the CREATE statements compiled
+  offline, so the same on every machine: `check --against` needs no server.
+
+The cache key for one table is what `create_all` would send for it, described without compiling it.
 
 Compiling every table's CREATE statements to key the cache costs more than the rest of an in-sync
 plan (about 0.5 s per 1,000 tables, most of it SQLAlchemy adapting each column's type to the
@@ -18,13 +25,21 @@ the same DDL.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import schema as sa_schema
 from sqlalchemy.sql.elements import ClauseElement, TextClause
+
+from schemasync.ddl import create_view_of, created_on
+from schemasync.dialects import Dialect
+from schemasync.errors import ModelsError, PlanError, first_line
+from schemasync.snapshot import digest
+from schemasync.view import View, views_of
 
 SIMPLE = (str, int, float, bool, type(None))
 # Type attributes that are bookkeeping, not DDL: event hooks, lookups derived from `enums`.
@@ -36,6 +51,102 @@ _DDL_CLASSES = (
     sa.Index, sa.Column, sa.Table, sa_schema.DefaultClause,
 )
 _CONSTRAINTS = {sa.PrimaryKeyConstraint: "primary_key", sa.UniqueConstraint: "unique", sa.ForeignKeyConstraint: "foreign_key", sa.CheckConstraint: "check"}
+
+
+Keep = Callable[[str | None, str], bool]
+
+
+def cache_keys(metadata: sa.MetaData, keep: Keep, dialect: Dialect) -> dict[str, str]:
+    """Per kept table, what its DDL depends on: described where `describe` can, else the compiled
+    DDL's digest; then the views and the schema-level objects."""
+    keys = {table_name(t): _cache_key(t, dialect) for t in metadata.tables.values() if keep(t.schema, t.name)}
+    views = {f"view {v.qualified_name}": "ddl:" + view_digest(v, dialect) for v in _kept_views(metadata, keep)}
+    return {**keys, **views, **object_keys(metadata, keep, dialect)}
+
+
+def lock_digests(metadata: sa.MetaData, keep: Keep, dialect: Dialect) -> dict[str, str]:
+    """Per kept table, a digest of its CREATE statements compiled offline for `dialect`; then the
+    views and the schema-level objects. Python-side defaults and rename declarations are not schema,
+    so they are not in it."""
+    digests = {table_name(t): ddl_digest(t, dialect) for t in metadata.tables.values() if keep(t.schema, t.name)}
+    views = {f"view {v.qualified_name}": view_digest(v, dialect) for v in _kept_views(metadata, keep)}
+    return {**digests, **views, **object_keys(metadata, keep, dialect)}
+
+
+def models_digest(digests: dict[str, str]) -> str:
+    """One digest of the models, from their per-table digests."""
+    return digest(sorted(digests.items()))
+
+
+def changed_tables(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
+    """What differs between the models a lock was made from and the models now, table by table."""
+    found = [f"{name} (new)" for name in sorted(set(current) - set(recorded))]
+    found += [f"{name} (removed)" for name in sorted(set(recorded) - set(current))]
+    found += [f"{name} (changed)" for name in sorted(set(recorded) & set(current)) if recorded[name] != current[name]]
+    return found
+
+
+def table_name(table: sa.Table) -> str:
+    """How keys name a table: `schema.name` (a plain str, not SQLAlchemy's quoted_name)."""
+    return f"{table.schema}.{table.name}" if table.schema else str(table.name)
+
+
+def _cache_key(table: sa.Table, dialect: Dialect) -> str:
+    described = describe(table, dialect.sa_dialect)
+    if described is None:
+        return "ddl:" + ddl_digest(table, dialect)
+    return "described:" + hashlib.sha256(repr(described).encode()).hexdigest()
+
+
+def _kept_views(metadata: sa.MetaData, keep: Keep) -> list[View]:
+    return [v for v in views_of(metadata).values() if keep(v.schema, v.name)]
+
+
+def ddl_digest(table: sa.Table, dialect: Dialect) -> str:
+    """A digest of the table's CREATE statements compiled for `dialect` (no server), its comments and
+    what the dialect adds (`Dialect.model_key_extras`)."""
+    if not created_on(table, dialect.sa_dialect):
+        return digest(["not created on this dialect (ddl_if)"])
+    try:
+        # CREATE TABLE leaves out the constraints whose ddl_if() excludes this dialect; indexes are left out here.
+        statements = [str(sa_schema.CreateTable(table).compile(dialect=dialect.sa_dialect))]
+        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes if created_on(i, dialect.sa_dialect))
+    except sa.exc.SQLAlchemyError as error:
+        raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
+    found: list[Any] = [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
+    extras = dialect.model_key_extras(table)
+    return digest(found + [extras] if extras else found)
+
+
+def view_digest(view: View, dialect: Dialect) -> str:
+    """What a declared view's keys depend on: its CREATE statement for this dialect."""
+    try:
+        return digest(str(create_view_of(view).compile(dialect=dialect.sa_dialect)))
+    except sa.exc.SQLAlchemyError as error:
+        raise PlanError(f"view {view.qualified_name} cannot be compiled for {dialect.name}: {first_line(error)}") from None
+
+
+def object_keys(metadata: sa.MetaData, keep: Keep, dialect: Dialect) -> dict[str, str]:
+    """What the models say about schema-level objects the tables' DDL does not spell: each enum
+    type's values (CREATE TABLE names only the type) and each sequence's options, as digests
+    (where the dialect manages such objects: `Dialect.schema_objects`)."""
+    found: dict[str, Any] = {}
+    if not dialect.schema_objects:
+        return {}
+    for table in metadata.tables.values():
+        if keep(table.schema, table.name):
+            for column in table.columns:
+                kind = column.type
+                if isinstance(kind, sa.Enum) and kind.native_enum and kind.name:
+                    found[f"enum:{kind.schema or ''}.{kind.name}"] = list(kind.enums)
+    for sequence in metadata._sequences.values():
+        if keep(sequence.schema, sequence.name):
+            options = [sequence.start, sequence.increment, sequence.minvalue, sequence.maxvalue, sequence.cache, sequence.cycle]
+            found[f"sequence:{sequence.schema or ''}.{sequence.name}"] = [*map(repr, options), repr(sequence.data_type)]
+    return {name: digest(value) for name, value in sorted(found.items())}
+
+
+# --- describing a table without compiling it ------------------------------------------------------
 
 
 class Undescribed(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from schemasync.devdb import first_line
+from schemasync.errors import first_line
 from schemasync.preconditions import (
     CHECK,
     DISTINCT,

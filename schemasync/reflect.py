@@ -149,13 +149,14 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
     two never sit in memory whole side by side (30 MB at 5,000 tables). Constraints carry the
     server's names twice (`db_name` keeps them when normalising drops `name`)."""
     type_text = _TypeTexts(dialect)
+    in_caller_terms = _SchemaTexts(dialect, schemas)
     tables = []
     for name in names:
         indexes = catalog.indexes.pop(name, None) or []
         tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.pop(name, None) or []),
+            columns=tuple(_column(in_caller_terms(_named_type_schema(c, schemas)), type_text) for c in catalog.columns.pop(name, None) or []),
             primary_key=_primary_key(catalog.primary_keys.pop(name, None)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.pop(name, None) or []),
             uniques=tuple(_unique(u) for u in catalog.uniques.pop(name, None) or []),
@@ -163,8 +164,8 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
             options=_options(catalog.options.get(name) or {}),
             triggers=tuple(catalog.triggers.get(name) or ()),
-            exclusions=tuple(Exclusion(e["definition"], e["name"], e["name"]) for e in catalog.exclusions.pop(name, None) or []),
-            checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
+            exclusions=tuple(Exclusion(in_caller_terms.text(e["definition"]), e["name"], e["name"]) for e in catalog.exclusions.pop(name, None) or []),
+            checks=tuple(Check(in_caller_terms.text(c["sqltext"]), c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
             comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(
                 f"expression index {i['name']} on {_qualified(logical, name)}"
@@ -172,6 +173,27 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             ),
         ))
     return tables
+
+
+class _SchemaTexts:
+    """The server's texts of a column (default, generation expression) and of checks with the schemas
+    they name in the caller's terms: a default naming a sequence in a scratch schema
+    (`nextval('schemasync_scratch_..._1.seq')`) must read back as the model's schema, or the plan would
+    name a place that is gone by the time it runs. Nothing to do where no schema is mapped (the live side)."""
+
+    def __init__(self, dialect: Dialect, schemas: SchemaMap) -> None:
+        self._dialect = dialect
+        self._schemas = {db: logical for db, logical in schemas.items() if db is not None and db != logical}
+
+    def text(self, text: Any) -> Any:
+        return self._dialect.schema_names_in_text(text, self._schemas) if self._schemas and isinstance(text, str) else text
+
+    def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not self._schemas or not (data.get("default") or data.get("computed")):
+            return data
+        computed = data.get("computed")
+        computed = {**computed, "sqltext": self.text(str(computed["sqltext"]))} if computed else computed
+        return {**data, "default": self.text(data.get("default")), "computed": computed}
 
 
 class _TypeTexts:

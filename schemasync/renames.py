@@ -1,5 +1,9 @@
 """Declared renames: `info={"schemasync": {"renamed_from": "old"}}` on a Table, Column, Index or constraint. Pure.
 
+Both sides of a rename live here. The models' side (`declare`) reads the declarations and carries
+them onto the target snapshot, which reflection cannot give them (they are instructions, not
+schema; enum value renames, `renamed_values`, too). The diff side (`plan_renames`) uses them.
+
 A rename is never guessed. When the models declare one and the live schema still has the old
 name (and not the new one), the plan renames instead of dropping and adding, and the rest of the
 diff runs against the live schema *as it will be* after the rename. Once applied, the declaration
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
 
 from schemasync.operations import (
     AddCheck,
@@ -35,6 +41,74 @@ from schemasync.operations import (
     qualified,
 )
 from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
+
+
+# --- the models' side: the declarations, onto the target ------------------------------------------
+
+
+def declare(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """The target with the renames the models declare on `tables` (of names, and of enum values); a
+    model that spells out `default_schema` (the server's name for no schema) was read back with none."""
+    return declare_value_renames(declare_renames(snapshot, tables, default_schema), tables, default_schema)
+
+
+def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str | None:
+    """The contract's declaration: info={"schemasync": {"renamed_from": "old_name"}}.
+
+    Read without touching `item.info` where the model never set it: SQLAlchemy makes an empty
+    dict on first access and keeps it (80 MB over the 90,000 objects of 5,000 tables)."""
+    info = vars(item).get("info")
+    declared = (info.get("schemasync") or {}).get("renamed_from") if info else None
+    return str(declared) if declared else None
+
+
+def declare_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """Carry the models' rename declarations onto the reflected target (reflection cannot see them);
+    a model that spells out `default_schema` is read back with no schema."""
+    by_key = {(None if t.schema == default_schema else t.schema, t.name): t for t in tables}
+    if not any(renamed_from(item) for t in tables for item in (t, *t.columns, *t.indexes, *t.constraints)):
+        return snapshot  # nothing declared: the same snapshot, with what it has computed already
+
+    def annotate(table: Table) -> Table:
+        model = by_key.get(table.key)
+        if model is None:
+            return table
+        columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
+        # Indexes and constraints by name, whatever kind the server made of them (MySQL: a unique
+        # constraint is a unique index).
+        declared = {str(item.name): old for item in (*model.indexes, *model.constraints) if item.name and (old := renamed_from(item))}
+
+        def mark(items: tuple) -> tuple:
+            return tuple(replace(i, renamed_from=declared.get(i.name)) if i.name in declared else i for i in items)
+
+        pk = table.primary_key
+        return replace(
+            table, columns=columns, renamed_from=renamed_from(model),
+            primary_key=mark((pk,))[0] if pk else None, foreign_keys=mark(table.foreign_keys),
+            uniques=mark(table.uniques), indexes=mark(table.indexes), checks=mark(table.checks),
+        )
+
+    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
+
+
+def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """Carry enum value renames, declared on a column of the type as
+    info={"schemasync": {"renamed_values": {"old": "new"}}}, onto the target's enum types."""
+    declared: dict[tuple[str | None, str], dict[str, str]] = {}
+    for table in tables:
+        for column in table.columns:
+            info = vars(column).get("info") or {}  # not column.info: see renamed_from
+            renames = (info.get("schemasync") or {}).get("renamed_values")
+            if renames and isinstance(column.type, sa.Enum) and column.type.name:
+                schema = None if column.type.schema == default_schema else column.type.schema
+                declared.setdefault((schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
+    if not declared or not snapshot.enums:
+        return snapshot
+    enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)
+    return replace(snapshot, enums=enums)
+
+
+# --- the diff side ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

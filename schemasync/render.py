@@ -16,7 +16,7 @@ from sqlalchemy import schema as sa_schema
 
 from schemasync import ddl
 from schemasync.dialects import Dialect
-from schemasync.errors import PlanError
+from schemasync.errors import InternalError, PlanError
 from schemasync.online import (
     TRANSACTION,
     AddCheckNotValid,
@@ -69,7 +69,19 @@ REBUILD_PREFIX = "_schemasync_new_"
 
 def render(operation: Operation, dialect: Dialect, mode: str = TRANSACTION) -> list[str]:
     """The statements that carry out one operation on this dialect, spelled for its mode (online.py)."""
-    return [compile_element(dialect.mode_element(element, mode), dialect) for element in elements(operation, dialect)]
+    statements = [compile_element(dialect.mode_element(element, mode), dialect) for element in elements(operation, dialect)]
+    return refuse_scratch_names(statements, operation, dialect)
+
+
+def refuse_scratch_names(statements: list[str], operation: Operation, dialect: Dialect) -> list[str]:
+    """No statement may name the scratch place the models were built in (`Dialect.scratch_prefix`): it
+    is gone by the time the plan runs, so such a name is a normalisation bug, never a plan to run."""
+    prefix = dialect.scratch_prefix
+    leaked = next((sql for sql in statements if prefix and prefix in sql.lower()), None)
+    if leaked is not None:
+        raise InternalError(f"internal error: a step ({operation.summary()}) names the scratch place {prefix}* where the models were built: "
+                            f"{' '.join(leaked.split())[:200]} (please report this; nothing was changed)")
+    return statements
 
 
 def compile_element(element: Any, dialect: Dialect) -> str:

@@ -12,8 +12,10 @@ import hashlib
 import json
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
-from typing import Any, TypeVar
+from functools import cache, cached_property
+from typing import Any, ClassVar, TypeVar
+
+from schemasync.forms import NOT_STORED, SERVER, SERVER_FORM, SERVER_NAME, WHEN_SET, WHEN_SET_FORM, Field, form, from_dict, plain, read, to_dict
 
 TableKey = tuple[str | None, str]
 K = TypeVar("K", bound=Hashable)
@@ -52,6 +54,7 @@ def changed_by_key(old: Mapping[K, V], new: Mapping[K, V], order: Callable[[K], 
     return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=order) if old.get(key) != new.get(key)]
 
 
+
 @dataclass(frozen=True, slots=True)  # slots: 130,000 of them at 5,000 tables (live and target)
 class Column:
     """A column; `type` is the DDL text the dialect compiles, `default` the server's default text."""
@@ -62,16 +65,16 @@ class Column:
     default: str | None = None
     autoincrement: bool = False
     comment: str | None = None
-    type_object: Any = field(default=None, compare=False, repr=False)
+    type_object: Any = field(default=None, compare=False, repr=False, metadata=NOT_STORED)
     # Declared in the models (info={"schemasync": {"renamed_from": ...}}); an instruction, not schema.
-    renamed_from: str | None = field(default=None, compare=False)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
     # A generated column: its expression as the server reports it, and whether it is stored
     # (PostgreSQL STORED, MariaDB PERSISTENT/STORED, SQLite STORED) rather than computed on read.
-    computed: str | None = None
-    persisted: bool = False
+    computed: str | None = field(default=None, metadata=WHEN_SET)
+    persisted: bool = field(default=False, metadata=WHEN_SET)
     # PostgreSQL identity options that differ from a SERIAL's ("always=true start=5"; see
     # dialect_postgresql.normalize_column); None for no identity or one that behaves as SERIAL.
-    identity: str | None = None
+    identity: str | None = field(default=None, metadata=WHEN_SET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +83,8 @@ class PrimaryKey:
 
     columns: tuple[str, ...]
     name: str | None = None
-    db_name: str | None = field(default=None, compare=False)
-    renamed_from: str | None = field(default=None, compare=False)
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
     def key(self) -> tuple:
@@ -99,13 +102,13 @@ class ForeignKey:
     ondelete: str | None = None
     onupdate: str | None = None
     name: str | None = None
-    db_name: str | None = field(default=None, compare=False)
-    renamed_from: str | None = field(default=None, compare=False)
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
     # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL, SQLite); None: not deferrable, the default.
-    deferrable: bool | None = None
-    initially: str | None = None
+    deferrable: bool | None = field(default=None, metadata=WHEN_SET)
+    initially: str | None = field(default=None, metadata=WHEN_SET)
     # MATCH FULL / PARTIAL (PostgreSQL); None: MATCH SIMPLE, the default.
-    match: str | None = None
+    match: str | None = field(default=None, metadata=WHEN_SET)
 
     @property
     def key(self) -> tuple:
@@ -120,13 +123,13 @@ class Unique:
 
     columns: tuple[str, ...]
     name: str | None = None
-    db_name: str | None = field(default=None, compare=False)
-    renamed_from: str | None = field(default=None, compare=False)
-    deferrable: bool | None = None
-    initially: str | None = None
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
+    deferrable: bool | None = field(default=None, metadata=WHEN_SET)
+    initially: str | None = field(default=None, metadata=WHEN_SET)
     # Dialect options the server reports, sorted (key, value) pairs, left out at their defaults
     # (PostgreSQL 15 `postgresql_nulls_not_distinct`, `postgresql_include`).
-    options: tuple[tuple[str, Any], ...] = ()
+    options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
 
     @property
     def key(self) -> tuple:
@@ -139,8 +142,8 @@ class Check:
 
     sqltext: str
     name: str | None = None
-    db_name: str | None = field(default=None, compare=False)
-    renamed_from: str | None = field(default=None, compare=False)
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
     def key(self) -> tuple:
@@ -155,7 +158,7 @@ class Exclusion:
 
     definition: str
     name: str | None = None
-    db_name: str | None = field(default=None, compare=False)
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
 
     @property
     def key(self) -> tuple:
@@ -176,10 +179,10 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
-    renamed_from: str | None = field(default=None, compare=False)
-    expressions: tuple[str, ...] = ()
-    where: str | None = None
-    options: tuple[tuple[str, Any], ...] = ()
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
+    expressions: tuple[str, ...] = field(default=(), metadata=WHEN_SET)
+    where: str | None = field(default=None, metadata=WHEN_SET)
+    options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -198,6 +201,8 @@ class Index:
 class Table(SchemaObject):
     """A table and everything that hangs off it, in a canonical order."""
 
+    CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name", "comment")
+
     name: str
     columns: tuple[Column, ...]
     schema: str | None = None
@@ -208,19 +213,19 @@ class Table(SchemaObject):
     checks: tuple[Check, ...] = ()
     comment: str | None = None
     # MySQL/MariaDB create an index behind each foreign key that has none; kept to drop it with the key.
-    implicit_indexes: tuple[Index, ...] = field(default=(), compare=False)
+    implicit_indexes: tuple[Index, ...] = field(default=(), compare=False, metadata=SERVER)
     # PostgreSQL indexes marked INVALID (a failed CREATE INDEX CONCURRENTLY): not part of the schema, dropped by the plan.
-    invalid_indexes: tuple[Index, ...] = field(default=(), compare=False)
+    invalid_indexes: tuple[Index, ...] = field(default=(), compare=False, metadata=NOT_STORED)
     # What reflection saw on this table but schemasync does not manage yet (expression indexes).
-    unmanaged_parts: tuple[str, ...] = field(default=(), compare=False)
-    renamed_from: str | None = field(default=None, compare=False)
+    unmanaged_parts: tuple[str, ...] = field(default=(), compare=False, metadata=NOT_STORED)
+    renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
     # Table options the server reports (MariaDB engine, charset; SQLite WITHOUT ROWID, STRICT,
     # AUTOINCREMENT), as sorted (key, value) pairs in SQLAlchemy's keyword names; defaults left out.
-    options: tuple[tuple[str, Any], ...] = ()
+    options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
-    triggers: tuple[str, ...] = field(default=(), compare=False)
+    triggers: tuple[str, ...] = field(default=(), compare=False, metadata=NOT_STORED)
     # PostgreSQL exclusion constraints; in the canonical form only when there are some.
-    exclusions: tuple[Exclusion, ...] = ()
+    exclusions: tuple[Exclusion, ...] = field(default=(), metadata=WHEN_SET)
 
     @cached_property
     def columns_by_name(self) -> dict[str, Column]:
@@ -235,26 +240,32 @@ class Table(SchemaObject):
 class EnumType(SchemaObject):
     """A named enumerated type (PostgreSQL's CREATE TYPE ... AS ENUM): its values in their order."""
 
+    CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
+
     name: str
     values: tuple[str, ...]
     schema: str | None = None
     # Declared in the models (a column's info={"schemasync": {"renamed_values": {old: new}}}); an instruction, not schema.
-    renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    renamed_values: tuple[tuple[str, str], ...] = field(default=(), compare=False, metadata=NOT_STORED)
 
 
 @dataclass(frozen=True)
 class View(SchemaObject):
     """A view (or a PostgreSQL materialized view); `definition` is its SELECT as the server reports it, normalised."""
 
+    CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
+
     name: str
     definition: str
     schema: str | None = None
-    materialized: bool = False
+    materialized: bool = field(default=False, metadata=WHEN_SET)
 
 
 @dataclass(frozen=True)
 class SequenceDef(SchemaObject):
     """A sequence that stands alone (not the one behind a SERIAL or identity column), with its options."""
+
+    CANONICAL_FIRST: ClassVar[tuple[str, ...]] = ("schema", "name")
 
     name: str
     schema: str | None = None
@@ -274,10 +285,10 @@ class Snapshot:
     dialect: str
     tables: tuple[Table, ...] = ()
     # Schema-level objects (PostgreSQL); every other dialect keeps them empty. Sorted by key.
-    enums: tuple[EnumType, ...] = ()
-    sequences: tuple[SequenceDef, ...] = ()
+    enums: tuple[EnumType, ...] = field(default=(), metadata=WHEN_SET)
+    sequences: tuple[SequenceDef, ...] = field(default=(), metadata=WHEN_SET)
     # Sorted by (schema, name); tables and views share one namespace on every dialect.
-    views: tuple[View, ...] = ()
+    views: tuple[View, ...] = field(default=(), metadata=WHEN_SET)
 
     @cached_property
     def tables_by_key(self) -> dict[TableKey, Table]:
@@ -327,7 +338,7 @@ class Snapshot:
 
     @cached_property
     def _canonical(self) -> dict[str, Any]:
-        return {"dialect": self.dialect, "tables": [table_to_dict(t) for t in self.tables], **objects_to_dict(self)}
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
@@ -369,10 +380,6 @@ def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check | Exclusi
     return getattr(item, "db_name", None) or item.name
 
 
-# The older name of `by_key`, still imported by lockfile.py and target_cache.py.
-table_sort_key = by_key
-
-
 def canonical_json(data: Any) -> str:
     """The one JSON spelling used for every digest."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -389,113 +396,92 @@ def fingerprint_of(snapshot: dict[str, Any]) -> str:
     return digest({**snapshot, "tables": tables})
 
 
+# --- the canonical forms (forms.py: generic over the fields), by the names callers use -------------
+
+
 def column_to_dict(column: Column) -> dict[str, Any]:
-    data = {
-        "name": column.name,
-        "type": column.type,
-        "nullable": column.nullable,
-        "default": column.default,
-        "autoincrement": column.autoincrement,
-        "comment": column.comment,
-    }
-    for key in OPTIONAL_COLUMN_KEYS:
-        value = getattr(column, key)
-        if value != OPTIONAL_FIELDS[key]:
-            data[key] = value
-    return data
+    return to_dict(column)
 
 
-# Fields added after the core, each with its default: in the canonical dict only when set, so that
-# every fingerprint, golden file and stored state row of a schema without them stays byte-identical.
-OPTIONAL_FIELDS: dict[str, Any] = {
-    "expressions": (), "where": None, "options": (), "deferrable": None, "initially": None, "match": None,  # indexes, constraints
-    "computed": None, "persisted": False, "identity": None,  # columns
-}
-OPTIONAL_COLUMN_KEYS = tuple(name for name in OPTIONAL_FIELDS if name in Column.__dataclass_fields__)
-
-
-def deep_list(value: Any) -> Any:
-    return [deep_list(v) for v in value] if isinstance(value, (tuple, list)) else value
-
-
-def deep_tuple(value: Any) -> Any:
-    return tuple(deep_tuple(v) for v in value) if isinstance(value, (tuple, list)) else value
-
-
-def _constraint_to_dict(constraint: Any) -> dict[str, Any]:
-    data = {}
-    for name, value in fields_of(constraint).items():
-        if name in ("db_name", "renamed_from"):
-            continue
-        if name in OPTIONAL_FIELDS and value == OPTIONAL_FIELDS[name]:
-            continue
-        data[name] = deep_list(value)
-    return data
+def view_to_dict(view: View) -> dict[str, Any]:
+    return to_dict(view)
 
 
 def table_to_dict(table: Table, columns_by_name: bool = False) -> dict[str, Any]:
     """The canonical dict of a table; `columns_by_name` orders its columns as fingerprints do."""
-    columns = sorted(table.columns, key=lambda c: c.name) if columns_by_name else table.columns
-    return {
-        "schema": table.schema,
-        "name": table.name,
-        "comment": table.comment,
-        "columns": [column_to_dict(c) for c in columns],
-        "primary_key": _constraint_to_dict(table.primary_key) if table.primary_key else None,
-        "foreign_keys": [_constraint_to_dict(fk) for fk in table.foreign_keys],
-        "uniques": [_constraint_to_dict(u) for u in table.uniques],
-        "indexes": [_constraint_to_dict(i) for i in table.indexes],
-        "checks": [_constraint_to_dict(c) for c in table.checks],
-        **({"options": deep_list(table.options)} if table.options else {}),
-        **({"exclusions": [_constraint_to_dict(e) for e in table.exclusions]} if table.exclusions else {}),
-    }
-
-
-def _tuples(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: deep_tuple(v) for k, v in data.items()}
+    data = to_dict(table)
+    if columns_by_name:
+        data["columns"] = sorted(data["columns"], key=lambda c: c["name"])
+    return data
 
 
 def table_from_dict(data: dict[str, Any]) -> Table:
-    pk = data.get("primary_key")
-    return Table(
-        name=data["name"],
-        schema=data.get("schema"),
-        comment=data.get("comment"),
-        columns=tuple(Column(**c) for c in data["columns"]),
-        primary_key=PrimaryKey(**_tuples(pk)) if pk else None,
-        foreign_keys=tuple(ForeignKey(**_tuples(fk)) for fk in data.get("foreign_keys", [])),
-        uniques=tuple(Unique(**_tuples(u)) for u in data.get("uniques", [])),
-        indexes=tuple(Index(**_tuples(i)) for i in data.get("indexes", [])),
-        checks=tuple(Check(**c) for c in data.get("checks", [])),
-        options=deep_tuple(data.get("options", ())),
-        exclusions=tuple(Exclusion(**e) for e in data.get("exclusions", [])),
-    )
-
-
-# --- schema-level objects: in the canonical dict only when there are some (older fingerprints stay) ---
+    table: Table = from_dict(Table, data)
+    return table
 
 
 def objects_to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The canonical form of a snapshot's enums, sequences and views; empty (no keys) when it has none."""
-    data: dict[str, Any] = {}
-    if snapshot.enums:
-        data["enums"] = [{"schema": e.schema, "name": e.name, "values": list(e.values)} for e in snapshot.enums]
-    if snapshot.sequences:
-        data["sequences"] = [{f: getattr(s, f) for f in _SEQUENCE_FIELDS} for s in snapshot.sequences]
-    return {**data, **views_to_dict(snapshot.views)}
-
-
-_SEQUENCE_FIELDS = ("schema", "name", "data_type", "start", "increment", "min_value", "max_value", "cache", "cycle")
+    return {f.name: plain(value) for f in form(Snapshot) if f.form == WHEN_SET_FORM and (value := getattr(snapshot, f.name))}
 
 
 def with_objects(snapshot: Snapshot, data: dict[str, Any]) -> Snapshot:
     """`snapshot` with the enums, sequences and views of a canonical dict (none when it has no such keys)."""
-    enums = tuple(EnumType(e["name"], tuple(e["values"]), e.get("schema")) for e in data.get("enums") or ())
-    sequences = tuple(SequenceDef(**s) for s in data.get("sequences") or ())
-    views = views_from_dict(data)
-    if not enums and not sequences and not views:
+    found = {f.name: read(f, data[f.name]) for f in form(Snapshot) if f.form == WHEN_SET_FORM and data.get(f.name)}
+    if not found:
         return snapshot
-    return replace(snapshot, enums=tuple(sorted(enums, key=by_key)), sequences=tuple(sorted(sequences, key=by_key)), views=views)
+    enums, sequences = (tuple(sorted(found.get(k, ()), key=by_key)) for k in ("enums", "sequences"))
+    return replace(snapshot, enums=enums, sequences=sequences, views=tuple(sorted(found.get("views", ()), key=by_key)))
+
+
+# --- the stored form (lock file, target cache): the canonical form plus the SERVER fields ----------
+
+
+def table_to_stored(table: Table) -> dict[str, Any]:
+    """The canonical table form plus, under "server_names", what is SERVER: per kind of item, the
+    server's names where any differs from the item's own name; the table's SERVER lists where set."""
+    data = to_dict(table)
+    server: dict[str, Any] = {}
+    for spec in form(Table):
+        value = getattr(table, spec.name)
+        if spec.form == SERVER_FORM and value != spec.default:
+            server[spec.name] = plain(value)
+        elif spec.item is not None and (named := _server_name_field(spec.item)) is not None:
+            items = _as_items(value)
+            names = [getattr(item, named.name) for item in items]
+            if any(name != getattr(item, named.absent or "") for name, item in zip(names, items)):
+                server[spec.name] = names
+    return {**data, "server_names": server} if server else data
+
+
+def table_from_stored(data: dict[str, Any]) -> Table:
+    """A table from its stored form: the server's names go into the items' dicts before they are made."""
+    server = data.get("server_names") or {}
+    data = {k: v for k, v in data.items() if k != "server_names"}
+    for spec in form(Table):
+        if spec.form == SERVER_FORM:
+            if spec.name in server:
+                data[spec.name] = server[spec.name]
+        elif spec.item is not None and (named := _server_name_field(spec.item)) is not None and data.get(spec.name):
+            items = data[spec.name] if spec.many else [data[spec.name]]
+            names = server.get(spec.name) or [item.get(named.absent) for item in items]
+            named_items = [{**item, named.name: name} for item, name in zip(items, names)]
+            data[spec.name] = named_items if spec.many else named_items[0]
+    return table_from_dict(data)
+
+
+@cache
+def _server_name_field(cls: type) -> Field | None:
+    """The one SERVER_NAME field of an item class (the stored form lists one name per item)."""
+    found = [f for f in form(cls) if f.form == SERVER_FORM]
+    if len(found) > 1 or not all(f.absent for f in found):
+        raise TypeError(f"{cls.__name__}: the stored form keeps one server name (SERVER_NAME) per item")
+    return found[0] if found else None
+
+
+def _as_items(value: Any) -> tuple[Any, ...]:
+    """A field's items: a tuple as it is, one optional item (a primary key) as a tuple of none or one."""
+    return value if isinstance(value, tuple) else (() if value is None else (value,))
 
 
 def managed_key(item: EnumType | SequenceDef) -> TableKey:
@@ -503,17 +489,3 @@ def managed_key(item: EnumType | SequenceDef) -> TableKey:
     "enum:name" / "sequence:name" in its schema, so "side.enum:shade" parses back to it."""
     kind = "enum" if isinstance(item, EnumType) else "sequence"
     return (item.schema, f"{kind}:{item.name}")
-
-
-def view_to_dict(view: View) -> dict[str, Any]:
-    data: dict[str, Any] = {"schema": view.schema, "name": view.name, "definition": view.definition}
-    return {**data, "materialized": True} if view.materialized else data
-
-
-def views_to_dict(views: tuple[View, ...]) -> dict[str, Any]:
-    """The canonical form's "views" key: absent when there are none (older fingerprints stay the same)."""
-    return {"views": [view_to_dict(v) for v in views]} if views else {}
-
-
-def views_from_dict(data: dict[str, Any]) -> tuple[View, ...]:
-    return tuple(sorted((View(**v) for v in data.get("views") or ()), key=by_key))

@@ -13,15 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from schemasync.dialects import dialect_for
-from schemasync.lockfile import table_to_lock_dict
 from schemasync.reflect import reflect
-from schemasync.snapshot import Snapshot
+from schemasync.snapshot import Snapshot, table_to_stored
 
 
 def full_form(snapshot: Snapshot) -> list[dict[str, Any]]:
     """Everything a snapshot carries, comparable: the lock form plus unmanaged parts and type objects."""
     return [
-        {**table_to_lock_dict(t), "unmanaged": list(t.unmanaged_parts), "type_objects": [repr(c.type_object) for c in t.columns]}
+        {**table_to_stored(t), "unmanaged": list(t.unmanaged_parts), "type_objects": [repr(c.type_object) for c in t.columns]}
         for t in snapshot.tables
     ]
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from schemasync import console, state, workflow
 from schemasync.dialects import postgresql as dialect_postgresql
 from schemasync.config import Settings
-from schemasync.devdb import build_target
+from schemasync.model_target import build_target
 from schemasync.dialects import dialect_for
 from schemasync.errors import PlanError
 from schemasync.scope import Scope

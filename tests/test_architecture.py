@@ -21,12 +21,12 @@ PACKAGE = ROOT / "schemasync"
 # The layers, lowest first; a module may import only from its own layer or the ones before it.
 # docs/architecture.md has one table row per module, under the same layer names (checked below).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "values": ("errors", "snapshot", "operations", "view"),
+    "values": ("errors", "forms", "snapshot", "operations", "view"),
     "pure logic": ("scope", "diff", "diff_objects", "renames", "online", "ordering", "backup", "viewplan"),
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),
     "database I/O": (
-        "reflect", "model_key", "target_cache", "models", "devdb", "state", "apply", "lockfile",
+        "reflect", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
         "alembic_setup", "rollback", "preflight", "recovery",
     ),
     "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),
@@ -61,6 +61,28 @@ def test_imports_point_one_way():
                 for name in names:
                     if name in RANK:
                         assert RANK[name] <= layer, f"{path.relative_to(ROOT)} imports {name} ({_layer_of(name)} above {_layer_of(_module(path))})"
+
+
+# The models' way to a target, from the top floor down (docs/architecture.md, "The data flow of one
+# plan"): each module hands its result down and imports none of the ones above it, and none of them
+# reads the lock file (the keys it shares with them live in model_key.py).
+MODELS_PATH = ("model_target", "devdb", "target_cache", "model_key", "renames")
+
+
+def _schemasync_imports(module: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse((PACKAGE / f"{module}.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("schemasync"):
+            found |= {node.module.split(".")[1]} if "." in node.module else {a.name for a in node.names}
+    return found
+
+
+def test_the_models_way_to_a_target_goes_down_once():
+    for number, module in enumerate(MODELS_PATH):
+        imported = _schemasync_imports(module)
+        assert not imported & set(MODELS_PATH[: number + 1]) - {module}, f"{module} climbs back up to {sorted(imported & set(MODELS_PATH[:number]))}"
+        assert "lockfile" not in imported, f"{module} reaches into the lock file"
+    assert set(MODELS_PATH[1:]) <= _schemasync_imports("model_target"), "model_target.py is the one path: it calls each floor"
 
 
 def _layer_of(module: str) -> str:

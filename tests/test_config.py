@@ -236,3 +236,16 @@ def test_a_url_from_the_flag_or_env_stays_relative_to_the_current_folder(tmp_pat
     assert load_settings(environ={"SCHEMASYNC_DATABASE_URL": "sqlite:///env.db"}, cwd=tmp_path).database_url == "sqlite:///env.db"
     (tmp_path / "schemasync.yaml").write_text("database_url: sqlite://\n")
     assert load_settings(environ={}, cwd=tmp_path).database_url == "sqlite://"
+
+
+def test_one_function_makes_a_relative_sqlite_path_absolute(tmp_path):
+    """The config file and Alembic's env.py both resolve through dialects.absolute_url (SQLite's quirk)."""
+    import sqlalchemy as sa
+
+    from schemasync.dialects import absolute_url
+
+    make = sa.engine.make_url
+    assert absolute_url(make("sqlite:///app.db"), tmp_path).database == str(tmp_path / "app.db")
+    assert absolute_url(make("sqlite+pysqlite:///sub/app.db"), tmp_path).database == str(tmp_path / "sub" / "app.db")
+    for kept in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:app.db?mode=ro&uri=true", f"sqlite:///{tmp_path}/app.db", "postgresql://u@h/app.db", "oracle://u@h/x"):
+        assert absolute_url(make(kept), tmp_path) == make(kept)

@@ -287,15 +287,29 @@ def test_postgresql_exclusion_constraint_is_enforced(project):
 
 
 def test_exclusions_survive_the_lock_file_and_the_target_cache_forms(tmp_path):
-    """The lock file keeps the server's name of an unnamed exclusion (an offline drop needs it); the
-    target cache's compact rows keep both; a table without exclusions keeps its canonical form."""
-    from schemasync.lockfile import table_from_lock_dict, table_to_lock_dict
-    from schemasync.snapshot import Column, Exclusion, Table, table_to_dict
-    from schemasync.target_cache import _row, _table
+    """The stored form the lock file and the target cache share keeps the server's name of an unnamed
+    exclusion (an offline drop needs it); a table without exclusions keeps its canonical form."""
+    from schemasync.snapshot import (
+        Column,
+        Exclusion,
+        Snapshot,
+        Table,
+        table_from_stored,
+        table_to_dict,
+        table_to_stored,
+    )
+    from schemasync.target_cache import BuiltOn, TargetCache
 
     table = Table("bookings", (Column("id", "INTEGER"),), exclusions=(
         Exclusion("EXCLUDE USING gist (during WITH &&)", None, "bookings_during_excl"), Exclusion("EXCLUDE USING gist (room WITH =)", "ex_room", "ex_room")))
-    for restored in (table_from_lock_dict(table_to_lock_dict(table)), _table(json.loads(json.dumps(_row(table))), {})):
+    stored = json.loads(json.dumps(table_to_stored(table)))
+    assert stored["exclusions"] == [{"definition": "EXCLUDE USING gist (during WITH &&)", "name": None}, {"definition": "EXCLUDE USING gist (room WITH =)", "name": "ex_room"}]
+    assert stored["server_names"] == {"exclusions": ["bookings_during_excl", "ex_room"]}
+    cache, built_on = TargetCache(tmp_path / "cache"), BuiltOn("postgresql", "15", "")
+    cache.store(built_on, {"bookings": "key"}, Snapshot("postgresql", (table,)))
+    cached = cache.load(built_on, {"bookings": "key"})
+    assert cached is not None
+    for restored in (table_from_stored(stored), cached.tables[0]):
         assert restored == table and [e.db_name for e in restored.exclusions] == ["bookings_during_excl", "ex_room"]
     assert "exclusions" not in table_to_dict(Table("plain", (Column("id", "INTEGER"),)))
 

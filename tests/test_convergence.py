@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemasync import workflow
+from tests.conftest import assert_no_scratch_name
 from schemasync.config import Settings
 from schemasync.plan import Plan
 
@@ -607,7 +608,8 @@ def converge_metadata(url: str, metadata: sa.MetaData, base_dir: Path) -> None:
     apply the models, then the plan is empty and check is in sync."""
     with models_module(metadata) as spec:
         options = Settings(database_url=url, models=spec, base_dir=base_dir)
-        workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
+        applied = workflow.apply(options, confirm=lambda plan: True, allow_destructive=True, allow_mass_drop=True)
+        assert_no_scratch_name("\n".join(applied.plan.statements))
         left = workflow.plan(options).plan
         assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
         check = workflow.check(options)

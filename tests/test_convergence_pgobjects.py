@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from schemasync import workflow
 from schemasync.config import Settings
-from tests.conftest import make_database
+from tests.conftest import assert_no_scratch_name, make_database
 from tests.test_convergence import SCALE, describe, models_module
 
 EXAMPLES = max(1, round(6 * SCALE))
@@ -98,7 +98,8 @@ def prepare_rows(url: str, before: State | None, after: State) -> int:
 def converge(url: str, state: State, base_dir: Path, rows: int) -> None:
     with models_module(to_metadata(state)) as spec:
         options = Settings(database_url=url, models=spec, base_dir=base_dir, include_schemas=(None, SIDE))
-        workflow.apply(options, confirm=lambda plan: True, allow_destructive=True)
+        applied = workflow.apply(options, confirm=lambda plan: True, allow_destructive=True, allow_mass_drop=True)
+        assert_no_scratch_name("\n".join(applied.plan.statements))
         left = workflow.plan(options).plan
         assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
         check = workflow.check(options)

@@ -11,8 +11,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.ext.compiler import compiles
 
 from schemasync.dialects import offline_dialect
-from schemasync.lockfile import model_table_digest
-from schemasync.model_key import describe
+from schemasync.model_key import ddl_digest, describe
 from tests.test_catalog import MODEL_FILES, load
 from tests.test_convergence import edited, schemas, to_metadata
 
@@ -28,7 +27,7 @@ def assert_sound(left: sa.MetaData, right: sa.MetaData) -> None:
                 continue
             described_a, described_b = describe(a, dialect.sa_dialect), describe(b, dialect.sa_dialect)
             if described_a is not None and described_a == described_b:
-                assert model_table_digest(a, dialect) == model_table_digest(b, dialect), f"{name} on {dialect.name}: equal descriptions, different DDL"
+                assert ddl_digest(a, dialect) == ddl_digest(b, dialect), f"{name} on {dialect.name}: equal descriptions, different DDL"
 
 
 @pytest.mark.parametrize("models", MODEL_FILES)
@@ -102,7 +101,7 @@ VARIATIONS = {
 @pytest.mark.parametrize("name", list(VARIATIONS))
 def test_a_change_to_the_ddl_changes_the_description(name):
     plain, changed = base(sa.Column("extra", sa.String(30))), VARIATIONS[name]()
-    compiled = {d.name: (model_table_digest(plain, d), model_table_digest(changed, d)) for d in DIALECTS}
+    compiled = {d.name: (ddl_digest(plain, d), ddl_digest(changed, d)) for d in DIALECTS}
     assert any(a != b for a, b in compiled.values()), "not a DDL change on any dialect"
     for dialect in DIALECTS:
         described = describe(plain, dialect.sa_dialect), describe(changed, dialect.sa_dialect)

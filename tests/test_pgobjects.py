@@ -70,9 +70,9 @@ def test_named_schemas_are_created_with_cross_schema_foreign_keys(pg):
     assert ops(plan) == ["add_column"]
     assert pg.db.rows("SELECT id, owner_id, vet_id FROM zoo.pets") == [(1, 1, 7)]
 
-    # The tables go; the schemas stay (never dropped: other things may live there).
+    # The tables go; the schemas stay (never dropped: other things may live there). Two of three: a mass drop.
     third = pg.write_models("s3", SCHEMAS.split("sa.Table(\"pets\"")[0])
-    plan = converge(pg, third, "--allow-destructive")
+    plan = converge(pg, third, "--allow-destructive", "--allow-mass-drop")
     assert "create_schema" not in ops(plan) and not any("schema" in op for op in ops(plan) if op != "drop_table")
     assert pg.db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zoo', 'clinic')") == 2
 
@@ -286,3 +286,18 @@ def test_an_enum_type_goes_after_an_earlier_apply_kept_a_column_of_it(pg):
     rolled = pg.cli("rollback", "--yes")
     assert rolled.exit_code == 0, rolled.output
     assert pg.db.rows("SELECT id, a::text FROM t") == [(1, "red")]
+
+
+def test_an_offline_plan_declares_enum_value_renames_as_the_live_plan_does(pg):
+    """The target from a lock file gets the same declarations as a built one (renames.declare)."""
+    from tests.test_offline import offline
+
+    (pg.path / "schemasync.yaml").write_text("include_schemas: [paint]\n")
+    converge(pg, pg.write_models("o1", enums("happy,sad", "happy")))
+    renamed = pg.write_models("o2", enums("happy,blue", "happy", ', info={"schemasync": {"renamed_values": {"sad": "blue"}}}'))
+    assert pg.cli("snapshot", "--live", "--out", "before.lock.yaml", models=renamed).exit_code == 0
+    assert pg.cli("snapshot", "--out", "schema.lock.yaml", models=renamed).exit_code == 0
+    live = json.loads(pg.cli("plan", "--json", models=renamed).output)
+    off = offline(pg, "plan", "--from", "before.lock.yaml", "--dialect", "postgresql", "--json", models=renamed)
+    assert off.exit_code == 0, off.output
+    assert ops(live) == ["rename_enum_value"] and ops(json.loads(off.output)) == ops(live)

@@ -87,7 +87,7 @@ def test_rename_declarations_are_read_without_making_info_dicts():
     """SQLAlchemy makes and keeps an empty `info` dict on first access: 80 MB over 5,000 tables' objects."""
     import sqlalchemy as sa
 
-    from schemasync.devdb import renamed_from
+    from schemasync.renames import renamed_from
 
     metadata = sa.MetaData()
     table = sa.Table(
@@ -109,3 +109,138 @@ def test_a_fingerprint_hashed_table_by_table_is_the_canonical_forms_digest():
     )
     for some in ((), tables[:1], tables):
         assert Snapshot("sqlite", some).fingerprint() == fingerprint_of(Snapshot("sqlite", some).to_dict())
+
+
+# --- the forms by field name: canonical (fingerprints), stored (lock file, target cache) ---------
+
+SNAPSHOT_CLASSES = ("Column", "PrimaryKey", "ForeignKey", "Unique", "Check", "Exclusion", "Index", "Table", "EnumType", "View", "SequenceDef", "Snapshot")
+
+
+def _snapshot_class(name):
+    import schemasync.snapshot as snapshot
+
+    return getattr(snapshot, name)
+
+
+def _every_field_set(cls, salt="x"):
+    """A value of a snapshot class with every field away from its default, made from the fields
+    themselves: a field added later is set here too, so the round trips below cover it."""
+    import dataclasses
+    import typing
+
+    from schemasync.snapshot import Table
+
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _value_for(hints[f.name], f"{f.name}-{salt}") for f in dataclasses.fields(cls)}
+    if cls is Table:  # a table's items name its own columns
+        values["columns"] = tuple(dataclasses.replace(c, name=f"c{i}") for i, c in enumerate(values["columns"]))
+    return cls(**values)
+
+
+def _value_for(hint, text):
+    import dataclasses
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _value_for(next(a for a in args if a is not type(None)), text)
+    if dataclasses.is_dataclass(hint):
+        return _every_field_set(hint, text)
+    if origin is tuple:
+        item = args[0]
+        return tuple(_value_for(item, f"{text}{i}") for i in range(2)) if item is not typing.Any else (text, 7)
+    return {str: text, bool: True, int: 7}.get(hint, object())
+
+
+@pytest.mark.parametrize("name", SNAPSHOT_CLASSES)
+def test_every_field_that_is_not_compared_says_how_it_is_kept(name):
+    """Not compared means outside the canonical form: such a field is SERVER (stored beside it) or
+    NOT_STORED, decided and written down, never left out by omission."""
+    import dataclasses
+
+    for f in dataclasses.fields(_snapshot_class(name)):
+        form = f.metadata.get("form", "always")
+        assert (form in ("server", "not stored")) == (not f.compare), f"{name}.{f.name}: compare={f.compare} but form {form!r}"
+
+
+@pytest.mark.parametrize("name", SNAPSHOT_CLASSES)
+def test_every_snapshot_class_round_trips_through_its_canonical_form(name):
+    import dataclasses
+    import json
+
+    from schemasync.forms import from_dict, to_dict
+
+    cls = _snapshot_class(name)
+    value = _every_field_set(cls)
+    back = from_dict(cls, json.loads(json.dumps(to_dict(value))))
+    assert back == value
+    for f in dataclasses.fields(cls):
+        if f.compare:
+            assert getattr(back, f.name) == getattr(value, f.name), f"{name}.{f.name} lost"
+
+
+def _stored_fields(item):
+    """Every field the stored form keeps (all but NOT_STORED), nested values included."""
+    import dataclasses
+
+    if isinstance(item, tuple):
+        return tuple(_stored_fields(i) for i in item)
+    if not dataclasses.is_dataclass(item):
+        return item
+    return {f.name: _stored_fields(getattr(item, f.name)) for f in dataclasses.fields(item) if f.metadata.get("form") != "not stored"}
+
+
+def test_a_table_with_every_field_set_round_trips_through_the_lock_file_and_the_target_cache(tmp_path):
+    """The stored form (the lock file's and the cache's) loses nothing but what is NOT_STORED."""
+    import dataclasses
+
+    from schemasync.lockfile import LockEntry, LockFile
+    from schemasync.target_cache import BuiltOn, TargetCache
+
+    table = _every_field_set(_snapshot_class("Table"))
+    unnamed = dataclasses.replace(table, name="u", uniques=tuple(dataclasses.replace(u, name=None) for u in table.uniques))
+    snapshot = dataclasses.replace(_every_field_set(_snapshot_class("Snapshot")), dialect="postgresql", tables=(table, unnamed))
+    lock = LockFile.from_yaml(LockFile("models", {"postgresql": LockEntry(snapshot)}).to_yaml("schema.lock.yaml"), "schema.lock.yaml")
+    cache, built_on, keys = TargetCache(tmp_path), BuiltOn("postgresql", "15.0", ""), {"table-x": "k1", "u": "k2"}
+    cache.store(built_on, keys, snapshot)
+    for back in (lock.entries["postgresql"].snapshot, cache.load(built_on, keys)):
+        assert back is not None and back.fingerprint() == snapshot.fingerprint()
+        for kept, original in zip(back.tables, snapshot.tables):
+            assert _stored_fields(kept) == _stored_fields(original)
+        assert _stored_fields(back.enums) == _stored_fields(snapshot.enums)
+        assert _stored_fields((*back.sequences, *back.views)) == _stored_fields((*snapshot.sequences, *snapshot.views))
+    assert cache.load(built_on, {**keys, "u": "another model"}) is None
+
+
+def test_the_canonical_form_is_byte_identical_to_the_one_fingerprints_were_made_from():
+    """Goldens, lock files and schema_state rows hold this form: its keys, order and digest are pinned."""
+    import json
+
+    from schemasync.snapshot import Check, Column, EnumType, ForeignKey, Index, PrimaryKey, SequenceDef, Snapshot, Table, Unique, View, table_to_stored
+
+    table = Table(
+        "t", (Column("id", "INTEGER", False, autoincrement=True), Column("g", "INTEGER", computed="id + 1", persisted=True)), "s",
+        PrimaryKey(("id",), None, "pk_auto"), (ForeignKey(("g",), "u", ("id",), None, "CASCADE", None, "fk_t", "fk_t", deferrable=True, initially="DEFERRED"),),
+        (Unique(("g",), None, "uq_auto"),), (Index("ix", ("g",), True, expressions=("g", "lower(x)"), where="g > 0", options=(("postgresql_using", "gin"),)),),
+        (Check("g > 0", "ck", "ck"),), "a table", implicit_indexes=(Index("fk_idx", ("g",)),), options=(("mysql_engine", "InnoDB"),),
+    )
+    snapshot = Snapshot("postgresql", (table,), (EnumType("mood", ("a", "b"), "s"),), (SequenceDef("seq", "s", cycle=True),), (View("v", "SELECT 1", None, True),))
+    canonical_table = (
+        '{"schema": "s", "name": "t", "comment": "a table", "columns": [{"name": "id", "type": "INTEGER", "nullable": false, "default": null, '
+        '"autoincrement": true, "comment": null}, {"name": "g", "type": "INTEGER", "nullable": true, "default": null, "autoincrement": false, '
+        '"comment": null, "computed": "id + 1", "persisted": true}], "primary_key": {"columns": ["id"], "name": null}, "foreign_keys": [{"columns": ["g"], '
+        '"referred_table": "u", "referred_columns": ["id"], "referred_schema": null, "ondelete": "CASCADE", "onupdate": null, "name": "fk_t", '
+        '"deferrable": true, "initially": "DEFERRED"}], "uniques": [{"columns": ["g"], "name": null}], "indexes": [{"name": "ix", "columns": ["g"], '
+        '"unique": true, "expressions": ["g", "lower(x)"], "where": "g > 0", "options": [["postgresql_using", "gin"]]}], "checks": [{"sqltext": "g > 0", '
+        '"name": "ck"}], "options": [["mysql_engine", "InnoDB"]]'
+    )
+    objects = (
+        '"enums": [{"schema": "s", "name": "mood", "values": ["a", "b"]}], "sequences": [{"schema": "s", "name": "seq", "data_type": "bigint", '
+        '"start": 1, "increment": 1, "min_value": 1, "max_value": 9223372036854775807, "cache": 1, "cycle": true}], '
+        '"views": [{"schema": null, "name": "v", "definition": "SELECT 1", "materialized": true}]'
+    )
+    assert json.dumps(snapshot.to_dict()) == '{"dialect": "postgresql", "tables": [' + canonical_table + "}], " + objects + "}"
+    assert snapshot.fingerprint() == "sha256:d963b2082b6ce9d89c1d10c3069246ea52714180184306ea641e244e2ec7b965"
+    server = ', "server_names": {"primary_key": ["pk_auto"], "uniques": ["uq_auto"], "implicit_indexes": [{"name": "fk_idx", "columns": ["g"], "unique": false}]}}'
+    assert json.dumps(table_to_stored(table)) == canonical_table + server

@@ -112,6 +112,11 @@ def test_a_rollback_brings_a_dropped_view_back(project):
     assert "No changes." in project.cli("plan", models=v1).output
 
 
+def _unqualified(sql: str) -> str:
+    """`users.score` -> `score`: how PostgreSQL 15 and 18 differ in printing a one-table view."""
+    return sql.replace("users.", "")
+
+
 def test_materialized_views(project):
     source = USERS + """
 schemasync.View("scores", sa.select(users.c.id, users.c.score).where(users.c.score > 1), metadata, materialized=True)
@@ -121,16 +126,17 @@ schemasync.View("scores", sa.select(users.c.id, users.c.score).where(users.c.sco
         result = project.cli("plan", models=models)
         assert result.exit_code == 1 and "only PostgreSQL" in result.output and "Traceback" not in result.output
         return
-    sql = project.cli("plan", "--sql", models=models).output
-    # The statement is made from the definition as the server prints it (pg_get_viewdef), never from the models' text.
-    assert "CREATE MATERIALIZED VIEW scores AS SELECT users.id,\n    users.score\n   FROM users\n  WHERE users.score > 1 WITH DATA;" in sql, sql
+    sql = _unqualified(project.cli("plan", "--sql", models=models).output)
+    # The statement is made from the definition as the server prints it (pg_get_viewdef), never from the
+    # models' text (PostgreSQL 18 leaves out the table name a one-table query does not need; 15 writes it).
+    assert "CREATE MATERIALIZED VIEW scores AS SELECT id,\n    score\n   FROM users\n  WHERE score > 1 WITH DATA;" in sql, sql
     _converged(project, models)
     project.db.execute("INSERT INTO users (id, name, score) VALUES (1, 'ada', 3)")
     assert project.db.scalar("SELECT count(*) FROM scores") == 0  # filled when created, not after
     changed = project.write_models("c", source.replace("users.c.score > 1", "users.c.score > 2"))
     assert _steps(project, changed) == [("drop_view", "scores"), ("create_view", "scores")]
-    sql = project.cli("plan", "--sql", models=changed).output
-    assert "DROP MATERIALIZED VIEW scores;" in sql and "CREATE MATERIALIZED VIEW scores AS SELECT users.id,\n    users.score\n   FROM users\n  WHERE users.score > 2 WITH DATA;" in sql, sql
+    sql = _unqualified(project.cli("plan", "--sql", models=changed).output)
+    assert "DROP MATERIALIZED VIEW scores;" in sql and "CREATE MATERIALIZED VIEW scores AS SELECT id,\n    score\n   FROM users\n  WHERE score > 2 WITH DATA;" in sql, sql
     _converged(project, changed)
     assert project.db.scalar("SELECT count(*) FROM scores") == 1  # created WITH DATA
     plain = project.write_models("p", source.replace(", materialized=True", ""))

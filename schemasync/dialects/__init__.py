@@ -10,13 +10,14 @@ docs take it from here. A dialect's package is imported only when a target uses 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from schemasync.dialects.base import LOCK_NAME, Dialect, missing_requirements, wait_for_lock
 from schemasync.errors import ConfigError
 
-__all__ = ["LOCK_NAME", "REGISTRY", "Dialect", "dialect_class", "dialect_for", "offline_dialect", "supported", "wait_for_lock"]
+__all__ = ["LOCK_NAME", "REGISTRY", "Dialect", "absolute_url", "dialect_class", "dialect_for", "offline_dialect", "supported", "wait_for_lock"]
 
 # SQLAlchemy dialect name -> (the package that defines it, its Dialect class). One line per dialect.
 REGISTRY: dict[str, tuple[str, str]] = {
@@ -56,3 +57,10 @@ def offline_dialect(name: str) -> Dialect:
     except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
         raise ConfigError(f"dialect '{name}' is not supported (supported: {supported()})") from None
     return cls(sa_dialect)
+
+
+def absolute_url(url: sa.URL, folder: Path) -> sa.URL:
+    """`url` with a database file named by a relative path made absolute against `folder`, where the
+    URL was written (`Dialect.absolute_url`); a URL of another dialect as it is (opening it says so)."""
+    name = url.get_backend_name()
+    return dialect_class(name).absolute_url(url, folder) if name in REGISTRY else url

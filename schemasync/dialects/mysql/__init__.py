@@ -88,6 +88,7 @@ _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent",
 class MySQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "mysql"
+    scratch_prefix: ClassVar[str | None] = SCRATCH_PREFIX
     transactional_ddl: ClassVar[bool] = False
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True

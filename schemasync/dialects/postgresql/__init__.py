@@ -137,6 +137,7 @@ ORDER BY t.relname, con.conname
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
+    scratch_prefix: ClassVar[str | None] = SCRATCH_PREFIX
     materialized_views: ClassVar[bool] = True
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -104,6 +105,14 @@ class SQLiteDialect(Dialect):
         return (TABLE_REWRITE, LONG_LOCK) if isinstance(op, RebuildTable) else ()
 
     # --- connection set-up, lock, scratch place ---------------------------------------------------
+
+    @staticmethod
+    def absolute_url(url: sa.URL, folder: Path) -> sa.URL:
+        # The database is a file path unless it is in memory or a `file:` URI (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#connect-strings).
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:") or Path(database).is_absolute():
+            return url
+        return url.set(database=str(folder / database))
 
     def engine_options(self, lock_timeout: float) -> dict[str, Any]:
         return {"connect_args": {"timeout": lock_timeout}}
