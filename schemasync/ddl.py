@@ -219,7 +219,9 @@ def _alter_column(element: AlterColumn, compiler: Any, **kw: Any) -> str:
         clauses.append(f"ALTER COLUMN {name} DROP DEFAULT")
     if retyped:
         type_text = compiler.dialect.type_compiler_instance.process(element.column.type)
-        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}::{type_text}")
+        # An enum type has no cast to another enum type (nor to most types): its text has one.
+        through = "::text" if isinstance(before.type_object, sa.Enum) else ""
+        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}{through}::{type_text}")
     if before.nullable != after.nullable:
         clauses.append(f"ALTER COLUMN {name} {'DROP' if after.nullable else 'SET'} NOT NULL")
     if after.default is not None and (before.default != after.default or retyped):
@@ -278,6 +280,20 @@ def _drop_expression(element: DropExpression, compiler: Any, **kw: Any) -> str:
 def _modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
     spec = compiler.get_column_specification(element.column)
     return f"ALTER TABLE {_table(compiler, element.column.table)} MODIFY {spec}"
+
+
+class WithPrimaryKey(ExecutableDDLElement):
+    """An ALTER TABLE statement that also adds a primary key, as one more clause (MariaDB: the key
+    AUTO_INCREMENT needs, added with it)."""
+
+    def __init__(self, element: Any, table: sa.Table, columns: tuple[str, ...]) -> None:
+        self.element, self.table, self.columns = element, table, columns
+
+
+@compiles(WithPrimaryKey)
+def _with_primary_key(element: WithPrimaryKey, compiler: Any, **kw: Any) -> str:
+    columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
+    return f"{compiler.process(element.element, **kw)}, ADD PRIMARY KEY ({columns})"
 
 
 @compiles(RenameTable)

@@ -37,6 +37,7 @@ from schemasync.operations import (
     Operation,
     RebuildTable,
     ReplaceGeneratedColumn,
+    SetAutoIncrement,
     SwapEnum,
     is_widening,
 )
@@ -72,6 +73,8 @@ def neutral_hazards(op: Operation) -> set[str]:
             found.add(DATA_DEPENDENT)
         if op.before.nullable and not op.after.nullable:
             found.add(DATA_DEPENDENT)
+        if isinstance(op, SetAutoIncrement):
+            found.add(DATA_DEPENDENT)  # MariaDB renumbers zeros (pre-flight counts them)
     elif isinstance(op, AddColumn):
         if not op.column.nullable and op.column.default is None and not op.column.autoincrement:
             found.add(DATA_DEPENDENT)

@@ -225,13 +225,26 @@ class AlterColumn(Operation):
 
 @dataclass(frozen=True)
 class SetAutoIncrement(AlterColumn):
-    """MariaDB/MySQL: AUTO_INCREMENT put on a column that is not the primary key, once the index it
-    needs exists (ordered after new indexes; dialect_mysql.lower)."""
+    """MariaDB/MySQL: AUTO_INCREMENT put on a column once the key or index it needs exists (ordered
+    after new keys and indexes; dialects/mysql lower). `with_primary_key`: a new primary key on a
+    new column, added by the same statement, which numbers the rows (a key cannot go on NULLs first)."""
+
+    with_primary_key: PrimaryKey | None = None
+
+    def summary(self) -> str:
+        if self.with_primary_key is None:
+            return super().summary()
+        columns = _cols(self.with_primary_key.columns)
+        return f"{super().summary()}; add primary key on {qualified(self.table)} ({columns}) in the same statement (the rows are numbered)"
+
+    def details(self) -> dict[str, Any]:
+        key = {"primary_key": _constraint_details(self.with_primary_key)} if self.with_primary_key else {}
+        return {**super().details(), **key}
 
 
 @dataclass(frozen=True)
 class DropAutoIncrement(AlterColumn):
-    """MariaDB/MySQL: AUTO_INCREMENT taken off a column that is not the primary key, before its index goes."""
+    """MariaDB/MySQL: AUTO_INCREMENT taken off a column before the keys and indexes it leads are dropped."""
 
 
 def becomes_generated(before: Column, after: Column) -> bool:
@@ -557,7 +570,7 @@ _UNSIGNED = re.compile(r"\bUNSIGNED\b", re.IGNORECASE)
 _MEMBERS = re.compile(r"^(?:ENUM|SET)\((.*)\)", re.IGNORECASE | re.DOTALL)
 
 
-def _members(text: str) -> list[str] | None:
+def type_members(text: str) -> list[str] | None:
     """The values of an ENUM(...) or SET(...) type, None for another type."""
     found = _MEMBERS.match(text.strip())
     return re.findall(r"'((?:[^']|'')*)'", found.group(1)) if found else None
@@ -571,7 +584,7 @@ def is_widening(before: str, after: str) -> bool:
         return True  # MariaDB: utf8mb4 holds every character (whatever the table's character set was)
     if _UNSIGNED.search(before) is None and _UNSIGNED.search(after) is not None:
         return False  # negative numbers do not fit
-    members = _members(before), _members(after)
+    members = type_members(before), type_members(after)
     if members[0] is not None and members[1] is not None:
         return set(members[0]) <= set(members[1])  # ENUM / SET: every value still a member (order aside)
     b, a = parse_type(before), parse_type(after)

@@ -1,9 +1,9 @@
 """Put operations in an order that runs top to bottom without errors. Pure and deterministic.
 
 `PHASES` names the phases in the order they run; `PHASE_OF` puts each operation class in one.
-In short: views are dropped and renames made first, data kept, then foreign keys and the other
-constraints and indexes that go are dropped, then tables (referencing before referenced); tables
-are created (referenced before referencing), columns added and altered, columns dropped, and
+In short: views are dropped and renames made first, data kept, then foreign keys are dropped,
+then tables (referencing before referenced: their foreign keys hold the keys they reference), then
+the other constraints and indexes that go; tables are created (referenced before referencing), columns added and altered, columns dropped, and
 finally keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT
 NULL, foreign keys and views last. Inside a phase the order is stable: tables in dependency order
 or by name, never by hash-seeded iteration.
@@ -79,10 +79,12 @@ PHASES: tuple[str, ...] = (
     # Data is kept once names are final (after renames) and before anything is dropped or narrowed.
     "keep_data",
     "drop_foreign_keys",
-    # A non-key AUTO_INCREMENT column needs an index: it comes off before its index goes, on after it is made.
+    # An AUTO_INCREMENT column needs an index it leads: it comes off before that index (or key) goes, on after one is made.
     "drop_auto_increments",
-    "drop_keys_indexes_checks",
+    # Tables go before the keys they reference are dropped: their foreign keys go with them, and
+    # until then hold those keys (PostgreSQL: "other objects depend on it"; MariaDB: errno 150).
     "drop_tables",
+    "drop_keys_indexes_checks",
     # Types and sequences after the tables that go and before the tables and columns that use them.
     "create_types",
     "create_tables",

@@ -27,16 +27,20 @@ from schemasync.operations import (
     CreateTable,
     Operation,
     ReplaceGeneratedColumn,
+    SetAutoIncrement,
     SwapEnum,
     becomes_generated,
     is_widening,
     parse_type,
     qualified,
+    type_members,
 )
 from schemasync.renames import RenamedNames
 from schemasync.snapshot import Snapshot, TableKey
 
 NO_NULLS, NO_ROWS, DISTINCT, REFERENCES, CHECK, FITS = "no_nulls", "no_rows", "distinct", "references", "check", "fits"
+# MariaDB/MySQL renumber the zeros of a column AUTO_INCREMENT goes on (unless NO_AUTO_VALUE_ON_ZERO).
+NO_ZEROS = "no_zeros"
 # Not a condition for success: the rows whose stored value a destructive step replaces (counted so that
 # the refusal says how many, never failing an apply that --allow-destructive allowed).
 REPLACED = "replaced"
@@ -62,6 +66,8 @@ class Precondition:
     minimum: str | None = None
     maximum: str | None = None
     type: str | None = None
+    # fits: the values an ENUM holds (MariaDB/MySQL, whose ENUM types are written in the column).
+    values: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -110,6 +116,8 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
         found = []
         if op.before.nullable and not op.after.nullable:
             found.append(Precondition(NO_NULLS, table, columns))
+        if isinstance(op, SetAutoIncrement):
+            found.append(Precondition(NO_ZEROS, table, columns))
         if becomes_generated(op.before, op.after):
             found.append(Precondition(REPLACED, table, columns, sqltext=op.after.computed))
         if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
@@ -143,6 +151,9 @@ _TEXT = {"VARCHAR", "CHARACTER VARYING", "NVARCHAR", "CHAR", "CHARACTER", "TEXT"
 
 def _fits(table: str, column: str, before: str, after: str) -> Precondition | None:
     """The bounds of a narrower type that values can be counted against (None: no such bound)."""
+    kept = type_members(after) if after.upper().startswith("ENUM") and before.upper().startswith("ENUM") else None
+    if kept is not None:
+        return Precondition(FITS, table, (column,), values=tuple(v.replace("''", "'") for v in kept), type=after)
     b, a = parse_type(before), parse_type(after)
     if b is None or a is None:
         return None

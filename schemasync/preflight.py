@@ -19,6 +19,7 @@ from schemasync.preconditions import (
     FITS,
     NO_NULLS,
     NO_ROWS,
+    NO_ZEROS,
     REFERENCES,
     REPLACED,
     Precondition,
@@ -83,6 +84,8 @@ def count_query(condition: Precondition) -> sa.Select:
         return count
     if condition.kind == NO_NULLS:
         return count.where(columns[0].is_(None))
+    if condition.kind == NO_ZEROS:
+        return count.where(columns[0] == 0)
     if condition.kind == DISTINCT:
         groups = (
             sa.select(sa.func.count().label("n"))
@@ -106,6 +109,8 @@ def count_query(condition: Precondition) -> sa.Select:
         return count.where(sa.not_(columns[0].is_not_distinct_from(sa.literal_column(f"({condition.sqltext})"))))
     if condition.kind == FITS:
         column = columns[0]
+        if condition.values:
+            return count.where(column.is_not(None), column.not_in(condition.values))
         if condition.max_length is not None:
             return count.where(sa.func.char_length(column) > condition.max_length)
         low, high = sa.literal_column(condition.minimum), sa.literal_column(condition.maximum)
@@ -115,7 +120,7 @@ def count_query(condition: Precondition) -> sa.Select:
 
 def _subject(condition: Precondition) -> str:
     columns = ", ".join(condition.columns)
-    if condition.kind in (NO_NULLS, NO_ROWS, FITS, REPLACED):
+    if condition.kind in (NO_NULLS, NO_ROWS, FITS, REPLACED, NO_ZEROS):
         return f"{condition.table}.{columns}"
     if condition.kind == CHECK:
         return f"{condition.table} check {condition.name}" if condition.name else f"{condition.table} check ({condition.sqltext})"
@@ -129,6 +134,8 @@ def message(condition: Precondition, count: int) -> str:
     verb_s = "s" if count == 1 else ""
     if condition.kind == NO_NULLS:
         return f"{subject}: {count} row{plural} {'is' if count == 1 else 'are'} NULL; backfill them first or keep the column nullable"
+    if condition.kind == NO_ZEROS:
+        return f"{subject}: {count} row{plural} hold{verb_s} 0, which AUTO_INCREMENT would renumber; give them other values first"
     if condition.kind == NO_ROWS:
         return (f"{subject}: NOT NULL with no server_default, and the table has {count} row{plural}; "
                 "add a server_default, or add the column nullable, backfill it, then make it NOT NULL")
@@ -141,6 +148,8 @@ def message(condition: Precondition, count: int) -> str:
         return f"{subject}: {count} row{plural} fail{verb_s} ({condition.sqltext}); fix them first"
     if condition.kind == REPLACED:
         return f"{subject}: {count} row{plural} hold{verb_s} a value other than ({condition.sqltext}), replaced by it (kept for rollback)"
+    if condition.values:
+        return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} not among the values of {condition.type}; change them first or keep those values"
     if condition.max_length is not None:
         return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} longer than {condition.max_length} characters ({condition.type}); shorten them first or keep the wider type"
     return f"{subject}: {count} value{plural} {'is' if count == 1 else 'are'} outside {condition.type}'s range ({condition.minimum} to {condition.maximum}); fix them first or keep the wider type"

@@ -59,6 +59,7 @@ from schemasync.operations import (
     ReplaceGeneratedColumn,
     RestoreColumns,
     RestoreRows,
+    SetAutoIncrement,
     SetTableComment,
     SetTableOptions,
 )
@@ -279,10 +280,10 @@ def _(op: RenameConstraint, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: AddColumn, dialect: Dialect) -> list[Any]:
-    table = sa_table(Table(op.table[1], (op.column,), schema=op.table[0]))
+    table = sa_table(Table(op.table[1], (dialect.added_column(op.column),), schema=op.table[0]))
     column = table.c[op.column.name]
     comment = [sa_schema.SetColumnComment(column)] if op.column.comment and not dialect.sa_dialect.inline_comments and dialect.sa_dialect.supports_comments else []
-    return [ddl.AddColumn(column), *comment, *dialect.add_column_elements(table, op.column)]
+    return [ddl.AddColumn(column), *comment]
 
 
 @elements.register
@@ -298,6 +299,16 @@ def _(op: AlterColumn, dialect: Dialect) -> list[Any]:
 
 
 @elements.register
+def _(op: SetAutoIncrement, dialect: Dialect) -> list[Any]:
+    """The column change, with the new primary key it needs as a clause of the same statement."""
+    table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
+    found = dialect.alter_column_elements(table, op.before, op.after)
+    if op.with_primary_key is None:
+        return found
+    return [ddl.WithPrimaryKey(found[0], table, op.with_primary_key.columns), *found[1:]]
+
+
+@elements.register
 def _(op: SetTableOptions, dialect: Dialect) -> list[Any]:
     return [ddl.SetTableOptions(bare_table(op.table, []), op.changed(), dict(op.after))]
 
@@ -305,9 +316,9 @@ def _(op: SetTableOptions, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: ReplaceGeneratedColumn, dialect: Dialect) -> list[Any]:
     """Drop and add the column; one that stops being generated is filled from the old expression."""
-    table = sa_table(Table(op.table[1], (op.after,), schema=op.table[0]))
+    table = sa_table(Table(op.table[1], (dialect.added_column(op.after),), schema=op.table[0]))
     column = table.c[op.after.name]
-    found: list[Any] = [ddl.DropColumn(column), ddl.AddColumn(column), *dialect.add_column_elements(table, op.after)]
+    found: list[Any] = [ddl.DropColumn(column), ddl.AddColumn(column)]
     if op.after.computed is None and op.before.computed is not None:
         found.append(sa.update(table).values({column: literal_sql(op.before.computed)}))
     return found

@@ -148,8 +148,6 @@ def test_a_new_table_referencing_a_primary_key_being_renamed(project):
 
 def test_adding_an_autoincrement_key_to_an_existing_table_converges_in_one_apply(project):
     """PostgreSQL added a plain integer and made it an identity only on the next apply."""
-    if project.db.dialect == "mysql":
-        pytest.xfail("MySQL needs the key in the same statement as AUTO_INCREMENT (docs/normalisation.md, known gap)")
     before = project.write_models("b", """
 import sqlalchemy as sa
 metadata = sa.MetaData()

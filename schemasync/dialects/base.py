@@ -195,9 +195,10 @@ class Dialect:
 
     # --- SQL -------------------------------------------------------------------------------------
 
-    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
-        """Extra DDL after ADD COLUMN for what the column definition alone cannot say here. Overridden by: postgresql."""
-        return []
+    def added_column(self, column: Column) -> Column:
+        """The column as ADD COLUMN states it, where that differs from CREATE TABLE (PostgreSQL: an
+        autoincrement column is an identity). Overridden by: postgresql."""
+        return column
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
         """DDL elements for an in-place column change (PostgreSQL-style ALTER COLUMN clauses). Overridden by: mysql, postgresql."""

@@ -144,17 +144,22 @@ class MySQLDialect(Dialect):
         """Keys come off around the index they use; dropping a key leaves its implicit index: drop that too."""
         _refuse_keys_into_the_default_database(target)
         operations = [step for op in operations for step in _rename_by_drop_and_add(op)]
-        operations = _split_keyless_auto_increment(operations, current, target)
+        operations = _auto_increment_around_keys(operations, current, target)
         lowered = _rebind_foreign_keys_around_index_drops(super().lower(operations, current, target), current, target)
         extra: list[Operation] = []
+        dropped_keys = {(op.table, op.foreign_key) for op in lowered if isinstance(op, DropForeignKey)}
         for op in lowered:
             if not isinstance(op, DropForeignKey):
                 continue
             before, after = current.table(op.table), target.table(op.table)
             for index in before.implicit_indexes if before else ():
+                # Kept when a key that stays uses it, or when the models' build has the same index.
+                # Not when it merely has that name: an index of that name on other columns (a key or
+                # a unique index wanting the name the server gave the old key's index) would clash
+                # with it ("Duplicate key name", error 1061).
                 still_needed = after is not None and (
-                    any(_is_implicit_index(index, fk) for fk in after.foreign_keys)
-                    or any(i.name == index.name for i in after.indexes + after.implicit_indexes)
+                    any(_is_implicit_index(index, fk) for fk in before.foreign_keys if (op.table, fk) not in dropped_keys)
+                    or any((i.name, i.columns, i.unique) == (index.name, index.columns, index.unique) for i in after.indexes + after.implicit_indexes)
                 )
                 drop = DropIndex(op.table, index)
                 # Two dropped keys on the same columns share one implicit index: drop it once.
@@ -605,28 +610,69 @@ def _one_column_table(table: Table, column: Column) -> sa.Table:
     return sa_table(Table(table.name, (column,), schema=table.schema))
 
 
-def _split_keyless_auto_increment(operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
-    """AUTO_INCREMENT off the key needs an index: it goes on after new indexes are made (a new column
-    is added NULL, indexed, then MODIFY numbers its rows) and comes off before its index is dropped."""
+def _auto_increment_around_keys(operations: Sequence[Operation], current: Snapshot, target: Snapshot) -> list[Operation]:
+    """The server's rule holds after every statement: one AUTO_INCREMENT column per table, first in
+    some index (else error 1075, with the statements before it committed).
+
+    AUTO_INCREMENT comes off in a step of its own before keys and indexes are dropped
+    (DropAutoIncrement) and goes on after they are made (SetAutoIncrement); a column that keeps it
+    while every index it leads is dropped has it taken off and put back around them. A new column
+    is added NULL without it and numbered by the MODIFY that puts it on, which also adds the primary
+    key when that key is new (a key cannot be added over NULLs, nor the column numbered without one).
+    """
+    stranded = _stranded_auto_increment(operations, current)
+    new_keys = {op.table: op for op in operations if isinstance(op, AddPrimaryKey)}
+    merged: set[tuple[str | None, str]] = set()
+    handled: set[tuple[tuple[str | None, str], str]] = set()
     result: list[Operation] = []
     for op in operations:
-        before_table, after_table = current.table(op.table), target.table(op.table)
-        if isinstance(op, AddColumn) and after_table and op.column in _keyless_auto_increment(after_table):
+        if isinstance(op, AddColumn) and op.column.autoincrement:
             added = replace(op.column, autoincrement=False, nullable=True)
-            result += [AddColumn(op.table, added), SetAutoIncrement(op.table, added, op.column)]
-        elif isinstance(op, AlterColumn) and op.before.autoincrement != op.after.autoincrement and (
-            (after_table and op.after in _keyless_auto_increment(after_table)) or (before_table and op.before in _keyless_auto_increment(before_table))
-        ):
-            if op.after.autoincrement:
-                middle = replace(op.after, autoincrement=False)
-                result += ([AlterColumn(op.table, op.before, middle)] if middle != op.before else []) + [SetAutoIncrement(op.table, middle, op.after)]
-            else:
-                middle = replace(op.before, autoincrement=False)
-                result += [DropAutoIncrement(op.table, op.before, middle)] + ([AlterColumn(op.table, middle, op.after)] if middle != op.after else [])
-        elif isinstance(op, DropColumn) and before_table and op.column in _keyless_auto_increment(before_table) and any(
-            isinstance(other, DropIndex) and other.table == op.table and op.column.name in other.index.columns for other in operations
-        ):
+            key = new_keys.get(op.table)
+            with_key = key.primary_key if key is not None and op.column.name in key.primary_key.columns else None
+            if with_key is not None:
+                merged.add(op.table)
+            result += [AddColumn(op.table, added), SetAutoIncrement(op.table, added, op.column, with_primary_key=with_key)]
+        elif isinstance(op, AlterColumn) and (op.before.autoincrement != op.after.autoincrement or (op.table, op.before.name) in stranded):
+            handled.add((op.table, op.before.name))
+            result += _auto_increment_off_and_on(op.table, op.before, op.after)
+        elif isinstance(op, DropColumn) and (op.table, op.column.name) in stranded:
+            handled.add((op.table, op.column.name))
             result += [DropAutoIncrement(op.table, op.column, replace(op.column, autoincrement=False)), op]
         else:
             result.append(op)
+    result = [op for op in result if not (isinstance(op, AddPrimaryKey) and op.table in merged)]
+    for key, name in sorted(stranded - handled, key=lambda item: (item[0][0] or "", item[0][1], item[1])):
+        kept = target.table(key).columns_by_name.get(name) if target.table(key) else None
+        if kept is not None:
+            result += _auto_increment_off_and_on(key, current.table(key).columns_by_name[name], kept)
     return result
+
+
+def _auto_increment_off_and_on(table: tuple[str | None, str], before: Column, after: Column) -> list[Operation]:
+    """A column change as AUTO_INCREMENT off first, the rest of the change, AUTO_INCREMENT on last (each only when needed)."""
+    steps: list[Operation] = []
+    middle_before, middle_after = replace(before, autoincrement=False), replace(after, autoincrement=False)
+    if before.autoincrement:
+        steps.append(DropAutoIncrement(table, before, middle_before))
+    if middle_before != middle_after:
+        steps.append(AlterColumn(table, middle_before, middle_after))
+    if after.autoincrement:
+        steps.append(SetAutoIncrement(table, middle_after, after))
+    return steps
+
+
+def _stranded_auto_increment(operations: Sequence[Operation], current: Snapshot) -> set[tuple[tuple[str | None, str], str]]:
+    """AUTO_INCREMENT columns every one of whose leading indexes (the primary key included) the plan drops."""
+    # "PRIMARY": the name the server gives the primary key's index, which no other index may take.
+    dropped = {(op.table, "PRIMARY") for op in operations if isinstance(op, DropPrimaryKey)}
+    dropped |= {(op.table, op.index.name) for op in operations if isinstance(op, DropIndex)}
+    found: set[tuple[tuple[str | None, str], str]] = set()
+    for key in {table_key for table_key, _ in dropped}:
+        table = current.table(key)
+        for column in [c for c in table.columns if c.autoincrement] if table else ():
+            leads = {"PRIMARY"} if table.primary_key and table.primary_key.columns[:1] == (column.name,) else set()
+            leads |= {i.name for i in table.indexes + table.implicit_indexes if i.columns[:1] == (column.name,)}
+            if leads and all((key, name) in dropped for name in leads):
+                found.add((key, column.name))
+    return found

@@ -221,14 +221,12 @@ class PostgreSQLDialect(Dialect):
 
     # --- SQL -------------------------------------------------------------------------------------
 
-    def add_column_elements(self, table: sa.Table, column: Column) -> list[Any]:
-        """A new autoincrement column outside CREATE TABLE cannot be SERIAL (that needs the key in
-        the same statement): make it an identity, which reflects alike, past any existing keys."""
-        from schemasync import ddl
-
-        if not column.autoincrement or column.identity is not None:
-            return []  # an identity column's definition says it all (and fills the rows)
-        return [ddl.SetAutoincrement(table.c[column.name], True), *self.after_restore_rows(table, [column.name])]
+    def added_column(self, column: Column) -> Column:
+        """A new autoincrement column outside CREATE TABLE cannot be SERIAL (that needs the key in the
+        same statement): it is added as an identity (options "": the defaults, which reflect like
+        SERIAL), and so numbers the rows already there, which a NOT NULL column added plain and made
+        an identity after could not hold."""
+        return replace(column, identity="") if column.autoincrement and column.identity is None else column
 
     def create_table_extra_elements(self, table: Table) -> list[Any]:
         """An autoincrement column off the primary key (a default `sa.Identity()`, which reads back like a

@@ -7,17 +7,17 @@ CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
 -- 3. drop foreign key fk_pets_owner on pets(owner_id)
 ALTER TABLE pets DROP CONSTRAINT fk_pets_owner;
 
--- 4. drop check ck_pets_legs on pets
+-- 4. drop table obsolete (destructive) [data-loss]
+DROP TABLE obsolete;
+
+-- 5. drop check ck_pets_legs on pets
 ALTER TABLE pets DROP CONSTRAINT ck_pets_legs;
 
--- 5. drop index ix_pets_legs on pets
+-- 6. drop index ix_pets_legs on pets
 DROP INDEX ix_pets_legs;
 
--- 6. drop unique constraint uq_pets_name on pets
+-- 7. drop unique constraint uq_pets_name on pets
 ALTER TABLE pets DROP CONSTRAINT uq_pets_name;
-
--- 7. drop table obsolete (destructive) [data-loss]
-DROP TABLE obsolete;
 
 -- 8. drop column pets.legacy (destructive) [data-loss]
 ALTER TABLE pets DROP COLUMN legacy;

@@ -4,11 +4,11 @@ CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 -- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
 CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
 
--- 3. drop index ix_pets_legs on pets
-DROP INDEX ix_pets_legs;
-
--- 4. drop table obsolete (destructive) [data-loss]
+-- 3. drop table obsolete (destructive) [data-loss]
 DROP TABLE obsolete;
+
+-- 4. drop index ix_pets_legs on pets
+DROP INDEX ix_pets_legs;
 
 -- 5. rebuild table pets (copy rows) to: drop foreign key fk_pets_owner on pets(owner_id); drop unique constraint uq_pets_name on pets; drop check ck_pets_legs on pets; drop column pets.legacy (destructive) [data-loss, table-rewrite, long-lock]
 CREATE TABLE _schemasync_new_pets (
