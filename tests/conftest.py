@@ -23,11 +23,15 @@ from typer.testing import CliRunner
 from schemasync import reflect
 from schemasync.cli import app
 from schemasync.snapshot import Snapshot
+from tests.capabilities import DIALECTS
 
-# The suite's own target cache: exercised by every second plan, never the user's ~/.cache.
-os.environ.setdefault("SCHEMASYNC_CACHE_DIR", tempfile.mkdtemp(prefix="schemasync-test-cache-"))
+# The suite's own target cache: exercised by every second plan, never the user's ~/.cache, and one
+# per process: pytest-xdist workers inherit the controller's environment, so each makes its own
+# (a cache dir the user set is kept, and then shared).
+if not os.environ.get("SCHEMASYNC_CACHE_DIR") or os.environ.get("SCHEMASYNC_TEST_OWN_CACHE"):
+    os.environ["SCHEMASYNC_CACHE_DIR"] = tempfile.mkdtemp(prefix="schemasync-test-cache-")
+    os.environ["SCHEMASYNC_TEST_OWN_CACHE"] = "1"
 
-DIALECTS = ("sqlite", "postgresql", "mysql")
 DEFAULT_URLS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",

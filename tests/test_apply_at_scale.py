@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +16,10 @@ from schemasync.model_target import build_target
 from schemasync.dialects import dialect_for
 from schemasync.errors import PlanError
 from schemasync.scope import Scope
-from tests.conftest import Database, make_database
-from tests.test_convergence import models_module
+from tests.capabilities import requires, supports
+from tests.harness import metadata_module
 
+pytestmark = pytest.mark.slow  # hundreds of operations per test
 TABLES = 100
 
 
@@ -35,19 +35,19 @@ def models() -> sa.MetaData:
 def test_hundreds_of_operations_apply_with_a_progress_bar(db, tmp_path):
     terminal = Console(file=io.StringIO(), force_terminal=True, width=140)
     progress = console.StatementProgress(terminal)
-    with models_module(models()) as spec:
-        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
-        planned = workflow.plan(settings).plan
-        assert len(planned.steps) >= TABLES and len(planned.statements) >= 2 * TABLES
+    spec = metadata_module(models())
+    settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+    planned = workflow.plan(settings).plan
+    assert len(planned.steps) >= TABLES and len(planned.statements) >= 2 * TABLES
 
-        def confirm(plan) -> bool:
-            progress.expect(len(plan.statements))
-            return True
+    def confirm(plan) -> bool:
+        progress.expect(len(plan.statements))
+        return True
 
-        with progress:
-            report = workflow.apply(settings, confirm, on_statement=progress)
-        assert report.result is not None and report.result.statements == len(planned.statements)
-        assert not workflow.plan(settings).plan.steps
+    with progress:
+        report = workflow.apply(settings, confirm, on_statement=progress)
+    assert report.result is not None and report.result.statements == len(planned.statements)
+    assert not workflow.plan(settings).plan.steps
     drawn = terminal.file.getvalue()
     assert f"/{len(planned.statements)}" in drawn, "the bar counts the plan's statements"
 
@@ -62,19 +62,15 @@ def test_no_bar_without_a_terminal():
     assert quiet_file.getvalue() == ""
 
 
-@pytest.fixture
-def postgresql_db(tmp_path) -> Iterator[Database]:
-    yield from make_database("postgresql", tmp_path)
-
-
 @pytest.mark.parametrize("fails", [False, True], ids=["builds", "fails"])
-def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(postgresql_db, monkeypatch, fails):
+@requires("scratch_build_in_batches")
+def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(db, monkeypatch, fails):
     """Past SCRATCH_TRANSACTION_TABLES the models are built outside one transaction (whose locks
     would fill the server's lock table); the result is the same and the scratch schema goes."""
     metadata = models()
     if fails:
         sa.Table("broken", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("p", sa.Integer, sa.ForeignKey("t000.v")))
-    engine = sa.create_engine(postgresql_db.url)
+    engine = sa.create_engine(db.url)
     dialect = dialect_for(engine.dialect)
     keep = Scope().keep
     try:
@@ -99,10 +95,10 @@ def test_a_schema_state_row_larger_than_one_statement_is_written_in_pieces(db, t
     """MySQL/MariaDB refuse statements over max_allowed_packet (16 MB): a plan of thousands of
     tables records more, so large texts are appended a piece at a time (here, small pieces)."""
     monkeypatch.setattr(state, "PIECE", 500)
-    with models_module(models()) as spec:
-        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
-        planned = workflow.plan(settings).plan
-        workflow.apply(settings, lambda plan: True)
+    spec = metadata_module(models())
+    settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+    planned = workflow.plan(settings).plan
+    workflow.apply(settings, lambda plan: True)
     engine = sa.create_engine(db.url)
     try:
         with engine.connect() as connection:
@@ -123,11 +119,11 @@ def test_progress_is_written_after_every_statement_and_exactly_at_the_end(db, tm
     writes: list[int] = []
     real = state.progress
     monkeypatch.setattr(state, "progress", lambda connection, row_id, done: writes.append(done) or real(connection, row_id, done))
-    with models_module(models()) as spec:
-        settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
-        report = workflow.apply(settings, lambda plan: True)
+    spec = metadata_module(models())
+    settings = Settings(database_url=db.url, models=spec, base_dir=tmp_path)
+    report = workflow.apply(settings, lambda plan: True)
     total = len(report.plan.statements)
-    if db.dialect == "mysql":
+    if not supports(db, "transactional_ddl"):
         assert writes == list(range(1, total + 1))
     else:
         assert writes == []  # one transaction: all or nothing, no progress to write

@@ -2,14 +2,15 @@
 MariaDB column specifics and PostgreSQL types and defaults.
 
 Each test applies a feature from empty, changes it, removes it, with rows kept, and asserts after
-every step that `plan` is empty and `check` exits 0 (`converge`).
+every step that `plan` is empty and `check` exits 0 (tests/harness.py's `converge`).
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
+from tests.capabilities import requires, supports
+from tests.harness import converge, ops
 
 HEADER = """
 import sqlalchemy as sa
@@ -17,46 +18,9 @@ from sqlalchemy.dialects import mysql, postgresql
 metadata = sa.MetaData()
 """
 
-only_postgresql = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-only_mysql = pytest.mark.parametrize("db", ["mysql"], indirect=True)
-only_sqlite = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
-
-
-class Steps:
-    """Apply one model source after another; after each, the plan is empty and check passes."""
-
-    def __init__(self, project) -> None:
-        self.project, self.count = project, 0
-
-    def plan(self, source: str) -> dict:
-        self.count += 1
-        models = self.project.write_models(f"m{self.count}", HEADER + source)
-        return json.loads(self.project.cli("plan", "--json", models=models).output)
-
-    def apply(self, source: str, *extra: str) -> dict:
-        """Apply `source`; returns the plan it ran (JSON)."""
-        plan = self.plan(source)
-        models = f"m{self.count}"
-        models = self.project.write_models(models, HEADER + source)
-        applied = self.project.cli("apply", "--yes", *extra, models=models)
-        assert applied.exit_code == 0, applied.output
-        again = self.project.cli("plan", models=models)
-        assert "No changes." in again.output, again.output
-        check = self.project.cli("check", models=models)
-        assert check.exit_code == 0, check.output
-        return plan
-
-    def rows(self, sql: str) -> list[tuple]:
-        return self.project.db.rows(sql)
-
-
-def ops(plan: dict) -> list[str]:
-    return [op["op"] for op in plan["operations"]]
-
-
 def persisted(db) -> str:
-    """A generated column's kind as each dialect takes it in the test (PostgreSQL 15 stores only)."""
-    return "True" if db.dialect == "postgresql" else "False"
+    """A generated column's kind as each dialect takes it in the test: VIRTUAL where there is one."""
+    return "False" if supports(db, "virtual_generated_columns") else "True"
 
 
 # --- generated (computed) columns ----------------------------------------------------------------
@@ -75,53 +39,49 @@ sa.Table("t", metadata,
 
 
 def test_generated_column_added_changed_removed_rows_kept(project, db):
-    steps = Steps(project)
     kind = persisted(db)
-    steps.apply(computed_table(None, kind))
+    converge(project, HEADER + computed_table(None, kind))
     project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)", "INSERT INTO t (id, a) VALUES (2, 5)")
-    steps.apply(computed_table("a * 2", kind, index=True))
-    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
-    plan = steps.apply(computed_table("a * 3", kind, index=True))
+    converge(project, HEADER + computed_table("a * 2", kind, index=True))
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
+    plan = converge(project, HEADER + computed_table("a * 3", kind, index=True))
     assert not any(op["destructive"] for op in plan["operations"]), plan
-    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 9), (2, 5, 15)]
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 9), (2, 5, 15)]
     # Removing a generated column loses nothing: its values are derived (no --allow-destructive).
-    plan = steps.apply(computed_table(None, kind))
+    plan = converge(project, HEADER + computed_table(None, kind))
     assert not any(op["destructive"] for op in plan["operations"]), plan
-    assert steps.rows("SELECT id, a FROM t ORDER BY id") == [(1, 3), (2, 5)]
+    assert project.db.rows("SELECT id, a FROM t ORDER BY id") == [(1, 3), (2, 5)]
 
 
-@pytest.mark.parametrize("db", ["sqlite", "mysql"], indirect=True)
+@requires("virtual_generated_columns")
 def test_generated_column_virtual_and_stored_swap(project, db):
     """SQLite adds a STORED column by a rebuild; MariaDB cannot MODIFY VIRTUAL <-> STORED: drop and add."""
-    steps = Steps(project)
-    steps.apply(computed_table(None, "False"))
+    converge(project, HEADER + computed_table(None, "False"))
     project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)")
-    plan = steps.apply(computed_table("a + 1", "True"))
-    assert ops(plan) == (["rebuild_table"] if db.dialect == "sqlite" else ["add_column"])
-    plan = steps.apply(computed_table("a + 1", "False"))
-    assert ops(plan) == (["rebuild_table"] if db.dialect == "sqlite" else ["replace_generated_column"])
-    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 4)]
-    plan = steps.apply(computed_table("a + 1", "True"))
-    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 4)]
+    plan = converge(project, HEADER + computed_table("a + 1", "True"))
+    assert ops(plan) == (["rebuild_table"] if supports(db, "alter_by_rebuild") else ["add_column"])
+    plan = converge(project, HEADER + computed_table("a + 1", "False"))
+    assert ops(plan) == (["rebuild_table"] if supports(db, "alter_by_rebuild") else ["replace_generated_column"])
+    assert project.db.rows("SELECT id, a, v FROM t") == [(1, 3, 4)]
+    plan = converge(project, HEADER + computed_table("a + 1", "True"))
+    assert project.db.rows("SELECT id, a, v FROM t") == [(1, 3, 4)]
 
 
 def test_generated_column_becomes_plain_keeping_values(project, db):
-    steps = Steps(project)
     kind = persisted(db)
-    steps.apply(computed_table("a * 2", kind))
+    converge(project, HEADER + computed_table("a * 2", kind))
     project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)")
-    plan = steps.apply('sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), sa.Column("v", sa.Integer))')
+    plan = converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), sa.Column("v", sa.Integer))')
     assert not any(op["destructive"] for op in plan["operations"]), plan
-    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
+    assert project.db.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
 
 
 def test_plain_column_becoming_generated_is_destructive_kept_and_rolled_back(project, db):
     """A stored column's own values are overwritten by the expression's: refused without
     --allow-destructive, kept in a backup, and brought back by rollback."""
-    steps = Steps(project)
     kind = persisted(db)
     plain = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), sa.Column("v", sa.Integer))'
-    steps.apply(plain)
+    converge(project, HEADER + plain)
     project.db.execute("INSERT INTO t (id, a, v) VALUES (1, 3, 100)", "INSERT INTO t (id, a, v) VALUES (2, 5, 200)")
     models = project.write_models("generated", HEADER + computed_table("a * 2", kind))
     plan = json.loads(project.cli("plan", "--json", models=models).output)
@@ -130,12 +90,12 @@ def test_plain_column_becoming_generated_is_destructive_kept_and_rolled_back(pro
     refused = project.cli("apply", "--yes", models=models)
     assert refused.exit_code == 1 and "--allow-destructive" in refused.output, refused.output
     assert "t.v: 2 rows hold a value other than" in refused.output, refused.output
-    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
-    steps.apply(computed_table("a * 2", kind), "--allow-destructive")
-    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
+    converge(project, HEADER + computed_table("a * 2", kind), "--allow-destructive")
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
     rolled = project.cli("rollback", "--yes", models=models)
     assert rolled.exit_code == 0, rolled.output
-    assert steps.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 100), (2, 5, 200)]
 
 
 # --- identity columns (PostgreSQL) ---------------------------------------------------------------
@@ -149,44 +109,41 @@ def identity_table(identity: str | None) -> str:
     return f'sa.Table("t", metadata, {key}, sa.Column("name", sa.String(20)))'
 
 
-@only_postgresql
+@requires("identity_columns")
 def test_identity_created_changed_in_place_and_removed(project, db):
-    steps = Steps(project)
-    steps.apply(identity_table("sa.Identity(always=True, start=10, increment=5)"))
+    converge(project, HEADER + identity_table("sa.Identity(always=True, start=10, increment=5)"))
     project.db.execute("INSERT INTO t (name) VALUES ('a')", "INSERT INTO t (name) VALUES ('b')")
-    assert steps.rows("SELECT id, name FROM t ORDER BY id") == [(10, "a"), (15, "b")]
-    plan = steps.apply(identity_table("sa.Identity(always=False, start=10, increment=7)"))
+    assert project.db.rows("SELECT id, name FROM t ORDER BY id") == [(10, "a"), (15, "b")]
+    plan = converge(project, HEADER + identity_table("sa.Identity(always=False, start=10, increment=7)"))
     assert ops(plan) == ["alter_column"], plan
     assert "SET GENERATED BY DEFAULT" in plan["operations"][0]["sql"][0] if "sql" in plan["operations"][0] else True
     project.db.execute("INSERT INTO t (id, name) VALUES (100, 'explicit')")
     # Back to an identity with default options: the same as SERIAL (no options left to compare).
-    steps.apply(identity_table(None))
-    steps.apply(identity_table("sa.Identity(always=True)"))
+    converge(project, HEADER + identity_table(None))
+    converge(project, HEADER + identity_table("sa.Identity(always=True)"))
     project.db.execute("INSERT INTO t (name) VALUES ('c')")
-    rows = steps.rows("SELECT id, name FROM t ORDER BY id")
+    rows = project.db.rows("SELECT id, name FROM t ORDER BY id")
     assert [r[1] for r in rows] == ["a", "b", "explicit", "c"] and rows[-1][0] > 100, rows
 
 
-@only_postgresql
+@requires("identity_columns")
 def test_identity_added_to_and_dropped_from_an_existing_column(project, db):
-    steps = Steps(project)
-    steps.apply('sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, nullable=False))')
+    converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, nullable=False))')
     project.db.execute("INSERT INTO t (k, n) VALUES (1, 7)", "INSERT INTO t (k, n) VALUES (2, 9)")
-    steps.apply('sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, sa.Identity(always=True, increment=3), nullable=False))')
+    converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, sa.Identity(always=True, increment=3), nullable=False))')
     project.db.execute("INSERT INTO t (k) VALUES (3)")
-    rows = steps.rows("SELECT k, n FROM t ORDER BY k")
+    rows = project.db.rows("SELECT k, n FROM t ORDER BY k")
     assert rows[:2] == [(1, 7), (2, 9)] and rows[2][1] > 9, rows
-    steps.apply('sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, nullable=False))')
-    assert [r[0] for r in steps.rows("SELECT k, n FROM t ORDER BY k")] == [1, 2, 3]
+    converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.Integer, nullable=False))')
+    assert [r[0] for r in project.db.rows("SELECT k, n FROM t ORDER BY k")] == [1, 2, 3]
 
 
-@only_postgresql
+@requires("identity_columns")
 def test_identity_column_added_to_a_table_with_rows(project, db):
-    steps = Steps(project)
-    steps.apply('sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False))')
+    converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False))')
     project.db.execute("INSERT INTO t (k) VALUES (1)", "INSERT INTO t (k) VALUES (2)")
-    steps.apply('sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.BigInteger, sa.Identity(start=100), nullable=False))')
-    assert steps.rows("SELECT k, n FROM t ORDER BY k") == [(1, 100), (2, 101)]
+    converge(project, HEADER + 'sa.Table("t", metadata, sa.Column("k", sa.Integer, primary_key=True, autoincrement=False), sa.Column("n", sa.BigInteger, sa.Identity(start=100), nullable=False))')
+    assert project.db.rows("SELECT k, n FROM t ORDER BY k") == [(1, 100), (2, 101)]
 
 
 # --- collations ----------------------------------------------------------------------------------
@@ -201,17 +158,16 @@ def collated(collation: str | None) -> str:
 
 def test_column_collation_added_changed_removed(project, db):
     first, second = COLLATIONS[db.dialect]
-    steps = Steps(project)
-    steps.apply(collated(None))
+    converge(project, HEADER + collated(None))
     project.db.execute("INSERT INTO t (id, s) VALUES (1, 'Abc')", "INSERT INTO t (id, s) VALUES (2, 'abc')")
     for collation in (first, second):
-        plan = steps.apply(collated(collation))
+        plan = converge(project, HEADER + collated(collation))
         assert not any(op["destructive"] for op in plan["operations"]), plan
-        assert steps.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
+        assert project.db.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
     # MariaDB: back to the table's character set, which the step does not know: called destructive.
-    plan = steps.apply(collated(None), "--allow-destructive")
-    assert any(op["destructive"] for op in plan["operations"]) == (db.dialect == "mysql"), plan
-    assert steps.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
+    plan = converge(project, HEADER + collated(None), "--allow-destructive")
+    assert any(op["destructive"] for op in plan["operations"]) == supports(db, "column_character_sets"), plan
+    assert project.db.rows("SELECT id, s FROM t ORDER BY id") == [(1, "Abc"), (2, "abc")]
 
 
 # --- MariaDB column specifics --------------------------------------------------------------------
@@ -228,24 +184,23 @@ sa.Table("t", metadata,
 """
 
 
-@only_mysql
+@requires("unsigned_integers", "enum_and_set_columns", "on_update_timestamps", "column_character_sets")
 def test_mariadb_column_specifics(project, db):
-    steps = Steps(project)
-    steps.apply(MARIADB_BEFORE)
+    converge(project, HEADER + MARIADB_BEFORE)
     project.db.execute("INSERT INTO t (id, n, mood, tags, flag, latin) VALUES (1, 4000000000, 'ok', 'x,y', 1, 'abc')")
     # ENUM/SET gain a value (and ENUM is reordered), the unsigned integer widens: nothing destructive.
     after = (MARIADB_BEFORE.replace('ENUM("sad", "ok")', 'ENUM("ok", "sad", "happy")').replace('SET("x", "y")', 'SET("x", "y", "z")')
              .replace("INTEGER(unsigned=True)", "BIGINT(unsigned=True)"))
-    plan = steps.apply(after)
+    plan = converge(project, HEADER + after)
     assert not any(op["destructive"] for op in plan["operations"]), plan
-    assert steps.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
+    assert project.db.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
     # ON UPDATE goes away, the character set changes to utf8mb4, a value leaves the ENUM (destructive).
     last = (after.replace(' ON UPDATE CURRENT_TIMESTAMP', '').replace('collation="latin1_swedish_ci"', 'collation="utf8mb4_bin"')
             .replace('ENUM("ok", "sad", "happy")', 'ENUM("ok", "sad")'))
-    plan = steps.apply(last, "--allow-destructive")
+    plan = converge(project, HEADER + last, "--allow-destructive")
     assert [op["destructive"] for op in plan["operations"]].count(True) == 1, plan
-    assert steps.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
-    assert steps.rows("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%%on update%%'") == [(0,)]
+    assert project.db.rows("SELECT id, n, mood, tags, flag, latin FROM t") == [(1, 4000000000, "ok", "x,y", 1, "abc")]
+    assert project.db.rows("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%%on update%%'") == [(0,)]
 
 
 # --- PostgreSQL types and defaults ---------------------------------------------------------------
@@ -262,18 +217,17 @@ sa.Table("t", metadata,
 """
 
 
-@only_postgresql
+@requires("array_columns", "jsonb_columns", "network_address_columns")
 def test_postgresql_types_and_defaults_converge(project, db):
-    steps = Steps(project)
-    steps.apply(POSTGRES_TYPES)
+    converge(project, HEADER + POSTGRES_TYPES)
     project.db.execute("INSERT INTO t (tags, addr, took) VALUES (ARRAY['a'], '10.0.0.1', interval '2 hours')")
     after = (POSTGRES_TYPES.replace("'{}'::jsonb", "'{\\\"v\\\": 1}'::jsonb").replace("sa.func.now()", "sa.text(\"(now() AT TIME ZONE 'utc')\")")
              .replace("postgresql.ARRAY(sa.Text)", "postgresql.ARRAY(sa.Text, dimensions=1)").replace("'x'::text", "'y'::text")
              .replace("postgresql.INET", "postgresql.CIDR"))
-    steps.apply(after, "--allow-destructive")
-    assert steps.rows("SELECT tags, host(addr), took FROM t")[0][0] == ["a"]
-    steps.apply(POSTGRES_TYPES, "--allow-destructive")
-    assert steps.rows("SELECT count(*) FROM t WHERE doc = '{}'::jsonb AND label = 'x'") == [(1,)]
+    converge(project, HEADER + after, "--allow-destructive")
+    assert project.db.rows("SELECT tags, host(addr), took FROM t")[0][0] == ["a"]
+    converge(project, HEADER + POSTGRES_TYPES, "--allow-destructive")
+    assert project.db.rows("SELECT count(*) FROM t WHERE doc = '{}'::jsonb AND label = 'x'") == [(1,)]
 
 
 # --- the target cache sees every column feature ---------------------------------------------------
@@ -288,18 +242,17 @@ CACHE_EDITS = {
 
 def test_target_cache_key_changes_with_each_column_feature(project, db):
     """Each model differs from the one before in one column feature only: every plan sees it."""
-    steps = Steps(project)
-    for source in CACHE_EDITS[db.dialect]:
-        steps.plan(source)  # fills the target cache for these models
-        assert steps.apply(source, "--allow-destructive")["operations"], source
+    for number, source in enumerate(CACHE_EDITS[db.dialect]):
+        models = project.write_models(f"c{number}", HEADER + source)
+        project.cli("plan", models=models)  # fills the target cache for these models
+        assert converge(project, models, "--allow-destructive")["operations"], source
 
 
 def test_rollback_of_a_dropped_table_with_a_generated_column_restores_its_rows(project, db):
-    steps = Steps(project)
     kind = persisted(db)
-    steps.apply(computed_table("a * 2", kind))
+    converge(project, HEADER + computed_table("a * 2", kind))
     project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)")
-    steps.apply('sa.Table("other", metadata, sa.Column("id", sa.Integer, primary_key=True))', "--allow-destructive", "--allow-mass-drop")  # its only table goes: a mass drop
+    converge(project, HEADER + 'sa.Table("other", metadata, sa.Column("id", sa.Integer, primary_key=True))', "--allow-destructive", "--allow-mass-drop")  # its only table goes: a mass drop
     rolled = project.cli("rollback", "--yes")
     assert rolled.exit_code == 0, rolled.output
-    assert steps.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]
+    assert project.db.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]

@@ -13,23 +13,16 @@ print readably; `to_metadata` turns one into the real SQLAlchemy MetaData handed
 from __future__ import annotations
 
 import os
-import secrets
-import sys
-import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemasync import workflow
-from tests.conftest import assert_no_scratch_name
-from schemasync.config import Settings
-from schemasync.plan import Plan
+from tests import harness
+from tests.conftest import Project
 
 # Fewer examples on the servers: each step builds the models in a scratch place there. Longer hunts
 # (nightly, or after touching the pipeline): SCHEMASYNC_CONVERGENCE_SCALE=20 runs twenty times as many.
@@ -560,19 +553,6 @@ def edited(draw: st.DrawFn, schema: Schema) -> Schema:
 # --- running it ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def models_module(metadata: sa.MetaData) -> Iterator[str]:
-    """Hand a MetaData object to schemasync as `module:metadata` without writing source text."""
-    name = f"convergence_models_{secrets.token_hex(4)}"
-    module = types.ModuleType(name)
-    module.metadata = metadata  # type: ignore[attr-defined]
-    sys.modules[name] = module
-    try:
-        yield f"{name}:metadata"
-    finally:
-        del sys.modules[name]
-
-
 def reset(url: str) -> None:
     """Drop every table (schema_state and backups included) so each example starts from an empty database."""
     engine = sa.create_engine(url)
@@ -593,40 +573,23 @@ def reset(url: str) -> None:
         engine.dispose()
 
 
-def describe(plan: Plan) -> str:
-    return "\n".join(f"  {s.summary}\n" + "".join(f"    {sql}\n" for sql in s.sql) for s in plan.steps)
-
-
-def converge(url: str, schema: Schema, base_dir: Path) -> None:
-    """Apply the schema, then insist that plan is empty and check is in sync."""
-    converge_metadata(url, to_metadata(schema), base_dir)
-
-
-def converge_metadata(url: str, metadata: sa.MetaData, base_dir: Path) -> None:
-    """The convergence assertion every property test shares (this file's and the issue-3 ones):
-    apply the models, then the plan is empty and check is in sync."""
-    with models_module(metadata) as spec:
-        options = Settings(database_url=url, models=spec, base_dir=base_dir)
-        applied = workflow.apply(options, confirm=lambda plan: True, allow_destructive=True, allow_mass_drop=True)
-        assert_no_scratch_name("\n".join(applied.plan.statements))
-        left = workflow.plan(options).plan
-        assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
-        check = workflow.check(options)
-        assert check.in_sync, f"check is not in sync: plan {describe(check.plan)} drift {check.drift}"
+def converge(project: Project, schema: Schema) -> None:
+    """Apply the schema (dropping what it drops, most of its tables too), then insist that plan is empty and check is in sync."""
+    harness.converge(project, to_metadata(schema), "--allow-destructive", "--allow-mass-drop")
 
 
 @pytest.mark.slow
-def test_random_schemas_and_edits_converge(db, tmp_path: Path) -> None:
+def test_random_schemas_and_edits_converge(project: Project) -> None:
     """Apply a random schema then random edits to it: after every apply, nothing is left to do."""
 
-    @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=EXAMPLES[project.db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
-        reset(db.url)
+        reset(project.db.url)
         schema = data.draw(schemas(), label="schema")
-        converge(db.url, schema, tmp_path)
+        converge(project, schema)
         for number in range(data.draw(st.integers(1, MAX_APPLIES), label="edits")):
             schema = data.draw(edited(schema), label=f"edit {number + 1}")
-            converge(db.url, schema, tmp_path)
+            converge(project, schema)
 
     run()

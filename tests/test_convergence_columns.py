@@ -3,13 +3,12 @@
 Hypothesis draws a table whose columns carry the features of each dialect (generated columns,
 VIRTUAL or STORED; collations; PostgreSQL identity options; MariaDB unsigned integers, ENUM and
 SET), then redraws some of them a few times. After each apply (`--allow-destructive`) the plan is
-empty, check is in sync, and the table's row is still there. The harness is test_convergence's.
+empty, check is in sync, and the table's row is still there. The convergence assertion is tests/harness.py's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql
 
-from tests.test_convergence import SCALE, converge_metadata, reset
+from tests import harness
+from tests.conftest import Project
+from tests.test_convergence import SCALE, reset
 
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 15, "postgresql": 5, "mysql": 5}.items()}
 # No subtraction: MariaDB refuses `b - a` in a generated column when b is UNSIGNED (error 1901).
@@ -62,8 +63,8 @@ def to_metadata(f: Features) -> sa.MetaData:
     return metadata
 
 
-def converge(url: str, f: Features, base_dir: Path) -> None:
-    converge_metadata(url, to_metadata(f), base_dir)
+def converge(project: Project, f: Features) -> None:
+    harness.converge(project, to_metadata(f), "--allow-destructive")
 
 
 def row_count(url: str) -> int:
@@ -76,17 +77,19 @@ def row_count(url: str) -> int:
 
 
 @pytest.mark.slow
-def test_column_features_converge(db, tmp_path: Path) -> None:
+def test_column_features_converge(project: Project) -> None:
+    db = project.db
+
     @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         reset(db.url)
         f = data.draw(features(db.dialect), label="first")
-        converge(db.url, f, tmp_path)
+        converge(project, f)
         db.execute("INSERT INTO t (a, b, s) VALUES (1, 2, 'x')")
         for number in range(data.draw(st.integers(1, 3), label="edits")):
             f = data.draw(features(db.dialect), label=f"edit {number + 1}")
-            converge(db.url, f, tmp_path)
+            converge(project, f)
             assert row_count(db.url) == 1
 
     run()

@@ -11,14 +11,15 @@ each, the plan is empty, check is in sync, and the rows of `fx` are all there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_convergence import SCALE, converge_metadata, reset, schemas, to_metadata
+from tests import harness
+from tests.conftest import Project
+from tests.test_convergence import SCALE, reset, schemas, to_metadata
 
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 25, "postgresql": 10, "mysql": 10}.items()}
 MAX_APPLIES = 3
@@ -109,10 +110,6 @@ def add_fx(metadata: sa.MetaData, spec: Fx, dialect: str) -> None:
         sa.Index(ix.name, *elements, unique=ix.unique, **where, **dict(ix.options))
 
 
-def converge(url: str, metadata: sa.MetaData, base_dir: Path) -> None:
-    converge_metadata(url, metadata, base_dir)
-
-
 def rows(url: str) -> int:
     engine = sa.create_engine(url)
     try:
@@ -123,7 +120,9 @@ def rows(url: str) -> int:
 
 
 @pytest.mark.slow
-def test_indexes_and_options_converge(db, tmp_path: Path) -> None:
+def test_indexes_and_options_converge(project: Project) -> None:
+    db = project.db
+
     @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
@@ -132,7 +131,7 @@ def test_indexes_and_options_converge(db, tmp_path: Path) -> None:
         for number in range(data.draw(st.integers(1, MAX_APPLIES), label="applies")):
             metadata = to_metadata(core)
             add_fx(metadata, data.draw(fx(db.dialect), label=f"fx {number}"), db.dialect)
-            converge(db.url, metadata, tmp_path)
+            harness.converge(project, metadata, "--allow-destructive")
             if number == 0:
                 engine = sa.create_engine(db.url)
                 with engine.begin() as connection:

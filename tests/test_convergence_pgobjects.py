@@ -5,23 +5,22 @@ schema or not), how many columns use it and their defaults, a standalone sequenc
 none), and whether a table lives in a second schema with a foreign key back. Each state is applied
 (`apply --allow-destructive`); the plan must then be empty, `check` in sync, and the rows kept
 (rows holding a value the next state drops are moved to a kept value first, as a user would).
-Reuses the harness of test_convergence.py (models_module, describe).
+Converges through tests/harness.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemasync import workflow
-from schemasync.config import Settings
-from tests.conftest import assert_no_scratch_name, make_database
-from tests.test_convergence import SCALE, describe, models_module
+from tests import harness
+from tests.capabilities import requires
+from tests.conftest import Project
+from tests.test_convergence import SCALE
 
 EXAMPLES = max(1, round(6 * SCALE))
 POOL = ("red", "green", "blue", "it's", "Upper Case", "z")
@@ -95,31 +94,18 @@ def prepare_rows(url: str, before: State | None, after: State) -> int:
         engine.dispose()
 
 
-def converge(url: str, state: State, base_dir: Path, rows: int) -> None:
-    with models_module(to_metadata(state)) as spec:
-        options = Settings(database_url=url, models=spec, base_dir=base_dir, include_schemas=(None, SIDE))
-        applied = workflow.apply(options, confirm=lambda plan: True, allow_destructive=True, allow_mass_drop=True)
-        assert_no_scratch_name("\n".join(applied.plan.statements))
-        left = workflow.plan(options).plan
-        assert not left.steps, f"not converged, the plan still has:\n{describe(left)}"
-        check = workflow.check(options)
-        assert check.in_sync, f"check is not in sync: plan {describe(check.plan)} drift {check.drift}"
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT count(*) FROM items").scalar() == rows
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def pg_url(tmp_path: Path):
-    for database in make_database("postgresql", tmp_path):
-        yield database.url
+def converge(project: Project, state: State, rows: int) -> None:
+    """Apply the state; then the plan is empty, check is in sync and every row of `items` is still there."""
+    harness.converge(project, to_metadata(state), "--allow-destructive", "--allow-mass-drop")
+    assert project.db.scalar("SELECT count(*) FROM items") == rows
 
 
 @pytest.mark.slow
-def test_enum_types_sequences_and_schemas_converge(pg_url: str, tmp_path: Path) -> None:
+@requires("enum_types", "sequences", "named_schemas")
+def test_enum_types_sequences_and_schemas_converge(project: Project) -> None:
+    pg_url = project.db.url
+    (project.path / "schemasync.yaml").write_text(f"include_schemas: [{SIDE}]\n")
+
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
@@ -129,7 +115,7 @@ def test_enum_types_sequences_and_schemas_converge(pg_url: str, tmp_path: Path) 
         for number in range(data.draw(st.integers(2, 4), label="states")):
             state = data.draw(states(enum_schema), label=f"state {number + 1}")
             rows = prepare_rows(pg_url, previous, state)
-            converge(pg_url, state, tmp_path, rows)
+            converge(project, state, rows)
             previous = state
 
     run()

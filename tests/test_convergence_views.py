@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schemasync
-from tests.test_convergence import MAX_APPLIES, Schema, converge_metadata, edited, reset, schemas, to_metadata
+from tests import harness
+from tests.capabilities import supports
+from tests.conftest import Project
+from tests.test_convergence import MAX_APPLIES, Schema, edited, reset, schemas, to_metadata
 
 SCALE = float(os.environ.get("SCHEMASYNC_CONVERGENCE_SCALE", "1"))
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 40, "postgresql": 15, "mysql": 15}.items()}
@@ -125,13 +127,14 @@ def reset_all(url: str) -> None:
     reset(url)
 
 
-def converge(url: str, world: World, base_dir: Path) -> None:
-    converge_metadata(url, to_models(world), base_dir)
+def converge(project: Project, world: World) -> None:
+    harness.converge(project, to_models(world), "--allow-destructive")
 
 
 @pytest.mark.slow
-def test_random_views_over_random_edits_converge(db, tmp_path: Path) -> None:
-    materialized_ok = db.dialect == "postgresql"
+def test_random_views_over_random_edits_converge(project: Project) -> None:
+    db = project.db
+    materialized_ok = supports(db, "materialized_views")
 
     @settings(max_examples=EXAMPLES[db.dialect], deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
@@ -140,10 +143,10 @@ def test_random_views_over_random_edits_converge(db, tmp_path: Path) -> None:
         world = World(data.draw(schemas(), label="schema"))
         for _ in range(data.draw(st.integers(1, 3), label="views")):
             world = data.draw(new_view(world, materialized_ok), label="view")
-        converge(db.url, world, tmp_path)
+        converge(project, world)
         for number in range(data.draw(st.integers(1, MAX_APPLIES), label="edits")):
             world = repaired(replace(world, schema=data.draw(edited(world.schema), label=f"edit {number + 1}")))
             world = data.draw(view_edits(world, materialized_ok), label=f"view edit {number + 1}")
-            converge(db.url, world, tmp_path)
+            converge(project, world)
 
     run()

@@ -97,6 +97,7 @@ def test_the_tutorial_and_the_troubleshooting_page_have_sessions():
     assert {"tutorial-from-alembic.md", "troubleshooting.md"} <= names
 
 
+@pytest.mark.slow  # every docs session end to end, in subprocesses: CI runs it, the quick loop does not
 @pytest.mark.parametrize("doc", docs_with_sessions(), ids=lambda path: path.name)
 def test_every_command_in_the_docs_runs(doc, tmp_path):
     session = commands(doc.read_text(), doc.name)
@@ -104,6 +105,7 @@ def test_every_command_in_the_docs_runs(doc, tmp_path):
     run_session(session, blog_copy(tmp_path))
 
 
+@pytest.mark.slow
 def test_the_readme_goes_from_an_alembic_project_to_check_in_three_commands(tmp_path):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Coming from Alembic", 1)[1].split("\n## ", 1)[0]

@@ -1,59 +1,89 @@
-"""Golden SQL per dialect, in four phases per case (the sqldef harness):
+"""Golden cases, one folder each in tests/golden/, run through sqldef's four phases per dialect:
 
-1. from `before`, `plan --sql` for `after` equals `expected.<dialect>.sql`;
-2. apply it: the plan is then empty;
-3. plan back to `before` and apply it: the plan is empty again.
+1. up: from `before.py` applied, `plan --sql` for `after.py` equals `expected.<dialect>.sql`
+   (its first line pins the plan hash);
+2. apply it: the plan is then empty and `check` exits 0;
+3. down: `plan --sql` back to `before.py` equals `down.<dialect>.sql`;
+4. apply it: the plan is empty and `check` exits 0 again.
 
-No plan SQL names the scratch place the models were built in (the issue-16 rule: render refuses it,
-and this checks every golden plan both ways).
-
-Regenerate after a deliberate change with `SCHEMASYNC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`
-and review the diff.
+`case.yaml` names the dialects the case applies to. No plan names the scratch place the models were
+built in (the issue-16 rule: render refuses it; this checks every golden plan both ways, and
+tests/harness.py every plan it converges). Regenerate after a deliberate change with
+`SCHEMASYNC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py` and review the diff
+(docs/testing.md).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.capabilities import DIALECTS
 from tests.conftest import assert_no_scratch_name
+from tests.harness import converge
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
+UPDATE = bool(os.environ.get("SCHEMASYNC_UPDATE_GOLDEN"))
 
 
-def _models(project, case: str, name: str) -> str:
-    return project.write_models(f"{case}_{name}", (GOLDEN / case / f"{name}.py").read_text())
+@dataclass(frozen=True)
+class Case:
+    """One folder of tests/golden/."""
+
+    folder: Path
+    dialects: tuple[str, ...]
+
+    def source(self, name: str) -> str:
+        return (self.folder / f"{name}.py").read_text()
 
 
-def _sql_without_header(output: str) -> str:
-    """The first line carries the plan hash, which covers server-reported fingerprints; the SQL is what is pinned."""
-    return "\n".join(line for line in output.splitlines() if not line.startswith("-- schemasync plan ")).strip() + "\n"
+def read_case(folder: Path) -> Case:
+    """A case folder: case.yaml's dialects (every one a known dialect), before.py and after.py."""
+    settings = yaml.safe_load((folder / "case.yaml").read_text())
+    dialects = tuple(settings["dialects"])
+    unknown = set(dialects) - set(DIALECTS)
+    assert not unknown, f"{folder.name}/case.yaml: unknown dialects {sorted(unknown)}"
+    for name in ("before.py", "after.py"):
+        assert (folder / name).is_file(), f"{folder.name} has no {name}"
+    return Case(folder, dialects)
 
 
-def _apply(project, models: str) -> None:
-    assert_no_scratch_name(project.cli("plan", "--sql", models=models).output)
-    # The way back drops most tables of a case: a mass drop, allowed here on purpose.
-    result = project.cli("apply", "--yes", "--allow-destructive", "--allow-mass-drop", models=models)
+CASES = [read_case(folder) for folder in sorted(GOLDEN.iterdir()) if folder.is_dir()]
+
+
+def test_every_case_has_a_golden_file_per_dialect_and_no_stray_ones():
+    for case in CASES:
+        expected = {f"{prefix}.{dialect}.sql" for dialect in case.dialects for prefix in ("expected", "down")}
+        found = {p.name for p in case.folder.glob("*.sql")}
+        assert found == expected, f"{case.folder.name}: {sorted(found ^ expected)}"
+
+
+def assert_golden(project, models: str, golden: Path) -> None:
+    """`plan --sql` for the models equals the golden file (written instead under SCHEMASYNC_UPDATE_GOLDEN)."""
+    result = project.cli("plan", "--sql", models=models)
     assert result.exit_code == 0, result.output
-    assert "No changes." in project.cli("plan", models=models).output
-    assert project.cli("check", models=models).exit_code == 0
+    assert_no_scratch_name(result.output)
+    if UPDATE:
+        golden.write_text(result.output)
+    assert golden.exists(), f"no golden file {golden.name}: run with SCHEMASYNC_UPDATE_GOLDEN=1"
+    assert result.output == golden.read_text(), f"{golden.parent.name}/{golden.name} differs (a new plan hash is a change too)"
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_golden_sql(project, case):
-    before, after = _models(project, case, "before"), _models(project, case, "after")
-    _apply(project, before)
+@pytest.mark.parametrize(("case", "db"), [pytest.param(c, d, id=f"{c.folder.name}-{d}") for c in CASES for d in c.dialects], indirect=["db"])
+def test_golden_case(project, case: Case):
+    dialect = project.db.dialect
+    before = project.write_models(f"{case.folder.name}_before", case.source("before"))
+    after = project.write_models(f"{case.folder.name}_after", case.source("after"))
+    # The way down drops most tables of a case: a mass drop, allowed here on purpose.
+    allowed = ("--allow-destructive", "--allow-mass-drop")
+    converge(project, before, *allowed)
 
-    sql = _sql_without_header(project.cli("plan", "--sql", models=after).output)
-    expected_file = GOLDEN / case / f"expected.{project.db.dialect}.sql"
-    if os.environ.get("SCHEMASYNC_UPDATE_GOLDEN"):
-        expected_file.write_text(sql)
-    assert expected_file.exists(), f"no golden file {expected_file.name}: run with SCHEMASYNC_UPDATE_GOLDEN=1"
-    assert sql == expected_file.read_text()
-    assert_no_scratch_name(sql)
+    assert_golden(project, after, case.folder / f"expected.{dialect}.sql")
+    converge(project, after, *allowed)
 
-    _apply(project, after)
-    _apply(project, before)
+    assert_golden(project, before, case.folder / f"down.{dialect}.sql")
+    converge(project, before, *allowed)

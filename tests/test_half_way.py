@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.test_regressions import converges
+from tests.harness import converge_each as converges
 
 only_mysql = pytest.mark.parametrize("db", ["mysql"], indirect=True)
 

@@ -12,6 +12,8 @@ import json
 
 import pytest
 
+from tests.capabilities import requires, supports
+
 V1 = """
 import sqlalchemy as sa
 metadata = sa.MetaData()
@@ -115,11 +117,10 @@ _STORAGE = {
 _STORAGE_EDITS = ["widen_varchar", "int_to_bigint", "set_not_null", "drop_not_null", "narrow_varchar", "add_nullable_column", "add_check", "drop_column"]
 
 
+@requires("observable_table_storage")  # MariaDB is asked with ALGORITHM=NOCOPY instead (below)
 @pytest.mark.parametrize("edit", _STORAGE_EDITS)
 def test_table_rewrite_is_claimed_exactly_when_the_table_gets_new_storage(project, edit):
     """PostgreSQL (relfilenode) and SQLite (rootpage) say when a table was written anew."""
-    if project.db.dialect not in _STORAGE:
-        pytest.skip("MariaDB is asked with ALGORITHM=NOCOPY instead (below)")
     source, table, _ = EDITS[edit]
     _prepare(project)
     project.db.execute("UPDATE t SET n = 1")  # set NOT NULL must succeed
@@ -138,11 +139,10 @@ _MARIADB_EDITS = ["widen_varchar", "int_to_bigint", "set_not_null", "drop_not_nu
                   "add_index", "add_unique_index", "add_foreign_key", "add_check", "drop_column"]
 
 
+@requires("online_algorithms")  # asks MariaDB's online DDL about its own statements
 @pytest.mark.parametrize("edit", _MARIADB_EDITS)
 def test_mariadb_agrees_with_the_rewrite_and_lock_claims(project, edit):
     """ALGORITHM=NOCOPY is refused exactly when we claim a rewrite; LOCK=NONE exactly when we claim a long lock."""
-    if project.db.dialect != "mysql":
-        pytest.skip("asks MariaDB's online DDL about its own statements")
     source, table, _ = EDITS[edit]
     before = _prepare(project)
     project.db.execute("UPDATE t SET n = 1")
@@ -215,9 +215,9 @@ def test_online_mode_takes_the_long_lock_away(project, edit):
     plan = json.loads(project.cli("plan", "--json", "--online", models=after).output)
     steps = [s for s in plan["operations"] if s["table"] == table]
     locked = [s["summary"] for s in steps if "long-lock" in s["hazards"]]
-    if project.db.dialect == "sqlite" and edit != "add_index":
+    if not supports(project.db, "online_ddl") and edit != "add_index":
         assert locked, "SQLite has no online DDL: the rebuild still holds the write lock"
-    elif project.db.dialect == "mysql" and edit == "add_check":
+    elif supports(project.db, "online_algorithms") and edit == "add_check":
         assert locked, "MariaDB copies the table to add a check, online or not"
     else:
         assert not locked, locked

@@ -7,14 +7,14 @@ adds it with MODIFY once the index exists (scratch build, new table, new column,
 
 from __future__ import annotations
 
-import pytest
-
 from sqlalchemy.dialects import mysql
 
 from schemasync.dialects import dialect_for
 from schemasync.operations import AddColumn, AlterColumn, DropAutoIncrement, SetAutoIncrement
 from schemasync.render import render
-from tests.test_columns import Steps, ops, only_mysql
+from tests.capabilities import lacks, requires
+from tests.harness import converge, ops
+from tests.test_columns import HEADER
 
 
 def table(n: str | None, index: str = "unique=True", extra: str = "") -> str:
@@ -33,49 +33,46 @@ def auto_increment(db) -> list[tuple]:
     return db.rows("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND EXTRA LIKE '%%auto_increment%%'")
 
 
-@only_mysql
+@requires("auto_increment_off_the_key")
 def test_new_table_then_off_on_and_removed_rows_kept(project, db):
-    steps = Steps(project)
-    plan = steps.apply(table("sa.Identity()"))
+    plan = converge(project, HEADER + table("sa.Identity()"))
     assert auto_increment(project.db) == [("n",)]
     project.db.execute("INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b')")
-    assert steps.rows("SELECT id, n FROM t ORDER BY id") == [(1, 1), (2, 2)]
+    assert project.db.rows("SELECT id, n FROM t ORDER BY id") == [(1, 1), (2, 2)]
     # Off (the index stays), on again, then the column goes with its index.
-    plan = steps.apply(table(""))
+    plan = converge(project, HEADER + table(""))
     assert auto_increment(project.db) == []
-    steps.apply(table("sa.Identity()"))
+    converge(project, HEADER + table("sa.Identity()"))
     assert auto_increment(project.db) == [("n",)]
     project.db.execute("INSERT INTO t (id, v) VALUES (3, 'c')")
-    assert steps.rows("SELECT id, n FROM t ORDER BY id") == [(1, 1), (2, 2), (3, 3)]
-    plan = steps.apply(table(None), "--allow-destructive")
+    assert project.db.rows("SELECT id, n FROM t ORDER BY id") == [(1, 1), (2, 2), (3, 3)]
+    plan = converge(project, HEADER + table(None), "--allow-destructive")
     assert "drop_column" in ops(plan)
-    assert steps.rows("SELECT id, v FROM t ORDER BY id") == [(1, "a"), (2, "b"), (3, "c")]
+    assert project.db.rows("SELECT id, v FROM t ORDER BY id") == [(1, "a"), (2, "b"), (3, "c")]
 
 
-@only_mysql
+@requires("auto_increment_off_the_key")
 def test_column_added_to_a_table_with_rows_numbers_them(project, db):
-    steps = Steps(project)
-    steps.apply(table(None), "--allow-destructive")
+    converge(project, HEADER + table(None), "--allow-destructive")
     project.db.execute("INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
-    steps.apply(table("sa.Identity()", index="index=True"))
+    converge(project, HEADER + table("sa.Identity()", index="index=True"))
     assert auto_increment(project.db) == [("n",)]
-    assert sorted(n for (n,) in steps.rows("SELECT n FROM t")) == [1, 2, 3]
+    assert sorted(n for (n,) in project.db.rows("SELECT n FROM t")) == [1, 2, 3]
     project.db.execute("INSERT INTO t (id, v) VALUES (4, 'd')")
-    assert steps.rows("SELECT n FROM t WHERE id = 4") == [(4,)]
+    assert project.db.rows("SELECT n FROM t WHERE id = 4") == [(4,)]
     # Off together with its index gone: AUTO_INCREMENT comes off before the index is dropped.
-    steps.apply(table("", index="index=False"))
-    assert auto_increment(project.db) == [] and steps.rows("SELECT COUNT(*) FROM t") == [(4,)]
+    converge(project, HEADER + table("", index="index=False"))
+    assert auto_increment(project.db) == [] and project.db.rows("SELECT COUNT(*) FROM t") == [(4,)]
     # On together with a new unique index: after the index is made.
-    steps.apply(table("sa.Identity()"))
+    converge(project, HEADER + table("sa.Identity()"))
     assert auto_increment(project.db) == [("n",)]
     # Removed together with its index.
-    steps.apply(table(None), "--allow-destructive")
-    assert steps.rows("SELECT id, v FROM t ORDER BY id") == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]
+    converge(project, HEADER + table(None), "--allow-destructive")
+    assert project.db.rows("SELECT id, v FROM t ORDER BY id") == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]
 
 
-@only_mysql
+@requires("auto_increment_off_the_key")
 def test_models_that_cannot_hold_it_are_refused_in_one_line(project, db):
-    steps = Steps(project)
     bad = {
         "must be indexed": table("sa.Identity()", index="index=False"),
         "must be NOT NULL": table("sa.Identity()").replace("nullable=False", "nullable=True"),
@@ -85,16 +82,16 @@ def test_models_that_cannot_hold_it_are_refused_in_one_line(project, db):
         models = project.write_models(f"bad{len(message)}", "import sqlalchemy as sa\nmetadata = sa.MetaData()\n" + source)
         result = project.cli("plan", models=models)
         assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output, result.output
-    assert steps.count == 0
+    assert project.db.rows("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()") == [(0,)]  # plan changed nothing
 
 
-@only_mysql
+@requires("auto_increment_off_the_key")
 def test_target_cache_key_sees_the_identity(project, db):
     """The compiled MySQL DDL is the same with and without sa.Identity(): the key names it."""
-    steps = Steps(project)
-    for source in [table(""), table("sa.Identity()"), table("")]:
-        steps.plan(source)  # fills the target cache for these models
-        assert steps.apply(source)["operations"], source
+    for number, source in enumerate([table(""), table("sa.Identity()"), table("")]):
+        models = project.write_models(f"c{number}", HEADER + source)
+        project.cli("plan", models=models)  # fills the target cache for these models
+        assert converge(project, models)["operations"], source
 
 
 def test_sql_for_each_step():
@@ -119,19 +116,17 @@ def test_sql_for_each_step():
     assert isinstance(order([DropAutoIncrement((None, "t"), n, plain), AlterColumn((None, "t"), plain, plain)], True)[0], DropAutoIncrement)
 
 
-@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@requires("identity_columns")
 def test_postgresql_identity_off_the_key(project, db):
     """A default identity off the key reads back like a SERIAL: a new table makes it an identity after CREATE TABLE."""
-    steps = Steps(project)
-    steps.apply(table("sa.Identity()"))
+    converge(project, HEADER + table("sa.Identity()"))
     project.db.execute("INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b')")
     assert project.db.rows("SELECT id, n FROM t ORDER BY id") == [(1, 1), (2, 2)]
-    steps.apply(table(None), "--allow-destructive")
+    converge(project, HEADER + table(None), "--allow-destructive")
 
 
-@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+@lacks("identity_columns", "auto_increment_off_the_key")
 def test_sqlite_ignores_it_and_converges(project, db):
     """SQLite has no such column (SQLAlchemy writes nothing for sa.Identity() there): the table converges without it."""
-    steps = Steps(project)
-    steps.apply(table("sa.Identity()"))
-    steps.apply(table(""))
+    converge(project, HEADER + table("sa.Identity()"))
+    converge(project, HEADER + table(""))

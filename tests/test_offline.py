@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from typer.testing import CliRunner
 
 from schemasync.cli import app
 from schemasync.errors import ExitCode
+from tests.capabilities import requires
 
 # Nothing listens here: an offline command that tried to connect would fail.
 NO_SERVER = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
@@ -99,9 +99,8 @@ def test_check_against_fails_when_models_changed_but_the_lock_did_not(sqlite_pro
     assert offline(project, "check", "--against", "schema.lock.yaml", models=v2).exit_code == ExitCode.OK
 
 
+@requires("scratch_database")  # SQLite builds the models in memory: it never needs the models' lock
 def test_offline_plan_refuses_a_stale_models_lock_in_one_line(project):
-    if project.db.dialect == "sqlite":
-        pytest.skip("SQLite builds the models in memory: it never needs the models' lock")
     v1 = project.copy_fixture("blog/models.py")
     v2 = project.copy_fixture("blog/models_v2.py")
     assert project.cli("snapshot", "--out", "schema.lock.yaml", models=v1).exit_code == 0

@@ -13,14 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from schemasync.config import load_settings
 from schemasync.errors import ConfigError
-from tests.conftest import Database, Project, project_on
+from tests.capabilities import lacks, requires, supports
+from tests.conftest import Database, Project
+from tests.harness import assert_converged
 
 BEFORE = """
 import sqlalchemy as sa
@@ -87,16 +88,6 @@ MYSQL_ONLINE = {
 }
 
 
-@pytest.fixture
-def pg_project(tmp_path: Path) -> Iterator[Project]:
-    yield from project_on("postgresql", tmp_path)
-
-
-@pytest.fixture
-def mysql_project(tmp_path: Path) -> Iterator[Project]:
-    yield from project_on("mysql", tmp_path)
-
-
 def _config(project: Project, **keys: object) -> None:
     (project.path / "schemasync.yaml").write_text("".join(f"{k}: {v}\n" for k, v in keys.items()))
 
@@ -109,13 +100,6 @@ def _plan(project: Project, models: str, *flags: str) -> dict:
 
 def _history(project: Project) -> list[dict]:
     return json.loads(project.cli("history", "--json").output)
-
-
-def _applied(project: Project, models: str) -> None:
-    """Applied, in sync, and nothing left to do (no false drift)."""
-    check = project.cli("check", models=models)
-    assert check.exit_code == 0, check.output
-    assert "No changes." in project.cli("plan", models=models).output
 
 
 def _start(project: Project) -> tuple[str, str]:
@@ -133,9 +117,9 @@ def test_online_apply_keeps_rows_and_leaves_nothing_to_do(project):
     _, after = _start(project)
     plan = _plan(project, after, "--online")
     modes = {op["summary"]: op["mode"] for op in plan["operations"]}
-    if project.db.dialect == "postgresql":
+    if supports(project.db, "concurrent_index_builds"):
         assert [(op["mode"], sql) for op in plan["operations"] for sql in op["sql"]] == POSTGRESQL_ONLINE
-    elif project.db.dialect == "mysql":
+    elif supports(project.db, "online_algorithms"):
         assert modes == MYSQL_ONLINE
         sql = {op["summary"]: op["sql"] for op in plan["operations"]}
         assert sql["add column users.nick VARCHAR(20)"] == ["ALTER TABLE users ADD COLUMN nick VARCHAR(20), ALGORITHM=INSTANT"]
@@ -154,48 +138,51 @@ def test_online_apply_keeps_rows_and_leaves_nothing_to_do(project):
     assert applied.exit_code == 0, applied.output
     assert project.db.rows("SELECT id, email, org_id, age, legacy, nick FROM users ORDER BY id") == [
         (1, "x@example.com", 1, 30, 7, None), (2, "y@example.com", 2, 40, 8, None)]
-    _applied(project, after)
+    assert_converged(project, after)
     assert _history(project)[0]["status"] == "applied"
-    if project.db.dialect == "postgresql":  # nothing half-done: every constraint validated, the temporary check gone
+    if supports(project.db, "not_valid_constraints"):  # nothing half-done: every constraint validated, the temporary check gone
         assert project.db.scalar("SELECT count(*) FROM pg_constraint WHERE NOT convalidated") == 0
         assert project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
         assert project.db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'users_email_not_null'") == 0
 
 
-def test_the_plan_shows_the_mode_and_the_hash_covers_it(pg_project):
-    _, after = _start(pg_project)
-    plain, online = _plan(pg_project, after), _plan(pg_project, after, "--online")
+@requires("concurrent_index_builds", "not_valid_constraints")
+def test_the_plan_shows_the_mode_and_the_hash_covers_it(project):
+    _, after = _start(project)
+    plain, online = _plan(project, after), _plan(project, after, "--online")
     assert plain["hash"] != online["hash"]
     assert {op["mode"] for op in plain["operations"]} == {"transaction"}
-    text = pg_project.cli("plan", "--online", models=after).output
+    text = project.cli("plan", "--online", models=after).output
     assert "create index ix_users_email on users (email) concurrently [online]" in text
     assert "hint: online mode: steps marked [online]" in text
-    sql = pg_project.cli("plan", "--online", "--sql", models=after).output
+    sql = project.cli("plan", "--online", "--sql", models=after).output
     assert "-- 14. validate foreign key users_org_id_fkey on users [online]\nALTER TABLE users VALIDATE CONSTRAINT users_org_id_fkey;" in sql
 
-    saved = pg_project.path / "plan.json"
-    assert pg_project.cli("plan", "--online", "--out", str(saved), models=after).exit_code == 0
+    saved = project.path / "plan.json"
+    assert project.cli("plan", "--online", "--out", str(saved), models=after).exit_code == 0
     edited = json.loads(saved.read_text())
     edited["operations"][0]["mode"] = "transaction"  # DROP INDEX CONCURRENTLY cannot run in a transaction
-    (pg_project.path / "edited.json").write_text(json.dumps(edited))
-    refused = pg_project.cli("apply", "--yes", "--plan", str(pg_project.path / "edited.json"))
+    (project.path / "edited.json").write_text(json.dumps(edited))
+    refused = project.cli("apply", "--yes", "--plan", str(project.path / "edited.json"))
     assert refused.exit_code == 1 and "hash does not match" in refused.output
     # A saved online plan runs online without --online: its steps say how.
-    applied = pg_project.cli("apply", "--yes", "--plan", str(saved))
+    applied = project.cli("apply", "--yes", "--plan", str(saved))
     assert applied.exit_code == 0, applied.output
-    _applied(pg_project, after)
+    assert_converged(project, after)
 
 
-def test_config_turns_online_mode_on_and_the_flag_off(pg_project):
-    _, after = _start(pg_project)
-    _config(pg_project, online="true")
-    assert "online" in {op["mode"] for op in _plan(pg_project, after)["operations"]}
-    assert {op["mode"] for op in _plan(pg_project, after, "--no-online")["operations"]} == {"transaction"}
+@requires("online_ddl")
+def test_config_turns_online_mode_on_and_the_flag_off(project):
+    _, after = _start(project)
+    _config(project, online="true")
+    assert "online" in {op["mode"] for op in _plan(project, after)["operations"]}
+    assert {op["mode"] for op in _plan(project, after, "--no-online")["operations"]} == {"transaction"}
 
 
-def test_sqlite_online_mode_changes_nothing(sqlite_project):
-    _, after = _start(sqlite_project)
-    plain, online = _plan(sqlite_project, after), _plan(sqlite_project, after, "--online")
+@lacks("online_ddl")
+def test_sqlite_online_mode_changes_nothing(project):
+    _, after = _start(project)
+    plain, online = _plan(project, after), _plan(project, after, "--online")
     assert online["hash"] == plain["hash"] and online["operations"] == plain["operations"]
     assert [h for h in online["hints"] if h not in plain["hints"]] == [
         "online mode changes nothing here: this database has no online DDL; the plan runs as usual, in one transaction"]
@@ -206,75 +193,78 @@ def test_sqlite_online_mode_changes_nothing(sqlite_project):
 UNIQUE_EMAIL = AFTER.replace('sa.Index("ux_users_email_org", "email", "org_id", unique=True)', 'sa.Index("ux_users_email_org", "email", unique=True)')
 
 
-def test_a_failed_concurrent_build_leaves_no_invalid_index(pg_project):
-    _start(pg_project)
-    pg_project.db.execute("UPDATE users SET email = 'same@example.com'")
-    models = pg_project.write_models("unique_email", UNIQUE_EMAIL)
-    plan = _plan(pg_project, models, "--online")
+@requires("concurrent_index_builds")
+def test_a_failed_concurrent_build_leaves_no_invalid_index(project):
+    _start(project)
+    project.db.execute("UPDATE users SET email = 'same@example.com'")
+    models = project.write_models("unique_email", UNIQUE_EMAIL)
+    plan = _plan(project, models, "--online")
     statements = [sql for op in plan["operations"] for sql in op["sql"]]
     failing = statements.index("CREATE UNIQUE INDEX CONCURRENTLY ux_users_email_org ON users (email)") + 1
 
     # Pre-flight would count the duplicates and refuse first (test_preflight.py): skip it to make the build fail.
-    failed = pg_project.cli("apply", "--yes", "--online", "--no-preflight", models=models)
+    failed = project.cli("apply", "--yes", "--online", "--no-preflight", models=models)
     assert failed.exit_code == 1
     assert f"statement {failing} of {len(statements)} failed: could not create unique index \"ux_users_email_org\"" in failed.output
     assert "Key (email)=(same@example.com) is duplicated." in failed.output
     assert "the INVALID index ux_users_email_org it left was dropped" in failed.output
     assert f"{failing - 1} of {len(statements)} statements were applied and committed" in failed.output
-    assert pg_project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
-    row = _history(pg_project)[0]
+    assert project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
+    row = _history(project)[0]
     assert (row["status"], row["steps_done"], row["steps_total"]) == ("failed", failing - 1, len(statements))
     assert "INVALID index ux_users_email_org it left was dropped" in row["error"]
 
     # What is left is exactly what did not run; with the data fixed, the next run finishes.
-    left = _plan(pg_project, models, "--online")
+    left = _plan(project, models, "--online")
     assert [sql for op in left["operations"] for sql in op["sql"]] == statements[failing - 1:]
-    pg_project.db.execute("UPDATE users SET email = 'u' || id || '@example.com'")
-    assert pg_project.cli("apply", "--yes", "--online", models=models).exit_code == 0
-    _applied(pg_project, models)
+    project.db.execute("UPDATE users SET email = 'u' || id || '@example.com'")
+    assert project.cli("apply", "--yes", "--online", models=models).exit_code == 0
+    assert_converged(project, models)
 
 
+@requires("concurrent_index_builds")
 @pytest.mark.parametrize("flags", [(), ("--online",)], ids=["plain", "online"])
-def test_an_invalid_index_is_never_taken_for_the_real_one(pg_project, flags):
+def test_an_invalid_index_is_never_taken_for_the_real_one(project, flags):
     """An INVALID index left by someone's failed CREATE INDEX CONCURRENTLY (or a killed apply):
     reflection does not count it, the plan drops it and builds it again."""
-    _, after = _start(pg_project)
-    pg_project.db.execute("UPDATE users SET email = 'same@example.com', org_id = 1")
-    engine = sa.create_engine(pg_project.db.url, isolation_level="AUTOCOMMIT")
+    _, after = _start(project)
+    project.db.execute("UPDATE users SET email = 'same@example.com', org_id = 1")
+    engine = sa.create_engine(project.db.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
         connection.exec_driver_sql("CREATE UNIQUE INDEX CONCURRENTLY ux_users_email_org ON users (email, org_id)")
     engine.dispose()
-    assert pg_project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 1
+    assert project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 1
 
-    pg_project.db.execute("UPDATE users SET email = 'u' || id || '@example.com'")
-    plan = _plan(pg_project, after, *flags)
+    project.db.execute("UPDATE users SET email = 'u' || id || '@example.com'")
+    plan = _plan(project, after, *flags)
     ops = [(op["op"], op["summary"]) for op in plan["operations"]]
     concurrently = " concurrently" if flags else ""
     assert ("drop_index", f"drop index ux_users_email_org on users{concurrently}") in ops
     assert ("create_index", f"create unique index ux_users_email_org on users (email, org_id){concurrently}") in ops
     assert any("ux_users_email_org on users is INVALID" in hint for hint in plan["hints"])
-    assert pg_project.cli("check", models=after).exit_code == 2
-    assert pg_project.cli("apply", "--yes", *flags, models=after).exit_code == 0
-    assert pg_project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
-    _applied(pg_project, after)
+    assert project.cli("check", models=after).exit_code == 2
+    assert project.cli("apply", "--yes", *flags, models=after).exit_code == 0
+    assert project.db.scalar("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
+    assert_converged(project, after)
 
 
-def test_a_failed_validation_drops_the_not_valid_key(pg_project):
-    _, after = _start(pg_project)
-    pg_project.db.execute("UPDATE users SET org_id = 99 WHERE id = 2")
-    failed = pg_project.cli("apply", "--yes", "--online", "--no-preflight", models=after)
+@requires("not_valid_constraints")
+def test_a_failed_validation_drops_the_not_valid_key(project):
+    _, after = _start(project)
+    project.db.execute("UPDATE users SET org_id = 99 WHERE id = 2")
+    failed = project.cli("apply", "--yes", "--online", "--no-preflight", models=after)
     assert failed.exit_code == 1
     assert "statement 14 of 14 failed: insert or update on table \"users\" violates foreign key constraint \"users_org_id_fkey\"" in failed.output
     assert "(Key (org_id)=(99) is not present in table \"orgs\".)" in failed.output
     assert "the NOT VALID constraint users_org_id_fkey on users was dropped" in failed.output
-    assert pg_project.db.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 0
-    assert _history(pg_project)[0]["steps_done"] == 13
-    left = _plan(pg_project, after, "--online")
+    assert project.db.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 0
+    assert _history(project)[0]["steps_done"] == 13
+    left = _plan(project, after, "--online")
     assert [op["op"] for op in left["operations"]] == ["add_foreign_key", "validate_constraint"]
 
-    pg_project.db.execute("UPDATE users SET org_id = 2 WHERE id = 2")
-    assert pg_project.cli("apply", "--yes", "--online", models=after).exit_code == 0
-    _applied(pg_project, after)
+    project.db.execute("UPDATE users SET org_id = 2 WHERE id = 2")
+    assert project.cli("apply", "--yes", "--online", models=after).exit_code == 0
+    assert_converged(project, after)
 
 
 MARIADB_VALIDATE = """BEGIN NOT ATOMIC
@@ -288,28 +278,29 @@ MARIADB_VALIDATE = """BEGIN NOT ATOMIC
 END"""
 
 
-def test_mariadb_checks_the_rows_under_a_key_it_added_unchecked(mysql_project):
+@requires("online_algorithms")
+def test_mariadb_checks_the_rows_under_a_key_it_added_unchecked(project):
     """The key goes in place with foreign_key_checks off; the next step finds the orphans, drops the
     key and its index again, and fails saying how many rows."""
-    _, after = _start(mysql_project)
-    mysql_project.db.execute("UPDATE users SET org_id = 99")
-    plan = _plan(mysql_project, after, "--online")
+    _, after = _start(project)
+    project.db.execute("UPDATE users SET org_id = 99")
+    plan = _plan(project, after, "--online")
     validate = [op for op in plan["operations"] if op["op"] == "validate_constraint"]
     assert [op["sql"] for op in validate] == [[MARIADB_VALIDATE]]
     total = sum(len(op["sql"]) for op in plan["operations"])
 
-    failed = mysql_project.cli("apply", "--yes", "--online", "--no-preflight", models=after)
+    failed = project.cli("apply", "--yes", "--online", "--no-preflight", models=after)
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert f"statement {total} of {total} failed: foreign key users_ibfk_1 on users: 2 rows refer to no row of orgs; the key was dropped again" in failed.output
-    assert mysql_project.db.rows("SHOW INDEX FROM users WHERE Key_name = 'users_ibfk_1'") == []
-    assert mysql_project.db.scalar("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()") == 0
-    assert _history(mysql_project)[0]["steps_done"] == total - 1
-    left = _plan(mysql_project, after, "--online")
+    assert project.db.rows("SHOW INDEX FROM users WHERE Key_name = 'users_ibfk_1'") == []
+    assert project.db.scalar("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()") == 0
+    assert _history(project)[0]["steps_done"] == total - 1
+    left = _plan(project, after, "--online")
     assert [op["op"] for op in left["operations"]] == ["add_foreign_key", "validate_constraint"]
 
-    mysql_project.db.execute("UPDATE users SET org_id = id")
-    assert mysql_project.cli("apply", "--yes", "--online", models=after).exit_code == 0
-    _applied(mysql_project, after)
+    project.db.execute("UPDATE users SET org_id = id")
+    assert project.cli("apply", "--yes", "--online", models=after).exit_code == 0
+    assert_converged(project, after)
 
 
 # --- waiting for locks: lock_timeout and bounded retries ----------------------------------------
@@ -357,42 +348,42 @@ def holding_a_lock(db: Database, release_after_waits: int | None) -> Iterator[Ca
         watcher.dispose()
 
 
-@pytest.fixture(params=["postgresql", "mysql"])
-def server_project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
-    yield from project_on(request.param, tmp_path)
+LOCK_TIMEOUT = {"postgresql": "300ms", "mysql": "1s"}  # MariaDB's lock_wait_timeout is in whole seconds
+ATTEMPTS = {"postgresql": 3, "mysql": 2}
 
 
 def _lock_config(project: Project, attempts: int) -> None:
-    # MariaDB's lock_wait_timeout is in whole seconds.
-    _config(project, online="true", online_lock_timeout="300ms" if project.db.dialect == "postgresql" else "1s", online_attempts=attempts)
+    _config(project, online="true", online_lock_timeout=LOCK_TIMEOUT[project.db.dialect], online_attempts=attempts)
 
 
-def test_a_step_waiting_for_a_lock_gives_up_and_tries_again(server_project):
-    _start(server_project)
-    models = server_project.write_models("extra", ADD_COLUMN)
-    _lock_config(server_project, attempts=4)
-    with holding_a_lock(server_project.db, release_after_waits=2) as waits:
-        applied = server_project.cli("apply", "--yes", models=models)
+@requires("lock_timeouts")
+def test_a_step_waiting_for_a_lock_gives_up_and_tries_again(project):
+    _start(project)
+    models = project.write_models("extra", ADD_COLUMN)
+    _lock_config(project, attempts=4)
+    with holding_a_lock(project.db, release_after_waits=2) as waits:
+        applied = project.cli("apply", "--yes", models=models)
     assert applied.exit_code == 0, applied.output
     assert waits() >= 2  # it waited, gave up, and waited again before the lock came free
-    assert _has_column(server_project.db, "users", "extra")
-    _applied(server_project, models)
+    assert _has_column(project.db, "users", "extra")
+    assert_converged(project, models)
 
 
-def test_a_lock_held_for_ever_fails_cleanly_after_the_attempts(server_project):
-    _start(server_project)
-    models = server_project.write_models("extra", ADD_COLUMN)
-    attempts = 3 if server_project.db.dialect == "postgresql" else 2
-    _lock_config(server_project, attempts=attempts)
-    with holding_a_lock(server_project.db, release_after_waits=None) as waits:
-        failed = server_project.cli("apply", "--yes", models=models)
+@requires("lock_timeouts")
+def test_a_lock_held_for_ever_fails_cleanly_after_the_attempts(project):
+    _start(project)
+    models = project.write_models("extra", ADD_COLUMN)
+    attempts = ATTEMPTS[project.db.dialect]
+    _lock_config(project, attempts=attempts)
+    with holding_a_lock(project.db, release_after_waits=None) as waits:
+        failed = project.cli("apply", "--yes", models=models)
         seen = waits()
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert f"gave up after {attempts} attempts" in failed.output
     assert "0 of 1 statements were applied and committed" in failed.output
     assert seen == attempts
-    assert not _has_column(server_project.db, "users", "extra")
-    row = _history(server_project)[0]
+    assert not _has_column(project.db, "users", "extra")
+    row = _history(project)[0]
     assert (row["status"], row["steps_done"]) == ("failed", 0)
 
 
@@ -471,17 +462,18 @@ MATRIX_MODES = {
 }
 
 
-def test_mariadb_runs_each_change_with_the_algorithm_the_plan_names(mysql_project):
+@requires("online_algorithms")
+def test_mariadb_runs_each_change_with_the_algorithm_the_plan_names(project):
     """The server refuses an ALTER whose algorithm it cannot honour: applying proves each line."""
-    before, after = mysql_project.write_models("before", MATRIX_BEFORE), mysql_project.write_models("after", MATRIX_AFTER)
-    assert mysql_project.cli("apply", "--yes", models=before).exit_code == 0
-    mysql_project.db.execute("INSERT INTO parent (id) VALUES (1)", "INSERT INTO t (id, a, b, c, d, e, f, p, h) VALUES (1, 1, 'x', 3, 4, 1, 6, 1, 8)")
-    plan = _plan(mysql_project, after, "--online")
+    before, after = project.write_models("before", MATRIX_BEFORE), project.write_models("after", MATRIX_AFTER)
+    assert project.cli("apply", "--yes", models=before).exit_code == 0
+    project.db.execute("INSERT INTO parent (id) VALUES (1)", "INSERT INTO t (id, a, b, c, d, e, f, p, h) VALUES (1, 1, 'x', 3, 4, 1, 6, 1, 8)")
+    plan = _plan(project, after, "--online")
     assert {op["summary"]: op["mode"] for op in plan["operations"]} == MATRIX_MODES
-    applied = mysql_project.cli("apply", "--yes", "--online", "--allow-destructive", models=after)
+    applied = project.cli("apply", "--yes", "--online", "--allow-destructive", models=after)
     assert applied.exit_code == 0, applied.output
-    assert mysql_project.db.rows("SELECT id, a2, b, c, d, e, f, p, g FROM t") == [(1, 1, "x", 3, 4, 1, 6, 1, None)]
-    _applied(mysql_project, after)
+    assert project.db.rows("SELECT id, a2, b, c, d, e, f, p, g FROM t") == [(1, 1, "x", 3, 4, 1, 6, 1, None)]
+    assert_converged(project, after)
 
 
 PACKED = """
@@ -491,21 +483,22 @@ sa.Table("packed", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.C
 """
 
 
-def test_mariadb_says_when_it_cannot_run_a_step_online(mysql_project):
+@requires("online_algorithms")
+def test_mariadb_says_when_it_cannot_run_a_step_online(project):
     """ROW_FORMAT=COMPRESSED tables take no INSTANT column change: the step fails before it runs, clearly."""
-    mysql_project.db.execute("CREATE TABLE packed (id INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY) ROW_FORMAT=COMPRESSED", "INSERT INTO packed (id) VALUES (1)")
-    models = mysql_project.write_models("packed", PACKED)
-    plan = _plan(mysql_project, models, "--online")
+    project.db.execute("CREATE TABLE packed (id INTEGER NOT NULL AUTO_INCREMENT PRIMARY KEY) ROW_FORMAT=COMPRESSED", "INSERT INTO packed (id) VALUES (1)")
+    models = project.write_models("packed", PACKED)
+    plan = _plan(project, models, "--online")
     assert [(op["summary"], op["mode"]) for op in plan["operations"]] == [("add column packed.note VARCHAR(20)", "instant")]
-    failed = mysql_project.cli("apply", "--yes", "--online", models=models)
+    failed = project.cli("apply", "--yes", "--online", models=models)
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert "the server cannot run this step online (ALGORITHM=INSTANT is not supported for this operation. Try ALGORITHM=INPLACE)" in failed.output
     assert "without online mode the server chooses the algorithm itself" in failed.output
-    assert not _has_column(mysql_project.db, "packed", "note")
-    assert _history(mysql_project)[0]["status"] == "failed"
-    assert mysql_project.cli("apply", "--yes", models=models).exit_code == 0  # the server picks INPLACE itself
-    assert mysql_project.db.rows("SELECT id, note FROM packed") == [(1, None)]
-    _applied(mysql_project, models)
+    assert not _has_column(project.db, "packed", "note")
+    assert _history(project)[0]["status"] == "failed"
+    assert project.cli("apply", "--yes", models=models).exit_code == 0  # the server picks INPLACE itself
+    assert project.db.rows("SELECT id, note FROM packed") == [(1, None)]
+    assert_converged(project, models)
 
 
 # --- configuration ----------------------------------------------------------------------------------

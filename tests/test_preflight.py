@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from tests.capabilities import DIALECTS, dialects_with
+
 V1 = """
 import sqlalchemy as sa
 metadata = sa.MetaData()
@@ -89,14 +91,15 @@ def _state_rows(project) -> int:
 # Narrowings fail only where the server refuses a value that does not fit: MariaDB (strict mode)
 # for text and numbers, PostgreSQL for numbers (its USING cast cuts text: data loss, kept for
 # rollback); SQLite enforces neither and keeps every value.
-REFUSED_ON = {"narrow_text": {"mysql"}, "narrow_integer": {"mysql", "postgresql"}}
+# The capability that makes the server refuse each narrowing (the other cases fail everywhere).
+REFUSED_BY = {"narrow_text": "refuses_cutting_text", "narrow_integer": "refuses_numbers_out_of_range"}
+REFUSING = [(case, d) for case in sorted(CASES) for d in (dialects_with(REFUSED_BY[case]) if case in REFUSED_BY else DIALECTS)]
+TAKING = [(case, d) for case in sorted(REFUSED_BY) for d in dialects_with(lacking=(REFUSED_BY[case],))]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize(("case", "db"), REFUSING, indirect=["db"])
 def test_preflight_refuses_with_the_exact_count_and_changes_nothing(project, case):
     after_source, *expected = CASES[case]
-    if project.db.dialect not in REFUSED_ON.get(case, {project.db.dialect}):
-        pytest.skip(f"{project.db.dialect} does not fail this narrowing (test_narrowing_that_the_server_takes_is_data_loss_not_failure)")
     before = project.write_models("v1", models())
     after = project.write_models(f"v2_{case}", after_source)
     assert project.cli("apply", "--yes", models=before).exit_code == 0
@@ -181,12 +184,10 @@ def test_a_saved_plan_carries_its_preconditions(project, tmp_path):
     assert refused.exit_code == 1 and "child.email: 2 rows are NULL" in refused.output
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED_ON))
+@pytest.mark.parametrize(("case", "db"), TAKING, indirect=["db"])
 def test_narrowing_that_the_server_takes_is_data_loss_not_failure(project, case):
     """Where the server cuts (PostgreSQL text) or keeps (SQLite) what does not fit, there is nothing
     to refuse: the step is data loss, needs --allow-destructive, and the old values are kept."""
-    if project.db.dialect in REFUSED_ON[case]:
-        pytest.skip(f"{project.db.dialect} refuses this narrowing (test_preflight_refuses_with_the_exact_count_and_changes_nothing)")
     after_source = CASES[case][0]
     before = project.write_models("v1", models())
     after = project.write_models(f"v2_{case}", after_source)

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +67,7 @@ def run_in_terminal(command: str, cwd: Path, answer: bytes, timeout: float = 120
 
 def test_the_ci_script_runs_the_readme_test_command():
     test_command = _blocks("bash")[1].strip()
-    assert test_command.endswith("python -m pytest")
+    assert test_command.endswith("python -m pytest -n auto")  # every test, on one worker per CPU
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
@@ -79,6 +81,7 @@ def test_the_readme_demo_command_runs(tmp_path):
     assert "create table users" in result.stdout and "In sync" in result.stdout
 
 
+@pytest.mark.slow  # the README session in subprocesses and a terminal
 def test_the_readme_session_runs_line_by_line(tmp_path):
     folder = _blog_copy(tmp_path)
     lines = [line.removeprefix("$ ").split("  #")[0].strip() for line in _blocks("console")[0].splitlines() if line.startswith("$ ")]

@@ -8,21 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemasync.errors import ExitCode
-
-HEADER = "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
-
-
-def converges(project, *versions: str) -> None:
-    """Apply each version of the models in turn; after each, nothing is left to do."""
-    for number, source in enumerate(versions, 1):
-        models = project.write_models(f"v{number}", HEADER + source)
-        applied = project.cli("apply", "--yes", "--allow-destructive", models=models)
-        assert applied.exit_code == ExitCode.OK, f"version {number}: {applied.output}"
-        check = project.cli("check", models=models)
-        assert check.exit_code == ExitCode.OK, f"version {number}: {check.output}"
-        assert "No changes." in project.cli("plan", models=models).output
-
+from tests.harness import converge, converge_each
 
 PARENT = 'sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True){extra})\n'
 CHILD = 'sa.Table("child", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("parent_id", {type}, sa.ForeignKey("parent.id")))\n'
@@ -30,7 +16,7 @@ CHILD = 'sa.Table("child", metadata, sa.Column("id", sa.Integer, primary_key=Tru
 
 def test_renaming_a_primary_key_that_a_foreign_key_references(project):
     """Dropping a referenced primary key (to rename it) failed: the foreign keys on it stayed in the way."""
-    converges(
+    converge_each(
         project,
         PARENT.format(extra="") + CHILD.format(type="sa.Integer"),
         PARENT.format(extra=', sa.PrimaryKeyConstraint("id", name="pk_parent")') + CHILD.format(type="sa.Integer"),
@@ -39,7 +25,7 @@ def test_renaming_a_primary_key_that_a_foreign_key_references(project):
 
 def test_named_unique_on_a_referenced_primary_key(project):
     """PostgreSQL folds a named UNIQUE on the primary key's columns into the key (renaming it); the rename failed."""
-    converges(
+    converge_each(
         project,
         PARENT.format(extra="") + CHILD.format(type="sa.Integer"),
         PARENT.format(extra=', sa.UniqueConstraint("id", name="uq_parent_id")') + CHILD.format(type="sa.Integer"),
@@ -48,7 +34,7 @@ def test_named_unique_on_a_referenced_primary_key(project):
 
 def test_widening_a_referenced_key_while_the_referencing_table_is_dropped(project):
     """The foreign key of a table being dropped was put back after the referenced column changed type."""
-    converges(
+    converge_each(
         project,
         PARENT.format(extra="") + CHILD.format(type="sa.Integer"),
         'sa.Table("parent", metadata, sa.Column("id", sa.BigInteger, primary_key=True))\n',
@@ -63,13 +49,13 @@ def test_dropping_the_index_a_foreign_key_uses(project, index):
         ' sa.ForeignKeyConstraint(["parent_id"], ["parent.id"], name="fk_child_parent"){extra})\n'
     )
     parent = PARENT.format(extra="")
-    converges(project, parent + child.format(extra=""), parent + child.format(extra=", " + index), parent + child.format(extra=""))
+    converge_each(project, parent + child.format(extra=""), parent + child.format(extra=", " + index), parent + child.format(extra=""))
 
 
 def test_identical_unnamed_checks_are_two_steps(project):
     """Two identical unnamed checks made two equal operations, and ordering merged them into one step."""
     table = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", {type}){checks})\n'
-    converges(
+    converge_each(
         project,
         table.format(type="sa.Numeric(7, 3)", checks=', sa.CheckConstraint("n > 0")'),
         table.format(type="sa.Integer", checks=', sa.CheckConstraint("n > 0")' * 2),
@@ -80,12 +66,12 @@ def test_identical_unnamed_checks_are_two_steps(project):
 def test_changing_the_type_of_a_column_whose_old_default_cannot_be_cast(project):
     """PostgreSQL casts the old default during a type change ('' to bigint) and failed, though a new default was set."""
     table = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", {type}, server_default={default}))\n'
-    converges(project, table.format(type="sa.String(200)", default='""'), table.format(type="sa.BigInteger", default='"5"'))
+    converge_each(project, table.format(type="sa.String(200)", default='""'), table.format(type="sa.BigInteger", default='"5"'))
 
 
 def test_an_index_name_moving_to_a_new_table_while_its_old_table_is_rebuilt(project):
     """SQLite index names are global: the new table took the name before the rebuild had dropped the old index."""
-    converges(
+    converge_each(
         project,
         'a = sa.Table("a", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("c", sa.Integer), sa.Column("d", sa.Integer))\n'
         'sa.Index("ix_c", a.c.c)\n',
@@ -97,7 +83,7 @@ def test_an_index_name_moving_to_a_new_table_while_its_old_table_is_rebuilt(proj
 
 def test_replacing_every_column_of_a_table(project):
     """The SQLite rebuild copied rows with no column in common: `INSERT INTO t () SELECT  FROM ...`."""
-    converges(
+    converge_each(
         project,
         'sa.Table("t", metadata, sa.Column("k1", sa.Integer, primary_key=True), sa.Column("k2", sa.String(10), primary_key=True), sa.Column("c3", sa.BigInteger))\n',
         'sa.Table("t", metadata, sa.Column("k4", sa.Integer, primary_key=True), sa.Column("k5", sa.String(10), primary_key=True), sa.Column("c6", sa.Float))\n',
@@ -106,7 +92,7 @@ def test_replacing_every_column_of_a_table(project):
 
 def test_a_new_table_referencing_a_key_whose_type_changes(project):
     """The new table's foreign key was created before the referenced key changed type (MySQL errno 150)."""
-    converges(
+    converge_each(
         project,
         'sa.Table("parent", metadata, sa.Column("id", sa.BigInteger, primary_key=True))\n',
         'sa.Table("parent", metadata, sa.Column("id", sa.SmallInteger, primary_key=True))\n'
@@ -131,15 +117,15 @@ def test_adopting_a_table_whose_integer_key_has_no_sequence(project):
     """PostgreSQL rendered no SQL for an autoincrement-only change: the step 'applied' and never converged."""
     project.db.execute("CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, n INTEGER)", "INSERT INTO t (id, n) VALUES (1, 10), (2, 20)")
     serial = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True{options}), sa.Column("n", sa.Integer))\n'
-    converges(project, serial.format(options=""))
+    converge_each(project, serial.format(options=""))
     project.db.execute("INSERT INTO t (n) VALUES (30)")
     assert project.db.rows("SELECT id, n FROM t ORDER BY id") == [(1, 10), (2, 20), (3, 30)]
-    converges(project, serial.format(options=", autoincrement=False"), serial.format(options=""))
+    converge_each(project, serial.format(options=", autoincrement=False"), serial.format(options=""))
 
 
 def test_a_new_table_referencing_a_primary_key_being_renamed(project):
     """The new table's foreign key was created while the referenced primary key was off (being renamed)."""
-    converges(
+    converge_each(
         project,
         PARENT.format(extra=""),
         PARENT.format(extra=', sa.PrimaryKeyConstraint("id", name="pk_parent")') + CHILD.format(type="sa.Integer"),
@@ -158,18 +144,15 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(20)))
 """)
-    assert project.cli("apply", "--yes", models=before).exit_code == 0
-    applied = project.cli("apply", "--yes", models=after)
-    assert applied.exit_code == 0, applied.output
-    assert "No changes." in project.cli("plan", models=after).output
-    assert project.cli("check", models=after).exit_code == 0
+    converge(project, before)
+    converge(project, after)
     project.db.execute("INSERT INTO events (name) VALUES ('a'), ('b')")
     assert project.db.rows("SELECT id, name FROM events ORDER BY id") == [(1, "a"), (2, "b")]
 
 
 def test_a_colon_in_a_default_or_a_check_is_text_not_a_parameter(project):
     """`text(":draft")` took the colon for a bind parameter: the server got DEFAULT NULL (found by export)."""
-    converges(
+    converge_each(
         project,
         'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True))\n',
         'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), '
@@ -182,7 +165,7 @@ def test_an_unnamed_unique_named_like_the_index_a_new_tables_foreign_key_would_g
     """MariaDB names an unnamed unique index after its first column, and so the index it gives a
     foreign key of CREATE TABLE that has none: the unique index goes inside CREATE TABLE (found by
     test_convergence.py: "Duplicate key name 'c11'")."""
-    converges(project, """
+    converge_each(project, """
 sa.Table("t0", metadata, sa.Column("k1", sa.Integer, primary_key=True), sa.Column("k2", sa.String(10), primary_key=True))
 sa.Table("t7", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("c11", sa.Integer, nullable=False),
     sa.Column("c12", sa.String(10), nullable=False), sa.ForeignKeyConstraint(["c11", "c12"], ["t0.k1", "t0.k2"]),

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from schemasync import history
 from schemasync.config import load_settings
+from tests.capabilities import requires, supports
 from tests.test_rollback import V1, V2, _seed, _tables, _v1_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def _killed(project, models: str, kill_at: int) -> None:
 
 def _wait_until_the_server_noticed(db) -> None:
     """The server ends the dead session (and frees its lock) when it sees the socket close."""
-    if db.dialect == "sqlite":
+    if not supports(db, "concurrent_sessions"):
         return
     engine = sa.create_engine(db.url)
     try:
@@ -121,7 +122,7 @@ def _history(project) -> list[dict]:
 
 def _assert_state_after_the_kill(project, v1: str, before: dict, kill_at: int) -> None:
     history = _history(project)
-    if project.db.dialect == "mysql":
+    if not supports(project.db, "transactional_ddl"):
         assert [(h["id"], h["kind"], h["status"]) for h in history] == [(2, "apply", "interrupted"), (1, "apply", "applied")]
         assert history[0]["steps_done"] == kill_at - 1 and "interrupted" in history[0]["error"]
         assert project.cli("check", models=v1).exit_code == 2  # the committed steps are there
@@ -142,7 +143,7 @@ def test_after_a_killed_apply_apply_finishes_the_job_and_rollback_undoes_it(proj
     assert project.cli("check", models=v2).exit_code == 0
     history = _history(project)
     assert history[0]["status"] == "applied"
-    if project.db.dialect == "mysql":  # the interrupted row is recorded as such once an apply held the lock
+    if not supports(project.db, "transactional_ddl"):  # the interrupted row is recorded as such once an apply held the lock
         assert history[1]["status"] == "interrupted"
         assert project.db.scalar("SELECT status FROM schema_state WHERE id = 2") == "interrupted"
 
@@ -161,7 +162,7 @@ def test_after_a_killed_apply_rollback_works(project):
     rolled = project.cli("rollback", "--yes")
     assert rolled.exit_code == 0, rolled.output
     history = _history(project)
-    if project.db.dialect == "mysql":  # the interrupted apply is undone: v1 with its data
+    if not supports(project.db, "transactional_ddl"):  # the interrupted apply is undone: v1 with its data
         assert [(h["kind"], h["status"]) for h in history[:2]] == [("rollback", "applied"), ("apply", "rolled back")]
     else:  # nothing of the killed apply is left: the rollback undoes apply #1, keeping its rows ...
         assert [(h["kind"], h["status"]) for h in history] == [("rollback", "applied"), ("apply", "rolled back")]
@@ -195,7 +196,7 @@ def test_after_a_killed_rollback_rollback_and_roll_forward_work(project, then, w
 
     _killed(project, "", _rollback_kill_at(project, where))
     latest = _history(project)[0]
-    if project.db.dialect == "mysql":
+    if not supports(project.db, "transactional_ddl"):
         assert (latest["kind"], latest["status"]) == ("rollback", "interrupted") and latest["steps_done"] > 0
         assert project.cli("check", models=v2).exit_code == 2
     else:
@@ -217,10 +218,9 @@ def test_after_a_killed_rollback_rollback_and_roll_forward_work(project, then, w
     assert _after_v2(project) == written
 
 
+@requires("concurrent_sessions")  # SQLite: a running row is never visible outside its own transaction, so never stale
 def test_the_migration_lock_is_seen_held_by_a_live_apply_and_free_after_it(project):
     """What tells a dead session's `running` row from a live one: the lock a live apply holds."""
-    if project.db.dialect == "sqlite":
-        pytest.skip("SQLite: a running row is never visible outside its own transaction, so it is never stale")
     engine = sa.create_engine(project.db.url)
     try:
         from schemasync.dialects import dialect_for

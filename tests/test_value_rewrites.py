@@ -15,7 +15,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.test_regressions import HEADER, converges
+from tests.harness import HEADER
+from tests.harness import converge_each as converges
 
 TABLE = 'sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("a", sa.Integer), {column})\n'
 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:107c49b4bed9fa77c401faae96391bcdc7317c860759968f06bcab575d63de7e (postgresql)
+
 -- 1. add check ck_players_number on players: number >= 0 AND number <= 99 [data-dependent, long-lock]
 ALTER TABLE players ADD CONSTRAINT ck_players_number CHECK (number >= 0 AND number <= 99);
 

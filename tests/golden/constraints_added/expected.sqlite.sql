@@ -1,3 +1,5 @@
+-- schemasync plan sha256:5e9a8941ae61db36092bacd385a12adf55d8632ea3487b191f283466d0d28230 (sqlite)
+
 -- 1. rebuild table players (copy rows) to: add foreign key fk_players_team players(team_id) -> teams(id); add check ck_players_number on players: number BETWEEN 0 AND 99 [data-dependent, table-rewrite, long-lock]
 CREATE TABLE _schemasync_new_players (
 	id INTEGER NOT NULL, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:a073c3766d94cd3dc2028a5e3a33aef9a4819c9fea07eeb2833444dadf6d4779 (mysql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER(11) NOT NULL AUTO_INCREMENT, 

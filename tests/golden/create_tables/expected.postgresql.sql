@@ -1,3 +1,5 @@
+-- schemasync plan sha256:607bdf3613738ab88511b2ef92cbf741c4e274f5f489e88ad32cb15e7b60654a (postgresql)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id SERIAL NOT NULL, 

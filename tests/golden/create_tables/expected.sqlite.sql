@@ -1,3 +1,5 @@
+-- schemasync plan sha256:bdea7339a3bca1347b49494f8a8a2a33a72f977ba23d66fb19f705d5c7ba261c (sqlite)
+
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL, 

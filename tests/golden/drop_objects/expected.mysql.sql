@@ -1,3 +1,5 @@
+-- schemasync plan sha256:9bb52e7496b88fdbdb496ce9a62f27490627a938bab9f87593223299191fcf57 (mysql)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 

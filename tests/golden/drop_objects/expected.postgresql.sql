@@ -1,3 +1,5 @@
+-- schemasync plan sha256:2740e8425c3d81a71b2f9b1848ec2a56f61561cdebd176b9f6d32e93a8863bed (postgresql)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:5e28f79a7c40604a8be598c93245d477e731fcfffe4b9d89208b5e25c9eeb411 (sqlite)
+
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:ffa2ed65da80268d75cb8b4684b9ecada726fc7be80000854b78c5c1a8188f32 (mysql)
+
 -- 1. add column items.sku VARCHAR(12)
 ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 

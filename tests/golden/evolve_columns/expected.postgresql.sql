@@ -1,3 +1,5 @@
+-- schemasync plan sha256:0551c0fd125b609f720b89a4646e4a178f9d4860fb8070073a5a6446c3c29cc6 (postgresql)
+
 -- 1. add column items.sku VARCHAR(12)
 ALTER TABLE items ADD COLUMN sku VARCHAR(12);
 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:bd319cf081327cfc255de7aa05df3f2198c242d04c9259c5639058722079ad14 (mysql)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id INTEGER(11) NOT NULL AUTO_INCREMENT, 

@@ -1,3 +1,5 @@
+-- schemasync plan sha256:e15a96198ae19fd6e90f7790341cba9c65f139830ee11365b27ceeec1a90414c (sqlite)
+
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
 	id INTEGER NOT NULL, 

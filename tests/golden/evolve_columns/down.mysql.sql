@@ -1,0 +1,22 @@
+-- schemasync plan sha256:9f77b4d428976d7eba46c2f2617b132664945eb82f8bae213771ea4683be9e8b (mysql)
+
+-- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
+CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
+
+-- 2. drop index ix_items_sku on items
+DROP INDEX ix_items_sku ON items;
+
+-- 3. alter column items.name: type VARCHAR(100) -> VARCHAR(20), set NOT NULL (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+ALTER TABLE items MODIFY name VARCHAR(20) NOT NULL;
+
+-- 4. alter column items.note: type TEXT -> VARCHAR(50), comment (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+ALTER TABLE items MODIFY note VARCHAR(50);
+
+-- 5. alter column items.qty: type BIGINT(20) -> INTEGER(11), default 5 -> 1 (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+ALTER TABLE items MODIFY qty INTEGER(11) DEFAULT 1;
+
+-- 6. drop column items.sku (destructive) [data-loss]
+ALTER TABLE items DROP COLUMN sku;
+
+-- 7. drop column items.price (destructive) [data-loss]
+ALTER TABLE items DROP COLUMN price;

@@ -1,0 +1,16 @@
+-- schemasync plan sha256:4f2c354d9bae379eeb4619b194a3bdc0eb0507cf82dc370d7068a9ebfe589b50 (mysql)
+
+-- 1. keep the rows of table departments in schemasync_backup_3_departments
+CREATE TABLE schemasync_backup_3_departments AS SELECT id, head_id FROM departments;
+
+-- 2. keep the rows of table employees in schemasync_backup_3_employees
+CREATE TABLE schemasync_backup_3_employees AS SELECT id, department_id FROM employees;
+
+-- 3. drop foreign key fk_departments_head on departments(head_id)
+ALTER TABLE departments DROP FOREIGN KEY fk_departments_head;
+
+-- 4. drop table employees (destructive) [data-loss]
+DROP TABLE employees;
+
+-- 5. drop table departments (destructive) [data-loss]
+DROP TABLE departments;
