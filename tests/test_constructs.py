@@ -7,9 +7,12 @@ import json
 
 import pytest
 
-from tests.test_indexes import HEADER, MYSQL, POSTGRES, converge, ops, run_chain, sql
+from tests.harness import converge, ops, sql
+from tests.test_indexes import HEADER, run_chain
 
 PG_SQLITE = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+POSTGRES = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+MYSQL = pytest.mark.parametrize("db", ["mysql"], indirect=True)
 
 # --- PostgreSQL 15: NULLS NOT DISTINCT ---------------------------------------------------------------
 
@@ -41,7 +44,7 @@ def test_postgresql_nulls_not_distinct_on_unique_constraints_and_indexes(project
 @POSTGRES
 def test_postgresql_nulls_not_distinct_is_enforced(project):
     on = ", postgresql_nulls_not_distinct=True"
-    converge(project, ACCOUNTS.format(unique=on, index=""), "v0")
+    converge(project, ACCOUNTS.format(unique=on, index=""), "--allow-destructive", name="v0")
     project.db.execute("INSERT INTO accounts (id, email) VALUES (1, NULL)")
     with pytest.raises(Exception, match="uq_accounts_email"):
         project.db.execute("INSERT INTO accounts (id, email) VALUES (2, NULL)")
@@ -75,7 +78,7 @@ def test_foreign_key_match_and_deferral_are_compared_and_applied(project):
 
 @POSTGRES
 def test_postgresql_match_full_is_enforced(project):
-    converge(project, FAMILY.format(options=', match="FULL"'), "v0")
+    converge(project, FAMILY.format(options=', match="FULL"'), "--allow-destructive", name="v0")
     project.db.execute("INSERT INTO parents (id, id2) VALUES (1, 1)")
     with pytest.raises(Exception, match="MATCH FULL"):
         project.db.execute("INSERT INTO kids (id, pid, pid2) VALUES (1, 1, NULL)")
@@ -118,7 +121,7 @@ def test_mariadb_descending_index_parts(project):
 
 @MYSQL
 def test_mariadb_descending_parts_are_built_descending(project):
-    converge(project, EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), "kind")'), "v0")
+    converge(project, EVENTS.format(indexes='sa.Index("ix_events_at", sa.column("at").desc(), "kind")'), "--allow-destructive", name="v0")
     assert collations(project, "events") == [("ix_events_at", "at", "D"), ("ix_events_at", "kind", "A")]
 
 
@@ -159,7 +162,7 @@ def test_postgresql_sequence_defaults_stay_sequence_defaults(project, schema):
 
 @POSTGRES
 def test_postgresql_sequence_default_draws_from_its_sequence(project):
-    converge(project, orders('seq = sa.Sequence("order_no_seq", metadata=metadata, start=7)', ", seq, server_default=seq.next_value()"), "v0")
+    converge(project, orders('seq = sa.Sequence("order_no_seq", metadata=metadata, start=7)', ", seq, server_default=seq.next_value()"), "--allow-destructive", name="v0")
     project.db.execute("INSERT INTO orders (id) VALUES (1)", "INSERT INTO orders (id) VALUES (2)")
     assert project.db.rows("SELECT no FROM orders ORDER BY id") == [(7,), (8,)]
 
@@ -242,7 +245,7 @@ def test_mariadb_partitioning_built_changed_and_removed(project):
 
 @MYSQL
 def test_mariadb_partitioning_reaches_the_server(project):
-    converge(project, LOGS.format(options=', mysql_partition_by="RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)"'), "v0")
+    converge(project, LOGS.format(options=', mysql_partition_by="RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)"'), "--allow-destructive", name="v0")
     assert [(name, method) for name, method, _ in partitions(project)] == [("p0", "RANGE"), ("p1", "RANGE")]
 
 
@@ -278,7 +281,7 @@ def test_postgresql_exclusion_constraints_created_changed_and_dropped(project):
 
 @POSTGRES
 def test_postgresql_exclusion_constraint_is_enforced(project):
-    converge(project, BOOKINGS.format(exclusions=NAMED), "v0")
+    converge(project, BOOKINGS.format(exclusions=NAMED), "--allow-destructive", name="v0")
     project.db.execute(BOOKING_ROWS[0])
     with pytest.raises(Exception, match="ex_bookings_during"):
         project.db.execute("INSERT INTO bookings (id, room, during) VALUES (3, 1, '[2026-01-01 10:30, 2026-01-01 10:45)')")
