@@ -19,10 +19,10 @@ from schemasync.errors import PlanError
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddEnumValue,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
-    AddEnumValue,
     AlterColumn,
     AlterSequence,
     BackupColumns,
@@ -33,8 +33,8 @@ from schemasync.operations import (
     CreateSequence,
     CreateTable,
     CreateView,
-    DropCheck,
     DropAutoIncrement,
+    DropCheck,
     DropColumn,
     DropEnum,
     DropForeignKey,
@@ -61,7 +61,7 @@ from schemasync.operations import (
     SetTableOptions,
     SwapEnum,
 )
-from schemasync.snapshot import TableKey, key_order
+from schemasync.snapshot import ForeignKey, TableKey, key_order
 from schemasync.viewplan import dependencies
 
 # The phases a plan runs in, first to last. Every operation belongs to one (PHASE_OF); inside a
@@ -162,7 +162,7 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
-    sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
+    sequence: list[Operation] = [*ordered_creates, *ordered_drops, *_order_views(views), *sorted(rest, key=_within_phase)]
     return sorted(sequence, key=phase_rank)
 
 
@@ -171,7 +171,7 @@ def phase_rank(op: Operation) -> int:
     return _RANK[type(op)]
 
 
-def _within_phase(op: Operation) -> tuple:
+def _within_phase(op: Operation) -> tuple[object, ...]:
     """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
@@ -183,7 +183,7 @@ def _within_phase(op: Operation) -> tuple:
     return (key_order(op.table), op.op, generated_first)
 
 
-def _order_views(views: list[Operation]) -> list[Operation]:
+def _order_views(views: Sequence[Operation]) -> list[Operation]:
     """Views are created after the views they read, and dropped before them."""
     creates = {op.table: op for op in views if isinstance(op, CreateView)}
     drops = {op.table: op for op in views if isinstance(op, DropView)}
@@ -232,7 +232,7 @@ def _order_drops(drops: list[DropTable], split_fk_cycles: bool) -> tuple[list[Dr
     return [by_key[k] for k in ordered_keys], released
 
 
-def fk_target(fk) -> TableKey:
+def fk_target(fk: ForeignKey) -> TableKey:
     return (fk.referred_schema, fk.referred_table)
 
 
