@@ -46,7 +46,10 @@ def build(path: Path, tables: int) -> sa.Engine:
 def timed(engine: sa.Engine, work) -> tuple[float, int, int]:
     """Seconds, statements run, statements that read sqlite_master."""
     statements: list[str] = []
-    listener = lambda conn, cursor, statement, *rest: statements.append(statement)
+
+    def listener(conn, cursor, statement, *rest):
+        statements.append(statement)
+
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         with engine.connect() as connection:

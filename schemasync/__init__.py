@@ -3,4 +3,4 @@
 from schemasync.view import View
 
 __all__ = ["View"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

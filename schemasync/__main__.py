@@ -4,6 +4,6 @@ import gc
 
 gc.disable()
 
-from schemasync.cli import main
+from schemasync.cli import main  # noqa: E402  (after gc.disable(), on purpose)
 
 main()

@@ -70,6 +70,7 @@ def adopt(settings: Settings, accept: Callable[[Plan], bool]) -> AdoptReport:
                                "use `schemasync plan` and `schemasync check`")
         found = plan_on(target, metadata)
         differences = found.plan
+        assert found.live is not None, "plan_on always reports the live schema it read"
         existing = sum(1 for name in differences.target_tables if found.live.table(parse_table_key(name)) is not None)
         report = AdoptReport(differences, found.other_objects, existing=existing, alembic_revisions=revisions, alembic_heads=heads)
         if differences.steps and not accept(differences):

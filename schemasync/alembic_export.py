@@ -24,8 +24,8 @@ from schemasync import state
 from schemasync.alembic_setup import heads_in
 from schemasync.config import Settings
 from schemasync.database import database_errors, load_models, open_target
-from schemasync.model_target import build_target
 from schemasync.errors import ConfigError, RefusedError
+from schemasync.model_target import build_target
 from schemasync.operations import RenameColumn, RenameTable
 from schemasync.plan import Plan, Step, make_plan
 from schemasync.reflect import other_objects
@@ -106,8 +106,10 @@ def before_upgrade(live: Snapshot, upgrade: Plan) -> Snapshot:
 
 def _made_from(path: str | None, fingerprint: str) -> bool:
     """Whether the revision file at `path` was written by schemasync from a schema with `fingerprint`."""
+    if not path:
+        return False
     try:
-        return bool(path) and f"Source fingerprint: {fingerprint}" in Path(path).read_text(encoding="utf-8")
+        return f"Source fingerprint: {fingerprint}" in Path(path).read_text(encoding="utf-8")
     except OSError:
         return False
 

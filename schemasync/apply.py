@@ -30,6 +30,7 @@ from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot
 
+
 @dataclass(frozen=True)
 class ApplyResult:
     state_id: int
@@ -205,6 +206,7 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
 
 def _run_once(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
               on_statement: Callable[[int, str], None]) -> None:
+    assert progress.row_id is not None, "the schema_state row is written before any unit runs"
     if unit.online:
         with _autocommit(connection):
             for sql in unit.statements:

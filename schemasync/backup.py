@@ -257,7 +257,7 @@ def _parents_first(rows: list[RestoreRows], target: Snapshot) -> list[Operation]
     done: set[TableKey] = set()
     ordered: list[Operation] = []
     while pending:
-        ready = [op for op in pending if not (target.table(op.table).referred_tables() & keys) - done - {op.table}] or pending[:1]
+        ready = [op for op in pending if not (target.tables_by_key[op.table].referred_tables() & keys) - done - {op.table}] or pending[:1]
         for op in ready:
             ordered.append(op)
             done.add(op.table)

@@ -40,16 +40,16 @@ class Group(TyperGroup):
     """
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         from schemasync import console
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         except _UsageError as error:
             context = getattr(error, "ctx", None)
             where = f" (see {context.command_path} --help)" if context is not None else ""
-            message = error.format_message().strip().rstrip(".")  # type: ignore[attr-defined]
+            message = error.format_message().strip().rstrip(".")  # type: ignore[attr-defined]  # _UsageError is only typed as Exception
             line = console.one_line(console.redact(message))  # a URL passed as an argument is echoed back
             console.make_console(stderr=True).print(f"[bold red]error:[/] {console.escape(line)}{where}")
             code = ExitCode.ERROR
@@ -118,7 +118,7 @@ def command(name: str) -> Callable[[Callable[..., int]], Callable[..., None]]:
             common = Common(**{p.name: kwargs.pop(p.name) for p in _COMMON_PARAMETERS})
             raise typer.Exit(run(common.debug, lambda: function(common, **kwargs)))
 
-        wrapper.__signature__ = inspect.Signature(own + _COMMON_PARAMETERS)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inspect.Signature(own + _COMMON_PARAMETERS)  # type: ignore[attr-defined]  # typeshed declares no __signature__ on functions
         app.command(name)(wrapper)
         return wrapper
 
@@ -133,7 +133,7 @@ def run(debug: bool, body: Callable[[], int]) -> int:
         return body()
     except typer.Exit:
         raise
-    except (Exception, KeyboardInterrupt) as error:
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (the one funnel from exceptions to exit codes)
         err = console.make_console(stderr=True)
         if debug:
             console.print_traceback(err, error)
@@ -321,6 +321,7 @@ def check_command(
         raise ConfigError(f"--format {chosen}: choose one of {', '.join(report_formats.FORMATS)}")
     if all_targets:
         return targets_command(common, "check", parallel, chosen, lock=lock)
+    report: "workflow.CheckReport | offline.LockCheckReport"  # noqa: UP037  (unquoted, ruff takes it for a use of the imports below)
     if against:
         from schemasync import offline
 

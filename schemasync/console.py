@@ -190,12 +190,15 @@ def check_dict(report: CheckReport) -> dict[str, Any]:
         "other_objects": list(report.other_objects),
         "ignored": list(report.plan.ignored),
         "unfinished": list(report.unfinished),
+        "notes": list(report.notes),
     }
 
 
 def print_check(console: Console, report: CheckReport) -> None:
     for line in report.unfinished:
         console.print(f"[bold yellow]Interrupted[/]: {escape(line)}")
+    for line in report.notes:
+        console.print(f"[dim]Note: {escape(line)}[/]")
     if report.plan.steps:
         console.print(f"[bold yellow]Pending changes[/]: the database does not match the models ({len(report.plan.steps)} operations).")
         print_plan(console, report.plan)

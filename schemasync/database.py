@@ -16,15 +16,13 @@ import sqlalchemy as sa
 from schemasync import state
 from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
-from schemasync.target_cache import TargetCache
 from schemasync.dialects import Dialect, dialect_for
 from schemasync.errors import ConfigError, DatabaseError, ModelsError, first_line
 from schemasync.models import load_metadata, named_schemas, require_definitions
 from schemasync.reflect import reflect
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
-
-
+from schemasync.target_cache import TargetCache
 
 SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
 # What to install for a driver module that is missing, by the module's name.
@@ -83,7 +81,7 @@ def open_target(settings: Settings) -> Iterator[Target]:
                 recorded = state.recorded_schemas(connection)
         except sa.exc.DBAPIError as error:
             raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
-        except Exception as error:  # drivers raise more than DBAPI errors on odd URL options
+        except Exception as error:  # noqa: BLE001  (drivers raise more than DBAPI errors on odd URL options)
             raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
         cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
         # The default schema spelled out (public, the URL's database) is no schema; what earlier applies

@@ -58,7 +58,7 @@ class _RawIntegerMixin(RawType):
     BIGSERIAL, AUTO_INCREMENT) while the text stays the server's own (e.g. MariaDB's INTEGER(11))."""
 
     @property
-    def _type_affinity(self) -> type[sa.types.TypeEngine[Any]]:  # type: ignore[override]
+    def _type_affinity(self) -> type[sa.Integer]:
         return sa.Integer
 
 
@@ -178,6 +178,8 @@ class DropConstraintNamed(ExecutableDDLElement):
 
 class CopyRows(ExecutableDDLElement):
     """INSERT INTO target (cols) SELECT cols FROM source: the heart of a table rebuild."""
+
+    target: sa.Table  # narrower than DDLElement.target, which it reuses
 
     def __init__(self, source: sa.Table, target: sa.Table, columns: list[str]) -> None:
         self.source, self.target, self.columns = source, target, columns
@@ -454,6 +456,7 @@ def _with_algorithm(element: WithAlgorithm, compiler: Any, **kw: Any) -> str:
     inner = element.element
     if isinstance(inner, sa.schema.DropIndex):
         index = inner.element
+        assert index.table is not None, "an index being dropped is bound to its table"
         text = f"ALTER TABLE {_table(compiler, index.table)} DROP INDEX {compiler.preparer.quote(index.name)}"
     else:
         text = compiler.process(inner, **kw)
@@ -479,7 +482,7 @@ class SetTableOptions(ExecutableDDLElement):
     """ALTER TABLE ... <options> (MariaDB/MySQL: ENGINE=, DEFAULT CHARSET=, ROW_FORMAT=...)."""
 
     def __init__(self, table: sa.Table, options: dict[str, Any], after: dict[str, Any]) -> None:
-        self.table, self.options, self.after = table, options, after
+        self.table, self.table_options, self.after = table, options, after  # not `options`: Executable.options() is a method
 
 
 @compiles(SetTableOptions)
@@ -491,7 +494,7 @@ def _set_table_options(element: SetTableOptions, compiler: Any, **kw: Any) -> st
 def _set_table_options_mysql(element: SetTableOptions, compiler: Any, **kw: Any) -> str:
     """Options as CREATE TABLE spells them; None is the server's default. A charset or collation
     change converts the columns too (CONVERT TO), as a table created so would have them."""
-    options = dict(element.options)
+    options = dict(element.table_options)
     parts = []
     if "mysql_charset" in options or "mysql_collate" in options:
         options.pop("mysql_charset", None), options.pop("mysql_collate", None)

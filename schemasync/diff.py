@@ -43,7 +43,7 @@ def diff(current: Snapshot, target: Snapshot) -> list[Operation]:
     operations: list[Operation] = []
     for key, before, after in changed_by_key(current.tables_by_key, target.tables_by_key, key_order):
         if before is None:
-            operations.append(CreateTable(key, after))
+            operations.append(CreateTable(key, target.tables_by_key[key]))
         elif after is None:
             operations.append(DropTable(key, before))
         else:

@@ -24,7 +24,6 @@ from schemasync.operations import (
     RenameEnumValue,
     SwapEnum,
 )
-
 from schemasync.snapshot import EnumType, Snapshot, changed_by_key, key_order
 
 
@@ -40,7 +39,7 @@ def diff_enums(current: Snapshot, target: Snapshot) -> list[Operation]:
     operations: list[Operation] = []
     for key, before, after in changed_by_key(current.enums_by_key, target.enums_by_key, key_order):
         if before is None:
-            operations.append(CreateEnum(key, after))
+            operations.append(CreateEnum(key, target.enums_by_key[key]))
         elif after is None:
             operations.append(DropEnum(key, before))
         else:  # the same name and schema: the values differ
@@ -111,7 +110,7 @@ def diff_sequences(current: Snapshot, target: Snapshot) -> list[Operation]:
     operations: list[Operation] = []
     for key, before, after in changed_by_key(current.sequences_by_key, target.sequences_by_key, key_order):
         if before is None:
-            operations.append(CreateSequence(key, after))
+            operations.append(CreateSequence(key, target.sequences_by_key[key]))
         elif after is None:
             operations.append(DropSequence(key, before))
         else:

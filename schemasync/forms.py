@@ -85,7 +85,8 @@ def _is_scalar(hint: Any) -> bool:
 def to_dict(item: Any) -> dict[str, Any]:
     """The canonical form of a snapshot value: its compared fields by name (WHEN_SET ones only when set)."""
     data = {}
-    for name, when_set, default, plain in _writer(type(item)):
+    kind: type = type(item)  # plain `type`: mypy does not see type[Any] as Hashable (@cache's key)
+    for name, when_set, default, plain in _writer(kind):
         value = getattr(item, name)
         if not when_set or value != default:
             data[name] = value if plain is None else plain(value)

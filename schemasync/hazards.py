@@ -40,6 +40,7 @@ from schemasync.operations import (
     SetAutoIncrement,
     SwapEnum,
     is_widening,
+    keep_narrowed_values,
 )
 from schemasync.snapshot import TableKey
 
@@ -69,8 +70,8 @@ def neutral_hazards(op: Operation) -> set[str]:
     if op.destructive:
         found.add(DATA_LOSS)
     if isinstance(op, AlterColumn):
-        if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type):
-            found.add(DATA_DEPENDENT)
+        if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type) and not op.values_kept:
+            found.add(DATA_DEPENDENT)  # a value that does not fit: refused or cut (unless the server keeps it as it is)
         if op.before.nullable and not op.after.nullable:
             found.add(DATA_DEPENDENT)
         if isinstance(op, SetAutoIncrement):
@@ -100,12 +101,13 @@ def hazards_of(
     if op.table in new_tables:
         return ()
     found: set[str] = set()
-    for change in changes_within(op):
+    changes = keep_narrowed_values(changes_within(op), dialect.narrowing_keeps_values_on)
+    for change in changes:
         found |= neutral_hazards(change)
         found |= set(dialect.cost_hazards(change, mode))
     if isinstance(op, RebuildTable):
         found |= set(dialect.cost_hazards(op, mode))
-    if DATA_LOSS in found and not _kept(op, kept):
+    if DATA_LOSS in found and not _kept(op, changes, kept):
         found.add(IRREVERSIBLE)
     return tuple(h for h in ALL if h in found)
 
@@ -121,10 +123,10 @@ def kept_data(operations: Sequence[Operation]) -> set[tuple[TableKey, str | None
     return kept
 
 
-def _kept(op: Operation, kept: Collection[tuple[TableKey, str | None]]) -> bool:
-    """Whether every value `op` destroys is in a backup."""
+def _kept(op: Operation, changes: Sequence[Operation], kept: Collection[tuple[TableKey, str | None]]) -> bool:
+    """Whether every value `op` (carrying out `changes`) destroys is in a backup."""
     if isinstance(op, DropTable):
         return (op.table, None) in kept
-    lost = [c.column.name for c in changes_within(op) if isinstance(c, DropColumn)]
-    lost += [c.after.name for c in changes_within(op) if isinstance(c, (AlterColumn, ReplaceGeneratedColumn)) and c.destructive]
+    lost = [c.column.name for c in changes if isinstance(c, DropColumn)]
+    lost += [c.after.name for c in changes if isinstance(c, (AlterColumn, ReplaceGeneratedColumn)) and c.destructive]
     return bool(lost) and all((op.table, name) in kept for name in lost)

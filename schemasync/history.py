@@ -11,16 +11,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from schemasync import recovery, backup, state
+from schemasync import backup, recovery, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import Settings
+from schemasync.database import Target, database_errors, open_target
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot
-from schemasync.database import Target, database_errors, open_target
-
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,14 @@ from schemasync.dialects import offline_dialect
 from schemasync.diff import diff
 from schemasync.errors import ConfigError
 from schemasync.model_key import changed_tables, lock_digests
-from schemasync.snapshot import Snapshot, by_key, objects_to_dict, table_from_stored, table_to_stored, with_objects
+from schemasync.snapshot import (
+    Snapshot,
+    by_key,
+    objects_to_dict,
+    table_from_stored,
+    table_to_stored,
+    with_objects,
+)
 from schemasync.view import views_of
 
 FORMAT = 1

@@ -237,7 +237,7 @@ def _clause(element: ClauseElement, dialect: sa.engine.Dialect) -> tuple:
 
 
 def _type(type_: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> tuple:
-    cls = type(type_)
+    cls: type = type(type_)  # plain `type`: mypy does not see a TypeEngine class as Hashable (@cache's key)
     if not cls.__module__.startswith("sqlalchemy.") or isinstance(type_, (sa.types.TypeDecorator, sa.types.UserDefinedType)) or _hooked((cls,)):
         raise Undescribed(type_)
     state = tuple(sorted((key, _value(value, dialect)) for key, value in vars(type_).items() if key not in _TYPE_BOOKKEEPING and not _memoized(cls, key)))

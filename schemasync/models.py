@@ -61,7 +61,7 @@ def _import(module_name: str, search_path: Path) -> Any:
         raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
     except SystemExit as error:
         raise ModelsError(f"models module '{module_name}' called sys.exit({error.code!r}) while being imported") from None
-    except Exception as error:  # the user's module may raise anything at import time
+    except Exception as error:  # noqa: BLE001  (the user's module may raise anything at import time)
         raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
     finally:
         if added:

@@ -11,17 +11,17 @@ import sqlalchemy as sa
 
 from schemasync import lockfile
 from schemasync.config import Settings
-from schemasync.model_key import changed_tables, lock_digests, models_digest
-from schemasync.model_target import build_target
-from schemasync.renames import declare
+from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.dialects import Dialect, dialect_for, offline_dialect, supported
 from schemasync.errors import ConfigError
+from schemasync.lockfile import LockStatus
+from schemasync.model_key import changed_tables, lock_digests, models_digest
+from schemasync.model_target import build_target
 from schemasync.models import ignored, named_schemas
 from schemasync.plan import make_plan
+from schemasync.renames import declare
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
-from schemasync.lockfile import LockStatus
-from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.workflow import PlanReport
 
 
@@ -115,7 +115,7 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     previously = lockfile.previously_managed(start, name, source) if start else ()
     path = models_lock or settings.base_dir / lockfile.DEFAULT_LOCK_FILE
     target = _offline_target(dialect, metadata, scope, path)
-    plan = make_plan(current.only({r.key for r in (*current.tables, *current.views) if scope.keep(*r.key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online)
+    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online)
     return PlanReport(replace(plan, ignored=ignored(metadata, scope, dialect)))
 
 

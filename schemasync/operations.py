@@ -191,11 +191,14 @@ class AlterColumn(Operation):
     op: ClassVar[str] = "alter_column"
     before: Column
     after: Column
+    # The server keeps every value through this narrowing (SQLite enforces no length nor size):
+    # set by `keep_narrowed_values` from the dialect's `narrowing_keeps_values_on`.
+    values_kept: bool = False
 
     @property
     def destructive(self) -> bool:
         narrowed = self.before.type != self.after.type and not is_widening(self.before.type, self.after.type)
-        return narrowed or becomes_generated(self.before, self.after)
+        return (narrowed and not self.values_kept) or becomes_generated(self.before, self.after)
 
     def changes(self) -> list[str]:
         b, a = self.before, self.after
@@ -600,6 +603,34 @@ def is_widening(before: str, after: str) -> bool:
     if b_base == a_base and b_base in {"NUMERIC", "DECIMAL"} and len(b_args) == len(a_args) == 2:
         return a_args[1] >= b_args[1] and a_args[0] - a_args[1] >= b_args[0] - b_args[1]
     return False
+
+
+_LENGTHS = {"VARCHAR", "CHARACTER VARYING", "NVARCHAR", "CHAR", "CHARACTER", "NCHAR", "TEXT"}
+_NUMBERS = {*_INTEGER_RANK, "TINYINT", "NUMERIC", "DECIMAL"}
+
+
+def narrowing_kind(before: str, after: str) -> str | None:
+    """"length" when text gets a shorter limit, "range" when numbers a smaller type; None when the
+    change is no narrowing of one of these (a widening, or another kind of type change)."""
+    if before == after or is_widening(before, after):
+        return None
+    b, a = parse_type(_COLLATE.sub("", before)), parse_type(_COLLATE.sub("", after))
+    if b is None or a is None:
+        return None
+    if b[0] in _LENGTHS and a[0] in _LENGTHS:
+        return "length"
+    return "range" if b[0] in _NUMBERS and a[0] in _NUMBERS else None
+
+
+def keep_narrowed_values(operations: list[Operation], kinds: frozenset[str]) -> list[Operation]:
+    """Column changes whose narrowing the server makes without touching a value (`kinds`, the dialect's
+    `narrowing_keeps_values_on`) lose nothing: not destructive, nothing to back up."""
+    if not kinds:
+        return operations
+    return [
+        replace(op, values_kept=True) if isinstance(op, AlterColumn) and narrowing_kind(op.before.type, op.after.type) in kinds else op
+        for op in operations
+    ]
 
 
 # --- keeping what an apply destroys (see backup.py) ------------------------------------------------

@@ -18,12 +18,12 @@ from dataclasses import replace
 from schemasync.errors import PlanError
 from schemasync.operations import (
     AddCheck,
-    AddExclusion,
     AddColumn,
+    AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
-    AddEnumValue,
     AlterColumn,
     AlterSequence,
     BackupColumns,
@@ -34,11 +34,11 @@ from schemasync.operations import (
     CreateSequence,
     CreateTable,
     CreateView,
-    DropCheck,
-    DropExclusion,
     DropAutoIncrement,
+    DropCheck,
     DropColumn,
     DropEnum,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
@@ -63,7 +63,7 @@ from schemasync.operations import (
     SetTableOptions,
     SwapEnum,
 )
-from schemasync.snapshot import TableKey, key_order
+from schemasync.snapshot import ForeignKey, TableKey, key_order
 from schemasync.viewplan import dependencies
 
 # The phases a plan runs in, first to last. Every operation belongs to one (PHASE_OF); inside a
@@ -166,7 +166,7 @@ def order(operations: Sequence[Operation], split_fk_cycles: bool) -> list[Operat
     ordered_drops, released = _order_drops(drops, split_fk_cycles)
     rest += deferred + released
     # Every operation is kept, equal ones included: two identical unnamed checks are two steps.
-    sequence = ordered_creates + ordered_drops + _order_views(views) + sorted(rest, key=_within_phase)
+    sequence: list[Operation] = [*ordered_creates, *ordered_drops, *_order_views(views), *sorted(rest, key=_within_phase)]
     return sorted(sequence, key=phase_rank)
 
 
@@ -175,7 +175,7 @@ def phase_rank(op: Operation) -> int:
     return _RANK[type(op)]
 
 
-def _within_phase(op: Operation) -> tuple:
+def _within_phase(op: Operation) -> tuple[object, ...]:
     """Stable order inside a phase: by table, then kind; the diff's own order (the models' column
     order) is kept within that. Renames keep plan_renames' order (a table before its columns)."""
     if isinstance(op, (RenameTable, RenameColumn, RenameIndex, RenameConstraint, RestoreRows)):
@@ -187,7 +187,7 @@ def _within_phase(op: Operation) -> tuple:
     return (key_order(op.table), op.op, generated_first)
 
 
-def _order_views(views: list[Operation]) -> list[Operation]:
+def _order_views(views: Sequence[Operation]) -> list[Operation]:
     """Views are created after the views they read, and dropped before them."""
     creates = {op.table: op for op in views if isinstance(op, CreateView)}
     drops = {op.table: op for op in views if isinstance(op, DropView)}
@@ -236,7 +236,7 @@ def _order_drops(drops: list[DropTable], split_fk_cycles: bool) -> tuple[list[Dr
     return [by_key[k] for k in ordered_keys], released
 
 
-def fk_target(fk) -> TableKey:
+def fk_target(fk: ForeignKey) -> TableKey:
     return (fk.referred_schema, fk.referred_table)
 
 

@@ -19,7 +19,12 @@ from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
 from schemasync.online import TRANSACTION, invalid_index_notes
-from schemasync.operations import CreateTable, Operation, qualified
+from schemasync.operations import (
+    CreateTable,
+    Operation,
+    keep_narrowed_values,
+    qualified,
+)
 from schemasync.ordering import order
 from schemasync.preconditions import Precondition, preconditions
 from schemasync.renames import plan_renames, rename_hints
@@ -190,7 +195,7 @@ def make_plan(
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
-    views, operations = split(renames + diff(renamed, target))
+    views, operations = split(renames + keep_narrowed_values(diff(renamed, target), dialect.narrowing_keeps_values_on))
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
@@ -211,7 +216,7 @@ def make_plan(
     # Enum types and sequences are named beside the tables ("enum:name"), so schema_state records them
     # as managed; views are recorded with the tables too: what was managed once stays managed (scope.managed_view).
     targeted = tuple(t.qualified_name for t in target.tables) + tuple(v.qualified_name for v in target.views) + tuple(sorted(qualified(key) for key in target.object_keys()))
-    managed = tuple(sorted({t.qualified_name for t in (*current.tables, *current.views)} | set(targeted) | {qualified(key) for key in current.object_keys()}))
+    managed = tuple(sorted({t.qualified_name for t in current.tables} | {v.qualified_name for v in current.views} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
                 record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on),
                 tables_managed=len(current.tables), tables_defined=tables_defined(current, target))

@@ -75,7 +75,8 @@ class Precondition:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Precondition:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
 
 def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_fails_on: Collection[str] = (LENGTH, RANGE)) -> tuple[Precondition, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -113,7 +114,9 @@ def count_query(condition: Precondition) -> sa.Select:
             return count.where(column.is_not(None), column.not_in(condition.values))
         if condition.max_length is not None:
             return count.where(sa.func.char_length(column) > condition.max_length)
-        low, high = sa.literal_column(condition.minimum), sa.literal_column(condition.maximum)
+        assert condition.minimum is not None and condition.maximum is not None, "a number's range, when not a text's length"
+        low: sa.ColumnClause[Any] = sa.literal_column(condition.minimum)
+        high: sa.ColumnClause[Any] = sa.literal_column(condition.maximum)
         return count.where(sa.or_(column < low, column > high))
     raise ValueError(f"unknown precondition kind {condition.kind!r}")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -41,7 +41,7 @@ def judge(row: state.StateRow, live: Snapshot) -> Outcome:
     current = live.only(set(row.managed_tables)).fingerprint()
     where = f"apply #{row.id}" if row.kind == "apply" else f"{row.kind} #{row.id}"
     if current == row.target_fingerprint and row.kind == "apply" and not _data_steps_left(row):
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return Outcome(row, state.APPLIED, f"{where} was interrupted, but every change it made is in place: recorded as applied ({RECOVERED} {now})")
     if _before_keys(row) is not None and live.only(_before_keys(row) or set()).fingerprint() == row.source_fingerprint:
         return Outcome(row, state.FAILED, f"{where} was interrupted before any change took effect: recorded as failed, nothing was done")
@@ -113,8 +113,8 @@ def in_progress(connection: sa.Connection, dialect: Dialect) -> str | None:
     connection.rollback()
     if running is None:
         return f"an apply is in progress (it holds the migration lock: {holder or 'another session'})"
-    started = running.started_at.replace(tzinfo=timezone.utc) if running.started_at.tzinfo is None else running.started_at
-    age = max(0, round((datetime.now(timezone.utc) - started).total_seconds()))
+    started = running.started_at.replace(tzinfo=UTC) if running.started_at.tzinfo is None else running.started_at
+    age = max(0, round((datetime.now(UTC) - started).total_seconds()))
     step = f"step {min(running.steps_done + 1, running.steps_total)}/{running.steps_total}" if running.steps_total else "starting"
     return f"{running.kind} #{running.id} in progress, {step}, started {age} s ago" + (f" ({holder})" if holder else "")
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import replace
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects import Dialect
+from schemasync.dialects.catalog import Catalog
 from schemasync.snapshot import (
     Check,
     Column,
@@ -111,13 +111,13 @@ def read_tables(
     """The tables `names` of one schema, unnormalised: the dialect's bulk reader, else the Inspector's."""
     catalog = dialect.read_catalog(connection, db_schema, names) if use_catalog else None
     if catalog is None:
-        catalog = inspector_catalog(inspector, dialect, db_schema, names)
+        catalog = inspector_catalog(connection, inspector, dialect, db_schema, names)
     # What neither reader reports the same way (SQLite's expression indexes, table options): one small dialect query.
     dialect.complete_catalog(connection, db_schema, names, catalog)
     return _tables(catalog, dialect, logical, names, schemas)
 
 
-def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, names: list[str]) -> Catalog:
+def inspector_catalog(connection: sa.Connection, inspector: sa.Inspector, dialect: Dialect, db_schema: str | None, names: list[str]) -> Catalog:
     """The reference reader: SQLAlchemy's bulk reflection (`Inspector.get_multi_*`)."""
 
     def multi(method: str) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def inspector_catalog(inspector: sa.Inspector, dialect: Dialect, db_schema: str 
         checks=multi("get_multi_check_constraints"),
         comments={name: (value or {}).get("text") for name, value in comments.items()},
     )
-    dialect.complete_inspector_catalog(inspector.bind, db_schema, catalog)
+    dialect.complete_inspector_catalog(connection, db_schema, catalog)
     return catalog
 
 
@@ -197,34 +197,37 @@ class _SchemaTexts:
 
 
 class _TypeTexts:
-    """Each type object's text once: a bulk reader shares one object among the columns of one type."""
+    """Each type object's canonical type (`Dialect.canonical_type`) and its text, once: a bulk reader
+    shares one object among the columns of one type."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._seen: dict[int, tuple[Any, str]] = {}
+        self._seen: dict[int, tuple[Any, Any, str]] = {}
 
-    def __call__(self, type_object: Any) -> str:
+    def __call__(self, type_object: Any) -> tuple[Any, str]:
         seen = self._seen.get(id(type_object))
         if seen is None:
             # The object is kept with its text, so its id cannot be reused while this lives.
-            seen = self._seen[id(type_object)] = (type_object, self._dialect.type_text(type_object))
-        return seen[1]
+            canonical = self._dialect.canonical_type(type_object)
+            seen = self._seen[id(type_object)] = (type_object, canonical, self._dialect.type_text(canonical))
+        return seen[1], seen[2]
 
 
 def _qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def _column(data: dict[str, Any], type_text: Callable[[Any], str]) -> Column:
+def _column(data: dict[str, Any], type_text: Callable[[Any], tuple[Any, str]]) -> Column:
     computed = data.get("computed")
+    type_object, text = type_text(data["type"])
     return Column(
         name=data["name"],
-        type=type_text(data["type"]),
+        type=text,
         nullable=bool(data["nullable"]),
         default=data.get("default"),
         autoincrement=data.get("autoincrement") is True,
         comment=data.get("comment"),
-        type_object=data["type"],
+        type_object=type_object,
         computed=str(computed["sqltext"]) if computed else None,
         persisted=bool(computed and computed.get("persisted")),
         identity=identity_text(data.get("identity")),

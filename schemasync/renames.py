@@ -9,6 +9,10 @@ name (and not the new one), the plan renames instead of dropping and adding, and
 diff runs against the live schema *as it will be* after the rename. Once applied, the declaration
 is inert: the old name is gone, so nothing more happens.
 
+Indexes and constraints are also matched by definition (issue 16): a name the models give is
+carried (a live one with the same definition under another name is renamed, a visible step), and
+one the models leave unnamed matches the live one with its definition, whatever its name.
+
 Servers carry references along on rename (indexes, constraints, foreign keys in other tables);
 `_rename_table` and `_rename_column` mirror that in the snapshot.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,7 +46,6 @@ from schemasync.operations import (
     qualified,
 )
 from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
-
 
 # --- the models' side: the declarations, onto the target ------------------------------------------
 
@@ -76,7 +80,8 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: 
         columns = tuple(replace(c, renamed_from=renamed_from(model.c[c.name])) if c.name in model.c else c for c in table.columns)
         # Indexes and constraints by name, whatever kind the server made of them (MySQL: a unique
         # constraint is a unique index).
-        declared = {str(item.name): old for item in (*model.indexes, *model.constraints) if item.name and (old := renamed_from(item))}
+        named: list[sa.Index | sa.Constraint] = [*model.indexes, *model.constraints]
+        declared = {str(item.name): old for item in named if item.name and (old := renamed_from(item))}
 
         def mark(items: tuple) -> tuple:
             return tuple(replace(i, renamed_from=declared.get(i.name)) if i.name in declared else i for i in items)
@@ -152,9 +157,9 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
             current = _rename_table(current, old_key, table.name)
     for table in target.tables:
         live = current.table(table.key)
-        for column in table.columns if live else ():
+        for column in table.columns:
             old = column.renamed_from
-            if old and old in live.columns_by_name and column.name not in live.columns_by_name:
+            if live and old and old in live.columns_by_name and column.name not in live.columns_by_name:
                 operations.append(RenameColumn(table.key, old, column.name))
                 current = _rename_column(current, table.key, old, column.name)
                 live = current.table(table.key)
@@ -162,17 +167,21 @@ def plan_renames(current: Snapshot, target: Snapshot) -> tuple[list[Operation], 
         for op in _named_object_renames(table, current.table(table.key)):
             operations.append(op)
             current = _rename_object(current, op)
-    return operations, current
+    for table in target.tables:
+        for op in _names_to_carry(table, current.table(table.key)):
+            operations.append(op)
+            current = _rename_object(current, op)
+    return operations, unnamed_by_definition(current, target)
 
 
 _KINDS = ("indexes", "uniques", "checks", "foreign_keys")
 
 
-def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
+def _named_object_renames(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
     """Index and constraint renames the target declares and the live table can still take."""
     if live is None:
         return []
-    found: list[Operation] = []
+    found: list[RenameIndex | RenameConstraint] = []
     pk = (table.primary_key,) if table.primary_key else ()
     live_pk = (live.primary_key,) if live.primary_key else ()
     for wanted, present in [(getattr(table, kind), getattr(live, kind)) for kind in _KINDS] + [(pk, live_pk)]:
@@ -181,6 +190,77 @@ def _named_object_renames(table: Table, live: Table | None) -> list[Operation]:
             if item.renamed_from and item.renamed_from in names and item.name not in names:
                 found.append(RenameIndex(table.key, item.renamed_from, item) if isinstance(item, Index) else RenameConstraint(table.key, item.renamed_from, item))
     return found
+
+
+def _same_definition(live: Any, wanted: Any) -> bool:
+    """Whether two indexes or constraints differ in their name at most (db_name and renamed_from do not compare)."""
+    return type(live) is type(wanted) and replace(live, name=wanted.name) == wanted
+
+
+def _parts(table: Table) -> list[tuple]:
+    """Each kind of named object of a table, the primary key as a kind of its own."""
+    return [getattr(table, kind) for kind in _KINDS] + [(table.primary_key,) if table.primary_key else ()]
+
+
+def _names_to_carry(table: Table, live: Table | None) -> list[RenameIndex | RenameConstraint]:
+    """A name the models give an index or constraint is carried by the live one with its definition:
+    renamed (a visible step; dialects without RENAME CONSTRAINT drop and add), never left under
+    another name. Only a live object whose name no other object of the models claims is taken."""
+    if live is None or live == table:
+        return []
+    found: list[RenameIndex | RenameConstraint] = []
+    for wanted, present in zip(_parts(table), _parts(live)):
+        claimed = {item.name for item in wanted if item.name}
+        live_names = {server_name(item) for item in present}
+        taken: set[str | None] = set()
+        for item in wanted:
+            if not item.name or item.name in live_names:
+                continue
+            # A live object with no name at all (SQLite's inline PRIMARY KEY) has none to rename: dropped and added.
+            match = next((old for old in present if server_name(old) and server_name(old) not in claimed | taken and _same_definition(old, item)), None)
+            old_name = server_name(match) if match is not None else None
+            if old_name is not None:  # a match always has a server name (the search above asks for one)
+                taken.add(old_name)
+                found.append(RenameIndex(table.key, old_name, item) if isinstance(item, Index) else RenameConstraint(table.key, old_name, item))
+    return found
+
+
+def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
+    """A constraint the models leave unnamed matches a live one with its definition, whatever the live
+    name: that one is compared unnamed (its name kept as `db_name`, to drop it by). Indexes always
+    have a name in the models, so they are not concerned. Also how `check` compares the live schema
+    with the one the last apply recorded (workflow._drift), which names it the same way."""
+
+    def unnamed(wanted: tuple, present: tuple) -> tuple:
+        claimed = {item.name for item in wanted if item.name}
+        free = [item for item in wanted if item.name is None and item not in present]
+        result = []
+        for old in present:
+            match = next((item for item in free if old.name and old.name not in claimed and _same_definition(old, item)), None)
+            if match is not None:
+                free.remove(match)
+                old = replace(old, name=None, db_name=server_name(old))
+            result.append(old)
+        # In the order normalisation keeps them (by key), which changed with the name: fingerprints see the order.
+        return tuple(sorted(result, key=lambda item: repr(item.key)))
+
+    def update(table: Table) -> Table:
+        wanted = target.table(table.key)
+        if wanted is None or wanted == table:
+            return table
+        pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key))
+        kinds: dict[str, Any] = {kind: unnamed(getattr(wanted, kind), getattr(table, kind)) for kind in ("uniques", "checks", "foreign_keys")}
+        return replace(
+            table,
+            primary_key=pk[0] if pk else None,
+            **kinds,
+        )
+
+    return replace(current, tables=tuple(update(t) for t in current.tables))
+
+
+def _maybe(item: object) -> tuple:
+    return (item,) if item is not None else ()
 
 
 def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Snapshot:
@@ -193,7 +273,8 @@ def _rename_object(snapshot: Snapshot, op: RenameIndex | RenameConstraint) -> Sn
         if table.key != op.table:
             return table
         pk = rename((table.primary_key,))[0] if table.primary_key else None
-        return replace(table, primary_key=pk, **{kind: rename(getattr(table, kind)) for kind in _KINDS})
+        renamed: dict[str, Any] = {kind: rename(getattr(table, kind)) for kind in _KINDS}
+        return replace(table, primary_key=pk, **renamed)
 
     return replace(snapshot, tables=tuple(update(t) for t in snapshot.tables))
 
@@ -203,8 +284,6 @@ def _swap(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
 
 
 def _rename_table(snapshot: Snapshot, old_key: TableKey, new_name: str) -> Snapshot:
-    schema, old_name = old_key
-
     def update(table: Table) -> Table:
         fks = tuple(
             replace(fk, referred_table=new_name) if (fk.referred_schema, fk.referred_table) == old_key else fk
@@ -250,12 +329,12 @@ def rename_hints(operations: list[Operation]) -> list[str]:
                     f"info={{'schemasync': {{'renamed_from': {drop.column.name!r}}}}})"
                 )
     created = [op for op in operations if isinstance(op, CreateTable)]
-    for drop in (op for op in operations if isinstance(op, DropTable)):
+    for drop_table in (op for op in operations if isinstance(op, DropTable)):
         for create in created:
-            if [c.name for c in create.definition.columns] == [c.name for c in drop.definition.columns]:
+            if [c.name for c in create.definition.columns] == [c.name for c in drop_table.definition.columns]:
                 hints.append(
-                    f"table {qualified(drop.table)} is dropped and {qualified(create.table)} created with the same columns: "
-                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop.table[1]!r}}}}}}}"
+                    f"table {qualified(drop_table.table)} is dropped and {qualified(create.table)} created with the same columns: "
+                    f"if it is a rename, declare it: __table_args__ = {{'info': {{'schemasync': {{'renamed_from': {drop_table.table[1]!r}}}}}}}"
                 )
     return hints + _object_hints(operations)
 

@@ -63,7 +63,15 @@ from schemasync.operations import (
     SetTableComment,
     SetTableOptions,
 )
-from schemasync.snapshot import Column, ForeignKey, Index, Table, TableKey, Unique, server_name
+from schemasync.snapshot import (
+    Column,
+    ForeignKey,
+    Index,
+    Table,
+    TableKey,
+    Unique,
+    server_name,
+)
 
 REBUILD_PREFIX = "_schemasync_new_"
 
@@ -230,7 +238,7 @@ def _create_table_elements(table: Table, dialect: Dialect, name: str | None = No
     created = sa_table(table, name=name)
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
-    found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)]
+    found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")]
     found += [ddl.AddConstraintText(created, e.name, e.definition) for e in table.exclusions]
     return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
 
@@ -275,6 +283,7 @@ def _(op: RenameIndex, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: RenameConstraint, dialect: Dialect) -> list[Any]:
+    assert op.constraint.name is not None, "a declared rename names the constraint"
     return [ddl.RenameConstraint(bare_table(op.table, []), op.old_name, op.constraint.name)]
 
 
@@ -466,6 +475,7 @@ def _(op: AddCheckNotValid, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: AddUniqueUsingIndex, dialect: Dialect) -> list[Any]:
+    assert op.unique.name is not None, "named after the index it is added with"
     return [ddl.AddUniqueUsingIndex(bare_table(op.table, []), op.unique.name)]
 
 
@@ -510,7 +520,7 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
         *([ddl.CopyRows(old, new, kept)] if kept else []),
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
-        *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name)],
+        *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")],
         # Triggers go with the dropped table: re-created as the server had them (not managed, kept).
         *[ddl.RawStatement(created, trigger) for trigger in op.before.triggers],
     ]
@@ -552,7 +562,8 @@ def _(op: RestoreColumns, dialect: Dialect) -> list[Any]:
     match = sa.and_(*[backup.c[b] == table.c[c] for c, b in op.key])
     casts = dict(op.casts)
     values = {c: sa.select(_restored_value(backup.c[b], casts.get(c))).where(match).scalar_subquery() for c, b in op.columns}
-    return [sa.update(table).values(values).where(sa.exists().where(match))]
+    # Table.alias() returns an Alias, which update() takes; SQLAlchemy types it as the wider NamedFromClause.
+    return [sa.update(table).values(values).where(sa.exists().where(match))]  # type: ignore[arg-type]
 
 
 # --- views -----------------------------------------------------------------------------------------

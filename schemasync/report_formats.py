@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from schemasync import console
-from schemasync.plan import Plan
 from schemasync.lockfile import LockStatus
 from schemasync.offline import LockCheckReport
+from schemasync.plan import Plan
 from schemasync.workflow import CheckReport
 
 FORMAT = 1

@@ -15,7 +15,20 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cache, cached_property
 from typing import Any, ClassVar, TypeVar
 
-from schemasync.forms import NOT_STORED, SERVER, SERVER_FORM, SERVER_NAME, WHEN_SET, WHEN_SET_FORM, Field, form, from_dict, plain, read, to_dict
+from schemasync.forms import (
+    NOT_STORED,
+    SERVER,
+    SERVER_FORM,
+    SERVER_NAME,
+    WHEN_SET,
+    WHEN_SET_FORM,
+    Field,
+    form,
+    from_dict,
+    plain,
+    read,
+    to_dict,
+)
 
 TableKey = tuple[str | None, str]
 K = TypeVar("K", bound=Hashable)
@@ -87,7 +100,7 @@ class PrimaryKey:
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("primary_key",)
 
 
@@ -111,7 +124,7 @@ class ForeignKey:
     match: str | None = field(default=None, metadata=WHEN_SET)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         if self.name:
             return ("name", self.name)
         return ("def", self.columns, self.referred_schema or "", self.referred_table, self.referred_columns)
@@ -132,7 +145,7 @@ class Unique:
     options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.columns)
 
 
@@ -146,7 +159,7 @@ class Check:
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.sqltext)
 
 
@@ -193,7 +206,7 @@ class Index:
         return dict(self.options).get(key, default)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return ("name", self.name)
 
 
@@ -360,7 +373,7 @@ class Snapshot:
         after = {k: v for k, v in objects.items() if k > "tables"}
         hasher = hashlib.sha256(f'{before[:-1]},"tables":['.encode())
         for number, table in enumerate(self.tables):
-            hasher.update(((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode()))
+            hasher.update((b"," if number else b"") + canonical_json(table_to_dict(table, columns_by_name=True)).encode())
         hasher.update(("]" + ("," + canonical_json(after)[1:] if after else "}")).encode())
         return "sha256:" + hasher.hexdigest()
 

@@ -12,7 +12,7 @@ import getpass
 import json
 import socket
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -138,12 +138,13 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "steps_done": 0,
         "applied_by": who(),
         "tool_version": __version__,
-        "started_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        "started_at": datetime.now(UTC).replace(tzinfo=None),
     }
     # Large texts go in after the row, a piece per statement: MySQL/MariaDB refuse a statement
     # longer than max_allowed_packet (16 MB by default; a plan of 5,000 tables writes more).
     large = {name: values[name] for name in LARGE_COLUMNS if len(values[name]) > PIECE}
-    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]
+    # A single-row INSERT always has its key; SQLAlchemy types inserted_primary_key Optional for the other cases.
+    row_id = connection.execute(state_table.insert().values(**{**values, **dict.fromkeys(large, "")})).inserted_primary_key[0]  # type: ignore[index]
     for name, text in large.items():
         column = state_table.c[name]
         for start in range(0, len(text), PIECE):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.snapshot import Snapshot, Table, by_key, digest, objects_to_dict, table_from_stored, table_to_stored, with_objects
+from schemasync.snapshot import (
+    Snapshot,
+    Table,
+    by_key,
+    digest,
+    objects_to_dict,
+    table_from_stored,
+    table_to_stored,
+    with_objects,
+)
 
 FORMAT = 5
 
@@ -99,7 +109,7 @@ def _table(row: list[Any], model_keys: dict[str, str]) -> Table:
     return table
 
 
-def default_cache_dir(environ: dict[str, str] | os._Environ[str]) -> Path | None:
+def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
     """$SCHEMASYNC_CACHE_DIR (`off` disables), else $XDG_CACHE_HOME/schemasync or ~/.cache/schemasync."""
     configured = environ.get("SCHEMASYNC_CACHE_DIR")
     if configured is not None:

@@ -116,15 +116,15 @@ def apply_targets(
     def allowed(plan: Plan) -> bool:
         return (allow_destructive or not plan.destructive_steps) and (not plan.mass_drop or (allow_destructive and allow_mass_drop))
 
-    runnable = [(o.name, o.result.plan) for o in planned.outcomes if not o.failed and o.result.plan.steps and allowed(o.result.plan)]
+    runnable = [(o.name, o.result.plan) for o in planned.outcomes if o.result is not None and o.result.plan.steps and allowed(o.result.plan)]
     if runnable and not confirm(runnable):
         raise RefusedError("apply cancelled; nothing was changed")
-    plans = {o.name: o.result.plan for o in planned.outcomes if not o.failed}
+    plans = {o.name: o.result.plan for o in planned.outcomes if o.result is not None}
 
     def one(spec: TargetSpec) -> ApplyReport:
         plan = plans.get(spec.name)
         if plan is None:
-            raise next(o.error for o in planned.outcomes if o.name == spec.name)  # type: ignore[misc]
+            raise next(o.error for o in planned.outcomes if o.name == spec.name and o.error is not None)
         if not plan.steps:
             return ApplyReport(plan)
         refuse_unallowed(plan, allow_destructive, allow_mass_drop)

@@ -46,7 +46,7 @@ def reads(view: View, name: str) -> bool:
 
 def split(operations: Sequence[Operation]) -> tuple[list[Operation], list[Operation]]:
     """(view operations, the others): views skip the dialects' lowering, which is about tables."""
-    views = [op for op in operations if isinstance(op, VIEW_OPERATIONS)]
+    views: list[Operation] = [op for op in operations if isinstance(op, VIEW_OPERATIONS)]
     return views, [op for op in operations if not isinstance(op, VIEW_OPERATIONS)]
 
 

@@ -15,23 +15,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync import lockfile, preflight, recovery, state
+from schemasync import __version__, lockfile, preflight, recovery, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
-from schemasync.model_target import build_target
 from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
+from schemasync.model_target import build_target
 from schemasync.models import ignored, left_out
 from schemasync.online import OnlineRun
 from schemasync.operations import DropTable
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
+from schemasync.renames import unnamed_by_definition
 from schemasync.scope import parse_table_key, unmanaged_views
-from schemasync.view import views_of
 from schemasync.snapshot import Snapshot, table_to_dict
+from schemasync.view import views_of
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class CheckReport:
     lock: LockStatus | None = None
     # An apply whose session ended before it recorded how it ended: its own reason, not drift.
     unfinished: tuple[str, ...] = ()
+    # Said, but no reason to fail (a record made by an older schemasync, compared by the models instead).
+    notes: tuple[str, ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -172,6 +175,7 @@ def apply(
         if plan_file:
             chosen, target = _load_plan(plan_file, target)
         else:
+            assert metadata is not None, "loaded above when there is no plan file"
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
@@ -262,11 +266,19 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         _refuse_while_in_progress(target)
         report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
+        assert live is not None, "plan_on always reports the live schema it read"
         # An unfinished run explains the difference from the last apply's record: not drift.
         drift = _drift(last, live) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         unfinished = tuple(f"{line}; run `schemasync apply` to record it" for line in report.unfinished)
-        return CheckReport(report.plan, drift, report.other_objects, status, unfinished)
+        notes: tuple[str, ...] = ()
+        if drift and last and not report.plan.steps and last.tool_version != __version__:
+            # An older version normalised the schema by other rules, so its fingerprint cannot be
+            # compared; the models can: the live schema is exactly what they make.
+            notes = (f"apply #{last.id} was recorded by schemasync {last.tool_version}, which spelled some types, defaults or checks otherwise; "
+                     "the live schema matches the models (the next apply that changes something records it in this version's spelling)",)
+            drift = None
+        return CheckReport(report.plan, drift, report.other_objects, status, unfinished, notes)
 
 
 def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:
@@ -274,6 +286,10 @@ def _drift(last: state.StateRow, live: Snapshot) -> Drift | None:
     if current.fingerprint() == last.target_fingerprint:
         return None
     recorded = Snapshot.from_dict(last.snapshot_after) if last.snapshot_after else Snapshot(live.dialect)
+    # A constraint the models left unnamed was matched to the live one whatever its name (renames.py).
+    current = unnamed_by_definition(current, recorded)
+    if current.fingerprint() == last.target_fingerprint:
+        return None
     changes = tuple(op.summary() for op in diff(recorded, current))
     return Drift(last.id, changes or ("the schema differs from the recorded fingerprint",))
 

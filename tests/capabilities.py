@@ -10,6 +10,8 @@ unreachable fails rather than skips (SCHEMASYNC_REQUIRE_DIALECTS, in conftest.py
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -91,9 +93,9 @@ def lacks(*capabilities: str) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("db", dialects_with(lacking=capabilities), indirect=True)
 
 
-def supports(db: object, capability: str) -> bool:
+def supports(db: Any, capability: str) -> bool:
     """Whether the test's database (anything with `.dialect`, or a dialect name) has the capability."""
-    dialect = db if isinstance(db, str) else getattr(db, "dialect")
+    dialect = db if isinstance(db, str) else db.dialect
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}: add it to tests/capabilities.py")
     return dialect in CAPABILITIES[capability]

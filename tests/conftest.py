@@ -93,7 +93,7 @@ def _server_database(dialect: str) -> Iterator[Database]:
     try:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except Exception as error:  # any failure to reach the server is reported the same way
+    except Exception as error:  # noqa: BLE001  (any failure to reach the server is reported the same way)
         admin.dispose()
         unavailable(dialect, f"{base.render_as_string(hide_password=True)}: {str(error).splitlines()[0]}")
     try:

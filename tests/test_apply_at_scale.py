@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from schemasync import console, state, workflow
-from schemasync.dialects import postgresql as dialect_postgresql
 from schemasync.config import Settings
-from schemasync.model_target import build_target
 from schemasync.dialects import dialect_for
+from schemasync.dialects import postgresql as dialect_postgresql
 from schemasync.errors import PlanError
+from schemasync.model_target import build_target
 from schemasync.scope import Scope
 from tests.capabilities import requires, supports
 from tests.harness import metadata_module

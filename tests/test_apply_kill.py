@@ -236,7 +236,7 @@ def _story(dialect: str, online: bool, point: str, k: int, total: int, killed: d
         return _online_story(point, killed, output, where)
     if dialect != "mysql":
         # Transactional DDL: the killed apply's transaction, its row with it, was rolled back.
-        assert killed is None or killed["status"] == "applied" and not killed["error"], (where, killed)
+        assert killed is None or (killed["status"] == "applied" and not killed["error"]), (where, killed)
         assert "Recovered" not in output and "was interrupted" not in output, (where, output)
         return False
     assert killed is not None, where

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from schemasync.dialects import REGISTRY, dialect_class
-from schemasync.dialects.base import REQUIRED_FACTS, REQUIRED_HOOKS, Dialect, missing_requirements
+from schemasync.dialects.base import (
+    REQUIRED_FACTS,
+    REQUIRED_HOOKS,
+    Dialect,
+    missing_requirements,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "schemasync"

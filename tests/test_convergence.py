@@ -36,7 +36,7 @@ NUMBERS = (*INTEGERS, "Numeric", "Float")
 KINDS = (*NUMBERS, "String", "Text", "Boolean", "Date", "DateTime")
 # Type changes stay inside a family, or go to or from text: PostgreSQL has no cast from, say, date
 # to integer or boolean to bigint, so such a change is not one any tool can make in place.
-FAMILIES = {**{k: "number" for k in NUMBERS}, "String": "text", "Text": "text", "Boolean": "boolean", "Date": "time", "DateTime": "time"}
+FAMILIES = {**dict.fromkeys(NUMBERS, "number"), "String": "text", "Text": "text", "Boolean": "boolean", "Date": "time", "DateTime": "time"}
 ACTIONS = (None, "CASCADE", "SET NULL", "RESTRICT")
 COMMENTS = ("a comment", "it's quoted", "100% sure")
 
@@ -44,7 +44,7 @@ COMMENTS = ("a comment", "it's quoted", "100% sure")
 # "literal" -> server_default=v (SQLAlchemy quotes it), "bool" -> sa.true()/sa.false().
 # TEXT defaults need MariaDB (MySQL 8 only takes expression defaults on TEXT); the servers here are MariaDB.
 DEFAULTS: dict[str, tuple[tuple[str, str], ...]] = {
-    **{k: (("text", "0"), ("literal", "5")) for k in INTEGERS},
+    **dict.fromkeys(INTEGERS, (("text", "0"), ("literal", "5"))),
     "Numeric": (("text", "0"), ("literal", "1.5")),
     "Float": (("text", "0"), ("literal", "1.5")),
     "String": (("literal", "abc"), ("literal", ""), ("literal", "it's")),

@@ -22,7 +22,14 @@ import schemasync
 from tests import harness
 from tests.capabilities import supports
 from tests.conftest import Project
-from tests.test_convergence import MAX_APPLIES, Schema, edited, reset, schemas, to_metadata
+from tests.test_convergence import (
+    MAX_APPLIES,
+    Schema,
+    edited,
+    reset,
+    schemas,
+    to_metadata,
+)
 
 SCALE = float(os.environ.get("SCHEMASYNC_CONVERGENCE_SCALE", "1"))
 EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 40, "postgresql": 15, "mysql": 15}.items()}

@@ -10,7 +10,12 @@ from __future__ import annotations
 from sqlalchemy.dialects import mysql
 
 from schemasync.dialects import dialect_for
-from schemasync.operations import AddColumn, AlterColumn, DropAutoIncrement, SetAutoIncrement
+from schemasync.operations import (
+    AddColumn,
+    AlterColumn,
+    DropAutoIncrement,
+    SetAutoIncrement,
+)
 from schemasync.render import render
 from tests.capabilities import lacks, requires
 from tests.harness import converge, ops

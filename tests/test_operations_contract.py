@@ -84,7 +84,8 @@ CASES: dict[str, tuple[str, Snapshot, Snapshot, dict[str, Any]]] = {
         PG,
         snap(PG, P, t(primary_key=None, foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_old"),), uniques=(Unique(("a",), "uq_a"),),
                       indexes=(Index("ix_a", ("a",)),), checks=(Check("b > 0", "ck_b"),))),
-        snap(PG, P, t(foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_new"),), uniques=(Unique(("b",), "uq_b"),),
+        # Another definition, not only another name (that would be a rename: renames._names_to_carry).
+        snap(PG, P, t(foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_new", ondelete="CASCADE"),), uniques=(Unique(("b",), "uq_b"),),
                       indexes=(Index("ix_b", ("b",)),), checks=(Check("b > 1", "ck_b2"),))),
         {},
     ),

@@ -12,7 +12,6 @@ import json
 from tests.capabilities import lacks, requires
 from tests.harness import converge, ops
 
-
 SCHEMAS = """
 import sqlalchemy as sa
 metadata = sa.MetaData()
@@ -203,7 +202,7 @@ sa.Table("c", metadata, sa.Column("id", sa.Integer, primary_key=True), schema="{
         plan = converge(project, models)
         assert ops(plan)[0] == "create_schema"
         project.db.execute(f"INSERT INTO {other}.c (id) VALUES (1)", f"INSERT INTO {other}.b (id, c_id) VALUES (1, 1)")
-        converge(project, project.write_models("m2", open(project.path / (models.split(":")[0] + ".py")).read().replace('primary_key=True), schema="{o}")'.format(o=other), 'primary_key=True), sa.Column("n", sa.Integer), schema="{o}")'.format(o=other))))
+        converge(project, project.write_models("m2", (project.path / (models.split(":")[0] + ".py")).read_text().replace(f'primary_key=True), schema="{other}")', f'primary_key=True), sa.Column("n", sa.Integer), schema="{other}")')))
         assert project.db.rows(f"SELECT c_id FROM {other}.b") == [(1,)]
         # A key from a named database into the URL's own one cannot be spelled without its name: refused in one line.
         into_default = project.write_models("m3", f"""

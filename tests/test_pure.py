@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from schemasync.diff import diff
-from schemasync.operations import AddForeignKey, AlterColumn, CreateTable, DropTable, is_widening
+from schemasync.operations import (
+    AddForeignKey,
+    AlterColumn,
+    CreateTable,
+    DropTable,
+    is_widening,
+)
 from schemasync.ordering import order
 from schemasync.snapshot import Column, ForeignKey, Snapshot, Table, Unique
 
@@ -101,7 +106,14 @@ def test_rename_declarations_are_read_without_making_info_dicts():
 
 
 def test_a_fingerprint_hashed_table_by_table_is_the_canonical_forms_digest():
-    from schemasync.snapshot import Column, Index, PrimaryKey, Snapshot, Table, fingerprint_of
+    from schemasync.snapshot import (
+        Column,
+        Index,
+        PrimaryKey,
+        Snapshot,
+        Table,
+        fingerprint_of,
+    )
 
     tables = (
         Table("a", (Column("z", "INTEGER"), Column("b", "TEXT", default="'x'")), primary_key=PrimaryKey(("z",)), indexes=(Index("ix", ("b",)),)),
@@ -217,7 +229,20 @@ def test_the_canonical_form_is_byte_identical_to_the_one_fingerprints_were_made_
     """Goldens, lock files and schema_state rows hold this form: its keys, order and digest are pinned."""
     import json
 
-    from schemasync.snapshot import Check, Column, EnumType, ForeignKey, Index, PrimaryKey, SequenceDef, Snapshot, Table, Unique, View, table_to_stored
+    from schemasync.snapshot import (
+        Check,
+        Column,
+        EnumType,
+        ForeignKey,
+        Index,
+        PrimaryKey,
+        SequenceDef,
+        Snapshot,
+        Table,
+        Unique,
+        View,
+        table_to_stored,
+    )
 
     table = Table(
         "t", (Column("id", "INTEGER", False, autoincrement=True), Column("g", "INTEGER", computed="id + 1", persisted=True)), "s",

@@ -71,6 +71,13 @@ def test_the_ci_script_runs_the_readme_test_command():
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
+def test_the_ci_script_checks_types_and_lint_before_the_tests():
+    script = (ROOT / ".ci" / "run").read_text()
+    tests_at = script.index(_blocks("bash")[1].strip())
+    assert -1 < script.find("\npython -m mypy\n") < tests_at
+    assert -1 < script.find("\npython -m ruff check .\n") < tests_at
+
+
 def test_the_readme_demo_command_runs(tmp_path):
     demo = _blocks("bash")[0].strip()
     prefix = "python -m pip install -e . && cd fixtures/blog && "

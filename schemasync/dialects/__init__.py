@@ -14,7 +14,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from schemasync.dialects.base import LOCK_NAME, Dialect, missing_requirements, wait_for_lock
+from schemasync.dialects.base import (
+    LOCK_NAME,
+    Dialect,
+    missing_requirements,
+    wait_for_lock,
+)
 from schemasync.errors import ConfigError
 
 __all__ = ["LOCK_NAME", "REGISTRY", "Dialect", "absolute_url", "dialect_class", "dialect_for", "offline_dialect", "supported", "wait_for_lock"]

@@ -26,12 +26,13 @@ import sqlalchemy as sa
 
 from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.lowering import lower_generic
+from schemasync.dialects.spelling import with_numeric_default
 from schemasync.errors import ConfigError, LockError
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
     Operation,
 )
-from schemasync.snapshot import Column, Snapshot, Table, View
+from schemasync.snapshot import Check, Column, Snapshot, Table, View
 
 LOCK_NAME = "schemasync"
 # Facts every dialect states in its own class body (tests/test_dialect_contract.py).
@@ -73,6 +74,9 @@ class Dialect:
     # Narrowings the server refuses when a value does not fit ("length" of text, "range" of numbers);
     # where it cuts or keeps the value instead, that is data loss (kept by backup.py), not a failure.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
+    # Narrowings ("length", "range") the server neither refuses nor cuts: every value stays as it is,
+    # so the step is not destructive (operations.keep_narrowed_values). SQLite enforces neither.
+    narrowing_keeps_values_on: ClassVar[frozenset[str]] = frozenset()
     # Whether enum types and sequences are schema objects of their own here (PostgreSQL), managed beside the tables.
     schema_objects: ClassVar[bool] = False
     # Where the models can be built with no server at all (SQLite: in memory); None: a server is needed.
@@ -97,11 +101,17 @@ class Dialect:
         raise NotImplementedError
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Required. A place to build the models (`tables` of them): yields a connection and {model schema: scratch schema}."""
         raise NotImplementedError
 
     # --- optional quirks: normalise ----------------------------------------------------------------
+
+    def canonical_type(self, type_object: Any) -> Any:
+        """A reflected type in the one spelling this server gives all its equivalent spellings (SQLite's
+        synonyms, MariaDB's integer display widths, PostgreSQL's default time precision). Compared and
+        rendered, so plans write what offline plans (from the text) write. Overridden by: mysql, postgresql, sqlite."""
+        return type_object
 
     def type_text(self, type_object: Any) -> str:
         """The canonical text of a reflected type: how this dialect's compiler spells it. Overridden by: none."""
@@ -114,7 +124,9 @@ class Dialect:
     def is_generated_name(self, kind: str, table: str, name: str | None) -> bool:
         """Whether `name` is one the server made up for an unnamed constraint of `kind` (`generated_names`). Overridden by: none."""
         pattern = self.generated_names.get(kind)
-        return bool(name) and pattern is not None and re.fullmatch(pattern.format(table=re.escape(table)), name) is not None
+        if not name or pattern is None:
+            return False
+        return re.fullmatch(pattern.format(table=re.escape(table)), name) is not None
 
     def normalize_column(self, column: Column) -> Column:
         """A column spelled the way both sides agree on (docs/normalisation.md). Overridden by: mysql, postgresql, sqlite."""
@@ -131,15 +143,24 @@ class Dialect:
         pk = anonymise(table.primary_key, "primary_key") if table.primary_key else None
         return replace(
             table,
-            columns=tuple(self.normalize_column(c) for c in table.columns),
+            columns=tuple(self.normalize_column(with_numeric_default(c)) for c in table.columns),
             primary_key=pk,
             foreign_keys=tuple(sorted((anonymise(fk, "foreign_key") for fk in table.foreign_keys), key=_sort_key)),
             uniques=tuple(sorted((anonymise(u, "unique") for u in table.uniques), key=_sort_key)),
-            checks=tuple(sorted((anonymise(c, "check") for c in table.checks), key=_sort_key)),
+            checks=tuple(sorted((anonymise(self._canonical_check(c), "check") for c in table.checks), key=_sort_key)),
             exclusions=tuple(sorted((anonymise(e, "exclusion") for e in table.exclusions), key=_sort_key)),
             indexes=tuple(sorted(table.indexes, key=_sort_key)),
             comment=table.comment if self.has_comments else None,
         )
+
+    def normalize_check(self, sqltext: str) -> str:
+        """A check's expression in one spelling of the equivalent ones this server may store or print
+        for it; still valid SQL, as plans run it. Overridden by: postgresql, sqlite."""
+        return sqltext
+
+    def _canonical_check(self, check: Check) -> Check:
+        text = self.normalize_check(check.sqltext)
+        return check if text == check.sqltext else replace(check, sqltext=text)
 
     def normalize(self, snapshot: Snapshot) -> Snapshot:
         """Every table of the snapshot through `normalize_table`. Overridden by: none."""
@@ -164,7 +185,7 @@ class Dialect:
             quoted = f"{preparer.quote_identifier(logical)}." if logical else ""
             bare = f"{preparer.quote(logical)}." if logical else ""
             text = text.replace(f"{preparer.quote_identifier(db_schema)}.", quoted)
-            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)
+            text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)  # noqa: B023  (re.sub calls it at once)
         return text
 
     # --- lower -----------------------------------------------------------------------------------

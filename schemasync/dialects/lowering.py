@@ -40,7 +40,7 @@ def replace_generated_columns(operations: Sequence[Operation], current: Snapshot
     result: list[Operation] = []
     for op in operations:
         generated = isinstance(op, AlterColumn) and (op.before.computed, op.before.persisted) != (op.after.computed, op.after.persisted)
-        if not generated or in_place(op.before, op.after):
+        if not isinstance(op, AlterColumn) or not generated or in_place(op.before, op.after):
             result.append(op)
             continue
         result.append(ReplaceGeneratedColumn(op.table, op.before, op.after))

@@ -6,16 +6,17 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import TINYINT
 
 from schemasync import ddl, online
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import LOCK_NAME, Dialect
+from schemasync.dialects.catalog import Catalog
 from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import COPY, INPLACE, INSTANT, ONLINE, TRANSACTION
@@ -26,17 +27,17 @@ from schemasync.operations import (
     AddPrimaryKey,
     AlterColumn,
     CreateIndex,
-    DropCheck,
     DropAutoIncrement,
+    DropCheck,
     DropColumn,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
     Operation,
-    ReplaceGeneratedColumn,
     RenameColumn,
     RenameConstraint,
     RenameTable,
+    ReplaceGeneratedColumn,
     SetAutoIncrement,
     SetTableComment,
     parse_type,
@@ -118,6 +119,19 @@ class MySQLDialect(Dialect):
 
     # --- normalise -------------------------------------------------------------------------------
 
+    def canonical_type(self, type_object: Any) -> Any:
+        """Integer types without their display width (`INT(5)` is `INT(11)`): it changes no value, MySQL 8
+        no longer reports it, and a table made elsewhere has others. Kept with ZEROFILL (it pads to it) and
+        on TINYINT(1), the boolean by convention. https://mariadb.com/kb/en/int/"""
+        width = getattr(type_object, "display_width", None)
+        if width is None or getattr(type_object, "zerofill", False) or not isinstance(type_object, sa.Integer):
+            return type_object
+        if width == 1 and isinstance(type_object, TINYINT):
+            return type_object
+        plain = type_object.copy()
+        plain.display_width = None  # type: ignore[attr-defined]  # MySQL's integer types (what reflection makes) have it; sa.Integer does not declare it
+        return plain
+
     def normalize_column(self, column: Column) -> Column:
         if isinstance(column.autoincrement, bool):
             return column
@@ -152,7 +166,9 @@ class MySQLDialect(Dialect):
             if not isinstance(op, DropForeignKey):
                 continue
             before, after = current.table(op.table), target.table(op.table)
-            for index in before.implicit_indexes if before else ():
+            if before is None:
+                continue
+            for index in before.implicit_indexes:
                 # Kept when a key that stays uses it, or when the models' build has the same index.
                 # Not when it merely has that name: an index of that name on other columns (a key or
                 # a unique index wanting the name the server gave the old key's index) would clash
@@ -178,7 +194,7 @@ class MySQLDialect(Dialect):
         taken: dict[tuple[str | None, str], set[str]] = {}
         for op in operations:
             table = current.table(op.table)
-            if isinstance(op, AddForeignKey) and table is not None and self.sa_dialect.is_mariadb:
+            if isinstance(op, AddForeignKey) and table is not None and getattr(self.sa_dialect, "is_mariadb", False):
                 names = taken.setdefault(op.table, {fk.db_name or fk.name or "" for fk in table.foreign_keys})
                 fk = replace(op.foreign_key, name=op.foreign_key.name or _free_fk_name(table.name, names))
                 names.add(fk.name or "")
@@ -328,7 +344,7 @@ class MySQLDialect(Dialect):
 
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
         if _errno(error) == _SIGNALLED:
-            return str(error.orig.args[-1])
+            return str(getattr(error.orig, "args", ("",))[-1])
         if _errno(error) not in _REFUSED:
             return None
         reason = str(getattr(error.orig, "args", ("", ""))[-1])
@@ -340,7 +356,7 @@ class MySQLDialect(Dialect):
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Scratch databases with the target's character set, dropped afterwards whatever happens."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
@@ -482,9 +498,9 @@ def _refuse_keys_into_the_default_database(target: Snapshot) -> None:
 
 def _rename_by_drop_and_add(op: Operation) -> list[Operation]:
     """MariaDB cannot rename a check or a foreign key: drop it and add it under the new name."""
-    if isinstance(op, RenameConstraint) and isinstance(op.constraint, Check):
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, Check) and isinstance(op.old, Check):
         return [DropCheck(op.table, op.old), AddCheck(op.table, op.constraint)]
-    if isinstance(op, RenameConstraint) and isinstance(op.constraint, ForeignKey):
+    if isinstance(op, RenameConstraint) and isinstance(op.constraint, ForeignKey) and isinstance(op.old, ForeignKey):
         return [DropForeignKey(op.table, op.old), AddForeignKey(op.table, op.constraint)]
     return [op]
 
@@ -590,11 +606,11 @@ def _refuse_bad_keyless_identity(table: sa.Table) -> None:
     column = columns[0]
     where = f"column {table.name}.{column.name}"
     if len(columns) > 1 or table.autoincrement_column is not None:
-        other = columns[1].name if len(columns) > 1 else table.autoincrement_column.name
+        other = columns[1].name if len(columns) > 1 or table.autoincrement_column is None else table.autoincrement_column.name
         raise PlanError(f"{where}: sa.Identity() makes it AUTO_INCREMENT, and {table.name}.{other} is one too; MariaDB/MySQL allow one per table (set autoincrement=False on the key)")
     if column.nullable:
         raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be NOT NULL (nullable=False)")
-    first = [list(i.columns)[0] for i in table.indexes if i.columns] + [list(u.columns)[0] for u in table.constraints if isinstance(u, sa.UniqueConstraint) and u.columns]
+    first = [next(iter(i.columns)) for i in table.indexes if i.columns] + [next(iter(u.columns)) for u in table.constraints if isinstance(u, sa.UniqueConstraint) and u.columns]
     if column not in first:
         raise PlanError(f"{where}: an AUTO_INCREMENT (sa.Identity()) column must be indexed (unique=True, index=True, or first in an index)")
 
@@ -642,10 +658,11 @@ def _auto_increment_around_keys(operations: Sequence[Operation], current: Snapsh
         else:
             result.append(op)
     result = [op for op in result if not (isinstance(op, AddPrimaryKey) and op.table in merged)]
-    for key, name in sorted(stranded - handled, key=lambda item: (item[0][0] or "", item[0][1], item[1])):
-        kept = target.table(key).columns_by_name.get(name) if target.table(key) else None
+    for table_key, name in sorted(stranded - handled, key=lambda item: (item[0][0] or "", item[0][1], item[1])):
+        wanted = target.table(table_key)
+        kept = wanted.columns_by_name.get(name) if wanted else None
         if kept is not None:
-            result += _auto_increment_off_and_on(key, current.table(key).columns_by_name[name], kept)
+            result += _auto_increment_off_and_on(table_key, current.tables_by_key[table_key].columns_by_name[name], kept)
     return result
 
 
@@ -670,7 +687,9 @@ def _stranded_auto_increment(operations: Sequence[Operation], current: Snapshot)
     found: set[tuple[tuple[str | None, str], str]] = set()
     for key in {table_key for table_key, _ in dropped}:
         table = current.table(key)
-        for column in [c for c in table.columns if c.autoincrement] if table else ():
+        if table is None:
+            continue
+        for column in [c for c in table.columns if c.autoincrement]:
             leads = {"PRIMARY"} if table.primary_key and table.primary_key.columns[:1] == (column.name,) else set()
             leads |= {i.name for i in table.indexes + table.implicit_indexes if i.columns[:1] == (column.name,)}
             if leads and all((key, name) in dropped for name in leads):

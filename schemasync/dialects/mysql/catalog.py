@@ -33,7 +33,7 @@ from schemasync.dialects.catalog import Catalog, Memo
 try:  # the Inspector's own parser of SHOW CREATE TABLE lines, for types
     from sqlalchemy.dialects.mysql.reflection import ReflectedState
 except ImportError:  # pragma: no cover (another SQLAlchemy)
-    ReflectedState = None
+    ReflectedState = None  # type: ignore[assignment,misc]  # the optional-import idiom: callers test for None
 
 _DATABASE = "COALESCE(%(schema)s, DATABASE())"
 _TABLES = f"""
@@ -111,7 +111,7 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     return catalog
 
 
-def _database(connection: sa.Connection, schema: str | None) -> str:
+def _database(connection: sa.Connection, schema: str | None) -> str | None:
     return schema if schema is not None else connection.exec_driver_sql("SELECT DATABASE()").scalar()
 
 
@@ -185,7 +185,7 @@ def _index_options(key: dict[str, Any], column: str, sub_part: int | None, index
 
 
 def _foreign_keys(
-    catalog: Catalog, rows: Any, actions: dict[tuple[str, str], tuple[str, str]], tables: dict[str, Any], schema: str | None, database: str
+    catalog: Catalog, rows: Any, actions: dict[tuple[str, str], tuple[str, str]], tables: dict[str, Any], schema: str | None, database: str | None
 ) -> None:
     keys: dict[tuple[str, str], dict[str, Any]] = {}
     for table, name, column, referred_schema, referred, referred_column in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -9,10 +10,11 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import INTERVAL
 
 from schemasync import online
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import LOCK_NAME, Dialect, wait_for_lock
+from schemasync.dialects.catalog import Catalog
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (
@@ -46,6 +48,32 @@ SELECT 'constraint', n.nspname, t.relname, k.conname FROM pg_constraint k
   JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
  WHERE NOT k.convalidated
 """
+
+# A quoted name (passed over whole), or a string literal with the text-type casts after it.
+_LITERAL_CASTS = re.compile(r"""("(?:[^"]|"")*")|('(?:[^']|'')*')((?:::(?:text|character varying)(?![\w(\[]))*)""")
+# An array of text literals cast to a text array type as a whole.
+_TEXT_ARRAY = re.compile(r"ARRAY\[((?:'(?:[^']|'')*'::text(?:, )?)+)\]::(?:text|character varying)\[\]")
+
+
+def canonical_check(sqltext: str) -> str:
+    """A check as the server would print it had it been given text literals.
+
+    PostgreSQL prints `e IN ('a', 'b')` on a VARCHAR column as `e::text = ANY (ARRAY['a'::character
+    varying, 'b'::character varying]::text[])`, and that text, run again (as a plan or another tool
+    does), as `... ARRAY['a'::character varying::text, ...]`; `e = ANY (ARRAY['a', 'b'])` prints
+    `ARRAY['a'::text, 'b'::text]`. All mean the same: a string literal's chain of casts to text types
+    (no length: a length would cut) is `::text`, and a text array's cast over such literals goes.
+    https://www.postgresql.org/docs/current/functions-comparisons.html#FUNCTIONS-COMPARISONS-ANY-SOME
+    """
+
+    def literal(match: re.Match[str]) -> str:
+        return match.group(0) if match.group(1) or not match.group(3) else f"{match.group(2)}::text"
+
+    return _TEXT_ARRAY.sub(r"ARRAY[\1]", _LITERAL_CASTS.sub(literal, sqltext))
+
+
+# Types whose precision counts fractional digits of seconds.
+_TIME_TYPES = (sa.DateTime, sa.Time, INTERVAL)
 
 # The range of each integer type: an identity's sequence defaults to it.
 _INTEGER_RANGES = {"SMALLINT": 2**15 - 1, "INTEGER": 2**31 - 1, "BIGINT": 2**63 - 1}
@@ -167,6 +195,18 @@ class PostgreSQLDialect(Dialect):
 
     # --- normalise -------------------------------------------------------------------------------
 
+    def normalize_check(self, sqltext: str) -> str:
+        return canonical_check(sqltext)
+
+    def canonical_type(self, type_object: Any) -> Any:
+        """TIMESTAMP(6), TIME(6), INTERVAL(6) are the types without a precision: 6 (microseconds) is
+        the most and the default. https://www.postgresql.org/docs/current/datatype-datetime.html"""
+        if getattr(type_object, "precision", None) != 6 or not isinstance(type_object, _TIME_TYPES):
+            return type_object
+        plain = type_object.copy()
+        plain.precision = None  # type: ignore[union-attr]  # set on what reflection makes (PostgreSQL's TIMESTAMP, TIME, INTERVAL); SQLAlchemy declares it on those only
+        return plain
+
     def normalize_column(self, column: Column) -> Column:
         """A SERIAL column's nextval() default is how autoincrement is spelled, not a user default;
         an identity keeps only the options a SERIAL would not have (see `identity_options`)."""
@@ -200,17 +240,18 @@ class PostgreSQLDialect(Dialect):
             return [online.DropIndexConcurrently(op.table, op.index)]
         if isinstance(op, AddForeignKey):
             fk = op.foreign_key
-            named = replace(fk, name=online.constraint_name(fk.name or fk.db_name, table.name, fk.columns, "fkey", limit))
-            return [online.AddForeignKeyNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "foreign key")]
+            name = online.constraint_name(fk.name or fk.db_name, table.name, fk.columns, "fkey", limit)
+            return [online.AddForeignKeyNotValid(op.table, replace(fk, name=name)), online.ValidateConstraint(op.table, name, "foreign key")]
         if isinstance(op, AddCheck):
             check = op.check
-            named = replace(check, name=online.constraint_name(check.name or check.db_name, table.name, (), "check", limit))
-            return [online.AddCheckNotValid(op.table, named), online.ValidateConstraint(op.table, named.name, "check")]
+            name = online.constraint_name(check.name or check.db_name, table.name, (), "check", limit)
+            return [online.AddCheckNotValid(op.table, replace(check, name=name)), online.ValidateConstraint(op.table, name, "check")]
         if isinstance(op, AddUnique) and not op.unique.deferrable:  # USING INDEX would drop DEFERRABLE: added as it is
             index = online.unique_index(op.unique, table.name, limit)
             return [online.CreateIndexConcurrently(op.table, index), online.AddUniqueUsingIndex(op.table, replace(op.unique, name=index.name))]
         if isinstance(op, AlterColumn) and op.before.nullable and not op.after.nullable and op.before.type == op.after.type:
             check = online.not_null_check(op, table.checks, limit)
+            assert check.name is not None, "not_null_check names the check"
             return [
                 online.AddCheckNotValid(op.table, check),
                 online.ValidateConstraint(op.table, check.name, "check"),
@@ -413,7 +454,7 @@ class PostgreSQLDialect(Dialect):
         return f"the NOT VALID constraint {constraint} on {relation} was dropped"
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Fresh schemas inside a transaction that is always rolled back: nothing is left behind.
 
         A transaction holds a lock on every relation it creates (about 15 per table with its

@@ -34,7 +34,7 @@ from schemasync.dialects.catalog import Catalog, Memo, strip_outer_parens
 try:  # the Inspector's own type parser, and its lazy loader of enums and domains
     from sqlalchemy.dialects.postgresql.base import DOMAIN, PGDialect, _NamedTypeLoader
 except ImportError:  # pragma: no cover (another SQLAlchemy)
-    _NamedTypeLoader = None
+    _NamedTypeLoader = None  # type: ignore[assignment,misc]  # the optional-import idiom: supported() tests for None
 
 _TABLES = """
 SELECT c.oid, c.relname, d.description
@@ -126,7 +126,7 @@ _NEXTVAL = re.compile(r"(nextval\(')([^']+)('.*$)")
 
 def supported(connection: sa.Connection) -> bool:
     dialect = connection.dialect
-    return _NamedTypeLoader is not None and isinstance(dialect, PGDialect) and dialect.server_version_info >= (12,)
+    return _NamedTypeLoader is not None and isinstance(dialect, PGDialect) and (dialect.server_version_info or ()) >= (12,)
 
 
 def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog:
@@ -142,14 +142,14 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
         indexes={name: [] for name in names},
         uniques={name: [] for name in names},
         checks={name: [] for name in names},
-        comments={name: comment for name, comment in tables.values()},
+        comments=dict(tables.values()),
     )
     oids = {"oids": list(by_oid)}
     attnames = _columns(catalog, connection, by_oid, oids, schema)
-    nulls_not_distinct = "i.indnullsnotdistinct" if connection.dialect.server_version_info >= (15,) else "false"
+    nulls_not_distinct = "i.indnullsnotdistinct" if (connection.dialect.server_version_info or ()) >= (15,) else "false"
     keys = _rows(connection, _KEYS.format(nulls_not_distinct=nulls_not_distinct), oids)
     indexes = _rows(connection, _INDEXES.format(nulls_not_distinct=nulls_not_distinct), oids)
-    set_columns = _SET_COLUMNS if connection.dialect.server_version_info >= (15,) else "NULL"
+    set_columns = _SET_COLUMNS if (connection.dialect.server_version_info or ()) >= (15,) else "NULL"
     foreign_keys = _rows(connection, _FOREIGN_KEYS.format(set_columns=set_columns), oids)
     wanted_numbers = [(relid, n) for relid, _, _, numbers, *_ in keys for n in numbers]
     wanted_numbers += [(relid, n) for relid, _, _, _, numbers, *_ in indexes for n in numbers if n]
@@ -168,8 +168,8 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
             index["duplicates_constraint"] = name
         catalog.indexes[by_oid[relid]].append(index)
     for relid, name, mine, other, theirs, *referred in foreign_keys:
-        columns = [attnames[(relid, n)] for n in mine], [attnames[(other, n)] for n in theirs]
-        catalog.foreign_keys[by_oid[relid]].append(_foreign_key(schema, name, *columns, *referred))
+        column_lists = [attnames[(relid, n)] for n in mine], [attnames[(other, n)] for n in theirs]
+        catalog.foreign_keys[by_oid[relid]].append(_foreign_key(schema, name, *column_lists, *referred))
     for relid, name, definition in _rows(connection, _CHECKS, oids):
         match = _CHECK.match(definition)
         catalog.checks[by_oid[relid]].append({"name": name, "sqltext": strip_outer_parens(match.group(1)) if match else ""})
@@ -230,6 +230,7 @@ def _rows(connection: sa.Connection, sql: str, parameters: dict[str, Any]) -> li
 def _columns(catalog: Catalog, connection: sa.Connection, by_oid: dict[int, str], oids: dict[str, Any], schema: str | None) -> dict[tuple[int, int], str]:
     """Fill in the columns; return their names by (table oid, column number)."""
     dialect = connection.dialect
+    assert isinstance(dialect, PGDialect), "read only when supported()"
     loader = _NamedTypeLoader(dialect, connection, {})
     parse = Memo(lambda text, collation, collation_schema: _type(dialect, loader, text, collation, collation_schema))
     attnames = {}
@@ -276,12 +277,12 @@ def _type(dialect: Any, loader: Any, text: str, collation: str | None, collation
 
 
 def _foreign_key(
-    schema: str | None, name: str, columns: list[str], referred_columns: list[str], referred: str, referred_schema: str, visible: bool,
+    schema: str | None, name: str, columns: list[str], referred_columns: list[str], referred: str, referred_schema: str | None, visible: bool,
     on_update: str, on_delete: str, definition: str | None, deferrable: bool = False, deferred: bool = False, match_type: str = "s",
 ) -> dict[str, Any]:
     if visible:
         referred_schema = schema if schema is not None and schema == referred_schema else None
-    options = {"onupdate": _ACTIONS.get(on_update), "ondelete": _ACTIONS.get(on_delete)}
+    options: dict[str, Any] = {"onupdate": _ACTIONS.get(on_update), "ondelete": _ACTIONS.get(on_delete)}
     if definition is not None:  # ON DELETE SET NULL (columns): as pg_get_constraintdef spells it
         options.update(("on" + event.lower(), action) for event, action in _ACTION.findall(definition))
     if deferrable:  # as the Inspector reads DEFERRABLE [INITIALLY DEFERRED] from pg_get_constraintdef

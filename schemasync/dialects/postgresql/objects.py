@@ -39,7 +39,7 @@ def read_objects(
     connection: sa.Connection, schemas: Mapping[str | None, str | None], keep: Callable[[str | None, str], bool]
 ) -> tuple[tuple[EnumType, ...], tuple[SequenceDef, ...]]:
     """The enum types and standalone sequences of the given schemas ({schema in the database: schema to report})."""
-    default = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    default = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
     logical = {(db if db is not None else default): name for db, name in schemas.items()}
     parameters = {"schemas": sorted(logical)}
     enums = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import types as sqltypes
 
-from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.base import Dialect
+from schemasync.dialects.catalog import Catalog
+from schemasync.dialects.spelling import numeric_literal
 from schemasync.errors import ApplyError, ConfigError, LockError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import TRANSACTION
@@ -52,6 +54,8 @@ class SQLiteDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = False
     # Declared lengths and sizes are not enforced: a rebuild copies every value as it is.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset()
+    # Nor are they cut: a shorter length or a smaller integer type keeps every value as it is.
+    narrowing_keeps_values_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # Enforcement is off during the apply; PRAGMA foreign_key_check runs before it commits.
     checks_foreign_keys_in_apply: ClassVar[bool] = False
     # SQLite has no limit on identifiers; backup names are kept as short as on PostgreSQL.
@@ -61,11 +65,24 @@ class SQLiteDialect(Dialect):
 
     # --- normalise -------------------------------------------------------------------------------
 
+    def canonical_type(self, type_object: Any) -> Any:
+        """Synonyms (DECIMAL and NUMERIC, CHAR and VARCHAR, ...) in one spelling: SQLite keeps the
+        declared name as written and gives both the same affinity. https://www.sqlite.org/datatype3.html"""
+        return synonym(type_object)
+
     def normalize_column(self, column: Column) -> Column:
         # SQLite does not report autoincrement; an INTEGER PRIMARY KEY is the rowid either way.
-        if column.autoincrement is False and column.comment is None:
-            return column
-        return replace(column, autoincrement=False, comment=None)
+        changes: dict[str, Any] = {}
+        if column.autoincrement is not False or column.comment is not None:
+            changes.update(autoincrement=False, comment=None)
+        if column.default is not None and isinstance(column.type_object, sqltypes.Boolean):
+            default = boolean_default(column.default)
+            if default != column.default:
+                changes["default"] = default
+        return replace(column, **changes) if changes else column
+
+    def normalize_check(self, sqltext: str) -> str:
+        return canonical_spacing(sqltext)
 
     # --- lower -----------------------------------------------------------------------------------
 
@@ -87,15 +104,15 @@ class SQLiteDialect(Dialect):
             kept.append(
                 RebuildTable(
                     key,
-                    current.table(key),
-                    shape.table(key),
+                    current.tables_by_key[key],
+                    shape.tables_by_key[key],
                     reasons=tuple(op.summary() for op in own),
                     loses_data=any(op.destructive for op in own),
                 )
             )
         for key in sorted({op.table for op in late}, key=key_order):
             reasons = tuple(op.summary() for op in late if op.table == key)
-            kept.append(RebuildTableAfterRestore(key, shape.table(key), target.table(key), reasons=reasons, loses_data=False))
+            kept.append(RebuildTableAfterRestore(key, shape.tables_by_key[key], target.tables_by_key[key], reasons=reasons, loses_data=False))
         return kept
 
     # --- hazards ---------------------------------------------------------------------------------
@@ -167,7 +184,7 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, dict[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
@@ -193,7 +210,8 @@ class SQLiteDialect(Dialect):
         schema_text.complete(connection, schema, names, catalog)
 
     def complete_inspector_catalog(self, connection: sa.Connection, schema: str | None, catalog: Catalog) -> None:
-        """Column collations, which SQLAlchemy's Inspector does not read: from the CREATE TABLE text."""
+        """Column collations, which SQLAlchemy's Inspector does not read, and generated columns'
+        expressions, which it reads only when spelled GENERATED ALWAYS AS: from the CREATE TABLE text."""
         from schemasync.dialects.sqlite import catalog as catalog_sqlite
 
         main = self.sa_dialect.identifier_preparer.quote_identifier(schema) if schema else "main"
@@ -202,6 +220,8 @@ class SQLiteDialect(Dialect):
             collations = catalog_sqlite.column_collations(sql or "")
             for column in columns:
                 column["type"] = catalog_sqlite.with_collation(column["type"], collations.get(column["name"]))
+                if column.get("computed"):
+                    column["computed"] = {**column["computed"], "sqltext": catalog_sqlite.generated_expression(sql or "", column["name"])}
 
     # --- views and what schemasync leaves alone ---------------------------------------------------
 
@@ -213,6 +233,64 @@ class SQLiteDialect(Dialect):
     def other_objects(self, connection: sa.Connection, schema: str | None) -> list[str]:
         rows = connection.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all()
         return [f"trigger {name} on {table}" for name, table in rows]
+
+
+# Declared type names SQLite treats alike (same affinity), as the one SQLAlchemy's generic type compiles to.
+_SYNONYMS: dict[type, type] = {
+    sqltypes.DECIMAL: sqltypes.NUMERIC,
+    sqltypes.CHAR: sqltypes.VARCHAR,
+    sqltypes.NCHAR: sqltypes.VARCHAR,
+    sqltypes.NVARCHAR: sqltypes.VARCHAR,
+    sqltypes.TIMESTAMP: sqltypes.DATETIME,
+    sqltypes.DOUBLE: sqltypes.FLOAT,
+    sqltypes.DOUBLE_PRECISION: sqltypes.FLOAT,
+    sqltypes.REAL: sqltypes.FLOAT,
+}
+
+
+def synonym(type_object: Any) -> Any:
+    """The type spelled as its synonyms' one name, with its arguments (length and collation, precision and scale)."""
+    target = _SYNONYMS.get(type(type_object))
+    if target is None:
+        return type_object
+    if issubclass(target, sqltypes.String):
+        return target(type_object.length, collation=type_object.collation)
+    if target is sqltypes.NUMERIC:
+        return target(type_object.precision, type_object.scale)
+    return target()
+
+
+def boolean_default(default: str) -> str:
+    """A boolean column's default as a number: SQLite stores true/false and '1'/'0' as 1/0 alike."""
+    word = default.strip().lower()
+    if word in ("true", "false"):
+        return "1" if word == "true" else "0"
+    return numeric_literal(default) or default
+
+
+# Quoted text (kept whole), whitespace runs, parentheses and commas, and runs of anything else.
+_SPACING_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|\s+|[(),]|[^'"`\[\s(),]+|.""")
+
+
+# Keywords that cannot be bare names, in capitals as SQLAlchemy writes them.
+_KEYWORDS = {word.lower(): word for word in ("AND", "OR", "NOT", "IN", "IS", "NULL", "BETWEEN", "LIKE", "GLOB", "CASE", "WHEN", "THEN", "ELSE", "END")}
+
+
+def canonical_spacing(sqltext: str) -> str:
+    """An expression with SQLAlchemy's spacing (`e IN ('a', 'b')`): SQLite keeps a CHECK as it was
+    written, so `e IN ('a','b')` from another tool is the same check spelled otherwise. Whitespace
+    outside quotes becomes one space, none after "(" or before ")" and ",", one after ","; reserved
+    keywords are capitalised (https://www.sqlite.org/lang_keywords.html)."""
+    tokens = list(_SPACING_TOKENS.findall(sqltext.strip()))
+    out: list[str] = []
+    for number, token in enumerate(tokens):
+        if token.isspace():
+            following = tokens[number + 1] if number + 1 < len(tokens) else ")"
+            if out and out[-1] not in ("(", ", ") and following not in (")", ","):
+                out.append(" ")
+        else:
+            out.append(", " if token == "," else _KEYWORDS.get(token.lower(), token))
+    return "".join(out)
 
 
 def _rename_index_by_drop_and_create(op: Operation) -> list[Operation]:
@@ -246,6 +324,6 @@ def _can_add_in_place(column: Column) -> bool:
     constant_default = not default.startswith("(") and not default.startswith("CURRENT_")
     # A STORED generated column cannot be added (https://www.sqlite.org/gencol.html, limitations); a
     # VIRTUAL one can, but ADD COLUMN appends it to the CREATE TABLE text on the same line as the last
-    # column, where SQLAlchemy's pattern for generated expressions (kept by catalog_sqlite) reads past
-    # it: a rebuild writes one column per line.
+    # column, where SQLAlchemy's own pattern for generated expressions reads past it (both readers now
+    # read each column's definition, catalog_sqlite.generated_expression): a rebuild writes one column per line.
     return (column.nullable or column.default is not None) and constant_default and column.computed is None

@@ -16,7 +16,10 @@ SQLAlchemy's SQLite dialect applies, so both readers report the same schema:
 - `UNIQUE (...)` clauses, and `<column> <words> UNIQUE` on a column, are UNIQUE constraints when an
   automatic index (`sqlite_autoindex_*`) has their columns;
 - every `[CONSTRAINT <name>] CHECK (...)`, table- or column-level, is a check, sorted by name;
-- expression indexes are not reported (SQLAlchemy skips them too).
+- expression indexes are not reported (SQLAlchemy skips them too);
+- a generated column's expression is read from its own definition, `AS (...)` with or without
+  GENERATED ALWAYS (one departure from SQLAlchemy, which misses the short form: its reader is
+  corrected the same way in `SQLiteDialect.complete_inspector_catalog`).
 
 Assumptions: SQLite 3.31 or later (`pragma_table_xinfo`); older versions use the Inspector.
 """
@@ -29,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
 from schemasync.dialects.catalog import Catalog, Memo, matching_paren
 
@@ -73,7 +77,7 @@ _SIG_NAME = re.compile(r'"(.+?)"|([a-z0-9_]+)', re.IGNORECASE)
 
 
 def supported(connection: sa.Connection) -> bool:
-    return connection.dialect.server_version_info >= MIN_VERSION
+    return (connection.dialect.server_version_info or ()) >= MIN_VERSION
 
 
 def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog:
@@ -84,7 +88,9 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     wanted = set(names)
     sql = {name: text or "" for name, text in connection.exec_driver_sql(_TABLES.format(**args)) if name in wanted}
     catalog = Catalog(columns={name: [] for name in names})
-    resolve = Memo(lambda declared, collation=None: with_collation(_type(connection.dialect, declared), collation))
+    dialect = connection.dialect
+    assert isinstance(dialect, SQLiteDialect), "the SQLite reader is given SQLite connections"
+    resolve = Memo(lambda declared, collation=None: with_collation(_type(dialect, declared), collation))
     collations = {name: column_collations(text) for name, text in sql.items()}
     # Every table's primary key: a foreign key that names no referred columns refers to it.
     pk_columns: dict[str, list[tuple[int, str]]] = {}
@@ -114,7 +120,7 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
 # --- columns ------------------------------------------------------------------------------------
 
 
-def _type(dialect: sa.engine.Dialect, declared: str) -> sqltypes.TypeEngine:
+def _type(dialect: SQLiteDialect, declared: str) -> sqltypes.TypeEngine:
     """The type for a declared type name, by SQLite's affinity rules (https://www.sqlite.org/datatype3.html#determination_of_column_affinity),
     known names first (the dialect's `ischema_names`), with the declared numeric arguments."""
     match = re.match(r"([\w ]+)(\(.*?\))?", declared)
@@ -146,16 +152,37 @@ def _column(resolve: Memo, name: str, declared: str, notnull: int, default: Any,
     return {"name": name, "type": resolve(declared, collation), "nullable": not notnull, "default": None if default is None else str(default)}
 
 
-_CREATE_BODY = re.compile(r"create table .*?\((.*)\)(?:\s*,?\s*(?:WITHOUT\s+ROWID|STRICT))*$", re.DOTALL | re.IGNORECASE)
-_GENERATED = r"[^,]*\s+GENERATED\s+ALWAYS\s+AS\s+\((.*)\)\s*(?:virtual|stored)?"
+# `[GENERATED ALWAYS] AS (expr)`: both words are optional (https://www.sqlite.org/gencol.html, syntax).
+_GENERATED_AS = re.compile(r"(?<![\w\"`\]])(?:GENERATED\s+ALWAYS\s+)?AS\s*\(", re.IGNORECASE)
+_COLUMN_NAME = re.compile(r'"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\S+')
 
 
 def _computed(sql: str, name: str, persisted: bool) -> dict[str, Any]:
-    """A generated column's expression, found in the CREATE TABLE text by SQLAlchemy's own pattern
-    (its quirks included: the Inspector is the reference)."""
-    body = _CREATE_BODY.match(sql.strip())
-    found = re.search(re.escape(name) + _GENERATED, body.group(1).strip(), re.IGNORECASE) if body else None
-    return {"sqltext": found.group(1) if found else "", "persisted": persisted}
+    """A generated column's expression from its definition in the CREATE TABLE text."""
+    return {"sqltext": generated_expression(sql, name), "persisted": persisted}
+
+
+def generated_expression(sql: str, name: str) -> str:
+    """The expression of generated column `name`, read from its own definition in the CREATE TABLE
+    text, whether it says `GENERATED ALWAYS AS (...)` or only `AS (...)` (SQLAlchemy's Inspector
+    reads the first spelling only and reports the other as an empty expression)."""
+    for element in _elements(sql):
+        first = _COLUMN_NAME.match(element)
+        if first is None or _unquote(first.group()).lower() != name.lower() or _NOT_A_COLUMN.match(element):
+            continue
+        for found in _GENERATED_AS.finditer(element, first.end()):
+            if _depth(element[: found.start()]) == 0:
+                close = matching_paren(element, found.end() - 1)
+                return element[found.end() : close].strip() if close is not None else ""
+    return ""
+
+
+def _depth(text: str) -> int:
+    """How many parentheses are open at the end of `text` (quoted text aside)."""
+    depth = 0
+    for token in _ELEMENT_TOKENS.findall(text):
+        depth += {"(": 1, ")": -1}.get(token, 0)
+    return depth
 
 
 _COLUMN_COLLATE = re.compile(r"\bCOLLATE\s+(\"(?:[^\"]|\"\")+\"|'(?:[^']|'')+'|`[^`]+`|\[[^\]]+\]|\w+)", re.IGNORECASE)

@@ -1,4 +1,4 @@
--- schemasync plan sha256:cecb712f9792ab73a5b3103d271a290aae427c2f9c057a4f8d5dc83c835b1ce3 (mysql)
+-- schemasync plan sha256:9c6c9007b4453981d2f03beda43314970bc22fbce060c1e1a5cdf746d13e99f8 (mysql)
 
 -- 1. drop foreign key fk_players_team on players(team_id)
 ALTER TABLE players DROP FOREIGN KEY fk_players_team;

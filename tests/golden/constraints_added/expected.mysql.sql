@@ -1,4 +1,4 @@
--- schemasync plan sha256:3b031cd1ae8542b04250e980f7b81aee1048a6bb0c4fbcfa0d394257cfef41de (mysql)
+-- schemasync plan sha256:c2c0fc07194e82468a380c52d950001cbc8880863fc8565cafd5d954434741bf (mysql)
 
 -- 1. add check ck_players_number on players: `number` between 0 and 99 [data-dependent, table-rewrite, long-lock]
 ALTER TABLE players ADD CONSTRAINT ck_players_number CHECK (`number` between 0 and 99);

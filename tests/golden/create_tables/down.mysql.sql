@@ -1,4 +1,4 @@
--- schemasync plan sha256:5d266b1c1d060871cf1763973cc9b1068e334a45a5dde797861b19cf3338472a (mysql)
+-- schemasync plan sha256:a4620f6a764cff7d5af548e82c23ec2cb0bbbaa720a6b453cfd7c6aa7a73359c (mysql)
 
 -- 1. keep the rows of table authors in schemasync_backup_3_authors
 CREATE TABLE schemasync_backup_3_authors AS SELECT id, name, active, rating FROM authors;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:cdf3d9499040f30c0803e51710331c14209c4c5ab4906362c849f26be5a6ab7a (postgresql)
+-- schemasync plan sha256:49123961a1c245c2cab616d5047ed1a69f8ffbce203866289dd2dc3149881f75 (postgresql)
 
 -- 1. keep the rows of table authors in schemasync_backup_3_authors
 CREATE TABLE schemasync_backup_3_authors AS SELECT id, name, active, rating FROM authors;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:5c393438fccd5d89e1f2d17e5b5230886c45f05d4bf8dd8807b81b8542429bd5 (sqlite)
+-- schemasync plan sha256:8de1f82e4274e8c0ec2c0bd62897d9e08f234c207f9fc63953e0660b2dbe1246 (sqlite)
 
 -- 1. keep the rows of table authors in schemasync_backup_3_authors
 CREATE TABLE schemasync_backup_3_authors AS SELECT id, name, active, rating FROM authors;

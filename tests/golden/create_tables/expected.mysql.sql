@@ -1,21 +1,21 @@
--- schemasync plan sha256:a073c3766d94cd3dc2028a5e3a33aef9a4819c9fea07eeb2833444dadf6d4779 (mysql)
+-- schemasync plan sha256:c9515ff24d584e66b8e0a5749e77071125465bf3003795548d49f6cb8a15a2d3 (mysql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
 	name VARCHAR(80) NOT NULL COMMENT 'display name', 
 	active TINYINT(1) NOT NULL DEFAULT 1, 
-	rating DECIMAL(5, 2) DEFAULT (0.00), 
+	rating DECIMAL(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 )COMMENT='people who write';
 
 -- 2. create table books (5 columns)
 CREATE TABLE books (
-	id BIGINT(20) NOT NULL AUTO_INCREMENT, 
-	author_id INTEGER(11) NOT NULL, 
+	id BIGINT NOT NULL AUTO_INCREMENT, 
+	author_id INTEGER NOT NULL, 
 	title VARCHAR(200) NOT NULL, 
-	pages INTEGER(11), 
+	pages INTEGER, 
 	published DATE, 
 	PRIMARY KEY (id), 
 	CONSTRAINT ix_books_author_title UNIQUE (author_id, title), 

@@ -1,11 +1,11 @@
--- schemasync plan sha256:607bdf3613738ab88511b2ef92cbf741c4e274f5f489e88ad32cb15e7b60654a (postgresql)
+-- schemasync plan sha256:22e0fd04894fab675dd5ed61b0fc6911dc5ec949d2fa359b511a2bf1eeb51aae (postgresql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id SERIAL NOT NULL, 
 	name VARCHAR(80) NOT NULL, 
 	active BOOLEAN DEFAULT true NOT NULL, 
-	rating NUMERIC(5, 2) DEFAULT '0'::numeric, 
+	rating NUMERIC(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 );

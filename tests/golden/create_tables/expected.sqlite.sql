@@ -1,11 +1,11 @@
--- schemasync plan sha256:bdea7339a3bca1347b49494f8a8a2a33a72f977ba23d66fb19f705d5c7ba261c (sqlite)
+-- schemasync plan sha256:f89e31ce7e78279f11912dd64556a52c82abe103d006b5be4db83ee23b3e9973 (sqlite)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (
 	id INTEGER NOT NULL, 
 	name VARCHAR(80) NOT NULL, 
 	active BOOLEAN DEFAULT 1 NOT NULL, 
-	rating NUMERIC(5, 2) DEFAULT '0', 
+	rating NUMERIC(5, 2) DEFAULT 0, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_authors_name UNIQUE (name)
 );

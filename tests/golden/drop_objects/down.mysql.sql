@@ -1,8 +1,8 @@
--- schemasync plan sha256:451a03a1f913299f62af88143f01c26b0f571a39ab72172b0d4eb7276c7f90eb (mysql)
+-- schemasync plan sha256:6f6f2f597f2acc85272b89cfd5400700f31eeccadc463e114c4868e666bccf60 (mysql)
 
 -- 1. create table obsolete (1 columns)
 CREATE TABLE obsolete (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
 	PRIMARY KEY (id)
 );
 

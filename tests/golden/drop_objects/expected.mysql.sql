@@ -1,4 +1,4 @@
--- schemasync plan sha256:9bb52e7496b88fdbdb496ce9a62f27490627a938bab9f87593223299191fcf57 (mysql)
+-- schemasync plan sha256:c6e84f44d6bc52441cb1123855ec8059e7385bac0a15a84b5c9b24138d8304d7 (mysql)
 
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:9f77b4d428976d7eba46c2f2617b132664945eb82f8bae213771ea4683be9e8b (mysql)
+-- schemasync plan sha256:916c2251d1036ee0a525ee932d9552de15016a9f38298ce5bf548bf6da498c5a (mysql)
 
 -- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
 CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
@@ -12,8 +12,8 @@ ALTER TABLE items MODIFY name VARCHAR(20) NOT NULL;
 -- 4. alter column items.note: type TEXT -> VARCHAR(50), comment (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
 ALTER TABLE items MODIFY note VARCHAR(50);
 
--- 5. alter column items.qty: type BIGINT(20) -> INTEGER(11), default 5 -> 1 (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
-ALTER TABLE items MODIFY qty INTEGER(11) DEFAULT 1;
+-- 5. alter column items.qty: type BIGINT -> INTEGER, default 5 -> 1 (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+ALTER TABLE items MODIFY qty INTEGER DEFAULT 1;
 
 -- 6. drop column items.sku (destructive) [data-loss]
 ALTER TABLE items DROP COLUMN sku;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:02cd5048d02ffeadf7dd9de7759a004e504fd5be543e00cf26b172b70f55b468 (postgresql)
+-- schemasync plan sha256:7ffbe5c57eef3338fa7b4983920caf7c76f4b839db656058c62c108974b21345 (postgresql)
 
 -- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
 CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
@@ -13,7 +13,7 @@ ALTER TABLE items ALTER COLUMN name TYPE VARCHAR(20) USING name::VARCHAR(20), AL
 ALTER TABLE items ALTER COLUMN note TYPE VARCHAR(50) USING note::VARCHAR(50);
 COMMENT ON COLUMN items.note IS NULL;
 
--- 5. alter column items.qty: type BIGINT -> INTEGER, default '5'::bigint -> 1 (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+-- 5. alter column items.qty: type BIGINT -> INTEGER, default 5 -> 1 (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
 ALTER TABLE items ALTER COLUMN qty DROP DEFAULT, ALTER COLUMN qty TYPE INTEGER USING qty::INTEGER, ALTER COLUMN qty SET DEFAULT 1;
 
 -- 6. drop column items.sku (destructive) [data-loss]

@@ -1,17 +1,17 @@
--- schemasync plan sha256:37c0e226370e35a614970c66deb1f360e111a4ca4180e26eca3392348583a35a (sqlite)
+-- schemasync plan sha256:f7e47db2f62963372c02cb9f42dceb7b0e2bcac10afc95c16ffd62bd85be2e93 (sqlite)
 
--- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
-CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
+-- 1. keep the values of items.(sku, price) by (id) in schemasync_backup_3_items__columns
+CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, sku, price FROM items;
 
 -- 2. drop index ix_items_sku on items
 DROP INDEX ix_items_sku;
 
--- 3. rebuild table items (copy rows) to: alter column items.name: type VARCHAR(100) -> VARCHAR(20), set NOT NULL; alter column items.note: type TEXT -> VARCHAR(50); alter column items.qty: type BIGINT -> INTEGER, default '5' -> '1'; drop column items.sku; drop column items.price (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
+-- 3. rebuild table items (copy rows) to: alter column items.name: type VARCHAR(100) -> VARCHAR(20), set NOT NULL; alter column items.note: type TEXT -> VARCHAR(50); alter column items.qty: type BIGINT -> INTEGER, default 5 -> 1; drop column items.sku; drop column items.price (destructive) [data-loss, data-dependent, table-rewrite, long-lock]
 CREATE TABLE _schemasync_new_items (
 	id INTEGER NOT NULL, 
 	name VARCHAR(20) NOT NULL, 
 	note VARCHAR(50), 
-	qty INTEGER DEFAULT '1', 
+	qty INTEGER DEFAULT 1, 
 	PRIMARY KEY (id)
 );
 INSERT INTO _schemasync_new_items (id, name, note, qty) SELECT id, name, note, qty FROM items;

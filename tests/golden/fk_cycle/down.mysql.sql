@@ -1,4 +1,4 @@
--- schemasync plan sha256:4f2c354d9bae379eeb4619b194a3bdc0eb0507cf82dc370d7068a9ebfe589b50 (mysql)
+-- schemasync plan sha256:301d1191554144b6924ce966751b6fe2cddef0097e929c865d200a459bed51ca (mysql)
 
 -- 1. keep the rows of table departments in schemasync_backup_3_departments
 CREATE TABLE schemasync_backup_3_departments AS SELECT id, head_id FROM departments;

@@ -1,16 +1,16 @@
--- schemasync plan sha256:bd319cf081327cfc255de7aa05df3f2198c242d04c9259c5639058722079ad14 (mysql)
+-- schemasync plan sha256:95cdc01750a3a1faaaa2e28c96da97b59440197fc9f5f988e118cbe0e3240100 (mysql)
 
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	head_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	head_id INTEGER, 
 	PRIMARY KEY (id)
 );
 
 -- 2. create table employees (2 columns)
 CREATE TABLE employees (
-	id INTEGER(11) NOT NULL AUTO_INCREMENT, 
-	department_id INTEGER(11), 
+	id INTEGER NOT NULL AUTO_INCREMENT, 
+	department_id INTEGER, 
 	PRIMARY KEY (id), 
 	CONSTRAINT fk_employees_department FOREIGN KEY(department_id) REFERENCES departments (id)
 );

@@ -1,4 +1,4 @@
--- schemasync plan sha256:3a8688f3e366ec785b0094f361c44e658ccd6bcf43cdbaa58bcda0cfdd9ab70b (mysql)
+-- schemasync plan sha256:bff3c2f16f94cf1de7540f948f2e2969a8b3e8100d93bdfad1bb67f5d15d7162 (mysql)
 
 -- 1. drop view active_names
 DROP VIEW active_names;

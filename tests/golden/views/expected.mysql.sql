@@ -1,4 +1,4 @@
--- schemasync plan sha256:c77d606f22d968c55e716621ea856d3cccef2f75ca1d11cf0beeb961ba3331b7 (mysql)
+-- schemasync plan sha256:65a00cf275850f9d82a410e743f4b4ed66bb91dee5f73d13614bb3f19f1a2afe (mysql)
 
 -- 1. create view active_users
 CREATE VIEW active_users AS select `users`.`id` AS `id`,`users`.`name` AS `name` from `users` where `users`.`active` = 1;
