@@ -58,7 +58,8 @@ class AdoptReport:
 def adopt(settings: Settings, accept: Callable[[Plan], bool]) -> AdoptReport:
     """Compare the database with the models; record a baseline when they match or `accept(differences)`."""
     metadata = load_models(settings)
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings) as opened, database_errors(opened):
+        target = opened.for_models(metadata)
         with target.engine.connect() as connection:
             last = state.last_applied(connection)
             revisions = database_heads(connection)

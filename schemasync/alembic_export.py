@@ -56,7 +56,8 @@ def export_revision(settings: Settings, directory: Path, allow_destructive: bool
         raise ConfigError(f"{versions} has {len(heads)} heads ({', '.join(heads)}): merge them first (`alembic merge heads`)")
     down_revision = heads[0] if heads else None
     metadata = load_models(settings)
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings) as opened, database_errors(opened):
+        target = opened.for_models(metadata)
         desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
         with target.engine.connect() as connection:
             live = target.read_live(connection)

@@ -254,6 +254,7 @@ def apply_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     plan_file: Annotated[Path | None, typer.Option("--plan", help="Apply a plan saved with `plan --out`.")] = None,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow steps that drop data.")] = False,
+    allow_mass_drop: Annotated[bool, typer.Option("--allow-mass-drop", help="With --allow-destructive: allow a plan that drops all, or more than half, of the managed tables.")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Print the SQL and change nothing.")] = False,
     allow_hazard: Annotated[list[str] | None, typer.Option("--allow-hazard", help="Allow steps with this hazard although block_hazards lists it (repeatable).", show_default=False)] = None,
     no_preflight: Annotated[bool, typer.Option("--no-preflight", help="Skip counting the rows that would make a step fail (slow on huge tables); a failing step then stops the apply.")] = False,
@@ -273,7 +274,7 @@ def apply_command(
     if all_targets:
         if plan_file or sql:
             raise ConfigError("--all-targets cannot be combined with --plan or --sql (use `plan --all-targets --sql`)")
-        return targets_command(common, "apply", parallel, "text", yes=yes, allow_destructive=allow_destructive)
+        return targets_command(common, "apply", parallel, "text", yes=yes, allow_destructive=allow_destructive, allow_mass_drop=allow_mass_drop)
     from schemasync import workflow
 
     stdout = console.make_console(quiet=common.quiet)
@@ -291,7 +292,7 @@ def apply_command(
 
     with progress:
         report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
-                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note)
+                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop)
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:
@@ -377,7 +378,8 @@ def snapshot_command(
 # --- many targets ---------------------------------------------------------------------------------
 
 
-def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes: bool = False, allow_destructive: bool = False, lock: Path | None = None) -> int:
+def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes: bool = False, allow_destructive: bool = False, lock: Path | None = None,
+                    allow_mass_drop: bool = False) -> int:
     """plan/apply/check on every configured target, with a progress display and a summary table."""
     from schemasync import console, targets, targets_console
 
@@ -392,7 +394,7 @@ def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes
         elif intent == "check":
             report = targets.check_targets(settings, parallel, on_event, lock)
         else:
-            report = targets.apply_targets(settings, lambda plans: confirm_targets(stdout, plans, yes), allow_destructive, parallel, on_event)
+            report = targets.apply_targets(settings, lambda plans: confirm_targets(stdout, plans, yes), allow_destructive, parallel, on_event, allow_mass_drop)
     print_targets(report, intent, chosen, stdout)
     return targets_exit_code(report)
 

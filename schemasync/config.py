@@ -21,7 +21,7 @@ from schemasync.target_cache import default_cache_dir
 
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
-KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
+KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
               "block_hazards", "alembic", "online", "online_lock_timeout", "online_attempts"}
 ALEMBIC_INI = "alembic.ini"
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -35,6 +35,8 @@ class Settings:
     models: str | None = None
     include_schemas: tuple[str | None, ...] = (None,)
     exclude_tables: tuple[str, ...] = ()
+    # Named schemas never managed, even where the models name them (their tables are listed as ignored).
+    exclude_schemas: tuple[str, ...] = ()
     drop_unmanaged: bool = False
     lock_timeout: float = 10.0
     # How many applies/rollbacks keep their backup tables when `schemasync prune` runs without --keep.
@@ -104,6 +106,7 @@ def load_settings(
         models=models or environ.get(f"{ENV_PREFIX}MODELS") or _string(setting("models"), "models"),
         include_schemas=_schemas(setting("include_schemas")),
         exclude_tables=tuple(_string_list(setting("exclude_tables"), "exclude_tables")),
+        exclude_schemas=tuple(sorted(set(_string_list(setting("exclude_schemas"), "exclude_schemas")))),
         drop_unmanaged=_boolean(setting("drop_unmanaged", False), "drop_unmanaged"),
         lock_timeout=_number(setting("lock_timeout", 10.0), "lock_timeout"),
         keep_backups=_count(setting("keep_backups"), "keep_backups"),
@@ -330,9 +333,14 @@ models: {models}
 # exclude_tables:
 #   - legacy_*
 
-# Named schemas to manage besides the default one (PostgreSQL schemas, MySQL databases).
+# Every schema the models name is managed (PostgreSQL schemas, MySQL databases: created when
+# missing). include_schemas adds schemas the models do not name, so that what is there is listed.
 # include_schemas:
 #   - reporting
+
+# Named schemas never managed, even where the models name them (their tables are listed as ignored).
+# exclude_schemas:
+#   - audit
 
 # Drop tables that exist in the database but not in the models, even if schemasync never
 # created them. Off by default: unknown tables are listed as unmanaged and left alone.

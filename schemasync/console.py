@@ -142,17 +142,29 @@ def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()
             console.print(step_line(number, step))
         if plan.hazards:
             console.print(f"[yellow]Hazards[/]: {hazard_summary(plan)} (docs/hazards.md)")
+        if plan.tables_defined < plan.tables_managed:
+            console.print(tables_line(plan))
         console.print(f"Plan hash: {plan.hash}")
     for hint in plan.hints:
         console.print(f"[cyan]hint:[/] {escape(hint)}")
-    print_unmanaged(console, plan.unmanaged, other_objects)
+    print_unmanaged(console, plan.unmanaged, other_objects, plan.ignored)
 
 
-def print_unmanaged(console: Console, tables: tuple[str, ...], other_objects: tuple[str, ...]) -> None:
+def tables_line(plan: Plan) -> str:
+    """How many of the managed tables the models still define; a mass drop says what it needs."""
+    line = f"Tables: the models define {plan.tables_defined} of the {plan.tables_managed} managed tables ({plan.tables_managed - plan.tables_defined} dropped)"
+    if plan.mass_drop:
+        return f"[bold red]{line}: a mass drop, refused unless apply has --allow-destructive --allow-mass-drop[/]"
+    return line
+
+
+def print_unmanaged(console: Console, tables: tuple[str, ...], other_objects: tuple[str, ...], ignored: tuple[str, ...] = ()) -> None:
     if tables:
         console.print(f"[dim]Not managed (left alone): {escape(', '.join(tables))}[/]")
     if other_objects:
         console.print(f"[dim]Other objects (not managed): {escape(', '.join(other_objects))}[/]")
+    for item in ignored:
+        console.print(f"[yellow]Ignored[/] (in the models, not managed): {escape(item)}")
 
 
 def plan_sql(plan: Plan) -> str:
@@ -176,6 +188,7 @@ def check_dict(report: CheckReport) -> dict[str, Any]:
         "drift": {"state_id": drift.state_id, "changes": list(drift.changes)} if drift else None,
         "unmanaged": list(report.plan.unmanaged),
         "other_objects": list(report.other_objects),
+        "ignored": list(report.plan.ignored),
         "unfinished": list(report.unfinished),
         "notes": list(report.notes),
     }
@@ -195,7 +208,9 @@ def print_check(console: Console, report: CheckReport) -> None:
             console.print(f"  ~ {escape(change)}")
     if report.in_sync:
         console.print("[green]In sync[/]: the database matches the models.")
-        print_unmanaged(console, report.plan.unmanaged, report.other_objects)
+        print_unmanaged(console, report.plan.unmanaged, report.other_objects, report.plan.ignored)
+    elif not report.plan.steps:
+        print_unmanaged(console, (), (), report.plan.ignored)
 
 
 def print_differences(console: Console, plan: Plan) -> None:

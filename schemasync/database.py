@@ -6,18 +6,19 @@ one-line errors here, and URLs are only ever shown with the password hidden.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync import state
 from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
 from schemasync.dialects import Dialect, dialect_for
 from schemasync.errors import ConfigError, DatabaseError, ModelsError, first_line
-from schemasync.models import load_metadata
+from schemasync.models import load_metadata, named_schemas, require_definitions
 from schemasync.reflect import reflect
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
@@ -42,6 +43,14 @@ class Target:
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
+
+    def with_schemas(self, named: Iterable[str | None]) -> Target:
+        """The same target with the schemas `named` in scope too (a plan's, the models')."""
+        return replace(self, scope=self.scope.with_schemas(named))
+
+    def for_models(self, metadata: sa.MetaData) -> Target:
+        """Every schema the models name is managed: the models are the desired state."""
+        return self.with_schemas(named_schemas(metadata))
 
 
 @contextmanager
@@ -68,14 +77,17 @@ def open_target(settings: Settings) -> Iterator[Target]:
         dialect = dialect_for(engine.dialect)
         dialect.prepare_engine(engine)
         try:
-            with engine.connect():
-                pass
+            with engine.connect() as connection:
+                recorded = state.recorded_schemas(connection)
         except sa.exc.DBAPIError as error:
             raise DatabaseError(f"cannot connect to {shown}: {first_line(error)}") from None
         except Exception as error:  # noqa: BLE001  (drivers raise more than DBAPI errors on odd URL options)
             raise DatabaseError(f"cannot connect to {shown}: {type(error).__name__}: {first_line(error)}") from None
         cache = TargetCache(settings.cache_dir) if settings.cache_dir else None
-        yield Target(engine, dialect, Scope(settings.include_schemas, settings.exclude_tables), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
+        # The default schema spelled out (public, the URL's database) is no schema; what earlier applies
+        # managed stays in scope, so a schema the models no longer name is still seen (and its tables dropped).
+        scope = Scope((None,), settings.exclude_tables, settings.exclude_schemas, engine.dialect.default_schema_name)
+        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
     finally:
         engine.dispose()
 
@@ -109,14 +121,16 @@ def _missing_driver(error: ImportError) -> str:
 
 
 def load_models(settings: Settings) -> sa.MetaData:
+    """The models' MetaData; one that defines nothing is refused (models.require_definitions)."""
     if settings.metadata is not None:
-        return settings.metadata
+        label = settings.models or (f"{settings.alembic.name}: env.py's target_metadata" if settings.alembic else "the given MetaData")
+        return require_definitions(settings.metadata, label)
     if not settings.models and settings.alembic is not None:
         raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
                           "(as `alembic revision --autogenerate` needs), or pass --models")
     if not settings.models:
         raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini")
-    return load_metadata(settings.models, settings.base_dir)
+    return require_definitions(load_metadata(settings.models, settings.base_dir), settings.models)
 
 
 def with_alembic(settings: Settings) -> Settings:

@@ -16,7 +16,29 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import ExecutableDDLElement
 from sqlalchemy.types import UserDefinedType
 
+from schemasync.errors import ModelsError
 from schemasync.snapshot import Column
+
+
+def created_on(item: Any, sa_dialect: sa.engine.Dialect) -> bool:
+    """Whether `create_all` makes this table, index or constraint on this dialect: its `ddl_if()`
+    (a dialect name or names, and a callable) evaluated as SQLAlchemy does, without a connection
+    (the callable gets the dialect and a DDL compiler, `bind` is None)."""
+    condition = getattr(item, "_ddl_if", None)
+    if condition is None:
+        return True
+    if isinstance(item, sa.Index):
+        element: Any = sa.schema.CreateIndex(item)
+    elif isinstance(item, sa.Table):
+        element = sa.schema.CreateTable(item)
+    else:
+        element = sa.schema.AddConstraint(item)
+    # A compiler with nothing to compile: the condition reads only its dialect.
+    compiler = sa_dialect.ddl_compiler(sa_dialect, None)  # type: ignore[arg-type]
+    try:
+        return bool(condition._should_execute(element, item, None, compiler=compiler))
+    except Exception as error:  # noqa: BLE001 (the user's callable: whatever it raises is said in one line)
+        raise ModelsError(f"the ddl_if() condition of {type(item).__name__.lower()} {item.name} failed without a connection: {error}") from None
 
 
 class RawType(UserDefinedType):
@@ -138,6 +160,20 @@ class RenameIndex(ExecutableDDLElement):
 class RenameConstraint(ExecutableDDLElement):
     def __init__(self, table: sa.Table, old: str, new: str) -> None:
         self.table, self.old, self.new = table, old, new
+
+
+class AddConstraintText(ExecutableDDLElement):
+    """ALTER TABLE ... ADD [CONSTRAINT name] <definition as the server printed it> (PostgreSQL exclusion constraints)."""
+
+    def __init__(self, table: sa.Table, name: str | None, definition: str) -> None:
+        self.table, self.name, self.definition = table, name, definition
+
+
+class DropConstraintNamed(ExecutableDDLElement):
+    """ALTER TABLE ... DROP CONSTRAINT name, for a constraint known only by its name and text."""
+
+    def __init__(self, table: sa.Table, name: str) -> None:
+        self.table, self.name = table, name
 
 
 class CopyRows(ExecutableDDLElement):
@@ -287,6 +323,17 @@ def _rename_index_mysql(element: RenameIndex, compiler: Any, **kw: Any) -> str:
     """MySQL 5.7+, MariaDB 10.5.2+."""
     quote = compiler.preparer.quote
     return f"ALTER TABLE {_table(compiler, element.table)} RENAME INDEX {quote(element.old)} TO {quote(element.new)}"
+
+
+@compiles(AddConstraintText)
+def _add_constraint_text(element: AddConstraintText, compiler: Any, **kw: Any) -> str:
+    named = f"CONSTRAINT {compiler.preparer.quote(element.name)} " if element.name else ""
+    return f"ALTER TABLE {_table(compiler, element.table)} ADD {named}{element.definition}"
+
+
+@compiles(DropConstraintNamed)
+def _drop_constraint_named(element: DropConstraintNamed, compiler: Any, **kw: Any) -> str:
+    return f"ALTER TABLE {_table(compiler, element.table)} DROP CONSTRAINT {compiler.preparer.quote(element.name)}"
 
 
 @compiles(RenameConstraint)
@@ -453,10 +500,14 @@ def _set_table_options_mysql(element: SetTableOptions, compiler: Any, **kw: Any)
         options.pop("mysql_charset", None), options.pop("mysql_collate", None)
         charset, collate = element.after.get("mysql_charset"), element.after.get("mysql_collate")
         parts.append(f"CONVERT TO CHARACTER SET {charset or 'DEFAULT'}" + (f" COLLATE {collate}" if collate and charset else ""))
+    partitioning = "mysql_partition_by" in options
+    partition_by = options.pop("mysql_partition_by", None)
     for key, value in options.items():
         word = key.removeprefix("mysql_").upper()
         parts.append(f"{word}={value if value is not None else ('InnoDB' if word == 'ENGINE' else 'DEFAULT')}")
-    return f"ALTER TABLE {_table(compiler, element.table)} " + ", ".join(parts)
+    # Partitioning comes after the other changes, without a comma; the rows are moved, none lost.
+    repartition = ([f"PARTITION BY {partition_by}"] if partition_by else ["REMOVE PARTITIONING"]) if partitioning else []
+    return " ".join([f"ALTER TABLE {_table(compiler, element.table)}", *([", ".join(parts)] if parts else []), *repartition])
 
 
 # --- views (render.py from snapshots; devdb.py from the models' SELECT) -----------------------------

@@ -39,18 +39,24 @@ def declared_views(metadata: sa.MetaData, keep: Callable[[str | None, str], bool
 
 def build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
     """`tables` (of `metadata`, in creation order) and the declared views `keep` accepts, built in the
-    dialect's scratch place and reflected back with the reader that reads the live side."""
-    schemas = sorted({t.schema for t in tables} | {v.schema for v in views_of(metadata).values()} | {None} | _object_schemas(metadata), key=lambda s: s or "")
+    dialect's scratch place and reflected back with the reader that reads the live side. The default
+    schema spelled out in the models (`engine.dialect.default_schema_name`: public, the URL's
+    database) is built where no schema is, and read back as none."""
+    default = engine.dialect.default_schema_name
+    named = {t.schema for t in tables} | {v.schema for v in declared_views(metadata, keep, dialect)} | _object_schemas(metadata)
+    schemas = sorted({None if s == default else s for s in named} | {None}, key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
-        built = connection.execution_options(schema_translate_map=dict(mapping))
+        # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
+        spelled = {default: mapping[None]} if default is not None and default in named else {}
+        built = connection.execution_options(schema_translate_map={**mapping, **spelled})
         try:
             metadata.create_all(built, tables=tables, checkfirst=False)
             dialect.after_build(built, tables)
         except sa.exc.SQLAlchemyError as error:
             raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
         # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
-        translated = dict(mapping) if any(k != v for k, v in mapping.items()) else None
+        translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
         for view in declared_views(metadata, keep, dialect):
             try:
                 built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})

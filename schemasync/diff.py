@@ -14,6 +14,7 @@ from schemasync.diff_objects import diff_objects
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -23,6 +24,7 @@ from schemasync.operations import (
     CreateView,
     DropCheck,
     DropColumn,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
@@ -71,6 +73,7 @@ def diff_table(before: Table, after: Table) -> list[Operation]:
     operations += _keyed(key, before.indexes, after.indexes, DropIndex, CreateIndex)
     operations += _keyed(key, before.uniques, after.uniques, DropUnique, AddUnique)
     operations += _keyed(key, before.checks, after.checks, DropCheck, AddCheck)
+    operations += _keyed(key, before.exclusions, after.exclusions, DropExclusion, AddExclusion)
     operations += _keyed(key, _maybe(before.primary_key), _maybe(after.primary_key), DropPrimaryKey, AddPrimaryKey)
     operations += _columns(key, before, after)
     if before.comment != after.comment:

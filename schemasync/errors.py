@@ -53,6 +53,10 @@ class ApplyError(SchemasyncError):
     """A statement failed while applying a plan; the message says where the database is left."""
 
 
+class InternalError(SchemasyncError):
+    """schemasync broke one of its own rules (a bug to report); nothing was changed."""
+
+
 def first_line(error: BaseException) -> str:
     """The driver's own message, first line only (SQLAlchemy appends SQL and a help link)."""
     orig = getattr(error, "orig", None) or error

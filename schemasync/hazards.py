@@ -24,6 +24,7 @@ from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -78,7 +79,7 @@ def neutral_hazards(op: Operation) -> set[str]:
     elif isinstance(op, AddColumn):
         if not op.column.nullable and op.column.default is None and not op.column.autoincrement:
             found.add(DATA_DEPENDENT)
-    elif isinstance(op, (AddUnique, AddPrimaryKey)):
+    elif isinstance(op, (AddUnique, AddPrimaryKey, AddExclusion)):
         found |= {DATA_DEPENDENT, INDEX_BUILD}
     elif isinstance(op, CreateIndex):
         found |= {DATA_DEPENDENT, INDEX_BUILD} if op.index.unique else {INDEX_BUILD}

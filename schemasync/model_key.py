@@ -17,7 +17,7 @@ and the naming convention. Clause elements (a `func.now()` default, a CHECK buil
 compiled alone, which is cheap.
 
 Anything outside that (a user-defined or decorated type, a construct with its own `@compiles`, a
-computed or identity column, a sequence, an unknown option value) makes `describe` return None,
+computed or identity column, a sequence, an unknown option value, a `ddl_if()`) makes `describe` return None,
 and the caller compiles that table's DDL as before. tests/test_model_key.py checks on every model
 the suite has, and on generated pairs of schemas, that two equal descriptions always compile to
 the same DDL.
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy import schema as sa_schema
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 
-from schemasync.ddl import create_view_of
+from schemasync.ddl import create_view_of, created_on
 from schemasync.dialects import Dialect
 from schemasync.errors import ModelsError, PlanError, first_line
 from schemasync.snapshot import digest
@@ -105,9 +105,12 @@ def _kept_views(metadata: sa.MetaData, keep: Keep) -> list[View]:
 def ddl_digest(table: sa.Table, dialect: Dialect) -> str:
     """A digest of the table's CREATE statements compiled for `dialect` (no server), its comments and
     what the dialect adds (`Dialect.model_key_extras`)."""
+    if not created_on(table, dialect.sa_dialect):
+        return digest(["not created on this dialect (ddl_if)"])
     try:
+        # CREATE TABLE leaves out the constraints whose ddl_if() excludes this dialect; indexes are left out here.
         statements = [str(sa_schema.CreateTable(table).compile(dialect=dialect.sa_dialect))]
-        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes)
+        statements += sorted(str(sa_schema.CreateIndex(i).compile(dialect=dialect.sa_dialect)) for i in table.indexes if created_on(i, dialect.sa_dialect))
     except sa.exc.SQLAlchemyError as error:
         raise ModelsError(f"table {table.name} cannot be compiled for {dialect.name}: {str(error).splitlines()[0]}") from None
     found: list[Any] = [statements, table.comment, [[c.name, c.comment] for c in table.columns if c.comment]]
@@ -152,7 +155,7 @@ class Undescribed(Exception):
 
 def describe(table: sa.Table, dialect: sa.engine.Dialect) -> tuple | None:
     """A value equal for two tables only if their DDL is (None: compile this one instead)."""
-    if _hooked(tuple(_DDL_CLASSES)):
+    if _hooked(tuple(_DDL_CLASSES)) or _conditional(table):
         return None
     try:
         return (
@@ -170,6 +173,11 @@ def describe(table: sa.Table, dialect: sa.engine.Dialect) -> tuple | None:
         )
     except Undescribed:
         return None
+
+
+def _conditional(table: sa.Table) -> bool:
+    """A `ddl_if()` on the table, an index or a constraint: what is created depends on evaluating it."""
+    return any(vars(item).get("_ddl_if") is not None for item in (table, *table.indexes, *table.constraints))
 
 
 @cache

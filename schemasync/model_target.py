@@ -35,14 +35,24 @@ def build_target(
     devdb.declared_views(metadata, keep, dialect)  # an unsupported view is refused before anything is built
     kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
     if cache is None:
-        return declare(_build(engine, dialect, metadata, keep), kept)
-    keys = cache_keys(metadata, keep, dialect)
-    built_on = _built_on(engine, dialect)
+        built = _build(engine, dialect, metadata, keep)
+        return declare(built, kept, engine.dialect.default_schema_name)
+    built_on = _built_on(engine, dialect)  # connects: the server's name for its default schema is known from here on
+    keys = _as_built(cache_keys(metadata, keep, dialect), engine.dialect.default_schema_name)
     built = cache.load(built_on, keys)
     if built is None:
         built = _build(engine, dialect, metadata, keep)
         cache.store(built_on, keys, built)
-    return declare(built, kept)
+    return declare(built, kept, engine.dialect.default_schema_name)
+
+
+def _as_built(keys: dict[str, str], default_schema: str | None) -> dict[str, str]:
+    """The tables' keys by the names the build reads them back as: a table whose model spells out the
+    default schema (`public.users`) comes back with none (`users`), and the cache checks each table by it."""
+    prefix = f"{default_schema}." if default_schema else None
+    if prefix is None or not any(name.startswith(prefix) for name in keys):
+        return keys
+    return {name.removeprefix(prefix): key for name, key in keys.items()}
 
 
 def _build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, keep: Callable[[str | None, str], bool]) -> Snapshot:

@@ -1,17 +1,24 @@
-"""Load the user's models: `module:attr` naming a MetaData, a declarative Base, or a list of those."""
+"""Load the user's models: `module:attr` naming a MetaData, a declarative Base, or a list of those.
+
+Also what of them schemasync leaves out (`ignored`, and what their `ddl_if()` leaves out on a
+dialect: `left_out`): every such thing is named in the output, never silently dropped from the desired state."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.ddl import created_on
+from schemasync.dialects import Dialect
 from schemasync.errors import ModelsError
-from schemasync.view import copy_views
+from schemasync.scope import INTERNAL_PREFIXES, STATE_TABLE, Scope
+from schemasync.view import copy_views, views_of
 
 DEFAULT_ATTRIBUTES = ("metadata", "Base", "target_metadata")
 
@@ -86,3 +93,59 @@ def as_metadata(value: Any, label: str) -> sa.MetaData:
             copy_views(as_metadata(item, label), merged)
         return merged
     raise ModelsError(f"'{label}' is not a MetaData, a declarative Base or a list of them")
+
+
+def require_definitions(metadata: sa.MetaData, label: str) -> sa.MetaData:
+    """Models that define nothing are a mistake, not a wish to drop everything: refused in one line."""
+    if metadata.tables or views_of(metadata) or metadata._sequences:
+        return metadata
+    raise ModelsError(f"the models ({label}) define no tables: did you import your model modules? "
+                      "(a declarative Base knows only the classes whose modules were imported)")
+
+
+def named_schemas(metadata: sa.MetaData) -> set[str | None]:
+    """Every schema the models name: their tables', views', sequences' and enum types'."""
+    found: set[str | None] = {t.schema for t in metadata.tables.values()} | {v.schema for v in views_of(metadata).values()}
+    found |= {s.schema for s in metadata._sequences.values()}
+    found |= {c.type.schema for t in metadata.tables.values() for c in t.columns if isinstance(c.type, sa.Enum)}
+    return found
+
+
+def ignored(metadata: sa.MetaData, scope: Scope, dialect: Dialect) -> tuple[str, ...]:
+    """What the models declare that schemasync will not manage here, one line each with the reason."""
+    lines: list[str] = []
+    excluded: dict[str, list[str]] = {}
+    named = [(t.schema, str(t.name), "table") for t in metadata.tables.values()]
+    named += [(v.schema, v.name, "view") for v in views_of(metadata).values()]
+    for schema, name, kind in sorted(named, key=lambda n: (n[0] or "", n[1])):
+        schema = scope.canonical(schema)
+        qualified = f"{schema}.{name}" if schema else name
+        if schema is not None and schema in scope.exclude_schemas:
+            excluded.setdefault(schema, []).append(qualified)
+        elif name == STATE_TABLE or name.startswith(INTERNAL_PREFIXES):
+            lines.append(f"{kind} {qualified}: the name is schemasync's own ({STATE_TABLE}, {', '.join(p + '*' for p in INTERNAL_PREFIXES)})")
+        elif (pattern := scope.excluded_by(schema, name)) is not None:
+            lines.append(f"{kind} {qualified}: excluded by exclude_tables ({pattern})")
+    lines += [f"schema {schema}: excluded by exclude_schemas ({', '.join(names)})" for schema, names in sorted(excluded.items())]
+    kept = [t for t in metadata.tables.values() if scope.keep(t.schema, t.name)]
+    return tuple(lines + dialect.ignored_constructs(kept, list(metadata._sequences.values())))
+
+
+def left_out(metadata: sa.MetaData, keep: Callable[[str | None, str], bool], dialect: Dialect) -> list[str]:
+    """What the models' `ddl_if()` leaves out on this dialect, one line each (create_all leaves it out
+    of the scratch build too, so it is not in the target: named here, never silently)."""
+    found = []
+    for table in metadata.sorted_tables:
+        if not keep(table.schema, table.name):
+            continue
+        shown = f"{table.schema}.{table.name}" if table.schema else str(table.name)
+        if not created_on(table, dialect.sa_dialect):
+            found.append(f"table {shown} is left out on {dialect.name} (its ddl_if)")
+            continue
+        items = sorted(table.indexes, key=lambda i: str(i.name)) + sorted(table.constraints, key=lambda c: c._creation_order)
+        for item in items:
+            if not created_on(item, dialect.sa_dialect):
+                kind = "index" if isinstance(item, sa.Index) else type(item).__name__.removesuffix("Constraint").lower() + " constraint"
+                label = item.name or "(" + ", ".join(str(c.name) for c in getattr(item, "columns", ())) + ")"
+                found.append(f"{kind} {label} on {shown} is left out on {dialect.name} (its ddl_if)")
+    return found

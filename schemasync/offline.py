@@ -4,7 +4,7 @@ made from it with no server (see docs/ci.md for what needs a server and what doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from schemasync.errors import ConfigError
 from schemasync.lockfile import LockStatus
 from schemasync.model_key import changed_tables, lock_digests, models_digest
 from schemasync.model_target import build_target
+from schemasync.models import ignored, named_schemas
 from schemasync.plan import make_plan
 from schemasync.renames import declare
 from schemasync.scope import Scope
@@ -49,7 +50,6 @@ class LockCheckReport:
 def snapshot(settings: Settings, out: Path, live: bool = False, dialect_name: str | None = None) -> SnapshotReport:
     """Write the normalised schema of the models (built on a server, or in memory for SQLite) or of
     the live database to a lock file; a models lock keeps other dialects made from the same models."""
-    scope = Scope(settings.include_schemas, settings.exclude_tables)
     if live:
         with open_target(settings) as target, database_errors(target):
             with target.engine.connect() as connection:
@@ -57,6 +57,7 @@ def snapshot(settings: Settings, out: Path, live: bool = False, dialect_name: st
         lock = lockfile.LockFile(lockfile.DATABASE, {taken.dialect: lockfile.LockEntry(taken)})
     else:
         metadata = load_models(settings)
+        scope = models_scope(settings, metadata)
         taken = _models_snapshot(settings, metadata, scope, dialect_name)
         digests = lock_digests(metadata, scope.keep, offline_dialect(taken.dialect))
         entry = lockfile.LockEntry(taken, models_digest(digests), digests)
@@ -86,7 +87,7 @@ def _models_snapshot(settings: Settings, metadata: sa.MetaData, scope: Scope, di
         dialect = offline_dialect(dialect_name)
         return _build_offline(dialect, metadata, scope)
     with open_target(settings) as target, database_errors(target):
-        return build_target(target.engine, target.dialect, metadata, target.scope.keep)
+        return build_target(target.engine, target.dialect, metadata, target.for_models(metadata).scope.keep)
 
 
 def _build_offline(dialect: Dialect, metadata: sa.MetaData, scope: Scope) -> Snapshot:
@@ -104,7 +105,7 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     """The plan from a lock file (or `empty`) to the models, with no server: the models' normalised
     snapshot comes from their up-to-date lock file (`models_lock`, default schema.lock.yaml)."""
     metadata = load_models(settings)
-    scope = Scope(settings.include_schemas, settings.exclude_tables)
+    scope = models_scope(settings, metadata)
     start = None if source == lockfile.EMPTY else lockfile.read(Path(source))
     name = dialect_name or _only_dialect(start, source) or (parse_url(settings.database_url).get_backend_name() if settings.database_url else None)
     if not name:
@@ -114,7 +115,14 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     previously = lockfile.previously_managed(start, name, source) if start else ()
     path = models_lock or settings.base_dir / lockfile.DEFAULT_LOCK_FILE
     target = _offline_target(dialect, metadata, scope, path)
-    return PlanReport(make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online))
+    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online)
+    return PlanReport(replace(plan, ignored=ignored(metadata, scope, dialect)))
+
+
+def models_scope(settings: Settings, metadata: sa.MetaData) -> Scope:
+    """What is managed without a server: every schema the models name, plus include_schemas, less exclude_schemas
+    (the server's name for its default schema is unknown here, so a model that spells it out keeps it)."""
+    return Scope((None,), settings.exclude_tables, settings.exclude_schemas).with_schemas((*settings.include_schemas, *named_schemas(metadata)))
 
 
 def _only_dialect(lock: lockfile.LockFile | None, source: str) -> str | None:
@@ -141,7 +149,7 @@ def _offline_target(dialect: Dialect, metadata: sa.MetaData, scope: Scope, path:
 def check_lock(settings: Settings, path: Path) -> LockCheckReport:
     """`check --against LOCK`: the models changed since the lock file was written? No server needed."""
     metadata = load_models(settings)
-    scope = Scope(settings.include_schemas, settings.exclude_tables)
+    scope = models_scope(settings, metadata)
     lock = lockfile.read(path)
     if lock.source != lockfile.MODELS or not lock.entries:
         raise ConfigError(f"{path} is a snapshot of a database, not of the models: check --against needs one written by `schemasync snapshot --out {path}`")

@@ -14,6 +14,7 @@ from schemasync.snapshot import (
     Check,
     Column,
     EnumType,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -464,6 +465,30 @@ class DropCheck(Operation):
 
 
 @dataclass(frozen=True)
+class AddExclusion(Operation):
+    """A PostgreSQL exclusion constraint added (it builds an index; rows that conflict make it fail)."""
+
+    op: ClassVar[str] = "add_exclusion"
+    exclusion: Exclusion
+
+    def summary(self) -> str:
+        return f"add exclusion constraint{_label(self.exclusion)} on {qualified(self.table)}: {self.exclusion.definition}"
+
+    def details(self) -> dict[str, Any]:
+        return {"exclusion": _constraint_details(self.exclusion)}
+
+
+@dataclass(frozen=True)
+class DropExclusion(Operation):
+    op: ClassVar[str] = "drop_exclusion"
+    exclusion: Exclusion
+
+    def summary(self) -> str:
+        name = _shown_name(self.exclusion)
+        return f"drop exclusion constraint{name} on {qualified(self.table)}" + ("" if name else f": {self.exclusion.definition}")
+
+
+@dataclass(frozen=True)
 class RebuildTable(Operation):
     """SQLite's way to make a change ALTER TABLE cannot: copy the rows into a new table."""
 
@@ -870,6 +895,8 @@ UNDONE_BY: dict[type[Operation], tuple[type[Operation], ...]] = {
     DropIndex: (CreateIndex,),
     AddCheck: (DropCheck,),
     DropCheck: (AddCheck,),
+    AddExclusion: (DropExclusion,),
+    DropExclusion: (AddExclusion,),
     RebuildTable: (RebuildTable,),
     CreateView: (DropView,),
     DropView: (CreateView,),

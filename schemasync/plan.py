@@ -80,6 +80,12 @@ class Plan:
     undo: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     # What the live rows must satisfy for the data-dependent steps to succeed (checked before apply).
     preconditions: tuple[Precondition, ...] = ()
+    # What the models declare that schemasync leaves out here, one line each with the reason (models.ignored).
+    ignored: tuple[str, ...] = ()
+    # The managed tables the live schema has, and how many of them the models still define (the others
+    # are dropped): a plan that drops more than half of them needs --allow-mass-drop (`mass_drop`).
+    tables_managed: int = 0
+    tables_defined: int = 0
 
     @property
     def hash(self) -> str:
@@ -95,6 +101,13 @@ class Plan:
     @property
     def destructive_steps(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.destructive)
+
+    @property
+    def mass_drop(self) -> bool:
+        """Whether the plan drops all the managed tables, or more than half of them: the models are
+        more likely incomplete (a module never imported) than meant to lose that much."""
+        dropped = self.tables_managed - self.tables_defined
+        return dropped > 0 and 2 * dropped > self.tables_managed
 
     @property
     def hazards(self) -> dict[str, int]:
@@ -116,6 +129,8 @@ class Plan:
             "managed_tables": list(self.managed_tables),
             "target_tables": list(self.target_tables),
             "unmanaged": list(self.unmanaged),
+            "ignored": list(self.ignored),
+            "tables": {"managed": self.tables_managed, "defined": self.tables_defined},
             "hints": list(self.hints),
             "operations": [s.to_dict() for s in self.steps],
             "hazards": self.hazards,
@@ -145,6 +160,9 @@ class Plan:
                 managed_tables=tuple(data["managed_tables"]),
                 target_tables=tuple(data["target_tables"]),
                 unmanaged=tuple(data.get("unmanaged", [])),
+                ignored=tuple(data.get("ignored", [])),
+                tables_managed=int(data.get("tables", {}).get("managed", 0)),
+                tables_defined=int(data.get("tables", {}).get("defined", 0)),
                 hints=tuple(data.get("hints", [])),
                 target=data["target"],
                 record_id=data.get("record_id"),
@@ -200,4 +218,11 @@ def make_plan(
     targeted = tuple(t.qualified_name for t in target.tables) + tuple(v.qualified_name for v in target.views) + tuple(sorted(qualified(key) for key in target.object_keys()))
     managed = tuple(sorted({t.qualified_name for t in current.tables} | {v.qualified_name for v in current.views} | set(targeted) | {qualified(key) for key in current.object_keys()}))
     return Plan(dialect.name, current.fingerprint(), target.fingerprint(), steps, managed, targeted, unmanaged, hints, target.to_dict(), tuple(operations),
-                record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on))
+                record_id=record_id if undo else None, undo=undo, preconditions=preconditions(operations, renamed, dialect.narrowing_fails_on),
+                tables_managed=len(current.tables), tables_defined=tables_defined(current, target))
+
+
+def tables_defined(current: Snapshot, target: Snapshot) -> int:
+    """How many of the managed live tables the models still define (under their name or, renamed, another)."""
+    defined = set(target.tables_by_key) | {(t.schema, t.renamed_from) for t in target.tables if t.renamed_from}
+    return sum(t.key in defined for t in current.tables)

@@ -10,6 +10,7 @@ by one piece of code here.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -22,6 +23,7 @@ from schemasync.dialects.catalog import Catalog
 from schemasync.snapshot import (
     Check,
     Column,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -147,13 +149,14 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
     two never sit in memory whole side by side (30 MB at 5,000 tables). Constraints carry the
     server's names twice (`db_name` keeps them when normalising drops `name`)."""
     type_text = _TypeTexts(dialect)
+    in_caller_terms = _SchemaTexts(dialect, schemas)
     tables = []
     for name in names:
         indexes = catalog.indexes.pop(name, None) or []
         tables.append(Table(
             name=name,
             schema=logical,
-            columns=tuple(_column(_named_type_schema(c, schemas), type_text) for c in catalog.columns.pop(name, None) or []),
+            columns=tuple(_column(in_caller_terms(_named_type_schema(c, schemas)), type_text) for c in catalog.columns.pop(name, None) or []),
             primary_key=_primary_key(catalog.primary_keys.pop(name, None)),
             foreign_keys=tuple(_foreign_key(fk, schemas) for fk in catalog.foreign_keys.pop(name, None) or []),
             uniques=tuple(_unique(u) for u in catalog.uniques.pop(name, None) or []),
@@ -161,7 +164,8 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             invalid_indexes=tuple(_index(i) for i in indexes if _is_plain_index(i) and _is_invalid(i)),
             options=_options(catalog.options.get(name) or {}),
             triggers=tuple(catalog.triggers.get(name) or ()),
-            checks=tuple(Check(c["sqltext"], c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
+            exclusions=tuple(Exclusion(in_caller_terms.text(e["definition"]), e["name"], e["name"]) for e in catalog.exclusions.pop(name, None) or []),
+            checks=tuple(Check(in_caller_terms.text(c["sqltext"]), c.get("name"), c.get("name")) for c in catalog.checks.pop(name, None) or []),
             comment=catalog.comments.get(name) if dialect.has_comments else None,
             unmanaged_parts=tuple(
                 f"expression index {i['name']} on {_qualified(logical, name)}"
@@ -169,6 +173,27 @@ def _tables(catalog: Catalog, dialect: Dialect, logical: str | None, names: list
             ),
         ))
     return tables
+
+
+class _SchemaTexts:
+    """The server's texts of a column (default, generation expression) and of checks with the schemas
+    they name in the caller's terms: a default naming a sequence in a scratch schema
+    (`nextval('schemasync_scratch_..._1.seq')`) must read back as the model's schema, or the plan would
+    name a place that is gone by the time it runs. Nothing to do where no schema is mapped (the live side)."""
+
+    def __init__(self, dialect: Dialect, schemas: SchemaMap) -> None:
+        self._dialect = dialect
+        self._schemas = {db: logical for db, logical in schemas.items() if db is not None and db != logical}
+
+    def text(self, text: Any) -> Any:
+        return self._dialect.schema_names_in_text(text, self._schemas) if self._schemas and isinstance(text, str) else text
+
+    def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not self._schemas or not (data.get("default") or data.get("computed")):
+            return data
+        computed = data.get("computed")
+        computed = {**computed, "sqltext": self.text(str(computed["sqltext"]))} if computed else computed
+        return {**data, "default": self.text(data.get("default")), "computed": computed}
 
 
 class _TypeTexts:
@@ -221,7 +246,9 @@ def identity_text(identity: dict[str, Any] | None) -> str | None:
 
 
 def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
-    """A column of a named type (an enum) in a scratch schema names the model's schema instead."""
+    """A column of a named type (an enum) in a scratch schema names the model's schema instead; so does
+    a sequence default (`nextval('scratch.s'::regclass)`)."""
+    data = _sequence_default_schema(data, schemas)
     type_object = data["type"]
     schema = getattr(type_object, "schema", None)
     if schema is None or schema not in schemas or schemas[schema] == schema:
@@ -232,6 +259,25 @@ def _named_type_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, An
     if default and schemas[schema] is not None:  # a default cast to the type names its schema: 'x'::scratch.shade
         default = default.replace(f"::{schema}.", f"::{schemas[schema]}.")
     return {**data, "type": renamed, "default": default}
+
+
+def _sequence_default_schema(data: dict[str, Any], schemas: SchemaMap) -> dict[str, Any]:
+    """`nextval('"scratch".s'::regclass)` (or unquoted) reads `nextval('"side".s'::regclass)`, or
+    `nextval('s'::regclass)` where the scratch schema stands for the default one."""
+    default = data.get("default")
+    if not default or "nextval('" not in default:
+        return data
+    for scratch, logical in schemas.items():
+        if scratch is None or scratch == logical:
+            continue
+        quoted, bare = (f'"{logical}".', f"{_quote_ident(logical)}.") if logical is not None else ("", "")
+        default = default.replace(f"nextval('\"{scratch}\".", f"nextval('{quoted}").replace(f"nextval('{scratch}.", f"nextval('{bare}")
+    return {**data, "default": default}
+
+
+def _quote_ident(name: str) -> str:
+    """As PostgreSQL's quote_ident prints a schema in a regclass (keywords aside)."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _primary_key(data: dict[str, Any] | None) -> PrimaryKey | None:
@@ -256,11 +302,14 @@ def _foreign_key(data: dict[str, Any], reverse: SchemaMap) -> ForeignKey:
         name=data.get("name"),
         db_name=data.get("name"),
         **_deferral(options),
+        match=_match(options.get("match")),
     )
 
 
 def _unique(data: dict[str, Any]) -> Unique:
-    return Unique(tuple(data["column_names"]), data.get("name"), data.get("name"), **_deferral(data.get("options") or {}))
+    # Dialect options at their defaults (False, an empty INCLUDE) are no option at all.
+    options = {key: value for key, value in (data.get("dialect_options") or {}).items() if value}
+    return Unique(tuple(data["column_names"]), data.get("name"), data.get("name"), **_deferral(data.get("options") or {}), options=_options(options))
 
 
 def _deferral(options: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +317,11 @@ def _deferral(options: dict[str, Any]) -> dict[str, Any]:
     deferrable = True if options.get("deferrable") else None
     initially = (options.get("initially") or "").upper()
     return {"deferrable": deferrable, "initially": initially if deferrable and initially == "DEFERRED" else None}
+
+
+def _match(match: str | None) -> str | None:
+    """MATCH SIMPLE is the default: the same as none."""
+    return None if match is None or match.upper() == "SIMPLE" else match.upper()
 
 
 def _action(action: str | None) -> str | None:

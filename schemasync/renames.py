@@ -50,18 +50,20 @@ from schemasync.snapshot import Index, Snapshot, Table, TableKey, server_name
 # --- the models' side: the declarations, onto the target ------------------------------------------
 
 
-def declare(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+def declare(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
     """The target with the renames the models declare on `tables` (of names, and of enum values),
-    and its unique indexes that the models left unnamed."""
-    return declare_unnamed_unique_indexes(declare_value_renames(declare_renames(snapshot, tables), tables), tables)
+    and its unique indexes that the models left unnamed; a model that spells out `default_schema`
+    (the server's name for no schema) was read back with none."""
+    renamed = declare_value_renames(declare_renames(snapshot, tables, default_schema), tables, default_schema)
+    return declare_unnamed_unique_indexes(renamed, tables, default_schema)
 
 
-def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
     """Mark the target's unique indexes that stand for an unnamed UniqueConstraint of the models
     (MySQL builds one as a unique index named by the server): their name is the server's choice, so
     they match a live one by definition (`unnamed_by_definition`). Where unique constraints stay
     constraints, no index matches: every index of the models has a name of its own."""
-    by_key = {(t.schema, t.name): t for t in tables}
+    by_key = {(None if t.schema == default_schema else t.schema, t.name): t for t in tables}
 
     def annotate(table: Table) -> Table:
         model = by_key.get(table.key)
@@ -94,9 +96,10 @@ def renamed_from(item: sa.Table | sa.Column | sa.Index | sa.Constraint) -> str |
     return str(declared) if declared else None
 
 
-def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
-    """Carry the models' rename declarations onto the reflected target (reflection cannot see them)."""
-    by_key = {(t.schema, t.name): t for t in tables}
+def declare_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """Carry the models' rename declarations onto the reflected target (reflection cannot see them);
+    a model that spells out `default_schema` is read back with no schema."""
+    by_key = {(None if t.schema == default_schema else t.schema, t.name): t for t in tables}
     if not any(renamed_from(item) for t in tables for item in (t, *t.columns, *t.indexes, *t.constraints)):
         return snapshot  # nothing declared: the same snapshot, with what it has computed already
 
@@ -123,7 +126,7 @@ def declare_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
     return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
 
 
-def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapshot:
+def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
     """Carry enum value renames, declared on a column of the type as
     info={"schemasync": {"renamed_values": {"old": "new"}}}, onto the target's enum types."""
     declared: dict[tuple[str | None, str], dict[str, str]] = {}
@@ -132,7 +135,8 @@ def declare_value_renames(snapshot: Snapshot, tables: list[sa.Table]) -> Snapsho
             info = vars(column).get("info") or {}  # not column.info: see renamed_from
             renames = (info.get("schemasync") or {}).get("renamed_values")
             if renames and isinstance(column.type, sa.Enum) and column.type.name:
-                declared.setdefault((column.type.schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
+                schema = None if column.type.schema == default_schema else column.type.schema
+                declared.setdefault((schema, str(column.type.name)), {}).update({str(o): str(n) for o, n in renames.items()})
     if not declared or not snapshot.enums:
         return snapshot
     enums = tuple(replace(e, renamed_values=tuple(sorted(declared[e.key].items()))) if e.key in declared else e for e in snapshot.enums)

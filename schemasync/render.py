@@ -16,7 +16,7 @@ from sqlalchemy import schema as sa_schema
 
 from schemasync import ddl
 from schemasync.dialects import Dialect
-from schemasync.errors import PlanError
+from schemasync.errors import InternalError, PlanError
 from schemasync.online import (
     TRANSACTION,
     AddCheckNotValid,
@@ -31,6 +31,7 @@ from schemasync.online import (
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -42,6 +43,7 @@ from schemasync.operations import (
     CreateView,
     DropCheck,
     DropColumn,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropPrimaryKey,
@@ -76,7 +78,19 @@ REBUILD_PREFIX = "_schemasync_new_"
 
 def render(operation: Operation, dialect: Dialect, mode: str = TRANSACTION) -> list[str]:
     """The statements that carry out one operation on this dialect, spelled for its mode (online.py)."""
-    return [compile_element(dialect.mode_element(element, mode), dialect) for element in elements(operation, dialect)]
+    statements = [compile_element(dialect.mode_element(element, mode), dialect) for element in elements(operation, dialect)]
+    return refuse_scratch_names(statements, operation, dialect)
+
+
+def refuse_scratch_names(statements: list[str], operation: Operation, dialect: Dialect) -> list[str]:
+    """No statement may name the scratch place the models were built in (`Dialect.scratch_prefix`): it
+    is gone by the time the plan runs, so such a name is a normalisation bug, never a plan to run."""
+    prefix = dialect.scratch_prefix
+    leaked = next((sql for sql in statements if prefix and prefix in sql.lower()), None)
+    if leaked is not None:
+        raise InternalError(f"internal error: a step ({operation.summary()}) names the scratch place {prefix}* where the models were built: "
+                            f"{' '.join(leaked.split())[:200]} (please report this; nothing was changed)")
+    return statements
 
 
 def compile_element(element: Any, dialect: Dialect) -> str:
@@ -144,6 +158,7 @@ def _foreign_key(fk: ForeignKey, metadata: sa.MetaData, name: str | None = None)
         onupdate=fk.onupdate,
         deferrable=fk.deferrable,
         initially=fk.initially,
+        match=fk.match,
     )
 
 
@@ -165,7 +180,7 @@ def sa_table(table: Table, name: str | None = None, with_constraints: bool = Tru
     if table.primary_key:
         args.append(sa.PrimaryKeyConstraint(*table.primary_key.columns, name=table.primary_key.name))
     if with_constraints:
-        args += [sa.UniqueConstraint(*u.columns, name=u.name, deferrable=u.deferrable, initially=u.initially) for u in table.uniques]
+        args += [sa_unique(u) for u in table.uniques]
         args += [sa.CheckConstraint(literal_sql(c.sqltext), name=c.name) for c in table.checks]
     result = sa.Table(name or table.name, metadata, *columns, *args, schema=table.schema, comment=table.comment, **dict(table.options))
     if with_constraints:
@@ -224,6 +239,7 @@ def _create_table_elements(table: Table, dialect: Dialect, name: str | None = No
     found: list[Any] = [sa_schema.CreateTable(created)]
     found += _comment_elements(created, dialect)
     found += [sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")]
+    found += [ddl.AddConstraintText(created, e.name, e.definition) for e in table.exclusions]
     return found + dialect.create_table_extra_elements(replace(table, name=name or table.name))
 
 
@@ -349,9 +365,15 @@ def _fk_constraint(op: AddForeignKey | DropForeignKey, name: str | None) -> sa.F
     return _attached(op.table, op.foreign_key.columns, lambda metadata: _foreign_key(op.foreign_key, metadata, name=name))
 
 
+def sa_unique(unique: Unique, name: str | None = None) -> sa.UniqueConstraint:
+    """A SQLAlchemy UniqueConstraint with its deferral and dialect options (NULLS NOT DISTINCT, INCLUDE)."""
+    options: dict[str, Any] = {key: list(value) if isinstance(value, tuple) else value for key, value in unique.options}
+    return sa.UniqueConstraint(*unique.columns, name=name or unique.name, deferrable=unique.deferrable, initially=unique.initially, **options)
+
+
 def _unique_constraint(op: AddUnique | DropUnique, name: str | None) -> sa.UniqueConstraint:
     unique = op.unique
-    return _attached(op.table, unique.columns, lambda _: sa.UniqueConstraint(*unique.columns, name=name, deferrable=unique.deferrable, initially=unique.initially))
+    return _attached(op.table, [*unique.columns, *dict(unique.options).get("postgresql_include", ())], lambda _: sa_unique(unique, name))
 
 
 def _check_constraint(op: AddCheck | DropCheck, name: str | None) -> sa.CheckConstraint:
@@ -401,6 +423,16 @@ def _(op: CreateIndex, dialect: Dialect) -> list[Any]:
 @elements.register
 def _(op: DropIndex, dialect: Dialect) -> list[Any]:
     return [sa_schema.DropIndex(_index(op))]
+
+
+@elements.register
+def _(op: AddExclusion, dialect: Dialect) -> list[Any]:
+    return [ddl.AddConstraintText(bare_table(op.table, []), op.exclusion.name, op.exclusion.definition)]
+
+
+@elements.register
+def _(op: DropExclusion, dialect: Dialect) -> list[Any]:
+    return [ddl.DropConstraintNamed(bare_table(op.table, []), _dropped_name(op.exclusion) or "")]
 
 
 @elements.register

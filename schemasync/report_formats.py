@@ -80,6 +80,8 @@ def check_markdown(report: CheckReport | LockCheckReport) -> str:
     if report.plan.unmanaged or report.other_objects:
         left = ", ".join(f"`{name}`" for name in (*report.plan.unmanaged, *report.other_objects))
         lines += [f"Not managed (left alone): {left}", ""]
+    if report.plan.ignored:
+        lines += ["### Ignored (in the models, not managed)", "", *(f"- {item}" for item in report.plan.ignored), ""]
     if report.plan.steps:
         lines += _sql_block(report.plan)
     return "\n".join(lines).rstrip() + "\n"

@@ -7,7 +7,7 @@ drops it) only if the last recorded apply managed it. Everything else is listed 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from schemasync.snapshot import Snapshot, TableKey
@@ -22,16 +22,37 @@ TOOL_TABLES = frozenset({"alembic_version"})
 
 @dataclass(frozen=True)
 class Scope:
-    """Which schemas are read and which tables are never touched."""
+    """Which schemas are read and which tables are never touched.
+
+    `default_schema` is the server's own name for the connection's default schema (PostgreSQL's
+    `public`, MariaDB's URL database, SQLite's `main`): a model that spells it out means no schema."""
 
     schemas: tuple[str | None, ...] = (None,)
     exclude_tables: tuple[str, ...] = ()
+    exclude_schemas: tuple[str, ...] = ()
+    default_schema: str | None = None
+
+    def canonical(self, schema: str | None) -> str | None:
+        """None for the default schema, whichever way it is spelled."""
+        return None if schema == self.default_schema else schema
 
     def keep(self, schema: str | None, name: str) -> bool:
+        schema = self.canonical(schema)
         if name == STATE_TABLE or name.startswith(INTERNAL_PREFIXES) or schema not in self.schemas:
             return False
+        return self.excluded_by(schema, name) is None
+
+    def excluded_by(self, schema: str | None, name: str) -> str | None:
+        """The `exclude_tables` pattern that leaves this table out, if one does."""
         qualified = f"{schema}.{name}" if schema else name
-        return not any(fnmatchcase(name, p) or fnmatchcase(qualified, p) for p in self.exclude_tables)
+        return next((p for p in self.exclude_tables if fnmatchcase(name, p) or fnmatchcase(qualified, p)), None)
+
+    def with_schemas(self, named: Iterable[str | None]) -> Scope:
+        """The scope widened to the schemas `named` (the models', a plan's, the recorded ones), the excluded ones left out."""
+        added = {self.canonical(s) for s in named} - {None} - set(self.exclude_schemas)
+        if added <= set(self.schemas):
+            return self
+        return replace(self, schemas=(None, *sorted(added | {s for s in self.schemas if s is not None})))
 
 
 def managed_view(

@@ -117,9 +117,11 @@ class ForeignKey:
     name: str | None = None
     db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
-    # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL); None: not deferrable, the default.
+    # DEFERRABLE / INITIALLY DEFERRED (PostgreSQL, SQLite); None: not deferrable, the default.
     deferrable: bool | None = field(default=None, metadata=WHEN_SET)
     initially: str | None = field(default=None, metadata=WHEN_SET)
+    # MATCH FULL / PARTIAL (PostgreSQL); None: MATCH SIMPLE, the default.
+    match: str | None = field(default=None, metadata=WHEN_SET)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -138,6 +140,9 @@ class Unique:
     renamed_from: str | None = field(default=None, compare=False, metadata=NOT_STORED)
     deferrable: bool | None = field(default=None, metadata=WHEN_SET)
     initially: str | None = field(default=None, metadata=WHEN_SET)
+    # Dialect options the server reports, sorted (key, value) pairs, left out at their defaults
+    # (PostgreSQL 15 `postgresql_nulls_not_distinct`, `postgresql_include`).
+    options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -156,6 +161,21 @@ class Check:
     @property
     def key(self) -> tuple[object, ...]:
         return ("name", self.name) if self.name else ("def", self.sqltext)
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A PostgreSQL exclusion constraint (`ExcludeConstraint`); `definition` is the server's own text
+    (`EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (...) DEFERRABLE`), built by the same
+    server on both sides, so compared as it is."""
+
+    definition: str
+    name: str | None = None
+    db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
+
+    @property
+    def key(self) -> tuple:
+        return ("name", self.name) if self.name else ("def", self.definition)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +242,8 @@ class Table(SchemaObject):
     options: tuple[tuple[str, Any], ...] = field(default=(), metadata=WHEN_SET)
     # Triggers on the table (SQLite: their SQL, re-created after a rebuild); not managed, not compared.
     triggers: tuple[str, ...] = field(default=(), compare=False, metadata=NOT_STORED)
+    # PostgreSQL exclusion constraints; in the canonical form only when there are some.
+    exclusions: tuple[Exclusion, ...] = field(default=(), metadata=WHEN_SET)
 
     @cached_property
     def columns_by_name(self) -> dict[str, Column]:
@@ -371,7 +393,7 @@ def fields_of(item: Any) -> dict[str, Any]:
     return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
-def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check) -> str | None:
+def server_name(item: Index | PrimaryKey | ForeignKey | Unique | Check | Exclusion) -> str | None:
     """The name the server knows an index or constraint by: `db_name` keeps one it chose itself."""
     return getattr(item, "db_name", None) or item.name
 

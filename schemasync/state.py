@@ -207,6 +207,14 @@ def rows(connection: sa.Connection) -> list[StateRow]:
     return [_row(r) for r in result.mappings()]
 
 
+def recorded_schemas(connection: sa.Connection) -> set[str | None]:
+    """The schemas of every table any recorded apply managed (only the small managed_tables column is read)."""
+    if not exists(connection):
+        return set()
+    texts = connection.execute(sa.select(state_table.c.managed_tables)).scalars()
+    return {parse_table_key(name)[0] for text in texts for name in json.loads(text or "[]")}
+
+
 def rows_since_last_applied(connection: sa.Connection) -> list[StateRow]:
     """The newest rows, newest first, back to and including the newest apply that completed (all of
     them when none has): what a plan needs (that apply, and any rollback or unfinished row after it),

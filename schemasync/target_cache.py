@@ -39,9 +39,10 @@ FORMAT = 5
 
 @cache
 def code_digest() -> str:
-    """schemasync's own source: a changed normaliser must never be served an old entry."""
+    """schemasync's own source, sub-packages included (the dialects' readers and normalisers): a
+    changed normaliser must never be served an old entry."""
     package = Path(__file__).resolve().parent
-    return digest([[p.name, p.read_text(encoding="utf-8")] for p in sorted(package.glob("*.py"))])
+    return digest([[p.relative_to(package).as_posix(), p.read_text(encoding="utf-8")] for p in sorted(package.rglob("*.py"))])
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from schemasync.config import Settings, TargetSpec
 from schemasync.database import database_errors, load_models, open_target
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
-from schemasync.workflow import ApplyReport, PlanReport, check_with, online_run, plan_on
+from schemasync.scope import parse_table_key
+from schemasync.workflow import ApplyReport, PlanReport, check_with, online_run, plan_on, refuse_unallowed
 
 Result = TypeVar("Result")
 
@@ -106,11 +107,16 @@ def apply_targets(
     allow_destructive: bool,
     parallel: int,
     on_event: Callable[[str, str], None],
+    allow_mass_drop: bool = False,
 ) -> TargetsReport:
     """Plan every target, ask once for all of them, then apply each plan; a target whose planning
-    failed or whose plan is refused (destructive) fails alone and the others are applied."""
+    failed or whose plan is refused (destructive, mass drop) fails alone and the others are applied."""
     planned = plan_targets(settings, parallel, on_event)
-    runnable = [(o.name, o.result.plan) for o in planned.outcomes if o.result is not None and o.result.plan.steps and (allow_destructive or not o.result.plan.destructive_steps)]
+
+    def allowed(plan: Plan) -> bool:
+        return (allow_destructive or not plan.destructive_steps) and (not plan.mass_drop or (allow_destructive and allow_mass_drop))
+
+    runnable = [(o.name, o.result.plan) for o in planned.outcomes if o.result is not None and o.result.plan.steps and allowed(o.result.plan)]
     if runnable and not confirm(runnable):
         raise RefusedError("apply cancelled; nothing was changed")
     plans = {o.name: o.result.plan for o in planned.outcomes if o.result is not None}
@@ -119,11 +125,11 @@ def apply_targets(
         plan = plans.get(spec.name)
         if plan is None:
             raise next(o.error for o in planned.outcomes if o.name == spec.name and o.error is not None)
-        if plan.destructive_steps and not allow_destructive:
-            raise RefusedError(f"{len(plan.destructive_steps)} destructive step(s) ({'; '.join(s.summary for s in plan.destructive_steps)}); re-run with --allow-destructive")
         if not plan.steps:
             return ApplyReport(plan)
-        with open_target(settings.for_target(spec)) as target, database_errors(target):
+        refuse_unallowed(plan, allow_destructive, allow_mass_drop)
+        with open_target(settings.for_target(spec)) as opened, database_errors(opened):
+            target = opened.with_schemas(parse_table_key(name)[0] for name in plan.managed_tables)
             return ApplyReport(plan, apply_plan(target.engine, target.dialect, plan, target.read_live, settings.lock_timeout, online=online_run(settings)))
 
     return _each(settings, one, parallel, on_event)

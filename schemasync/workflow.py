@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
 from schemasync.model_target import build_target
+from schemasync.models import ignored, left_out
 from schemasync.online import OnlineRun
+from schemasync.operations import DropTable
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
 from schemasync.renames import declare_unnamed_unique_indexes, unnamed_by_definition
@@ -107,6 +109,9 @@ def online_run(settings: Settings) -> OnlineRun | None:
 
 
 def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> PlanReport:
+    """The plan on an opened target; every schema the models name is in scope, and what they declare
+    that is left out is named in the plan (`Plan.ignored`)."""
+    target = target.for_models(metadata)
     # The live side is read on its own connection while this thread keys and loads the target:
     # most of a bulk catalog read is waiting for the server, time the target's work can use.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -119,6 +124,9 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
+    # Named, never silently left out: what the scope or the server leaves out, and what the models' ddl_if() does.
+    result = replace(result, ignored=ignored(metadata, target.scope, target.dialect),
+                     hints=result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
 
@@ -153,25 +161,25 @@ def apply(
     on_statement: Callable[[int, str], None] = lambda n, sql: None,
     allow_hazards: tuple[str, ...] = (),
     preflight_checks: bool = True,
+    allow_mass_drop: bool = False,
     on_note: Callable[[str], None] = lambda line: None,
 ) -> ApplyReport:
     """Take the migration lock first and resolve runs that ended mid-way (recovery.settle), then make
     (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
+        target = target.for_models(metadata) if metadata is not None else target
         recovered = () if sql_only else recovery.settle(target.engine, target.dialect, target.read_live, target.lock_timeout, on_note)
         for line in recovered:
             on_note(line)
         if plan_file:
-            chosen = _load_plan(plan_file, target)
+            chosen, target = _load_plan(plan_file, target)
         else:
             assert metadata is not None, "loaded above when there is no plan file"
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
-        if chosen.destructive_steps and not allow_destructive:
-            names = "; ".join(s.summary for s in chosen.destructive_steps) + "".join(f"; {line}" for line in _impact(target, chosen))
-            raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
+        refuse_unallowed(chosen, allow_destructive, allow_mass_drop, lambda: _impact(target, chosen))
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
             _preflight(target, chosen)
@@ -179,6 +187,18 @@ def apply(
             raise RefusedError("apply cancelled; nothing was changed")
         result = apply_plan(target.engine, target.dialect, chosen, target.read_live, settings.lock_timeout, on_statement, online=online_run(settings))
         return ApplyReport(chosen, result, recovered=recovered)
+
+
+def refuse_unallowed(chosen: Plan, allow_destructive: bool, allow_mass_drop: bool, impact: Callable[[], list[str]] = list) -> None:
+    """Data loss needs --allow-destructive; dropping most of the managed tables needs --allow-mass-drop too.
+    `impact`: lines on the rows the destructive steps change, said when refusing them."""
+    if chosen.mass_drop and not (allow_destructive and allow_mass_drop):
+        dropped = chosen.tables_managed - chosen.tables_defined
+        raise RefusedError(f"the plan drops {dropped} of the {chosen.tables_managed} managed tables (the models define {chosen.tables_defined} of them): "
+                           "did you import all your model modules? re-run with --allow-destructive --allow-mass-drop if that is meant")
+    if chosen.destructive_steps and not allow_destructive:
+        names = "; ".join(s.summary for s in chosen.destructive_steps) + "".join(f"; {line}" for line in impact())
+        raise RefusedError(f"the plan has {len(chosen.destructive_steps)} destructive step(s) ({names}); re-run with --allow-destructive to allow data loss")
 
 
 def _refuse_blocked_hazards(chosen: Plan, blocked: set[str]) -> None:
@@ -213,7 +233,9 @@ def _preflight(target: Target, chosen: Plan) -> None:
         raise RefusedError(f"pre-flight: {len(failures)} step(s) would fail on the rows already there, nothing was changed: {reasons}")
 
 
-def _load_plan(path: Path, target: Target) -> Plan:
+def _load_plan(path: Path, target: Target) -> tuple[Plan, Target]:
+    """The saved plan, checked against the live schema, and the target with the plan's schemas in scope;
+    the table counts (mass drop) are taken from the live schema, not from the file."""
     try:
         text = path.read_text()
     except OSError as error:
@@ -221,11 +243,14 @@ def _load_plan(path: Path, target: Target) -> Plan:
     loaded = Plan.from_json(text, str(path))
     if loaded.dialect != target.dialect.name:
         raise PlanError(f"{path}: the plan was made for {loaded.dialect}, the database is {target.dialect.name}")
+    target = target.with_schemas(parse_table_key(n)[0] for n in loaded.managed_tables)
     with target.engine.connect() as connection:
         live = target.read_live(connection)
-    if live.only({parse_table_key(n) for n in loaded.managed_tables}).fingerprint() != loaded.source_fingerprint:
+    managed = live.only({parse_table_key(n) for n in loaded.managed_tables})
+    if managed.fingerprint() != loaded.source_fingerprint:
         raise PlanError(f"{path}: the plan was made against another schema (the live schema changed since): run `schemasync plan --out` again")
-    return loaded
+    dropped = len({s.table for s in loaded.steps if s.op == DropTable.op})
+    return replace(loaded, tables_managed=len(managed.tables), tables_defined=len(managed.tables) - dropped), target
 
 
 def check(settings: Settings, lock_path: Path | None = None) -> CheckReport:
@@ -237,12 +262,14 @@ def check(settings: Settings, lock_path: Path | None = None) -> CheckReport:
 def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None) -> CheckReport:
     lock = lockfile.read(lock_path) if lock_path else None
     with open_target(settings) as target, database_errors(target):
+        target = target.for_models(metadata)
         _refuse_while_in_progress(target)
         report = plan_on(target, metadata, settings.online)
         live, last = report.live, report.last_applied
         assert live is not None, "plan_on always reports the live schema it read"
         # An unfinished run explains the difference from the last apply's record: not drift.
-        drift = _drift(last, live, list(metadata.tables.values())) if last and not report.unfinished else None
+        default = target.engine.dialect.default_schema_name
+        drift = _drift(last, live, list(metadata.tables.values()), default) if last and not report.unfinished else None
         status = lockfile.live_lock_status(lock, lock_path, metadata, target.dialect.name, target.scope.keep, live) if lock and lock_path else None
         unfinished = tuple(f"{line}; run `schemasync apply` to record it" for line in report.unfinished)
         notes: tuple[str, ...] = ()
@@ -255,14 +282,14 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
         return CheckReport(report.plan, drift, report.other_objects, status, unfinished, notes)
 
 
-def _drift(last: state.StateRow, live: Snapshot, tables: list[sa.Table]) -> Drift | None:
+def _drift(last: state.StateRow, live: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Drift | None:
     current = live.only(set(last.managed_tables))
     if current.fingerprint() == last.target_fingerprint:
         return None
     recorded = Snapshot.from_dict(last.snapshot_after) if last.snapshot_after else Snapshot(live.dialect)
     # A constraint the models left unnamed was matched to the live one whatever its name (renames.py);
     # the record does not say which unique indexes stood for one (MySQL): the models do.
-    current = unnamed_by_definition(current, declare_unnamed_unique_indexes(recorded, tables))
+    current = unnamed_by_definition(current, declare_unnamed_unique_indexes(recorded, tables, default_schema))
     if current.fingerprint() == last.target_fingerprint:
         return None
     changes = tuple(op.summary() for op in diff(recorded, current))
@@ -271,15 +298,17 @@ def _drift(last: state.StateRow, live: Snapshot, tables: list[sa.Table]) -> Drif
 
 def inspect(settings: Settings) -> InspectReport:
     """The live schema as plain data, with what schemasync does not manage."""
+    metadata = load_models(settings) if settings.models or settings.metadata is not None else None
     with open_target(settings) as target, database_errors(target):
+        target = target.for_models(metadata) if metadata is not None else target
         with target.engine.connect() as connection:
             live = target.read_live(connection)
             last = state.last_applied(connection)
             others = other_objects(connection, target.dialect, {s: s for s in target.scope.schemas})
     managed = set(last.managed_tables) if last else set()
-    if settings.models or settings.metadata is not None:
-        metadata = load_models(settings)
-        managed |= {(t.schema, t.name) for t in metadata.tables.values()} | set(views_of(metadata))
+    if metadata is not None:
+        declared = [(t.schema, t.name) for t in metadata.tables.values()] + list(views_of(metadata))
+        managed |= {(target.scope.canonical(schema), name) for schema, name in declared}
     unmanaged = tuple(t.qualified_name for t in live.tables if t.key not in managed)
     others += unmanaged_views(live, [v.qualified_name for v in live.views if v.key in managed])
     schema = {"dialect": live.dialect, "tables": {t.qualified_name: _inspect_table(t) for t in live.tables}}

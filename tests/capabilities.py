@@ -49,7 +49,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # indexes and constraints
     "partial_indexes": SQLITE | POSTGRESQL,
     "expression_indexes": SQLITE | POSTGRESQL,
-    "descending_indexes": SQLITE | POSTGRESQL,  # compared (MariaDB's Inspector reads every part ascending)
+    "descending_indexes": SQLITE | POSTGRESQL | MYSQL,  # compared (MariaDB 10.8+: read from the index statistics; the Inspector reads every part ascending)
     "nulls_ordering": POSTGRESQL,  # NULLS FIRST / LAST index parts
     "index_methods": POSTGRESQL,  # USING hash / brin / gist / gin
     "covering_indexes": POSTGRESQL,  # INCLUDE (...)

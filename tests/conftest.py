@@ -166,6 +166,16 @@ def _forget_model_modules() -> Iterator[None]:
             del sys.modules[name]
 
 
+# Where every dialect builds the models (dialects/postgresql and mysql: SCRATCH_PREFIX): no plan may name it.
+SCRATCH_NAMES = ("schemasync_scratch_",)
+
+
+def assert_no_scratch_name(sql: str) -> None:
+    """Plan SQL never names the scratch place the models were built in (issue 16)."""
+    leaked = [line for line in sql.splitlines() if any(name in line.lower() for name in SCRATCH_NAMES)]
+    assert not leaked, f"the plan names the scratch place: {leaked}"
+
+
 @dataclass
 class Project:
     """A folder with model modules and a CLI bound to one database."""

@@ -2,8 +2,9 @@
 
 `converge(project, models, *flags)` applies the models, then insists that `plan` says "No changes."
 and `check` exits 0 (and, when given, that the live schema has `schema`'s shape); it returns the plan
-it applied, as JSON. `models` is model source text (written to a fresh module), a `--models` value
-already written, or a `MetaData` (handed over as a module, for generated schemas).
+it applied, as JSON, whose SQL never names the scratch place the models were built in (issue 16).
+`models` is model source text (written to a fresh module), a `--models` value already written, or a
+`MetaData` (handed over as a module, for generated schemas).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 import yaml
 
 from schemasync.errors import ExitCode
+from tests.conftest import assert_no_scratch_name
 
 HEADER = "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
 
@@ -45,6 +47,7 @@ def converge(project, models: str | sa.MetaData, *flags: str, name: str = "m", s
     spec = models_spec(project, models, name)
     planned = project.cli("plan", "--json", models=spec)
     assert planned.exit_code == ExitCode.OK, planned.output
+    assert_no_scratch_name(sql(json.loads(planned.output)))
     applied = project.cli("apply", "--yes", *flags, models=spec)
     assert applied.exit_code == ExitCode.OK, applied.output
     assert_converged(project, spec)

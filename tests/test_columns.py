@@ -252,7 +252,7 @@ def test_rollback_of_a_dropped_table_with_a_generated_column_restores_its_rows(p
     kind = persisted(db)
     converge(project, HEADER + computed_table("a * 2", kind))
     project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)")
-    converge(project, HEADER + 'sa.Table("other", metadata, sa.Column("id", sa.Integer, primary_key=True))', "--allow-destructive")
+    converge(project, HEADER + 'sa.Table("other", metadata, sa.Column("id", sa.Integer, primary_key=True))', "--allow-destructive", "--allow-mass-drop")  # its only table goes: a mass drop
     rolled = project.cli("rollback", "--yes")
     assert rolled.exit_code == 0, rolled.output
     assert project.db.rows("SELECT id, a, v FROM t") == [(1, 3, 6)]

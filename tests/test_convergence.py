@@ -574,8 +574,8 @@ def reset(url: str) -> None:
 
 
 def converge(project: Project, schema: Schema) -> None:
-    """Apply the schema (dropping what it drops), then insist that plan is empty and check is in sync."""
-    harness.converge(project, to_metadata(schema), "--allow-destructive")
+    """Apply the schema (dropping what it drops, most of its tables too), then insist that plan is empty and check is in sync."""
+    harness.converge(project, to_metadata(schema), "--allow-destructive", "--allow-mass-drop")
 
 
 @pytest.mark.slow

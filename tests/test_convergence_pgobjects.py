@@ -96,7 +96,7 @@ def prepare_rows(url: str, before: State | None, after: State) -> int:
 
 def converge(project: Project, state: State, rows: int) -> None:
     """Apply the state; then the plan is empty, check is in sync and every row of `items` is still there."""
-    harness.converge(project, to_metadata(state), "--allow-destructive")
+    harness.converge(project, to_metadata(state), "--allow-destructive", "--allow-mass-drop")
     assert project.db.scalar("SELECT count(*) FROM items") == rows
 
 

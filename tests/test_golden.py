@@ -6,7 +6,9 @@
 3. down: `plan --sql` back to `before.py` equals `down.<dialect>.sql`;
 4. apply it: the plan is empty and `check` exits 0 again.
 
-`case.yaml` names the dialects the case applies to. Regenerate after a deliberate change with
+`case.yaml` names the dialects the case applies to. No plan names the scratch place the models were
+built in (the issue-16 rule: render refuses it; this checks every golden plan both ways, and
+tests/harness.py every plan it converges). Regenerate after a deliberate change with
 `SCHEMASYNC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py` and review the diff
 (docs/testing.md).
 """
@@ -22,6 +24,7 @@ import pytest
 import yaml
 
 from tests.capabilities import DIALECTS
+from tests.conftest import assert_no_scratch_name
 from tests.harness import converge
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -77,6 +80,7 @@ def assert_golden(project, models: str, golden: Path) -> None:
     """`plan --sql` for the models equals the golden file (written instead under SCHEMASYNC_UPDATE_GOLDEN)."""
     result = project.cli("plan", "--sql", models=models)
     assert result.exit_code == 0, result.output
+    assert_no_scratch_name(result.output)
     if UPDATE:
         golden.write_text(result.output)
     assert golden.exists(), f"no golden file {golden.name}: run with SCHEMASYNC_UPDATE_GOLDEN=1"
@@ -87,10 +91,12 @@ def assert_golden(project, models: str, golden: Path) -> None:
 def test_golden_case(project, case: Case):
     before = project.write_models(f"{case.folder.name}_before", case.source("before"))
     after = project.write_models(f"{case.folder.name}_after", case.source("after"))
-    converge(project, before, "--allow-destructive")
+    # The way down drops most tables of a case: a mass drop, allowed here on purpose.
+    allowed = ("--allow-destructive", "--allow-mass-drop")
+    converge(project, before, *allowed)
 
     assert_golden(project, after, golden_file(project, case, "expected"))
-    converge(project, after, "--allow-destructive")
+    converge(project, after, *allowed)
 
     assert_golden(project, before, golden_file(project, case, "down"))
-    converge(project, before, "--allow-destructive")
+    converge(project, before, *allowed)

@@ -26,6 +26,7 @@ from schemasync.snapshot import (
     Check,
     Column,
     EnumType,
+    Exclusion,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -89,6 +90,8 @@ CASES: dict[str, tuple[str, Snapshot, Snapshot, dict[str, Any]]] = {
         {},
     ),
     "primary key dropped": (PG, snap(PG, T), snap(PG, t(primary_key=None)), {}),
+    "exclusion constraints": (PG, snap(PG, t(exclusions=(Exclusion("EXCLUDE USING gist (b WITH =)", "ex_old"),))),
+                              snap(PG, t(exclusions=(Exclusion("EXCLUDE USING gist (b WITH =)", "ex_new"),))), {}),
     "rebuild": (SQLITE, snap(SQLITE, T), snap(SQLITE, t(columns=(ID, Column("a", "VARCHAR(10)"), B))), {}),
     "views": (PG, snap(PG, T, views=(View("v1", "SELECT 1"),)), snap(PG, T, views=(View("v2", "SELECT 2"),)), {}),
     "enum types and sequences": (

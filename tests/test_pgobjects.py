@@ -42,9 +42,9 @@ def test_named_schemas_are_created_with_cross_schema_foreign_keys(project):
     assert ops(plan) == ["add_column"]
     assert project.db.rows("SELECT id, owner_id, vet_id FROM zoo.pets") == [(1, 1, 7)]
 
-    # The tables go; the schemas stay (never dropped: other things may live there).
+    # The tables go; the schemas stay (never dropped: other things may live there). Two of three: a mass drop.
     third = project.write_models("s3", SCHEMAS.split("sa.Table(\"pets\"")[0])
-    plan = converge(project, third, "--allow-destructive")
+    plan = converge(project, third, "--allow-destructive", "--allow-mass-drop")
     assert "create_schema" not in ops(plan) and not any("schema" in op for op in ops(plan) if op != "drop_table")
     assert project.db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname IN ('zoo', 'clinic')") == 2
 

@@ -145,7 +145,7 @@ def test_a_fingerprint_hashed_table_by_table_is_the_canonical_forms_digest():
 
 # --- the forms by field name: canonical (fingerprints), stored (lock file, target cache) ---------
 
-SNAPSHOT_CLASSES = ("Column", "PrimaryKey", "ForeignKey", "Unique", "Check", "Index", "Table", "EnumType", "View", "SequenceDef", "Snapshot")
+SNAPSHOT_CLASSES = ("Column", "PrimaryKey", "ForeignKey", "Unique", "Check", "Exclusion", "Index", "Table", "EnumType", "View", "SequenceDef", "Snapshot")
 
 
 def _snapshot_class(name):

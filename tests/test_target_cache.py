@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from schemasync import devdb
 from schemasync.target_cache import default_cache_dir
+from tests.conftest import project_on
 
 MODELS = """
 import sqlalchemy as sa
@@ -62,3 +64,24 @@ def test_a_broken_cache_entry_is_rebuilt_and_the_cache_can_be_off(project, build
 def test_default_cache_dir():
     assert default_cache_dir({"SCHEMASYNC_CACHE_DIR": "off"}) is None
     assert str(default_cache_dir({"XDG_CACHE_HOME": "/x"})) == "/x/schemasync"
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_models_that_spell_out_the_default_schema_are_served_from_the_cache(dialect, builds, tmp_path):
+    """The build reads `public.parent` back as `parent`: each stored table still carries its model's
+    key under that name, so the second plan is a hit and every table of the entry is checked by key."""
+    for project in project_on(dialect, tmp_path):
+        default = "public" if dialect == "postgresql" else sa.engine.make_url(project.db.url).database
+        spelled = MODELS.replace('unique=True))', f'unique=True), schema="{default}")').replace(
+            'sa.Index("ix_child_n", "n"))', f'sa.Index("ix_child_n", "n"), schema="{default}")').replace('"parent.id"', f'"{default}.parent.id"')
+        cache = tmp_path / "cache"
+        models = project.write_models("spelled", spelled)
+        first = project.cli("plan", "--json", models=models, env={"SCHEMASYNC_CACHE_DIR": str(cache)})
+        second = project.cli("plan", "--json", models=models, env={"SCHEMASYNC_CACHE_DIR": str(cache)})
+        assert first.exit_code == 0, first.output
+        assert len(builds) == 1, "the unchanged models were built again"
+        assert json.loads(first.output) == json.loads(second.output)
+        [entry] = cache.glob("target-*.json")
+        stored = [json.loads(line) for line in entry.read_text().splitlines()[1:]]
+        assert sorted(table["name"] for _, table in stored) == ["child", "parent"]
+        assert all(table["schema"] is None and key and key.startswith("described:") for key, table in stored)

@@ -83,6 +83,9 @@ class Dialect:
     offline_build_url: ClassVar[str | None] = None
     # Whether CREATE MATERIALIZED VIEW exists here.
     materialized_views: ClassVar[bool] = False
+    # What the names of the scratch place (schemas, databases) the models are built in start with;
+    # render refuses a statement naming one (None: the scratch place has no name, SQLite's memory).
+    scratch_prefix: ClassVar[str | None] = None
     # Whether a new table's unique indexes go inside its CREATE TABLE (as UNIQUE constraints), so
     # that its foreign keys find them there instead of getting an index of their own (MariaDB).
     unique_indexes_in_create_table: ClassVar[bool] = False
@@ -145,6 +148,7 @@ class Dialect:
             foreign_keys=tuple(sorted((anonymise(fk, "foreign_key") for fk in table.foreign_keys), key=_sort_key)),
             uniques=tuple(sorted((anonymise(u, "unique") for u in table.uniques), key=_sort_key)),
             checks=tuple(sorted((anonymise(self._canonical_check(c), "check") for c in table.checks), key=_sort_key)),
+            exclusions=tuple(sorted((anonymise(e, "exclusion") for e in table.exclusions), key=_sort_key)),
             indexes=tuple(sorted(table.indexes, key=_sort_key)),
             comment=table.comment if self.has_comments else None,
         )
@@ -164,11 +168,17 @@ class Dialect:
 
     def normalize_view(self, view: View, schemas: Mapping[str | None, str | None]) -> View:
         """A view's definition without the trailing ';' and with the schemas it names in the caller's
-        terms (a scratch schema's name, which the server writes where it is not the default, maps back). Overridden by: none."""
-        text = view.definition.strip().rstrip(";").rstrip()
+        terms (`schema_names_in_text`). Overridden by: none."""
+        text = self.schema_names_in_text(view.definition.strip().rstrip(";").rstrip(), schemas)
+        return replace(view, definition=text) if text != view.definition else view
+
+    def schema_names_in_text(self, text: str, schemas: Mapping[str | None, str | None]) -> str:
+        """SQL text the server printed (a view, a default, a check, a generated column) with the schemas
+        it names in the caller's terms ({schema in the database: schema to report}): a scratch schema's
+        name, which the server writes where it is not the default, maps back to the model's. Overridden by: none."""
         preparer = self.sa_dialect.identifier_preparer
         for db_schema, logical in schemas.items():
-            if db_schema is None or db_schema == logical:
+            if db_schema is None or db_schema == logical or db_schema not in text:
                 continue
             # Spelled as the server spells names: quoted where it quoted the scratch name (MariaDB
             # always), else quoted only where needed (PostgreSQL's quote_ident).
@@ -176,7 +186,7 @@ class Dialect:
             bare = f"{preparer.quote(logical)}." if logical else ""
             text = text.replace(f"{preparer.quote_identifier(db_schema)}.", quoted)
             text = re.sub(r"(?<![\w$])" + re.escape(db_schema) + r"\.", lambda _: bare, text)  # noqa: B023  (re.sub calls it at once)
-        return replace(view, definition=text) if text != view.definition else view
+        return text
 
     # --- lower -----------------------------------------------------------------------------------
 
@@ -339,6 +349,21 @@ class Dialect:
     def read_catalog(self, connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
         """The tables `names` read in bulk from this dialect's catalog; None: use SQLAlchemy's Inspector. Overridden by: mysql, postgresql, sqlite."""
         return None
+
+    def ignored_constructs(self, tables: Sequence[sa.Table], sequences: Sequence[sa.Sequence]) -> list[str]:
+        """What the models' `tables` and `sequences` declare that this server cannot hold and schemasync
+        leaves out without refusing the models (one line each, with the reason): comments where the server
+        keeps none, sequences where schemasync manages none. Overridden by: none."""
+        lines = []
+        if not self.has_comments:
+            for table in tables:
+                name = f"{table.schema}.{table.name}" if table.schema else str(table.name)
+                lines += [f"comment on table {name}: {self.name} keeps no comments"] if table.comment else []
+                lines += [f"comment on column {name}.{c.name}: {self.name} keeps no comments" for c in table.columns if c.comment]
+        if not self.schema_objects:
+            names = sorted(f"{s.schema}.{s.name}" if s.schema else str(s.name) for s in sequences)
+            lines += [f"sequence {n}: schemasync manages sequences on PostgreSQL only, not on {self.name}" for n in names]
+        return lines
 
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """Raise a one-line PlanError for a construct in the models this server cannot hold. Overridden by: mysql."""

@@ -34,6 +34,8 @@ class Catalog:
     # Per table: its options (as Inspector.get_table_options), and its triggers' SQL (SQLite).
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     triggers: dict[str, list[str]] = field(default_factory=dict)
+    # Per table: PostgreSQL exclusion constraints ({"name", "definition"}), which the Inspector does not read.
+    exclusions: Rows = field(default_factory=dict)
 
 
 class Memo:

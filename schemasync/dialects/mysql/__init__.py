@@ -70,6 +70,18 @@ JOIN information_schema.SCHEMATA AS s ON s.SCHEMA_NAME = t.TABLE_SCHEMA
 LEFT JOIN information_schema.COLLATIONS AS c ON c.COLLATION_NAME = t.TABLE_COLLATION
 WHERE t.TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND t.TABLE_TYPE = 'BASE TABLE'
 """
+# Descending key parts (MariaDB 10.8+, MySQL 8): SHOW INDEX's COLLATION 'D'. The Inspector does not read them.
+_DESCENDING_PARTS = """
+SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND COLLATION = 'D'
+"""
+# Partitioned tables (their partitioning is read from SHOW CREATE TABLE, as the server spells it).
+_PARTITIONED = """
+SELECT DISTINCT TABLE_NAME FROM information_schema.PARTITIONS
+WHERE TABLE_SCHEMA = COALESCE(%(schema)s, DATABASE()) AND PARTITION_NAME IS NOT NULL
+"""
+# The partitioning clause at the end of SHOW CREATE TABLE (MySQL 8 wraps it in a version comment).
+_PARTITION_CLAUSE = re.compile(r"\n\s*(?:/\*!\d+\s*)?PARTITION BY (.+?)(?:\s*\*/)?\s*$", re.DOTALL)
 # CREATE_OPTIONS the models can state (mysql_row_format=..., ...) and the server reports back.
 _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc", "pack_keys", "checksum", "page_compressed"})
 
@@ -77,6 +89,7 @@ _CREATE_OPTIONS = frozenset({"row_format", "key_block_size", "stats_persistent",
 class MySQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "mysql"
+    scratch_prefix: ClassVar[str | None] = SCRATCH_PREFIX
     transactional_ddl: ClassVar[bool] = False
     has_comments: ClassVar[bool] = True
     fk_needs_existing_target: ClassVar[bool] = True
@@ -366,8 +379,10 @@ class MySQLDialect(Dialect):
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
         """Table options that differ from the server's defaults: an engine other than InnoDB, a
-        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options."""
+        collation (and its charset) other than the database's, ROW_FORMAT and other CREATE options,
+        partitioning; descending key parts."""
         wanted = set(names)
+        _descending_parts(connection, schema, wanted, catalog)
         for table, engine, collation, charset, default_collation, created in connection.exec_driver_sql(_TABLE_OPTIONS, {"schema": schema}):
             if table not in wanted:
                 continue
@@ -381,17 +396,24 @@ class MySQLDialect(Dialect):
                 if key.lower() in _CREATE_OPTIONS and value:
                     options["mysql_" + key.lower()] = value.upper() if key.lower() == "row_format" else value
             catalog.options[table] = options
+        for table, partitioning in _partitioning(connection, schema, wanted).items():
+            catalog.options.setdefault(table, {})["mysql_partition_by"] = partitioning
 
     def refuse_unsupported(self, tables: Sequence[sa.Table]) -> None:
         """MariaDB has no functional key parts (MySQL 8.0.13 has): say so, rather than a syntax error.
+        SQLAlchemy cannot write a prefix length (`mysql_length`) beside a descending part: say that too.
         https://mariadb.com/kb/en/create-index/"""
         for table in tables:
             _refuse_bad_keyless_identity(table)
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                ordered = any(isinstance(e, sa.sql.elements.UnaryExpression) for e in index.expressions)
+                if ordered and index.dialect_options["mysql"]["length"] and ddl.created_on(index, self.sa_dialect):
+                    raise PlanError(f"index {index.name} on {table.name}: SQLAlchemy cannot write mysql_length on an index with a descending part; use one or the other")
         if not getattr(self.sa_dialect, "is_mariadb", False):
             return
         for table in tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
-                if any(not isinstance(getattr(e, "element", e), sa.Column) for e in index.expressions):
+                if ddl.created_on(index, self.sa_dialect) and not all(_is_column_part(e) for e in index.expressions):
                     raise PlanError(
                         f"index {index.name} on {table.name}: MariaDB has no expression (functional) indexes; "
                         "index a generated column instead"
@@ -420,6 +442,46 @@ class MySQLDialect(Dialect):
         for query in (_TRIGGERS, _ROUTINES, _EVENTS, _GRANTS):
             found += [row[0] for row in connection.execute(sa.text(query), {"schema": schema})]
         return found
+
+
+def _partitioning(connection: sa.Connection, schema: str | None, wanted: set[str]) -> dict[str, str]:
+    """Each partitioned table's PARTITION BY clause as SHOW CREATE TABLE prints it, on one line
+    (`HASH (`id`) PARTITIONS 4`, `RANGE (`id`) (PARTITION `p0` VALUES LESS THAN (10) ENGINE = InnoDB, ...)`):
+    all of it as `mysql_partition_by`, which SQLAlchemy writes back after PARTITION BY. The server
+    prints the models' partitioning (built in the scratch database) and the live one alike.
+    https://mariadb.com/kb/en/partitioning-types-overview/"""
+    found = {}
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for (table,) in connection.exec_driver_sql(_PARTITIONED, {"schema": schema}):
+        if table in wanted:
+            qualified = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+            created = connection.exec_driver_sql(f"SHOW CREATE TABLE {qualified}").one()[1]
+            clause = _PARTITION_CLAUSE.search(created)
+            if clause:
+                found[table] = re.sub(r"\s*\n\s*", " ", clause.group(1).strip())
+    return found
+
+
+def _descending_parts(connection: sa.Connection, schema: str | None, wanted: set[str], catalog: Catalog) -> None:
+    """Mark descending key parts as the Inspector does on PostgreSQL (`column_sorting`), for both readers.
+    https://mariadb.com/kb/en/descending-indexes/"""
+    descending: dict[tuple[str, str], list[str]] = {}
+    for table, index, column in connection.exec_driver_sql(_DESCENDING_PARTS, {"schema": schema}):
+        if table in wanted:
+            descending.setdefault((table, index), []).append(column)
+    for (table, name), columns in descending.items():
+        for index in catalog.indexes.get(table) or []:
+            if index["name"] == name:
+                index["column_sorting"] = {column: ("desc",) for column in columns}
+
+
+def _is_column_part(element: Any) -> bool:
+    """A column, ascending or descending (`col.desc()`, `sa.desc("col")`): not an expression."""
+    if isinstance(element, sa.sql.elements.UnaryExpression) and element.modifier in (sa.sql.operators.desc_op, sa.sql.operators.asc_op):
+        element = element.element
+    if isinstance(element, sa.sql.elements._textual_label_reference):  # sa.desc("col"): a name
+        return bool(re.fullmatch(r"\w+", element.element))
+    return isinstance(element, sa.sql.elements.ColumnClause) and not getattr(element, "is_literal", False)
 
 
 def _refuse_keys_into_the_default_database(target: Snapshot) -> None:

@@ -20,6 +20,7 @@ from schemasync.online import ONLINE, TRANSACTION
 from schemasync.operations import (
     AddCheck,
     AddColumn,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
@@ -138,9 +139,33 @@ WHERE con.contype = 'u' AND con.condeferrable AND t.relname = ANY(%(names)s) AND
 """
 
 
+# Columns whose nextval() default draws from a sequence they do not own (SERIAL's and an identity's
+# are owned: pg_depend 'a' / 'i', as pg_get_serial_sequence finds them, which costs more per column):
+# a sequence default, not autoincrement.
+_SEQUENCE_DEFAULTS = """
+SELECT t.relname, a.attname FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_class AS t ON t.oid = a.attrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE t.relname = ANY(%(names)s) AND {scope} AND a.attnum > 0 AND NOT a.attisdropped
+  AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%%'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid
+                  AND d.refobjsubid = a.attnum AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))
+"""
+
+
+# Exclusion constraints, as pg_get_constraintdef prints them (the Inspector does not read them).
+_EXCLUSIONS = """
+SELECT t.relname, con.conname, pg_catalog.pg_get_constraintdef(con.oid, true) FROM pg_catalog.pg_constraint AS con
+JOIN pg_catalog.pg_class AS t ON t.oid = con.conrelid JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+WHERE con.contype = 'x' AND t.relname = ANY(%(names)s) AND {scope}
+ORDER BY t.relname, con.conname
+"""
+
+
 class PostgreSQLDialect(Dialect):
     # --- facts -----------------------------------------------------------------------------------
     name: ClassVar[str] = "postgresql"
+    scratch_prefix: ClassVar[str | None] = SCRATCH_PREFIX
     materialized_views: ClassVar[bool] = True
     transactional_ddl: ClassVar[bool] = True
     has_comments: ClassVar[bool] = True
@@ -165,6 +190,7 @@ class PostgreSQLDialect(Dialect):
         "foreign_key": r".+_fkey\d*",
         "unique": r".+_key\d*",
         "check": r".+_check\d*",
+        "exclusion": r".+_excl\d*",
     }
 
     # --- normalise -------------------------------------------------------------------------------
@@ -333,7 +359,7 @@ class PostgreSQLDialect(Dialect):
             return (TABLE_REWRITE, LONG_LOCK)  # an identity or a STORED generated column fills every existing row
         if isinstance(op, ReplaceGeneratedColumn):
             return (TABLE_REWRITE, LONG_LOCK)
-        if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, CreateIndex)):
+        if isinstance(op, (AddForeignKey, AddCheck, AddPrimaryKey, AddUnique, AddExclusion, CreateIndex)):
             return (LONG_LOCK,)
         return ()
 
@@ -458,8 +484,17 @@ class PostgreSQLDialect(Dialect):
     # --- catalog ---------------------------------------------------------------------------------
 
     def complete_catalog(self, connection: sa.Connection, schema: str | None, names: list[str], catalog: Catalog) -> None:
-        """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only)."""
+        """DEFERRABLE / INITIALLY DEFERRED unique constraints (the Inspector reports them for foreign keys only);
+        a nextval() default from a sequence the column does not own is a default, not autoincrement (both
+        readers take every nextval() on an integer for SERIAL); exclusion constraints."""
         scope = "n.nspname = %(schema)s" if schema is not None else "pg_catalog.pg_table_is_visible(t.oid)"
+        for table, name, definition in connection.exec_driver_sql(_EXCLUSIONS.format(scope=scope), {"schema": schema, "names": list(names)}):
+            catalog.exclusions.setdefault(table, []).append({"name": name, "definition": definition})
+        sequence_defaults = set(connection.exec_driver_sql(_SEQUENCE_DEFAULTS.format(scope=scope), {"schema": schema, "names": list(names)}))
+        for table, column in sequence_defaults:
+            for found in catalog.columns.get(table) or []:
+                if found["name"] == column and not found.get("identity"):
+                    found["autoincrement"] = False
         rows = connection.exec_driver_sql(_DEFERRABLE_UNIQUES.format(scope=scope), {"schema": schema, "names": list(names)})
         deferred = {(table, name): initially for table, name, initially in rows}
         for table in names:

@@ -70,7 +70,7 @@ ORDER BY a.attrelid, a.attnum
 # Keys and indexes come with their column numbers; names are looked up here (joining
 # pg_attribute per element costs the server more than the rest of the read).
 _KEYS = """
-SELECT con.conrelid, con.contype, con.conname, i.indkey::int2[], i.indnkeyatts
+SELECT con.conrelid, con.contype, con.conname, i.indkey::int2[], i.indnkeyatts, {nulls_not_distinct}
 FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_index AS i ON i.indexrelid = con.conindid
 WHERE con.contype IN ('p', 'u') AND con.conrelid = ANY(%(oids)s::oid[])
@@ -96,7 +96,7 @@ ORDER BY i.indrelid, ic.relname
 # PostgreSQL 15's form, whose column list it spells.
 _FOREIGN_KEYS = """
 SELECT con.conrelid, con.conname, con.conkey, con.confrelid, con.confkey, rc.relname, rn.nspname,
-       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}, con.condeferrable, con.condeferred
+       pg_catalog.pg_table_is_visible(rc.oid), con.confupdtype, con.confdeltype, {set_columns}, con.condeferrable, con.condeferred, con.confmatchtype
 FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_class AS rc ON rc.oid = con.confrelid
 JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
@@ -117,6 +117,7 @@ JOIN unnest(%(relids)s::oid[], %(attnums)s::int2[]) AS k(relid, attnum) ON a.att
 """
 # pg_constraint.confupdtype/confdeltype, as pg_get_constraintdef spells them; NO ACTION is no option.
 _ACTIONS = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_MATCHES = {"f": "FULL", "p": "PARTIAL"}
 
 _ACTION = re.compile(r"ON (UPDATE|DELETE) (CASCADE|RESTRICT|NO ACTION|SET (?:NULL|DEFAULT)(?: \([^)]*\))?)")
 _CHECK = re.compile(r"^CHECK *\((.+)\)( NO INHERIT)?( NOT VALID)?$", re.DOTALL)
@@ -145,21 +146,22 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     )
     oids = {"oids": list(by_oid)}
     attnames = _columns(catalog, connection, by_oid, oids, schema)
-    keys = _rows(connection, _KEYS, oids)
     nulls_not_distinct = "i.indnullsnotdistinct" if (connection.dialect.server_version_info or ()) >= (15,) else "false"
+    keys = _rows(connection, _KEYS.format(nulls_not_distinct=nulls_not_distinct), oids)
     indexes = _rows(connection, _INDEXES.format(nulls_not_distinct=nulls_not_distinct), oids)
     set_columns = _SET_COLUMNS if (connection.dialect.server_version_info or ()) >= (15,) else "NULL"
     foreign_keys = _rows(connection, _FOREIGN_KEYS.format(set_columns=set_columns), oids)
-    wanted_numbers = [(relid, n) for relid, _, _, numbers, count in keys for n in numbers[:count]]
+    wanted_numbers = [(relid, n) for relid, _, _, numbers, *_ in keys for n in numbers]
     wanted_numbers += [(relid, n) for relid, _, _, _, numbers, *_ in indexes for n in numbers if n]
     wanted_numbers += [pair for relid, _, mine, other, theirs, *_ in foreign_keys for pair in [*((relid, n) for n in mine), *((other, n) for n in theirs)]]
     _look_up(connection, attnames, wanted_numbers)
-    for relid, kind, name, numbers, count in keys:
-        columns = [attnames[(relid, n)] for n in numbers[:count]]
+    for relid, kind, name, numbers, count, nulls_not_distinct in keys:
+        columns = [attnames[(relid, n)] for n in numbers]
         if kind == "p":
-            catalog.primary_keys[by_oid[relid]] = {"constrained_columns": columns, "name": name}
+            catalog.primary_keys[by_oid[relid]] = {"constrained_columns": columns[:count], "name": name}
         else:
-            catalog.uniques[by_oid[relid]].append({"column_names": columns, "name": name})
+            options = {"postgresql_include": columns[count:], "postgresql_nulls_not_distinct": nulls_not_distinct}
+            catalog.uniques[by_oid[relid]].append({"column_names": columns[:count], "name": name, "dialect_options": options})
     for relid, name, unique, backs_constraint, numbers, count, valid, *details in indexes:
         index = _index(name, unique, [attnames[(relid, n)] if n else None for n in numbers], count, valid, *details)
         if backs_constraint:
@@ -276,7 +278,7 @@ def _type(dialect: Any, loader: Any, text: str, collation: str | None, collation
 
 def _foreign_key(
     schema: str | None, name: str, columns: list[str], referred_columns: list[str], referred: str, referred_schema: str | None, visible: bool,
-    on_update: str, on_delete: str, definition: str | None, deferrable: bool = False, deferred: bool = False,
+    on_update: str, on_delete: str, definition: str | None, deferrable: bool = False, deferred: bool = False, match_type: str = "s",
 ) -> dict[str, Any]:
     if visible:
         referred_schema = schema if schema is not None and schema == referred_schema else None
@@ -285,6 +287,7 @@ def _foreign_key(
         options.update(("on" + event.lower(), action) for event, action in _ACTION.findall(definition))
     if deferrable:  # as the Inspector reads DEFERRABLE [INITIALLY DEFERRED] from pg_get_constraintdef
         options.update(deferrable=True, initially="DEFERRED" if deferred else None)
+    options["match"] = _MATCHES.get(match_type)  # pg_constraint.confmatchtype; SIMPLE is no option
     return {
         "name": name,
         "constrained_columns": columns,

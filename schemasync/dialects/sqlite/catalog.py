@@ -63,7 +63,9 @@ _CONSTRAINT_PK = re.compile(r'CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+PRIMARY\s+KEY', r
 _FOREIGN_KEY = re.compile(
     rf"^(?:CONSTRAINT\s+(?P<name>{_NAME})\s+)?FOREIGN\s+KEY\s*\((?P<columns>[^)]*)\)\s*"
     rf"REFERENCES\s+(?P<table>{_NAME})\s*\((?P<referred>[^)]*)\)"
-    r"(?P<actions>(?:\s*ON\s+(?:DELETE|UPDATE)\s+(?:SET\s+NULL|SET\s+DEFAULT|CASCADE|RESTRICT|NO\s+ACTION))*)",
+    r"(?P<actions>(?:\s*ON\s+(?:DELETE|UPDATE)\s+(?:SET\s+NULL|SET\s+DEFAULT|CASCADE|RESTRICT|NO\s+ACTION))*)"
+    r"(?:\s*MATCH\s+(?P<match>\w+))?"
+    r"(?:\s*(?P<deferrable>(?:NOT\s+)?DEFERRABLE))?(?:\s+INITIALLY\s+(?P<initially>DEFERRED|IMMEDIATE))?",
     re.IGNORECASE | re.DOTALL,
 )
 _ACTION = re.compile(r"ON\s+(DELETE|UPDATE)\s+(SET\s+NULL|SET\s+DEFAULT|CASCADE|RESTRICT|NO\s+ACTION)", re.IGNORECASE)
@@ -311,6 +313,21 @@ def _foreign_keys(elements: list[str], pragma_keys: dict[int, dict[str, Any]], s
     for key in keys:
         key["referred_schema"] = schema
     return keys
+
+
+def key_options(sql: str) -> dict[tuple, dict[str, Any]]:
+    """MATCH, [NOT] DEFERRABLE and INITIALLY of each table-level FOREIGN KEY clause of a CREATE TABLE,
+    by (columns, referred table, referred columns). SQLite keeps them only in the text (and enforces
+    DEFERRABLE); SQLAlchemy's reader misses a DEFERRABLE written after MATCH, so both readers take them from here."""
+    found: dict[tuple, dict[str, Any]] = {}
+    for element in _elements(sql):
+        match = _FOREIGN_KEY.match(element)
+        if match:
+            signature = (tuple(_signature_names(match["columns"])), _unquote(match["table"]), tuple(_signature_names(match["referred"])))
+            options = {"match": match["match"], "initially": match["initially"]}
+            options["deferrable"] = "NOT" not in match["deferrable"].upper() if match["deferrable"] else None
+            found[signature] = {key: value.upper() if isinstance(value, str) else value for key, value in options.items()}
+    return found
 
 
 def _actions(text: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ SQLAlchemy's Inspector skips expression indexes (with a warning), reads a partia
 predicate by a regular expression and reports no AUTOINCREMENT; the pragmas say none of it. So
 for both readers each index's key parts, ordering and predicate are read from its `CREATE INDEX`
 text in sqlite_master, the table options (AUTOINCREMENT, WITHOUT ROWID, STRICT) from its
-`CREATE TABLE` text, and the triggers on each table are kept (their SQL) so a rebuild can
+`CREATE TABLE` text with each foreign key's MATCH and deferral, and the triggers on each table are kept (their SQL) so a rebuild can
 re-create them. https://www.sqlite.org/lang_createindex.html
 """
 
@@ -37,6 +37,7 @@ def complete(connection: sa.Connection, schema: str | None, names: list[str], ca
             continue
         if kind == "table":
             catalog.options[table] = _table_options(sql)
+            _foreign_key_options(catalog.foreign_keys.get(table) or [], sql)
         elif kind == "trigger":
             catalog.triggers.setdefault(table, []).append(sql)
         else:
@@ -46,6 +47,17 @@ def complete(connection: sa.Connection, schema: str | None, names: list[str], ca
     for table, found in parsed.items():
         known = [i for i in catalog.indexes.get(table) or [] if i["name"] not in found]
         catalog.indexes[table] = sorted(known + list(found.values()), key=lambda i: i["name"])
+
+
+def _foreign_key_options(keys: list[dict[str, Any]], sql: str) -> None:
+    """MATCH and deferral of each foreign key, from its clause in the CREATE TABLE text."""
+    from schemasync.dialects.sqlite.catalog import key_options
+
+    declared = key_options(sql)
+    for key in keys:
+        found = declared.get((tuple(key["constrained_columns"]), key["referred_table"], tuple(key["referred_columns"])))
+        if found:
+            key["options"] = {**(key.get("options") or {}), **found}
 
 
 def _table_options(sql: str) -> dict[str, Any]:

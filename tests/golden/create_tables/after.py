@@ -26,3 +26,6 @@ sa.Table(
     sa.CheckConstraint("pages > 0", name="ck_books_pages"),
     sa.Index("ix_books_author_title", "author_id", "title", unique=True),
 )
+
+# In both before and after: models that define no table at all are refused (did you import your model modules?).
+sa.Table("anchor", metadata, sa.Column("id", sa.Integer, primary_key=True))

@@ -1,10 +1,10 @@
--- schemasync plan sha256:119a4ecb2a0c008109855b37754466a8bca239ef73a5ab7b939febb5f5e31c4f (sqlite)
+-- schemasync plan sha256:8de1f82e4274e8c0ec2c0bd62897d9e08f234c207f9fc63953e0660b2dbe1246 (sqlite)
 
--- 1. keep the rows of table authors in schemasync_backup_2_authors
-CREATE TABLE schemasync_backup_2_authors AS SELECT id, name, active, rating FROM authors;
+-- 1. keep the rows of table authors in schemasync_backup_3_authors
+CREATE TABLE schemasync_backup_3_authors AS SELECT id, name, active, rating FROM authors;
 
--- 2. keep the rows of table books in schemasync_backup_2_books
-CREATE TABLE schemasync_backup_2_books AS SELECT id, author_id, title, pages, published FROM books;
+-- 2. keep the rows of table books in schemasync_backup_3_books
+CREATE TABLE schemasync_backup_3_books AS SELECT id, author_id, title, pages, published FROM books;
 
 -- 3. drop table books (destructive) [data-loss]
 DROP TABLE books;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:74467c6dbb267d7a9d6a69e3df6529c229f3af62ffae47ffed72bbb822d701f2 (mysql)
+-- schemasync plan sha256:c9515ff24d584e66b8e0a5749e77071125465bf3003795548d49f6cb8a15a2d3 (mysql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (

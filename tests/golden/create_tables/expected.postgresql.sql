@@ -1,4 +1,4 @@
--- schemasync plan sha256:2f01b7a37f213ff14e8652245addc60e3cf1a10de93564defe4994d9dd80b653 (postgresql)
+-- schemasync plan sha256:22e0fd04894fab675dd5ed61b0fc6911dc5ec949d2fa359b511a2bf1eeb51aae (postgresql)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (

@@ -1,4 +1,4 @@
--- schemasync plan sha256:ccd33939b053386fa58d684f00e03d1a7a02eab69bfbfeb0310474f86d39cc6e (sqlite)
+-- schemasync plan sha256:f89e31ce7e78279f11912dd64556a52c82abe103d006b5be4db83ee23b3e9973 (sqlite)
 
 -- 1. create table authors (4 columns)
 CREATE TABLE authors (

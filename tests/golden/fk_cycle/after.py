@@ -14,3 +14,6 @@ sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id", name="fk_employees_department")),
 )
+
+# In both before and after: models that define no table at all are refused (did you import your model modules?).
+sa.Table("anchor", metadata, sa.Column("id", sa.Integer, primary_key=True))

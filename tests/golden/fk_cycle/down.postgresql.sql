@@ -1,10 +1,10 @@
--- schemasync plan sha256:f0e52cda9d98a58db7304ce09a4887772219bf70a434f157104a39eaba01b081 (postgresql)
+-- schemasync plan sha256:92b9433145aefa595eaab9ac8ce56fb56ee0a897c2d2be384737aed4df3daed2 (postgresql)
 
--- 1. keep the rows of table departments in schemasync_backup_2_departments
-CREATE TABLE schemasync_backup_2_departments AS SELECT id, head_id FROM departments;
+-- 1. keep the rows of table departments in schemasync_backup_3_departments
+CREATE TABLE schemasync_backup_3_departments AS SELECT id, head_id FROM departments;
 
--- 2. keep the rows of table employees in schemasync_backup_2_employees
-CREATE TABLE schemasync_backup_2_employees AS SELECT id, department_id FROM employees;
+-- 2. keep the rows of table employees in schemasync_backup_3_employees
+CREATE TABLE schemasync_backup_3_employees AS SELECT id, department_id FROM employees;
 
 -- 3. drop foreign key fk_departments_head on departments(head_id)
 ALTER TABLE departments DROP CONSTRAINT fk_departments_head;

@@ -1,10 +1,10 @@
--- schemasync plan sha256:0ccfd0ad49771b1294d88703122c80c496c5b0ed83343333c8d3af6798eb959b (sqlite)
+-- schemasync plan sha256:e64a15a1c786369a085c0b17aef942609414249eb75d5d5a2e91709b14ad8ba1 (sqlite)
 
--- 1. keep the rows of table departments in schemasync_backup_2_departments
-CREATE TABLE schemasync_backup_2_departments AS SELECT id, head_id FROM departments;
+-- 1. keep the rows of table departments in schemasync_backup_3_departments
+CREATE TABLE schemasync_backup_3_departments AS SELECT id, head_id FROM departments;
 
--- 2. keep the rows of table employees in schemasync_backup_2_employees
-CREATE TABLE schemasync_backup_2_employees AS SELECT id, department_id FROM employees;
+-- 2. keep the rows of table employees in schemasync_backup_3_employees
+CREATE TABLE schemasync_backup_3_employees AS SELECT id, department_id FROM employees;
 
 -- 3. drop table employees (destructive) [data-loss]
 DROP TABLE employees;

@@ -1,4 +1,4 @@
--- schemasync plan sha256:948906aaf94f1761ec5eeaaf713bdee3852bc8b9401f3bb3827c6475d99000ab (mysql)
+-- schemasync plan sha256:95cdc01750a3a1faaaa2e28c96da97b59440197fc9f5f988e118cbe0e3240100 (mysql)
 
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (

@@ -1,4 +1,4 @@
--- schemasync plan sha256:104a4189de3506ca501072485771598beeb8d7a08b189a91ee753c3bd95477aa (postgresql)
+-- schemasync plan sha256:e008b132cf8fe07c6801f4fdd9b5f17fe9af07c29c897e2c17e7806c11bd6eb9 (postgresql)
 
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (

@@ -1,4 +1,4 @@
--- schemasync plan sha256:af88e5c640c91f834c239e59b3565f3976678fa1e432d11eb69392277db48f86 (sqlite)
+-- schemasync plan sha256:e15a96198ae19fd6e90f7790341cba9c65f139830ee11365b27ceeec1a90414c (sqlite)
 
 -- 1. create table departments (2 columns)
 CREATE TABLE departments (
