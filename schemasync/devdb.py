@@ -48,7 +48,7 @@ def build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: li
     dialect.refuse_unsupported(tables)
     with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
         # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
-        spelled = {default: mapping[None]} if default is not None and default in named else {}
+        spelled: dict[str | None, str | None] = {default: mapping[None]} if default is not None and default in named else {}
         built = connection.execution_options(schema_translate_map={**mapping, **spelled})
         try:
             metadata.create_all(built, tables=tables, checkfirst=False)

@@ -39,11 +39,11 @@ def build_target(
         return declare(built, kept, engine.dialect.default_schema_name)
     built_on = _built_on(engine, dialect)  # connects: the server's name for its default schema is known from here on
     keys = _as_built(cache_keys(metadata, keep, dialect), engine.dialect.default_schema_name)
-    built = cache.load(built_on, keys)
-    if built is None:
-        built = _build(engine, dialect, metadata, keep)
-        cache.store(built_on, keys, built)
-    return declare(built, kept, engine.dialect.default_schema_name)
+    cached = cache.load(built_on, keys)
+    if cached is None:
+        cached = _build(engine, dialect, metadata, keep)
+        cache.store(built_on, keys, cached)
+    return declare(cached, kept, engine.dialect.default_schema_name)
 
 
 def _as_built(keys: dict[str, str], default_schema: str | None) -> dict[str, str]:

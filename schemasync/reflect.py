@@ -183,7 +183,7 @@ class _SchemaTexts:
 
     def __init__(self, dialect: Dialect, schemas: SchemaMap) -> None:
         self._dialect = dialect
-        self._schemas = {db: logical for db, logical in schemas.items() if db is not None and db != logical}
+        self._schemas: dict[str | None, str | None] = {db: logical for db, logical in schemas.items() if db is not None and db != logical}
 
     def text(self, text: Any) -> Any:
         return self._dialect.schema_names_in_text(text, self._schemas) if self._schemas and isinstance(text, str) else text

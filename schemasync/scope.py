@@ -52,7 +52,8 @@ class Scope:
         added = {self.canonical(s) for s in named} - {None} - set(self.exclude_schemas)
         if added <= set(self.schemas):
             return self
-        return replace(self, schemas=(None, *sorted(added | {s for s in self.schemas if s is not None})))
+        named_schemas = {s for s in added if s is not None} | {s for s in self.schemas if s is not None}
+        return replace(self, schemas=(None, *sorted(named_schemas)))
 
 
 def managed_view(

@@ -174,7 +174,7 @@ class Exclusion:
     db_name: str | None = field(default=None, compare=False, metadata=SERVER_NAME)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str]:
         return ("name", self.name) if self.name else ("def", self.definition)
 
 

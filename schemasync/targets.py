@@ -22,7 +22,14 @@ from schemasync.database import database_errors, load_models, open_target
 from schemasync.errors import ConfigError, RefusedError
 from schemasync.plan import Plan
 from schemasync.scope import parse_table_key
-from schemasync.workflow import ApplyReport, PlanReport, check_with, online_run, plan_on, refuse_unallowed
+from schemasync.workflow import (
+    ApplyReport,
+    PlanReport,
+    check_with,
+    online_run,
+    plan_on,
+    refuse_unallowed,
+)
 
 Result = TypeVar("Result")
 

@@ -85,7 +85,7 @@ def test_a_schema_the_models_name_is_managed_without_include_schemas(dialect, tm
         try:
             models = project.write_models("named", NAMED.format(schema=schema))
             plan = json.loads(project.cli("plan", "--json", models=models).output)
-            assert [s["op"] for s in plan["operations"]][0] == "create_schema"
+            assert plan["operations"][0]["op"] == "create_schema"
             assert f"{schema}.orders" in plan["target_tables"] and plan["ignored"] == []
             applied(project, models)
             assert project.db.scalar(f"SELECT count(*) FROM {schema}.orders") == 0

@@ -472,7 +472,7 @@ def _descending_parts(connection: sa.Connection, schema: str | None, wanted: set
     for (table, name), columns in descending.items():
         for index in catalog.indexes.get(table) or []:
             if index["name"] == name:
-                index["column_sorting"] = {column: ("desc",) for column in columns}
+                index["column_sorting"] = dict.fromkeys(columns, ("desc",))
 
 
 def _is_column_part(element: Any) -> bool:
