@@ -37,6 +37,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "virtual_generated_columns": SQLITE | MYSQL,  # PostgreSQL 15 has STORED only
     "identity_columns": POSTGRESQL,  # sa.Identity() as GENERATED ... AS IDENTITY
     "auto_increment_off_the_key": MYSQL,  # AUTO_INCREMENT on an indexed column that is not the key
+    "narrowing_keeps_values": SQLITE,  # a shorter length or smaller precision is not enforced: every value stays as it is
     "refuses_cutting_text": MYSQL,  # strict mode: a narrowing that would cut text fails (PostgreSQL cuts, SQLite keeps)
     "refuses_numbers_out_of_range": POSTGRESQL | MYSQL,  # SQLite keeps any value
     "column_character_sets": MYSQL,  # a column's own character set (a collation implies one)

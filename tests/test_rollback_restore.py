@@ -61,7 +61,8 @@ def test_a_dropped_not_null_column_comes_back_with_its_values(project):
     _seed(project.db)
     before = _data(project.db)
     assert project.cli("apply", "--yes", "--allow-destructive", models=v2).exit_code == 0
-    project.db.execute("UPDATE notes SET body = NULL WHERE id = 1")  # allowed by v2, not by v1: the kept value comes back
+    if not supports(project.db, "narrowing_keeps_values"):  # SQLite's narrowing loses nothing, so nothing was kept
+        project.db.execute("UPDATE notes SET body = NULL WHERE id = 1")  # allowed by v2, not by v1: the kept value comes back
 
     sql = project.cli("rollback", "--sql")
     assert sql.exit_code == 0, sql.output
@@ -93,7 +94,9 @@ def test_rows_written_since_without_a_value_for_a_required_column_refuse_the_rol
     refused = project.cli("rollback", "--yes")
     assert refused.exit_code == 1
     line = refused.output.strip()
-    assert len(line.splitlines()) == 1 and "users.nick" in line and "1 row" in line and "notes.body" in line, line
+    # notes.body's narrowed values are kept where the narrowing loses some (not SQLite: nothing kept, nothing to count).
+    kept_body = not supports(project.db, "narrowing_keeps_values")
+    assert len(line.splitlines()) == 1 and "users.nick" in line and "1 row" in line and ("notes.body" in line) == kept_body, line
     assert project.cli("check", models=v2).exit_code == 0  # nothing was changed, on MariaDB too
     assert json.loads(project.cli("history", "--json").output)[0]["kind"] == "apply"
 
