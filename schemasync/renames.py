@@ -299,12 +299,17 @@ def _server_named_indexes(wanted: tuple[Index, ...], present: tuple[Index, ...])
     if not free:
         return present
     claimed = {item.name for item in wanted if not item.server_named}
+    # A live index keeps its own name on the server: taken for another wanted index, that one could
+    # not be created beside it ("Duplicate key name"), so such a live index is not matched.
+    wanted_names = {item.name for item in wanted}
     result = list(present)
 
     def fits(at: int, item: Index) -> bool:
         old = present[at]
         holders = {n for n, live in enumerate(result) if live.name == item.name} - {at}
-        return result[at] is old and old.name not in claimed and not holders and replace(old, name=item.name, server_named=True) == item
+        keeps_a_wanted_name = old.name != item.name and old.name in wanted_names
+        return (result[at] is old and old.name not in claimed and not holders and not keeps_a_wanted_name
+                and replace(old, name=item.name, server_named=True) == item)
 
     for same_name_only in (True, False):
         for item in list(free):

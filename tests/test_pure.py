@@ -108,6 +108,20 @@ def test_a_server_named_unique_index_matches_by_definition_unless_its_name_is_he
     assert unnamed_by_definition(live(Index("uq_t_code", ("code",), unique=True)), claimed) == live(Index("uq_t_code", ("code",), unique=True))
 
 
+def test_a_live_unique_index_whose_name_another_wanted_index_takes_is_not_matched():
+    """Found by test_convergence on MariaDB: unnamed uniques on (id, c1) and (id) are named `id` and
+    `id_2` by the server; the live `id` on (id) must not be compared as `id_2`, or the plan creates
+    `id` on (id, c1) beside it ("Duplicate key name 'id'"): it is dropped and made again instead."""
+    from schemasync.renames import unnamed_by_definition
+    from schemasync.snapshot import Index
+
+    columns = _table("t").columns + (Column("c1", "INTEGER"),)
+    target = Snapshot("x", (Table("t", columns, indexes=(
+        Index("id", ("id", "c1"), unique=True, server_named=True), Index("id_2", ("id",), unique=True, server_named=True))),))
+    live = Snapshot("x", (Table("t", columns, indexes=(Index("id", ("id",), unique=True), Index("uq2", ("id", "c1"), unique=True))),))
+    assert unnamed_by_definition(live, target) == live
+
+
 def test_rename_declarations_are_read_without_making_info_dicts():
     """SQLAlchemy makes and keeps an empty `info` dict on first access: 80 MB over 5,000 tables' objects."""
     import sqlalchemy as sa
