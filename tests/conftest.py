@@ -18,19 +18,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner
 
 from schemasync import reflect
 from schemasync.cli import app
 from schemasync.snapshot import Snapshot
 from tests.capabilities import DIALECTS
-
-# CI draws the same examples every run (a red run is reproducible, and says which example); set
-# SCHEMASYNC_HYPOTHESIS_RANDOM=1 to hunt with fresh random examples (docs/testing.md).
-hypothesis_settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI") and not os.environ.get("SCHEMASYNC_HYPOTHESIS_RANDOM"):
-    hypothesis_settings.load_profile("ci")
 
 # The suite's own target cache: exercised by every second plan, never the user's ~/.cache, and one
 # per process: pytest-xdist workers inherit the controller's environment, so each makes its own
