@@ -64,7 +64,7 @@ def to_metadata(f: Features) -> sa.MetaData:
 
 
 def converge(project: Project, f: Features) -> None:
-    harness.converge(project, to_metadata(f), "--allow-destructive")
+    harness.converge(project, to_metadata(f), "--allow-destructive", "--allow-mass-drop")
 
 
 def row_count(url: str) -> int:

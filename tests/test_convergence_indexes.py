@@ -131,7 +131,7 @@ def test_indexes_and_options_converge(project: Project) -> None:
         for number in range(data.draw(st.integers(1, MAX_APPLIES), label="applies")):
             metadata = to_metadata(core)
             add_fx(metadata, data.draw(fx(db.dialect), label=f"fx {number}"), db.dialect)
-            harness.converge(project, metadata, "--allow-destructive")
+            harness.converge(project, metadata, "--allow-destructive", "--allow-mass-drop")
             if number == 0:
                 engine = sa.create_engine(db.url)
                 with engine.begin() as connection:

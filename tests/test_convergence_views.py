@@ -135,7 +135,7 @@ def reset_all(url: str) -> None:
 
 
 def converge(project: Project, world: World) -> None:
-    harness.converge(project, to_models(world), "--allow-destructive")
+    harness.converge(project, to_models(world), "--allow-destructive", "--allow-mass-drop")
 
 
 @pytest.mark.slow
