@@ -260,10 +260,15 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     name: that one is compared unnamed (its name kept as `db_name`, to drop it by). A unique index
     that stands for one (`Index.server_named`, MySQL) is compared under the target's name instead.
     Also how `check` compares the live schema with the one the last apply recorded (workflow._drift),
-    which names it the same way."""
+    which names it the same way.
 
-    def unnamed(wanted: tuple, present: tuple) -> tuple:
-        claimed = {item.name for item in wanted if item.name}
+    A live object whose name the plan gives a new object anywhere in its schema is not matched: it
+    keeps that name on the server, where (PostgreSQL relations, MySQL foreign keys) the new one
+    could not be made beside it. It is dropped and made again under a name of the server's."""
+    made = _names_to_make(current, target)
+
+    def unnamed(wanted: tuple, present: tuple, schema: str | None = None) -> tuple:
+        claimed = {item.name for item in wanted if item.name} | {name for space, name in made if space == schema}
         free = [item for item in wanted if item.name is None and item not in present]
         result = []
         for old in present:
@@ -279,8 +284,9 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
         wanted = target.table(table.key)
         if wanted is None or wanted == table:
             return table
-        pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key))
-        kinds: dict[str, Any] = {kind: unnamed(getattr(wanted, kind), getattr(table, kind)) for kind in ("uniques", "checks", "foreign_keys")}
+        schema = table.key[0]
+        pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key), schema)
+        kinds: dict[str, Any] = {kind: unnamed(getattr(wanted, kind), getattr(table, kind), schema) for kind in ("uniques", "checks", "foreign_keys")}
         return replace(
             table,
             primary_key=pk[0] if pk else None,
@@ -289,6 +295,20 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
         )
 
     return replace(current, tables=tuple(update(t) for t in current.tables))
+
+
+def _names_to_make(current: Snapshot, target: Snapshot) -> set[tuple[str | None, str]]:
+    """(schema, name) of each index or constraint the models name that its live table does not hold
+    under that name (of its kind): the plan makes it. Names already in place are left out, so a
+    server's own choice that a model uses elsewhere in a per-table namespace stays matched."""
+    made: set[tuple[str | None, str]] = set()
+    for table in target.tables:
+        live = current.table(table.key)
+        live_parts = _parts(live) if live is not None else [()] * len(_parts(table))
+        for wanted, present in zip(_parts(table), live_parts):
+            held = {server_name(item) for item in present}
+            made |= {(table.key[0], item.name) for item in wanted if item.name and item.name not in held and not getattr(item, "server_named", False)}
+    return made
 
 
 def _server_named_indexes(wanted: tuple[Index, ...], present: tuple[Index, ...]) -> tuple[Index, ...]:

@@ -303,3 +303,22 @@ def test_the_canonical_form_is_byte_identical_to_the_one_fingerprints_were_made_
     assert snapshot.fingerprint() == "sha256:d963b2082b6ce9d89c1d10c3069246ea52714180184306ea641e244e2ec7b965"
     server = ', "server_names": {"primary_key": ["pk_auto"], "uniques": ["uq_auto"], "implicit_indexes": [{"name": "fk_idx", "columns": ["g"], "unique": false}]}}'
     assert json.dumps(table_to_stored(table)) == canonical_table + server
+
+
+def test_a_live_constraint_keeping_a_name_a_new_object_takes_is_not_matched():
+    """Found by test_convergence on PostgreSQL: a unique named `uq1`, then left unnamed, kept `uq1` on
+    the server; a new table's unique named `uq1` could then not be made ("relation uq1 already
+    exists"). The live one is dropped and made again under the server's name; once the new one is in
+    place the name no longer blocks a match (a per-table namespace may reuse it)."""
+    from schemasync.renames import unnamed_by_definition
+
+    columns = _table("t").columns
+    live_t = Table("t", columns, uniques=(Unique(("id",), name="uq1"),))
+    wanted_t = Table("t", columns, uniques=(Unique(("id",)),))
+    wanted_u = Table("u", columns, uniques=(Unique(("id",), name="uq1"),))
+    target = Snapshot("x", (wanted_t, wanted_u))
+    kept = unnamed_by_definition(Snapshot("x", (live_t,)), target)
+    assert kept == Snapshot("x", (live_t,))
+    assert sorted(op.op for op in diff(kept, target)) == ["add_unique", "create_table", "drop_unique"]
+    in_place = unnamed_by_definition(Snapshot("x", (live_t, wanted_u)), target)
+    assert diff(in_place, target) == []
