@@ -13,7 +13,7 @@ Also here: the small text helpers the readers share (quote-aware parenthesis mat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,19 @@ class Catalog:
     triggers: dict[str, list[str]] = field(default_factory=dict)
     # Per table: PostgreSQL exclusion constraints ({"name", "definition"}), which the Inspector does not read.
     exclusions: Rows = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, names: Sequence[str], comments: dict[str, str | None]) -> Catalog:
+        """Each of `names` with nothing read yet: the bulk readers fill in what their queries find."""
+        return cls(
+            columns={name: [] for name in names},
+            primary_keys=dict.fromkeys(names),
+            foreign_keys={name: [] for name in names},
+            indexes={name: [] for name in names},
+            uniques={name: [] for name in names},
+            checks={name: [] for name in names},
+            comments=comments,
+        )
 
 
 class Memo:

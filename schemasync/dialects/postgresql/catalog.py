@@ -135,15 +135,7 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
     scope = _IN_SCHEMA if schema is not None else _IN_SEARCH_PATH
     tables = {oid: (name, comment) for oid, name, comment in _rows(connection, _TABLES.format(scope=scope), {"schema": schema}) if name in wanted}
     by_oid = {oid: name for oid, (name, _) in tables.items()}
-    catalog = Catalog(
-        columns={name: [] for name in names},
-        primary_keys=dict.fromkeys(names),
-        foreign_keys={name: [] for name in names},
-        indexes={name: [] for name in names},
-        uniques={name: [] for name in names},
-        checks={name: [] for name in names},
-        comments=dict(tables.values()),
-    )
+    catalog = Catalog.empty(names, dict(tables.values()))
     oids = {"oids": list(by_oid)}
     attnames = _columns(catalog, connection, by_oid, oids, schema)
     nulls_not_distinct = "i.indnullsnotdistinct" if (connection.dialect.server_version_info or ()) >= (15,) else "false"
