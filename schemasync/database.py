@@ -26,7 +26,7 @@ from schemasync.target_cache import TargetCache
 
 SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
 # What to install for a driver module that is missing, by the module's name.
-_DRIVER_PACKAGES = {"psycopg": "schemasync[postgres]", "pymysql": "schemasync[mysql]"}
+_DRIVER_PACKAGES = {"psycopg": "schemasync-sqlalchemy[postgres]", "pymysql": "schemasync-sqlalchemy[mysql]"}
 
 @dataclass(frozen=True)
 class Target:
