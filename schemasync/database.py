@@ -40,6 +40,8 @@ class Target:
     cache: TargetCache | None = None
     # Seconds a read or the migration lock may wait on another session before giving up.
     lock_timeout: float = 10.0
+    # Said with the plan: e.g. that the database does not exist yet and was read as empty.
+    notes: tuple[str, ...] = ()
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -54,8 +56,11 @@ class Target:
 
 
 @contextmanager
-def open_target(settings: Settings) -> Iterator[Target]:
-    """Create the engine, check the server answers, and dispose of it afterwards."""
+def open_target(settings: Settings, creates: bool = True) -> Iterator[Target]:
+    """Create the engine, check the server answers, and dispose of it afterwards.
+
+    `creates=False` (plan, check, inspect): a database that connecting would create (a SQLite file
+    that does not exist) is read as an empty one instead, and the target's `notes` say so."""
     url = parse_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
     try:
@@ -64,7 +69,10 @@ def open_target(settings: Settings) -> Iterator[Target]:
         raise ConfigError(f"cannot use {shown}: SQLAlchemy has no dialect '{url.drivername}' (schemasync supports {SUPPORTED_URLS})") from None
     except ImportError as error:
         raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
-    options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout)
+    absent = None if creates else dialect_for(dialect_cls()).absent_database(url)
+    if absent:
+        url = url.set(database=":memory:")
+    options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout, url)
     if settings.default_schema:
         options = _merge_options(options, dialect_for(dialect_cls()).default_schema_options(settings.default_schema))
     try:
@@ -87,7 +95,8 @@ def open_target(settings: Settings) -> Iterator[Target]:
         # The default schema spelled out (public, the URL's database) is no schema; what earlier applies
         # managed stays in scope, so a schema the models no longer name is still seen (and its tables dropped).
         scope = Scope((None,), settings.exclude_tables, settings.exclude_schemas, engine.dialect.default_schema_name)
-        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
+        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout,
+                     (absent,) if absent else ())
     finally:
         engine.dispose()
 
