@@ -42,7 +42,7 @@ def test_the_api_docs_examples_run(db, tmp_path):
 
 def test_the_api_functions_are_the_package_names_even_after_the_submodules_load():
     import schemasync.apply
-    import schemasync.plan  # noqa: F401  (the submodules named like the functions)
+    import schemasync.plan
 
     assert callable(schemasync.plan) and callable(schemasync.apply) and callable(schemasync.check)
     assert schemasync.plan.__module__ == "schemasync.api"
