@@ -61,7 +61,7 @@ def open_target(settings: Settings, creates: bool = True) -> Iterator[Target]:
 
     `creates=False` (plan, check, inspect): a database that connecting would create (a SQLite file
     that does not exist) is read as an empty one instead, and the target's `notes` say so."""
-    url = parse_url(settings.database_url)
+    url = parse_url(settings.database_url, settings.searched)
     shown = url.render_as_string(hide_password=True)
     try:
         dialect_cls = url.get_dialect()
@@ -108,10 +108,12 @@ def _merge_options(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def parse_url(database_url: str | None) -> sa.URL:
-    """The configured URL, or a one-line error that never repeats it (it may hold a password)."""
+def parse_url(database_url: str | None, searched: str = "") -> sa.URL:
+    """The configured URL, or a one-line error that never repeats it (it may hold a password);
+    `searched`: where the config file was looked for."""
     if not database_url:
-        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini")
+        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini"
+                          + (f" ({searched})" if searched else ""))
     try:
         return sa.engine.make_url(database_url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -138,7 +140,8 @@ def load_models(settings: Settings) -> sa.MetaData:
         raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
                           "(as `alembic revision --autogenerate` needs), or pass --models")
     if not settings.models:
-        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini")
+        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini"
+                          + (f" ({settings.searched})" if settings.searched else ""))
     return require_definitions(load_metadata(settings.models, settings.base_dir), settings.models)
 
 
