@@ -63,7 +63,7 @@ app = typer.Typer(
     name="schemasync",
     cls=Group,
     help="Declarative schema migrations for SQLAlchemy models: plan, apply, check. No revision files.",
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -586,6 +586,6 @@ def main() -> None:
     interpreter's final collection does not walk them either."""
     gc.disable()
     try:
-        app()
+        app(prog_name="schemasync")  # also under `python -m schemasync`: completion keys on the name
     finally:
         gc.freeze()
