@@ -158,7 +158,7 @@ def _targets(value: Any, base_dir: Path) -> tuple[TargetSpec, ...]:
 def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
     unknown = sorted(set(map(str, template)) - {"database_url", "schema", "names"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown template key '{unknown[0]}' (known: database_url, names, schema)")
+        raise ConfigError(f"config key targets: unknown template key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'names', 'schema'))} (known: database_url, names, schema)")
     names = _string_list(template.get("names"), "targets.names")
     url, schema = template.get("database_url"), template.get("schema")
     if not isinstance(url, str) or (schema is not None and not isinstance(schema, str)):
@@ -169,7 +169,7 @@ def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
 def _target(item: dict[str, Any], base_dir: Path) -> TargetSpec:
     unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown key '{unknown[0]}' (known: database_url, name, schema)")
+        raise ConfigError(f"config key targets: unknown key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'name', 'schema'))} (known: database_url, name, schema)")
     name, url, schema = item.get("name"), item.get("database_url"), item.get("schema")
     if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
         raise ConfigError("config key targets: every target needs a name and a database_url")

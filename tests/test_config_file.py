@@ -85,6 +85,7 @@ def test_the_search_stops_at_the_repository_root_and_the_error_says_where_it_loo
     ("pyproject.toml", "[tool.schemasync]\ntargets = 'prod'\n", ("config key targets must be a list or a mapping",)),
     ("pyproject.toml", "[tool.schemasync\nmodels = 'm'\n", ("pyproject.toml: invalid TOML", "line 1")),
     ("pyproject.toml", "[tool]\nschemasync = 3\n", ("pyproject.toml: tool.schemasync must be a table of settings",)),
+    ("pyproject.toml", "[[tool.schemasync.targets]]\nname = 'a'\ndatabse_url = 'sqlite:///a.db'\n", ("targets: unknown key 'databse_url' (did you mean 'database_url'?)",)),
 ])
 def test_bad_config_is_one_line_naming_the_file_and_the_key(tmp_path, name, text, phrases):
     folder = _repository(tmp_path)
