@@ -37,7 +37,8 @@ def reference() -> str:
     common = {p.name for p in _COMMON_PARAMETERS}
     name, first = next(iter(commands.items()))
     parts = [HEADER, "## Options every command takes\n", _table([p for p in first.params if p.name in common], types_by_command[name]),
-             "`schemasync --version` prints the version; `schemasync COMMAND --help` the options below.\n"]
+             "`schemasync --version` prints the version; `schemasync --install-completion` installs shell completion\n"
+             "(bash, zsh, fish, PowerShell); `schemasync COMMAND --help` the options below.\n"]
     for name, command in commands.items():
         parts.append(_command(name, command, common, types_by_command[name]))
     return "\n".join(parts)

@@ -63,7 +63,7 @@ app = typer.Typer(
     name="schemasync",
     cls=Group,
     help="Declarative schema migrations for SQLAlchemy models: plan, apply, check. No revision files.",
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -95,7 +95,7 @@ _COMMON_PARAMETERS = [
     inspect.Parameter("models", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
     inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--config", help="YAML config file (default ./schemasync.yaml) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
+        str | None, typer.Option("--config", help="Config file (default: schemasync.yaml or pyproject.toml [tool.schemasync], here or in a parent folder up to the repository root) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
     inspect.Parameter("alembic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--alembic", help="alembic.ini to read the URL and the models (env.py's target_metadata) from, for whichever is not given (default ./alembic.ini when there is no schemasync.yaml) \\[env: SCHEMASYNC_ALEMBIC]", show_default=False)]),
     inspect.Parameter("target", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
@@ -586,6 +586,6 @@ def main() -> None:
     interpreter's final collection does not walk them either."""
     gc.disable()
     try:
-        app()
+        app(prog_name="schemasync")  # also under `python -m schemasync`: completion keys on the name
     finally:
         gc.freeze()

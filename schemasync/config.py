@@ -13,16 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from schemasync import config_file
 from schemasync.dialects import absolute_url
 from schemasync.errors import ConfigError
 from schemasync.hazards import ALL as HAZARDS
 from schemasync.online import DEFAULT_ATTEMPTS, DEFAULT_LOCK_TIMEOUT
 from schemasync.target_cache import default_cache_dir
 
-DEFAULT_CONFIG = "schemasync.yaml"
+DEFAULT_CONFIG = config_file.DEFAULT_CONFIG
 ENV_PREFIX = "SCHEMASYNC_"
-KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
-              "block_hazards", "alembic", "online", "online_lock_timeout", "online_attempts"}
+KNOWN_KEYS = set(config_file.known_keys())  # the JSON Schema's (config.schema.json)
 ALEMBIC_INI = "alembic.ini"
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -61,6 +61,8 @@ class Settings:
     # models read from its env.py (database.with_alembic fills this in).
     alembic: Path | None = None
     metadata: sa.MetaData | None = field(default=None, compare=False, repr=False)
+    # Without a config file: where it was looked for (said by "no database URL" and "no models").
+    searched: str = ""
 
     def for_target(self, spec: TargetSpec) -> Settings:
         """The same settings aimed at one named target."""
@@ -98,7 +100,7 @@ def load_settings(
     def setting(key: str, default: Any = None) -> Any:
         # Expanded only when used: a ${VAR} in a value that a flag or the environment overrides
         # need not be set.
-        return expand(data[key], environ, path.name, key) if path and key in data else default
+        return expand(data[key], environ, config_file.label(path), key) if path and key in data else default
 
     flag_or_env_url = database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL")
     settings = Settings(
@@ -120,6 +122,7 @@ def load_settings(
         targets=_targets(setting("targets"), base_dir),
         alembic=_alembic_path(alembic or environ.get(f"{ENV_PREFIX}ALEMBIC"), cwd) or _alembic_path(_string(setting("alembic"), "alembic"), base_dir)
         or (None if path else _found(cwd / ALEMBIC_INI)),
+        searched="" if path else config_file.where_searched(cwd),
     )
     return settings.for_target(find_target(settings.targets, target)) if target else settings
 
@@ -155,7 +158,7 @@ def _targets(value: Any, base_dir: Path) -> tuple[TargetSpec, ...]:
 def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
     unknown = sorted(set(map(str, template)) - {"database_url", "schema", "names"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown template key '{unknown[0]}' (known: database_url, names, schema)")
+        raise ConfigError(f"config key targets: unknown template key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'names', 'schema'))} (known: database_url, names, schema)")
     names = _string_list(template.get("names"), "targets.names")
     url, schema = template.get("database_url"), template.get("schema")
     if not isinstance(url, str) or (schema is not None and not isinstance(schema, str)):
@@ -166,7 +169,7 @@ def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
 def _target(item: dict[str, Any], base_dir: Path) -> TargetSpec:
     unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown key '{unknown[0]}' (known: database_url, name, schema)")
+        raise ConfigError(f"config key targets: unknown key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'name', 'schema'))} (known: database_url, name, schema)")
     name, url, schema = item.get("name"), item.get("database_url"), item.get("schema")
     if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
         raise ConfigError("config key targets: every target needs a name and a database_url")
@@ -183,8 +186,8 @@ def _config_path(explicit: str | None, cwd: Path) -> Path | None:
         if not path.is_file():
             raise ConfigError(f"config file {explicit} is not a file")
         return path
-    default = cwd / DEFAULT_CONFIG
-    return default.resolve() if default.is_file() else None
+    found = config_file.find(cwd)
+    return found.resolve() if found else None
 
 
 def _alembic_path(value: str | None, base_dir: Path) -> Path | None:
@@ -202,24 +205,9 @@ def _found(path: Path) -> Path | None:
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """Parse the YAML safely and refuse unknown keys; values are expanded by `expand` when used."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path.name}{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
-    unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
-    if unknown:
-        raise ConfigError(f"{path.name}: unknown key '{unknown[0]}' (known: {', '.join(sorted(KNOWN_KEYS))})")
-    return dict(data)
+    """The file's settings (YAML, or pyproject.toml's [tool.schemasync]), unknown keys and wrong types
+    refused (config_file.py); values are expanded by `expand` when used."""
+    return config_file.read(path)
 
 
 def expand(value: Any, environ: Mapping[str, str], source: str, key: str = "") -> Any:

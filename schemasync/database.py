@@ -26,7 +26,7 @@ from schemasync.target_cache import TargetCache
 
 SUPPORTED_URLS = "sqlite://, postgresql+psycopg://, mysql+pymysql://"
 # What to install for a driver module that is missing, by the module's name.
-_DRIVER_PACKAGES = {"psycopg": "schemasync[postgres]", "pymysql": "schemasync[mysql]"}
+_DRIVER_PACKAGES = {"psycopg": "schemasync-sqlalchemy[postgres]", "pymysql": "schemasync-sqlalchemy[mysql]"}
 
 @dataclass(frozen=True)
 class Target:
@@ -40,6 +40,8 @@ class Target:
     cache: TargetCache | None = None
     # Seconds a read or the migration lock may wait on another session before giving up.
     lock_timeout: float = 10.0
+    # Said with the plan: e.g. that the database does not exist yet and was read as empty.
+    notes: tuple[str, ...] = ()
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -54,9 +56,12 @@ class Target:
 
 
 @contextmanager
-def open_target(settings: Settings) -> Iterator[Target]:
-    """Create the engine, check the server answers, and dispose of it afterwards."""
-    url = parse_url(settings.database_url)
+def open_target(settings: Settings, creates: bool = True) -> Iterator[Target]:
+    """Create the engine, check the server answers, and dispose of it afterwards.
+
+    `creates=False` (plan, check, inspect): a database that connecting would create (a SQLite file
+    that does not exist) is read as an empty one instead, and the target's `notes` say so."""
+    url = parse_url(settings.database_url, settings.searched)
     shown = url.render_as_string(hide_password=True)
     try:
         dialect_cls = url.get_dialect()
@@ -64,7 +69,10 @@ def open_target(settings: Settings) -> Iterator[Target]:
         raise ConfigError(f"cannot use {shown}: SQLAlchemy has no dialect '{url.drivername}' (schemasync supports {SUPPORTED_URLS})") from None
     except ImportError as error:
         raise ConfigError(f"cannot use {shown}: {_missing_driver(error)}") from None
-    options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout)
+    absent = None if creates else dialect_for(dialect_cls()).absent_database(url)
+    if absent:
+        url = url.set(database=":memory:")
+    options = dialect_for(dialect_cls()).engine_options(settings.lock_timeout, url)
     if settings.default_schema:
         options = _merge_options(options, dialect_for(dialect_cls()).default_schema_options(settings.default_schema))
     try:
@@ -87,7 +95,8 @@ def open_target(settings: Settings) -> Iterator[Target]:
         # The default schema spelled out (public, the URL's database) is no schema; what earlier applies
         # managed stays in scope, so a schema the models no longer name is still seen (and its tables dropped).
         scope = Scope((None,), settings.exclude_tables, settings.exclude_schemas, engine.dialect.default_schema_name)
-        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout)
+        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout,
+                     (absent,) if absent else ())
     finally:
         engine.dispose()
 
@@ -99,10 +108,12 @@ def _merge_options(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def parse_url(database_url: str | None) -> sa.URL:
-    """The configured URL, or a one-line error that never repeats it (it may hold a password)."""
+def parse_url(database_url: str | None, searched: str = "") -> sa.URL:
+    """The configured URL, or a one-line error that never repeats it (it may hold a password);
+    `searched`: where the config file was looked for."""
     if not database_url:
-        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini")
+        raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini"
+                          + (f" ({searched})" if searched else ""))
     try:
         return sa.engine.make_url(database_url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -129,7 +140,8 @@ def load_models(settings: Settings) -> sa.MetaData:
         raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
                           "(as `alembic revision --autogenerate` needs), or pass --models")
     if not settings.models:
-        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini")
+        raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini"
+                          + (f" ({settings.searched})" if settings.searched else ""))
     return require_definitions(load_metadata(settings.models, settings.base_dir), settings.models)
 
 

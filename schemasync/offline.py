@@ -86,7 +86,7 @@ def _models_snapshot(settings: Settings, metadata: sa.MetaData, scope: Scope, di
     if dialect_name and dialect_name != url_dialect:
         dialect = offline_dialect(dialect_name)
         return _build_offline(dialect, metadata, scope)
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings, creates=False) as target, database_errors(target):  # built in a scratch place: the database itself is not needed
         return build_target(target.engine, target.dialect, metadata, target.for_models(metadata).scope.keep)
 
 

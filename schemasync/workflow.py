@@ -89,7 +89,7 @@ class InspectReport:
 def plan(settings: Settings) -> PlanReport:
     """Compare the models with the live schema: the ordered plan, unapplied."""
     metadata = load_models(settings)
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings, creates=False) as target, database_errors(target):
         _refuse_while_in_progress(target)
         return plan_on(target, metadata, settings.online)
 
@@ -126,7 +126,7 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
     # Named, never silently left out: what the scope or the server leaves out, and what the models' ddl_if() does.
     result = replace(result, ignored=ignored(metadata, target.scope, target.dialect),
-                     hints=result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
+                     hints=target.notes + result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
 
@@ -261,7 +261,7 @@ def check(settings: Settings, lock_path: Path | None = None) -> CheckReport:
 
 def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None) -> CheckReport:
     lock = lockfile.read(lock_path) if lock_path else None
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings, creates=False) as target, database_errors(target):
         target = target.for_models(metadata)
         _refuse_while_in_progress(target)
         report = plan_on(target, metadata, settings.online)
@@ -299,7 +299,7 @@ def _drift(last: state.StateRow, live: Snapshot, tables: list[sa.Table], default
 def inspect(settings: Settings) -> InspectReport:
     """The live schema as plain data, with what schemasync does not manage."""
     metadata = load_models(settings) if settings.models or settings.metadata is not None else None
-    with open_target(settings) as target, database_errors(target):
+    with open_target(settings, creates=False) as target, database_errors(target):
         target = target.for_models(metadata) if metadata is not None else target
         with target.engine.connect() as connection:
             live = target.read_live(connection)

@@ -34,7 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reflect", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
         "alembic_setup", "rollback", "preflight", "recovery",
     ),
-    "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),
+    "application": ("config", "config_file", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets", "api", "testing"),
     "presentation": ("console", "report_formats", "targets_console"),
     "command line": ("cli", "__main__"),
 }

@@ -135,7 +135,9 @@ def test_init_then_plan_with_the_defaults(tmp_path):
     result = invoke(folder, "plan")
     assert result.exit_code == 0, result.output
     assert "create table notes" in result.stdout
-    assert (folder / "notes_app.db").exists()
+    # The default database is named after the folder; the plan says it does not exist yet, and leaves it so.
+    assert f"the SQLite database {folder / 'notes_app.db'} does not exist yet" in result.stdout
+    assert not (folder / "notes_app.db").exists()
 
 
 def test_plan_human_output(sqlite_project):

@@ -199,7 +199,8 @@ def test_ddl_if_is_honoured_per_dialect(project):
     # What was left out is named, one line each, in every plan (text and JSON), apply and check included.
     left_out = {"mysql": ["index ix_notes_lower on notes is left out on mysql (its ddl_if)"],
                 "sqlite": ["index ix_notes_lower on notes is left out on sqlite (its ddl_if)"], "postgresql": []}[dialect]
-    assert [h for h in plans[0]["hints"] if "ddl_if" in h] == left_out
+    # (endswith: the first plan also says the SQLite file, whose path names this test, does not exist yet)
+    assert [h for h in plans[0]["hints"] if h.endswith("(its ddl_if)")] == left_out
     if dialect == "sqlite":
         assert "index ix_notes_n on notes is left out on sqlite (its ddl_if)" in plans[1]["hints"]
     if dialect == "postgresql":

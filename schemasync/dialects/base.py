@@ -265,9 +265,15 @@ class Dialect:
         (where the URL was written: the config file's folder, env.py's). Overridden by: sqlite."""
         return url
 
-    def engine_options(self, lock_timeout: float) -> dict[str, Any]:
-        """Keyword arguments for `create_engine` (SQLite: a busy timeout as the lock wait). Overridden by: sqlite."""
+    def engine_options(self, lock_timeout: float, url: sa.URL | None = None) -> dict[str, Any]:
+        """Keyword arguments for `create_engine` for `url` (SQLite: a busy timeout as the lock wait,
+        one shared connection for an in-memory database). Overridden by: sqlite."""
         return {}
+
+    def absent_database(self, url: sa.URL) -> str | None:
+        """Why `url` names a database that does not exist yet (a SQLite file), else None: `plan`
+        and `check` read it as empty rather than create it. Overridden by: sqlite."""
+        return None
 
     def prepare_engine(self, engine: sa.Engine) -> None:
         """Hook for engine events (SQLite needs them for transactional DDL). Overridden by: sqlite."""

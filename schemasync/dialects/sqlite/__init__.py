@@ -131,8 +131,20 @@ class SQLiteDialect(Dialect):
             return url
         return url.set(database=str(folder / database))
 
-    def engine_options(self, lock_timeout: float) -> dict[str, Any]:
+    def engine_options(self, lock_timeout: float, url: sa.URL | None = None) -> dict[str, Any]:
+        if url is not None and in_memory(url):
+            # One connection for every thread (plan reads the live side on a worker thread): an
+            # in-memory database lives in its connection, and SQLAlchemy's default pool for it
+            # keeps one per thread, closed from the wrong thread at dispose (sqlite3's thread error).
+            # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#using-a-memory-database-in-multiple-threads
+            return {"connect_args": {"timeout": lock_timeout, "check_same_thread": False}, "poolclass": sa.pool.StaticPool}
         return {"connect_args": {"timeout": lock_timeout}}
+
+    def absent_database(self, url: sa.URL) -> str | None:
+        """A database file that does not exist: connecting would create it (an empty one)."""
+        if in_memory(url) or (url.database or "").startswith("file:") or Path(url.database or "").exists():
+            return None
+        return f"the SQLite database {url.database} does not exist yet: planned as an empty database (apply creates it)"
 
     def prepare_engine(self, engine: sa.Engine) -> None:
         """Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so DDL is transactional.
@@ -327,3 +339,8 @@ def _can_add_in_place(column: Column) -> bool:
     # column, where SQLAlchemy's own pattern for generated expressions reads past it (both readers now
     # read each column's definition, catalog_sqlite.generated_expression): a rebuild writes one column per line.
     return (column.nullable or column.default is not None) and constant_default and column.computed is None
+
+
+def in_memory(url: sa.URL) -> bool:
+    """`sqlite://` and `sqlite:///:memory:`: a database that lives in its connection."""
+    return url.database in (None, "", ":memory:")
