@@ -22,7 +22,7 @@ from schemasync.target_cache import default_cache_dir
 DEFAULT_CONFIG = "schemasync.yaml"
 ENV_PREFIX = "SCHEMASYNC_"
 KNOWN_KEYS = {"database_url", "models", "include_schemas", "exclude_schemas", "exclude_tables", "drop_unmanaged", "lock_timeout", "targets", "keep_backups",
-              "block_hazards", "alembic", "online", "online_lock_timeout", "online_attempts"}
+              "block_hazards", "models_package", "alembic", "online", "online_lock_timeout", "online_attempts"}
 ALEMBIC_INI = "alembic.ini"
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -33,6 +33,8 @@ class Settings:
 
     database_url: str | None = None
     models: str | None = None
+    # A package whose every module is imported before the models are read (their classes register).
+    models_package: str | None = None
     include_schemas: tuple[str | None, ...] = (None,)
     exclude_tables: tuple[str, ...] = ()
     # Named schemas never managed, even where the models name them (their tables are listed as ignored).
@@ -84,6 +86,7 @@ def load_settings(
     cwd: Path | None = None,
     target: str | None = None,
     alembic: str | None = None,
+    models_package: str | None = None,
 ) -> Settings:
     """Merge the three sources; the models module is imported relative to the config file's folder.
 
@@ -103,7 +106,8 @@ def load_settings(
     flag_or_env_url = database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL")
     settings = Settings(
         database_url=flag_or_env_url or _file_url(_string(setting("database_url"), "database_url"), base_dir),
-        models=models or environ.get(f"{ENV_PREFIX}MODELS") or _string(setting("models"), "models"),
+        models=models or environ.get(f"{ENV_PREFIX}MODELS") or _models(setting("models")),
+        models_package=models_package or environ.get(f"{ENV_PREFIX}MODELS_PACKAGE") or _string(setting("models_package"), "models_package"),
         include_schemas=_schemas(setting("include_schemas")),
         exclude_tables=tuple(_string_list(setting("exclude_tables"), "exclude_tables")),
         exclude_schemas=tuple(sorted(set(_string_list(setting("exclude_schemas"), "exclude_schemas")))),
@@ -259,6 +263,15 @@ def _string(value: Any, key: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise ConfigError(f"config key {key} must be a string")
+
+
+def _models(value: Any) -> str | None:
+    """`models:` as one spec or a list of them (joined as the comma-separated form --models takes)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value) or None
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ConfigError("config key models must be a string (module:attr) or a list of them")
 
 
 def _string_list(value: Any, key: str) -> list[str]:

@@ -31,7 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),
     "database I/O": (
-        "reflect", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
+        "reflect", "model_spec", "flask_app", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
         "alembic_setup", "rollback", "preflight", "recovery",
     ),
     "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),
