@@ -12,6 +12,7 @@ Duck-typed: Flask and Flask-SQLAlchemy are never imported here (they are optiona
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +101,22 @@ def _other_binds(db: Any, managed: str | None) -> list[str]:
         if key == managed:
             continue
         where = f"bind '{key}'" if key is not None else "default bind"
-        spec = f"db.metadatas[{key}]" if key is not None else "db"
+        spec = _spec_for(db, metadata, key)
         for table in sorted(metadata.tables.values(), key=lambda t: t.fullname):
             lines.append(f"table {table.fullname}: in Flask-SQLAlchemy's {where}, another database "
-                         f"(manage it in its own run: --models ...:{spec} with that database's URL)")
+                         f"(manage it in its own run: --models \"{spec}\" with that database's URL)")
     return lines
+
+
+def _spec_for(db: Any, metadata: sa.MetaData, key: str | None) -> str:
+    """The --models value for one bind: the module its model classes are defined in (importing it
+    defines them) and the name `db` has there; `...` where that is not known."""
+    path = f"{{}}.metadatas[{key}]" if key is not None else "{}"
+    mappers = getattr(getattr(getattr(db, "Model", None), "registry", None), "mappers", ())
+    modules = sorted({m.class_.__module__ for m in mappers if getattr(m, "local_table", None) is not None and m.local_table.metadata is metadata})
+    for name in modules:
+        module = sys.modules.get(name)
+        found = next((attr for attr, value in vars(module).items() if value is db), None) if module else None
+        if found:
+            return f"{name}:{path.format(found)}"
+    return f"...:{path.format('db')}"

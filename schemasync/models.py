@@ -63,10 +63,10 @@ def _load_one(spec: str, search_path: Path) -> LoadedModels:
         raise ModelsError(f"models '{spec}' names a file: use the module's import name, e.g. --models {dotted}:{attribute or 'Base'}")
     module = import_module(module_name, search_path)
     if attribute:
-        return _from_value(follow(module, attribute, spec), module, spec)
+        return from_value(follow(module, attribute, spec), module, spec)
     for candidate in DEFAULT_ATTRIBUTES:
         if hasattr(module, candidate):
-            return _from_value(getattr(module, candidate), module, f"{module_name}:{candidate}")
+            return from_value(getattr(module, candidate), module, f"{module_name}:{candidate}")
     raise ModelsError(f"no MetaData found in '{module_name}': name one, e.g. --models {module_name}:Base")
 
 
@@ -75,11 +75,11 @@ def _found_in_package(modules: list[Any], package: str) -> LoadedModels:
     for module in modules:
         for candidate in DEFAULT_ATTRIBUTES:
             if hasattr(module, candidate):
-                return _from_value(getattr(module, candidate), module, f"{module.__name__}:{candidate}")
+                return from_value(getattr(module, candidate), module, f"{module.__name__}:{candidate}")
     raise ModelsError(f"no MetaData found in models_package '{package}' or its modules: name it with --models module:Base")
 
 
-def _from_value(value: Any, module: Any, spec: str) -> LoadedModels:
+def from_value(value: Any, module: Any, spec: str) -> LoadedModels:
     """A Flask app or Flask-SQLAlchemy object gives one bind (the others noted as ignored) and maybe a
     URL; anything else is read by `as_metadata`."""
     flask = flask_models(value, module)

@@ -36,7 +36,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "application": ("config", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets"),
     "presentation": ("console", "report_formats", "targets_console"),
-    "command line": ("cli", "__main__"),
+    "command line": ("cli", "__main__", "flask_cli"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 
