@@ -74,8 +74,6 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
     config = load_config(ini)
     if database_url:  # a relative SQLite path stays relative to where schemasync was started
         config.set_main_option("sqlalchemy.url", (_url(database_url, Path.cwd()) or database_url).replace("%", "%%"))
-    if not config.get_main_option("script_location"):  # Flask-Migrate sets it to the ini's folder
-        config.set_main_option("script_location", str(ini.parent).replace("%", "%%"))
     seen: dict[str, Any] = {}
 
     def note(revision: Any, context: Any) -> list[Any]:
@@ -156,6 +154,8 @@ def load_config(ini: Path) -> Any:
         config.file_config  # parsed on first use  # noqa: B018
     except Exception as error:  # noqa: BLE001  (configparser's errors have no common base worth naming)
         raise ConfigError(f"{ini.name}: not a readable Alembic config ({_describe(error)})") from None
+    if config.file_config.has_section(config.config_ini_section) and not config.get_main_option("script_location"):
+        config.set_main_option("script_location", str(ini.parent).replace("%", "%%"))  # Flask-Migrate's ini: the scripts are beside it
     return config
 
 
