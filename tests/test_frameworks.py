@@ -238,3 +238,21 @@ def test_models_package_errors_are_one_line(tmp_path):
     (folder / "schemasync.yaml").unlink()
     assert_error(invoke(folder, "plan", "--models-package", "store.database", "--database-url", url), "is a module, not a package")
     assert_error(invoke(folder, "plan", "--models-package", "nowhere", "--database-url", url), "cannot import models_package 'nowhere'")
+
+
+# --- the README's sections run as written, each in a copy of its sample app -----------------------
+
+README_SESSIONS = {"Flask-SQLAlchemy": "flask_shop", "Flask-Migrate": "flask_migrate_blog", "SQLModel": "sqlmodel_heroes",
+                   "FastAPI and async URLs": "fastapi_store"}
+
+
+@pytest.mark.slow  # subprocesses, as tests/test_docs.py runs the docs' sessions
+@pytest.mark.parametrize(("title", "fixture"), README_SESSIONS.items(), ids=list(README_SESSIONS))
+def test_the_readme_framework_sections_run(title, fixture, tmp_path):
+    from tests.test_docs import commands, run_session
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split(f"\n### {title}\n", 1)[1].split("\n#", 1)[0]
+    session = commands(section, f"README.md, {title}")
+    assert session and all(c.line.split()[0] in {"schemasync", "flask"} for c in session)
+    run_session(session, copy(fixture, tmp_path))
