@@ -256,3 +256,24 @@ def test_the_readme_framework_sections_run(title, fixture, tmp_path):
     session = commands(section, f"README.md, {title}")
     assert session and all(c.line.split()[0] in {"schemasync", "flask"} for c in session)
     run_session(session, copy(fixture, tmp_path))
+
+
+def test_an_async_url_whose_sync_driver_is_missing_is_refused_in_one_line(sqlite_project, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pymysql", None)  # Python's own way to make a module not importable
+    spec = sqlite_project.write_models("m", "import sqlalchemy as sa\nmetadata = sa.MetaData()\nsa.Table('a', metadata, sa.Column('id', sa.Integer, primary_key=True))\n")
+    result = invoke(sqlite_project.path, "plan", "--database-url", "mysql+asyncmy://root:secret@127.0.0.1/x", "--models", spec)
+    assert_error(result, "async driver 'asyncmy'", "'pymysql' is not installed")
+    assert "secret" not in result.output and "greenlet" not in result.output
+
+
+def test_the_flask_command_group_is_declared_as_flasks_entry_point():
+    import tomllib
+
+    from flask.cli import AppGroup
+
+    from schemasync import flask_cli
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    declared = project["project"]["entry-points"]["flask.commands"]["schemasync"]
+    assert declared == "schemasync.flask_cli:schemasync"
+    assert isinstance(flask_cli.schemasync, AppGroup) and set(flask_cli.schemasync.commands) == {"plan", "apply", "check"}
