@@ -35,7 +35,8 @@ import sqlalchemy as sa
 
 from schemasync.dialects import absolute_url, sync_url
 from schemasync.errors import ConfigError
-from schemasync.models import as_metadata
+from schemasync.flask_app import other_binds_of
+from schemasync.models import IGNORED_INFO, as_metadata
 
 DEFAULT_INI = "alembic.ini"
 VERSION_TABLE = "alembic_version"
@@ -74,7 +75,7 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
     config = load_config(ini)
     if database_url:  # a relative SQLite path stays relative to where schemasync was started
         config.set_main_option("sqlalchemy.url", (_url(database_url, Path.cwd()) or database_url).replace("%", "%%"))
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"app": None}
 
     def note(revision: Any, context: Any) -> list[Any]:
         seen["url"] = context.connection.engine.url if context.connection is not None and not context.as_sql else None
@@ -86,7 +87,8 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
         offline = _is_async(env_source, config.get_main_option("sqlalchemy.url"))
         environment = alembic.runtime.environment.EnvironmentContext(config, script, fn=note, dont_mutate=True, as_sql=offline, output_buffer=io.StringIO())
         try:
-            with environment, contextlib.redirect_stdout(sys.stderr), _flask_context(env_source, ini):
+            with environment, contextlib.redirect_stdout(sys.stderr), _flask_context(env_source, ini) as app:
+                seen["app"] = app
                 script.run_env()
         except alembic.util.CommandError as error:
             raise ConfigError(f"{ini.name}: {_first_line(error)}") from None
@@ -94,6 +96,8 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
             raise ConfigError(f"{ini.name}: running env.py failed: {_describe(error)}") from None
     options = environment.context_opts
     metadata = options.get("target_metadata")
+    if isinstance(metadata, sa.MetaData) and seen["app"] is not None:  # Flask-Migrate: the other binds are named, not dropped silently
+        metadata.info[IGNORED_INFO] = other_binds_of(seen["app"], metadata)
     return AlembicSetup(ini, _url(seen.get("url") or options.get("url") or config.get_main_option("sqlalchemy.url"), ini.parent),
                         as_metadata(metadata, f"{ini.name}: target_metadata") if metadata is not None else None)
 
@@ -117,10 +121,10 @@ def _is_async(env_source: str, url: str | None) -> bool:
 
 
 @contextlib.contextmanager
-def _flask_context(env_source: str, ini: Path) -> Iterator[None]:
-    """The Flask app's context, for a Flask-Migrate env.py (it reads `current_app`); else nothing."""
+def _flask_context(env_source: str, ini: Path) -> Iterator[Any]:
+    """The Flask app's context, for a Flask-Migrate env.py (it reads `current_app`); yields the app (else None)."""
     if "current_app" not in env_source:
-        yield
+        yield None
         return
     try:
         from flask.cli import NoAppException, ScriptInfo
@@ -139,7 +143,7 @@ def _flask_context(env_source: str, ini: Path) -> Iterator[None]:
     finally:
         os.chdir(previous)
     with app.app_context():
-        yield
+        yield app
 
 
 def load_config(ini: Path) -> Any:

@@ -44,6 +44,14 @@ def flask_models(value: Any, module: Any) -> FlaskModels | None:
     return FlaskModels(_metadatas(db)[key], _url(app, db, key), tuple(_other_binds(db, key)))
 
 
+def other_binds_of(app: Any, metadata: sa.MetaData) -> tuple[str, ...]:
+    """The ignored lines for the binds of `app`'s db other than the one `metadata` is (a Flask-Migrate
+    env.py hands over one bind's MetaData); () when it is none of them."""
+    db = app.extensions.get(EXTENSION) if _is_app(app) else None
+    keys = [key for key, candidate in _metadatas(db).items() if candidate is metadata] if db is not None else []
+    return tuple(_other_binds(db, keys[0])) if keys else ()
+
+
 def _is_app(value: Any) -> bool:
     extensions = getattr(value, "extensions", None)
     return isinstance(extensions, dict) and _is_db(extensions.get(EXTENSION)) and hasattr(value, "app_context")

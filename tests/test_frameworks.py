@@ -135,6 +135,13 @@ def test_flask_migrate_project_is_adopted_then_managed(project, monkeypatch):
     applied = invoke(folder, "apply", "--yes", "--alembic", ini)
     assert applied.exit_code == ExitCode.OK and "add column post.slug" in applied.output, applied.output
     assert invoke(folder, "check", "--alembic", ini).exit_code == ExitCode.OK
+    # A bind of the app (another database) is named as ignored, not dropped silently.
+    (folder / "app.py").write_text((folder / "app.py").read_text().replace("db = SQLAlchemy(app)\n", (
+        'app.config["SQLALCHEMY_BINDS"] = {"archive": "sqlite://"}\ndb = SQLAlchemy(app)\n\n\n'
+        'class Archived(db.Model):\n    __bind_key__ = "archive"\n    id: Mapped[int] = mapped_column(primary_key=True)\n')))
+    del sys.modules["app"]
+    checked = invoke(folder, "check", "--alembic", ini)
+    assert checked.exit_code == ExitCode.OK and "table archived: in Flask-SQLAlchemy's bind 'archive'" in checked.output, checked.output
 
 
 def test_flask_migrate_without_an_app_is_one_line(tmp_path):
