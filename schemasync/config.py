@@ -65,8 +65,9 @@ class Settings:
     metadata: sa.MetaData | None = field(default=None, compare=False, repr=False)
 
     def for_target(self, spec: TargetSpec) -> Settings:
-        """The same settings aimed at one named target."""
-        return replace(self, database_url=spec.database_url, target_name=spec.name, default_schema=spec.schema)
+        """The same settings aimed at one named target (with its own models, when it names them)."""
+        aimed = replace(self, database_url=spec.database_url, target_name=spec.name, default_schema=spec.schema)
+        return replace(aimed, models=spec.models, metadata=None) if spec.models else aimed
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class TargetSpec:
     name: str
     database_url: str
     schema: str | None = None
+    # The target's own models (a Flask-SQLAlchemy bind: `app.models:db.metadatas[audit]`); None: the settings' models.
+    models: str | None = None
 
 
 def load_settings(
@@ -168,15 +171,15 @@ def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _target(item: dict[str, Any], base_dir: Path) -> TargetSpec:
-    unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema"})
+    unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema", "models"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown key '{unknown[0]}' (known: database_url, name, schema)")
+        raise ConfigError(f"config key targets: unknown key '{unknown[0]}' (known: database_url, models, name, schema)")
     name, url, schema = item.get("name"), item.get("database_url"), item.get("schema")
     if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
         raise ConfigError("config key targets: every target needs a name and a database_url")
     if schema is not None and not isinstance(schema, str):
         raise ConfigError(f"config key targets: the schema of target '{name}' must be a string")
-    return TargetSpec(name, _file_url(url, base_dir) or url, schema or None)
+    return TargetSpec(name, _file_url(url, base_dir) or url, schema or None, _models(item.get("models")))
 
 
 def _config_path(explicit: str | None, cwd: Path) -> Path | None:

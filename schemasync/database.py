@@ -148,7 +148,10 @@ def with_models(settings: Settings) -> Settings:
     database (read as the app reads it), and the models are then not loaded a second time."""
     if settings.database_url or settings.targets or settings.metadata is not None or not (settings.models or settings.models_package):
         return settings
-    loaded = load(settings.models, settings.base_dir, settings.models_package)
+    try:
+        loaded = load(settings.models, settings.base_dir, settings.models_package)
+    except ModelsError:
+        return settings  # said in its place: when the command loads the models, after what it checks first
     return replace(settings, database_url=loaded.url, metadata=loaded.metadata)
 
 

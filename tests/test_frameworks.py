@@ -284,3 +284,21 @@ def test_the_flask_command_group_is_declared_as_flasks_entry_point():
     declared = project["project"]["entry-points"]["flask.commands"]["schemasync"]
     assert declared == "schemasync.flask_cli:schemasync"
     assert isinstance(flask_cli.schemasync, AppGroup) and set(flask_cli.schemasync.commands) == {"plan", "apply", "check"}
+
+
+def test_flask_binds_as_targets_of_their_own(project, tmp_path, monkeypatch):
+    folder = copy("flask_shop", project.path)
+    audit = f"sqlite:///{tmp_path / 'audit.db'}"
+    monkeypatch.setenv("SHOP_DATABASE_URL", project.db.url)
+    monkeypatch.setenv("SHOP_AUDIT_URL", audit)
+    (folder / "schemasync.yaml").write_text(
+        "targets:\n"
+        f"  - {{name: shop, database_url: '{project.db.url}', models: 'shop:create_app()'}}\n"
+        f"  - {{name: audit, database_url: '{audit}', models: 'shop.models:db.metadatas[audit]'}}\n")
+    applied = invoke(folder, "apply", "--all-targets", "--yes")
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert invoke(folder, "check", "--all-targets").exit_code == ExitCode.OK
+    assert "audit_event" in sa.inspect(sa.create_engine(audit)).get_table_names()
+    assert "audit_event" not in sa.inspect(project.db.engine()).get_table_names()
+    single = invoke(folder, "plan", "--target", "audit")
+    assert "No changes." in single.output and "customer: in Flask-SQLAlchemy's default bind" in single.output, single.output
