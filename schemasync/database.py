@@ -134,7 +134,7 @@ def load_models(settings: Settings) -> sa.MetaData:
     if settings.metadata is not None:
         label = settings.models or (f"{settings.alembic.name}: env.py's target_metadata" if settings.alembic else "the given MetaData")
         return require_definitions(settings.metadata, label)
-    if not settings.models and settings.alembic is not None:
+    if not settings.models and not settings.models_package and settings.alembic is not None:
         raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
                           "(as `alembic revision --autogenerate` needs), or pass --models")
     if not settings.models and not settings.models_package:

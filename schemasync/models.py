@@ -35,11 +35,6 @@ class LoadedModels:
     url: str | None = None
 
 
-def load_metadata(spec: str, search_path: Path) -> sa.MetaData:
-    """Import `spec` with `search_path` first on sys.path and return one MetaData with all its tables."""
-    return load(spec, search_path).metadata
-
-
 def load(models: str | None, search_path: Path, package: str | None = None) -> LoadedModels:
     """The models `models` names (one spec or several, comma-separated: merged), after importing every
     module of `package`; without `models`, the MetaData or Base the package defines."""
