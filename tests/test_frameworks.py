@@ -302,3 +302,27 @@ def test_flask_binds_as_targets_of_their_own(project, tmp_path, monkeypatch):
     assert "audit_event" not in sa.inspect(project.db.engine()).get_table_names()
     single = invoke(folder, "plan", "--target", "audit")
     assert "No changes." in single.output and "customer: in Flask-SQLAlchemy's default bind" in single.output, single.output
+
+
+def test_flask_finds_the_command_group_through_the_entry_point(tmp_path, monkeypatch):
+    """The real `flask` command, with the entry point declared as an installed distribution declares
+    it (a dist-info folder on the path: the checkout under test is not necessarily installed)."""
+    folder = copy("flask_shop", tmp_path)
+    dist = tmp_path / "site" / "schemasync_entry_point-0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: schemasync-entry-point\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text("[flask.commands]\nschemasync = schemasync.flask_cli:schemasync\n")
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), root]), "NO_COLOR": "1"}
+    env.pop("SHOP_DATABASE_URL", None)
+
+    def flask(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "shop:create_app", "schemasync", *args], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert flask("check").returncode == ExitCode.PENDING
+    applied = flask("apply", "--yes")
+    assert applied.returncode == 0 and "create table customer" in applied.stdout, applied.stdout + applied.stderr
+    checked = flask("check")
+    assert checked.returncode == 0 and "In sync" in checked.stdout, checked.stdout + checked.stderr
+    assert (folder / "instance" / "shop.db").is_file()
