@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schemasync.errors import ModelsError
+
 EXTENSION = "sqlalchemy"  # the key Flask-SQLAlchemy registers itself under in app.extensions
 
 
@@ -30,17 +32,21 @@ class FlaskModels:
     ignored: tuple[str, ...]
 
 
-def flask_models(value: Any, module: Any) -> FlaskModels | None:
+def flask_models(value: Any, module: Any, bind: str | None = None) -> FlaskModels | None:
     """The models when `value` is a Flask app, a Flask-SQLAlchemy `db`, its `db.Model` or one of its
-    MetaData (found beside it in `module`); None for anything else."""
+    MetaData (found beside it in `module`); None for anything else. `bind`: that bind's instead of
+    the default one (an unknown bind is a one-line error)."""
     app = value if _is_app(value) else None
     db = app.extensions[EXTENSION] if app is not None else _db_of(value)
-    key: str | None = None
+    key: str | None = bind
     if db is None and isinstance(value, sa.MetaData):
         db, key = _owner_in(module, value)
     if db is None:
         return None
-    app = app or _app_in(module, db)
+    if key not in _metadatas(db):
+        known = ", ".join(sorted(str(k) for k in _metadatas(db) if k is not None)) or "none"
+        raise ModelsError(f"Flask-SQLAlchemy has no bind '{key}' (binds with models: {known})")
+    app = app or (_app_in(module, db) if module is not None else None)
     return FlaskModels(_metadatas(db)[key], _url(app, db, key), tuple(_other_binds(db, key)))
 
 

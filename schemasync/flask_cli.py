@@ -27,12 +27,14 @@ schemasync = AppGroup("schemasync", help="Declarative schema migrations for this
 class AppCommon(cli.Common):
     """The common options, with the models and (unless --database-url) the URL taken from the app."""
 
+    bind: str | None = None
+
     def settings(self) -> Settings:
         from schemasync import console
         from schemasync.database import url_note
         from schemasync.models import from_value
         app: Any = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy is untyped here
-        loaded = from_value(app, None, f"the Flask app '{app.name}'")
+        loaded = from_value(app, None, f"the Flask app '{app.name}'", self.bind)
         settings = load_settings(self.database_url, None, self.config)
         settings = replace(settings, database_url=settings.database_url or loaded.url, metadata=loaded.metadata, models=f"the Flask app '{app.name}'")
         note = url_note(settings)
@@ -41,13 +43,14 @@ class AppCommon(cli.Common):
         return settings
 
 
-def _common(database_url: str | None, config: str | None, debug: bool, quiet: bool) -> AppCommon:
-    return AppCommon(database_url=database_url, models=None, config=config, debug=debug, quiet=quiet)
+def _common(bind: str | None, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> AppCommon:
+    return AppCommon(database_url=database_url, models=None, config=config, debug=debug, quiet=quiet, bind=bind)
 
 
 def _options(function: Any) -> Any:
     """The options every command takes here (the app supplies the models)."""
     for option in reversed([
+        click.option("--bind", default=None, help="A Flask-SQLAlchemy bind (its __bind_key__) instead of the default database."),
         click.option("--database-url", default=None, help="Another database than the app's (SQLAlchemy URL)."),
         click.option("--config", default=None, help="YAML config file (default ./schemasync.yaml)."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
@@ -66,9 +69,9 @@ def _run(common: AppCommon, command: Any, **options: Any) -> None:
 @click.option("--sql", is_flag=True, help="Print the exact SQL apply would run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @_options
-def plan(sql: bool, as_json: bool, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
+def plan(sql: bool, as_json: bool, bind: str | None, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
     """Compare the app's models with its database and show the ordered plan and its hash."""
-    _run(_common(database_url, config, debug, quiet), cli.plan_command, sql=sql, as_json=as_json)
+    _run(_common(bind, database_url, config, debug, quiet), cli.plan_command, sql=sql, as_json=as_json)
 
 
 @schemasync.command("apply")
@@ -76,14 +79,14 @@ def plan(sql: bool, as_json: bool, database_url: str | None, config: str | None,
 @click.option("--allow-destructive", is_flag=True, help="Allow steps that drop data.")
 @click.option("--sql", is_flag=True, help="Print the SQL and change nothing.")
 @_options
-def apply(yes: bool, allow_destructive: bool, sql: bool, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
+def apply(yes: bool, allow_destructive: bool, sql: bool, bind: str | None, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
     """Apply the plan after showing it and asking; record it in schema_state."""
-    _run(_common(database_url, config, debug, quiet), cli.apply_command, yes=yes, allow_destructive=allow_destructive, sql=sql)
+    _run(_common(bind, database_url, config, debug, quiet), cli.apply_command, yes=yes, allow_destructive=allow_destructive, sql=sql)
 
 
 @schemasync.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_options
-def check(as_json: bool, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
+def check(as_json: bool, bind: str | None, database_url: str | None, config: str | None, debug: bool, quiet: bool) -> None:
     """For CI: exit 0 in sync, 2 when changes are pending or the live schema drifted, 1 on error."""
-    _run(_common(database_url, config, debug, quiet), cli.check_command, as_json=as_json)
+    _run(_common(bind, database_url, config, debug, quiet), cli.check_command, as_json=as_json)

@@ -74,10 +74,10 @@ def _found_in_package(modules: list[Any], package: str) -> LoadedModels:
     raise ModelsError(f"no MetaData found in models_package '{package}' or its modules: name it with --models module:Base")
 
 
-def from_value(value: Any, module: Any, spec: str) -> LoadedModels:
-    """A Flask app or Flask-SQLAlchemy object gives one bind (the others noted as ignored) and maybe a
-    URL; anything else is read by `as_metadata`."""
-    flask = flask_models(value, module)
+def from_value(value: Any, module: Any, spec: str, bind: str | None = None) -> LoadedModels:
+    """A Flask app or Flask-SQLAlchemy object gives one bind (the default, or `bind`; the others noted
+    as ignored) and maybe a URL; anything else is read by `as_metadata`."""
+    flask = flask_models(value, module, bind)
     if flask is None:
         return LoadedModels(as_metadata(value, spec))
     flask.metadata.info[IGNORED_INFO] = flask.ignored

@@ -105,6 +105,12 @@ def test_flask_command_group_plans_applies_and_checks_the_app(project, tmp_path,
     assert checked.exit_code == ExitCode.OK and "bind 'audit'" in checked.output, checked.output
     refused = runner.invoke(schemasync, ["apply"])  # no terminal to ask, no --yes: nothing to do anyway
     assert refused.exit_code == ExitCode.OK and "No changes." in refused.output
+    # The other bind, on its own database (the app's engine for it).
+    bound = runner.invoke(schemasync, ["apply", "--yes", "--bind", "audit"])
+    assert bound.exit_code == ExitCode.OK and "create table audit_event" in bound.output, bound.output
+    assert runner.invoke(schemasync, ["check", "--bind", "audit"]).exit_code == ExitCode.OK
+    unknown = runner.invoke(schemasync, ["plan", "--bind", "nope"])
+    assert unknown.exit_code == ExitCode.ERROR and "error: Flask-SQLAlchemy has no bind 'nope' (binds with models: audit)" in unknown.output, unknown.output
 
 
 # --- Flask-Migrate: migrations/alembic.ini without script_location, env.py reads current_app -------
