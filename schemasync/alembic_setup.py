@@ -158,9 +158,16 @@ def load_config(ini: Path) -> Any:
         config.file_config  # parsed on first use  # noqa: B018
     except Exception as error:  # noqa: BLE001  (configparser's errors have no common base worth naming)
         raise ConfigError(f"{ini.name}: not a readable Alembic config ({_describe(error)})") from None
-    if config.file_config.has_section(config.config_ini_section) and not config.get_main_option("script_location"):
-        config.set_main_option("script_location", str(ini.parent).replace("%", "%%"))  # Flask-Migrate's ini: the scripts are beside it
+    if _flask_migrate_layout(config, ini):  # the scripts are beside the ini, as Flask-Migrate tells Alembic
+        config.set_main_option("script_location", str(ini.parent).replace("%", "%%"))
     return config
+
+
+def _flask_migrate_layout(config: Any, ini: Path) -> bool:
+    """`migrations/alembic.ini` as `flask db init` writes it: no script_location anywhere, env.py beside it."""
+    if not config.file_config.has_section(config.config_ini_section) or config.get_main_option("script_location"):
+        return False
+    return (ini.parent / "env.py").is_file() and not (ini.parent / "pyproject.toml").is_file()
 
 
 def script_directory(config: Any, ini: Path) -> Any:
