@@ -7,6 +7,13 @@ revision and only notes what env.py configured (`target_metadata`, the connectio
 started in alembic.ini's folder (relative `script_location`, `prepend_sys_path = .` and SQLite paths
 resolve there); the folder, `sys.path` and logging are restored afterwards.
 
+An async env.py (Alembic's `async` template, as FastAPI projects have it) or an async URL is run in
+Alembic's offline mode instead: env.py then configures the URL and `target_metadata` without
+connecting, so no event loop, greenlet or async driver is needed. A Flask-Migrate setup
+(`migrations/alembic.ini` with no `script_location`; env.py reads `current_app`) runs inside the
+Flask app's context, the app found as `flask` finds it (FLASK_APP, else app.py or wsgi.py in the
+project folder above `migrations/`), and its scripts are in the ini's folder as Flask-Migrate says.
+
 Alembic is optional: it is imported here, lazily, and only when an Alembic setup is read.
 """
 
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import logging
 import os
 import sys
@@ -25,9 +33,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync.dialects import absolute_url
+from schemasync.dialects import absolute_url, sync_url
 from schemasync.errors import ConfigError
-from schemasync.models import as_metadata
+from schemasync.flask_app import other_binds_of
+from schemasync.models import IGNORED_INFO, as_metadata
 
 DEFAULT_INI = "alembic.ini"
 VERSION_TABLE = "alembic_version"
@@ -66,17 +75,20 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
     config = load_config(ini)
     if database_url:  # a relative SQLite path stays relative to where schemasync was started
         config.set_main_option("sqlalchemy.url", (_url(database_url, Path.cwd()) or database_url).replace("%", "%%"))
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"app": None}
 
     def note(revision: Any, context: Any) -> list[Any]:
-        seen["url"] = context.connection.engine.url if context.connection is not None else None
+        seen["url"] = context.connection.engine.url if context.connection is not None and not context.as_sql else None
         return []  # no revision runs
 
     with _as_if_run_in(ini.parent):
         script = script_directory(config, ini)
-        environment = alembic.runtime.environment.EnvironmentContext(config, script, fn=note, dont_mutate=True)
+        env_source = _env_source(script)
+        offline = _is_async(env_source, config.get_main_option("sqlalchemy.url"))
+        environment = alembic.runtime.environment.EnvironmentContext(config, script, fn=note, dont_mutate=True, as_sql=offline, output_buffer=io.StringIO())
         try:
-            with environment, contextlib.redirect_stdout(sys.stderr):
+            with environment, contextlib.redirect_stdout(sys.stderr), _flask_context(env_source, ini) as app:
+                seen["app"] = app
                 script.run_env()
         except alembic.util.CommandError as error:
             raise ConfigError(f"{ini.name}: {_first_line(error)}") from None
@@ -84,8 +96,54 @@ def read_setup(ini: Path, database_url: str | None = None) -> AlembicSetup:
             raise ConfigError(f"{ini.name}: running env.py failed: {_describe(error)}") from None
     options = environment.context_opts
     metadata = options.get("target_metadata")
+    if isinstance(metadata, sa.MetaData) and seen["app"] is not None:  # Flask-Migrate: the other binds are named, not dropped silently
+        metadata.info[IGNORED_INFO] = other_binds_of(seen["app"], metadata)
     return AlembicSetup(ini, _url(seen.get("url") or options.get("url") or config.get_main_option("sqlalchemy.url"), ini.parent),
                         as_metadata(metadata, f"{ini.name}: target_metadata") if metadata is not None else None)
+
+
+def _env_source(script: Any) -> str:
+    """env.py's text ('' when there is none: running it says so)."""
+    path = Path(script.dir) / "env.py"
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+def _is_async(env_source: str, url: str | None) -> bool:
+    """Whether env.py connects through an async engine, or the URL names an async driver."""
+    if "async_engine_from_config" in env_source or "create_async_engine" in env_source:
+        return True
+    if not url:
+        return False
+    try:
+        return sync_url(sa.engine.make_url(url))[1] is not None
+    except (sa.exc.ArgumentError, ValueError, ConfigError):
+        return False
+
+
+@contextlib.contextmanager
+def _flask_context(env_source: str, ini: Path) -> Iterator[Any]:
+    """The Flask app's context, for a Flask-Migrate env.py (it reads `current_app`); yields the app (else None)."""
+    if "current_app" not in env_source:
+        yield None
+        return
+    try:
+        from flask.cli import NoAppException, ScriptInfo
+    except ImportError:
+        raise ConfigError(f"{ini.name}: env.py reads Flask's current_app (Flask-Migrate), but Flask is not installed") from None
+    project = ini.parent.parent
+    previous = Path.cwd()
+    os.chdir(project)
+    sys.path.insert(0, str(project))
+    try:
+        app = ScriptInfo(app_import_path=os.environ.get("FLASK_APP")).load_app()
+    except NoAppException as error:
+        raise ConfigError(f"{ini.name}: env.py needs the Flask app, which was not found in {project} ({_first_line(error)}; set FLASK_APP)") from None
+    except Exception as error:  # noqa: BLE001  (the app's factory is the user's code)
+        raise ConfigError(f"{ini.name}: loading the Flask app failed: {_describe(error)}") from None
+    finally:
+        os.chdir(previous)
+    with app.app_context():
+        yield app
 
 
 def load_config(ini: Path) -> Any:
@@ -100,7 +158,16 @@ def load_config(ini: Path) -> Any:
         config.file_config  # parsed on first use  # noqa: B018
     except Exception as error:  # noqa: BLE001  (configparser's errors have no common base worth naming)
         raise ConfigError(f"{ini.name}: not a readable Alembic config ({_describe(error)})") from None
+    if _flask_migrate_layout(config, ini):  # the scripts are beside the ini, as Flask-Migrate tells Alembic
+        config.set_main_option("script_location", str(ini.parent).replace("%", "%%"))
     return config
+
+
+def _flask_migrate_layout(config: Any, ini: Path) -> bool:
+    """`migrations/alembic.ini` as `flask db init` writes it: no script_location anywhere, env.py beside it."""
+    if not config.file_config.has_section(config.config_ini_section) or config.get_main_option("script_location"):
+        return False
+    return (ini.parent / "env.py").is_file() and not (ini.parent / "pyproject.toml").is_file()
 
 
 def script_directory(config: Any, ini: Path) -> Any:

@@ -81,11 +81,17 @@ class Common:
     alembic: str | None = None
     # `--online/--no-online` where the command takes it; None: the config decides.
     online: bool | None = None
+    models_package: str | None = None
 
     def settings(self) -> "Settings":
+        from schemasync import console
         from schemasync.config import load_settings
-        from schemasync.database import with_alembic
-        settings = with_alembic(load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic))
+        from schemasync.database import url_note, with_alembic, with_models
+        settings = load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic, models_package=self.models_package)
+        settings = with_models(with_alembic(settings))
+        note = url_note(settings)
+        if note:  # an async URL (FastAPI apps have them) runs through the sync driver: said, on stderr
+            console.make_console(stderr=True, quiet=self.quiet).print(f"[yellow]note:[/] {console.escape(note)}")
         return settings if self.online is None else replace(settings, online=self.online)
 
 
@@ -93,7 +99,9 @@ _COMMON_PARAMETERS = [
     inspect.Parameter("database_url", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--database-url", help="SQLAlchemy URL \\[env: SCHEMASYNC_DATABASE_URL]", show_default=False)]),
     inspect.Parameter("models", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--models", help="module:attr of a MetaData or declarative Base \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
+        str | None, typer.Option("--models", help="module:attr of a MetaData, declarative Base, Flask app or db (db.Model, create_app(), db.metadatas[bind]; comma-separated for several) \\[env: SCHEMASYNC_MODELS]", show_default=False)]),
+    inspect.Parameter("models_package", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--models-package", help="Import every module of this package first, so that all model classes register \\[env: SCHEMASYNC_MODELS_PACKAGE]", show_default=False)]),
     inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--config", help="Config file (default: schemasync.yaml or pyproject.toml [tool.schemasync], here or in a parent folder up to the repository root) \\[env: SCHEMASYNC_CONFIG]", show_default=False)]),
     inspect.Parameter("alembic", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[

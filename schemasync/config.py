@@ -33,6 +33,8 @@ class Settings:
 
     database_url: str | None = None
     models: str | None = None
+    # A package whose every module is imported before the models are read (their classes register).
+    models_package: str | None = None
     include_schemas: tuple[str | None, ...] = (None,)
     exclude_tables: tuple[str, ...] = ()
     # Named schemas never managed, even where the models name them (their tables are listed as ignored).
@@ -65,8 +67,9 @@ class Settings:
     searched: str = ""
 
     def for_target(self, spec: TargetSpec) -> Settings:
-        """The same settings aimed at one named target."""
-        return replace(self, database_url=spec.database_url, target_name=spec.name, default_schema=spec.schema)
+        """The same settings aimed at one named target (with its own models, when it names them)."""
+        aimed = replace(self, database_url=spec.database_url, target_name=spec.name, default_schema=spec.schema)
+        return replace(aimed, models=spec.models, metadata=None) if spec.models else aimed
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class TargetSpec:
     name: str
     database_url: str
     schema: str | None = None
+    # The target's own models (a Flask-SQLAlchemy bind: `app.models:db.metadatas[audit]`); None: the settings' models.
+    models: str | None = None
 
 
 def load_settings(
@@ -86,6 +91,7 @@ def load_settings(
     cwd: Path | None = None,
     target: str | None = None,
     alembic: str | None = None,
+    models_package: str | None = None,
 ) -> Settings:
     """Merge the three sources; the models module is imported relative to the config file's folder.
 
@@ -105,7 +111,8 @@ def load_settings(
     flag_or_env_url = database_url or environ.get(f"{ENV_PREFIX}DATABASE_URL")
     settings = Settings(
         database_url=flag_or_env_url or _file_url(_string(setting("database_url"), "database_url"), base_dir),
-        models=models or environ.get(f"{ENV_PREFIX}MODELS") or _string(setting("models"), "models"),
+        models=models or environ.get(f"{ENV_PREFIX}MODELS") or _models(setting("models")),
+        models_package=models_package or environ.get(f"{ENV_PREFIX}MODELS_PACKAGE") or _string(setting("models_package"), "models_package"),
         include_schemas=_schemas(setting("include_schemas")),
         exclude_tables=tuple(_string_list(setting("exclude_tables"), "exclude_tables")),
         exclude_schemas=tuple(sorted(set(_string_list(setting("exclude_schemas"), "exclude_schemas")))),
@@ -167,15 +174,15 @@ def _expand_template(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _target(item: dict[str, Any], base_dir: Path) -> TargetSpec:
-    unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema"})
+    unknown = sorted(set(map(str, item)) - {"name", "database_url", "schema", "models"})
     if unknown:
-        raise ConfigError(f"config key targets: unknown key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'name', 'schema'))} (known: database_url, name, schema)")
+        raise ConfigError(f"config key targets: unknown key '{unknown[0]}'{config_file.did_you_mean(unknown[0], ('database_url', 'models', 'name', 'schema'))} (known: database_url, models, name, schema)")
     name, url, schema = item.get("name"), item.get("database_url"), item.get("schema")
     if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
         raise ConfigError("config key targets: every target needs a name and a database_url")
     if schema is not None and not isinstance(schema, str):
         raise ConfigError(f"config key targets: the schema of target '{name}' must be a string")
-    return TargetSpec(name, _file_url(url, base_dir) or url, schema or None)
+    return TargetSpec(name, _file_url(url, base_dir) or url, schema or None, _models(item.get("models")))
 
 
 def _config_path(explicit: str | None, cwd: Path) -> Path | None:
@@ -247,6 +254,15 @@ def _string(value: Any, key: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise ConfigError(f"config key {key} must be a string")
+
+
+def _models(value: Any) -> str | None:
+    """`models:` as one spec or a list of them (joined as the comma-separated form --models takes)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value) or None
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ConfigError("config key models must be a string (module:attr) or a list of them")
 
 
 def _string_list(value: Any, key: str) -> list[str]:

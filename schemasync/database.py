@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from schemasync import state
 from schemasync.alembic_setup import read_setup
 from schemasync.config import Settings
-from schemasync.dialects import Dialect, dialect_for
+from schemasync.dialects import Dialect, dialect_for, sync_url
 from schemasync.errors import ConfigError, DatabaseError, ModelsError, first_line
-from schemasync.models import load_metadata, named_schemas, require_definitions
+from schemasync.models import load, named_schemas, require_definitions
 from schemasync.reflect import reflect
 from schemasync.scope import Scope
 from schemasync.snapshot import Snapshot
@@ -115,9 +115,18 @@ def parse_url(database_url: str | None, searched: str = "") -> sa.URL:
         raise ConfigError("no database URL: pass --database-url, set SCHEMASYNC_DATABASE_URL, run `schemasync init`, or point --alembic at an alembic.ini"
                           + (f" ({searched})" if searched else ""))
     try:
-        return sa.engine.make_url(database_url)
+        url = sa.engine.make_url(database_url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError("the database URL is not a valid SQLAlchemy URL (expected e.g. postgresql+psycopg://user@host/db)") from None
+    return sync_url(url)[0]  # an async driver's URL runs through the sync driver (url_note says so)
+
+
+def url_note(settings: Settings) -> str | None:
+    """The one line to say when the URL names an async driver that schemasync swaps for a sync one."""
+    try:
+        return sync_url(sa.engine.make_url(settings.database_url))[1] if settings.database_url else None
+    except (sa.exc.ArgumentError, ValueError):
+        return None  # the URL is reported when it is opened
 
 
 def _missing_driver(error: ImportError) -> str:
@@ -136,13 +145,26 @@ def load_models(settings: Settings) -> sa.MetaData:
     if settings.metadata is not None:
         label = settings.models or (f"{settings.alembic.name}: env.py's target_metadata" if settings.alembic else "the given MetaData")
         return require_definitions(settings.metadata, label)
-    if not settings.models and settings.alembic is not None:
+    if not settings.models and not settings.models_package and settings.alembic is not None:
         raise ModelsError(f"{settings.alembic.name}: env.py sets no target_metadata: set it to the models' MetaData "
                           "(as `alembic revision --autogenerate` needs), or pass --models")
-    if not settings.models:
+    if not settings.models and not settings.models_package:
         raise ConfigError("no models: pass --models module:Base, set SCHEMASYNC_MODELS, add `models:` to schemasync.yaml, or point --alembic at an alembic.ini"
                           + (f" ({settings.searched})" if settings.searched else ""))
-    return require_definitions(load_metadata(settings.models, settings.base_dir), settings.models)
+    label = settings.models or f"models_package {settings.models_package}"
+    return require_definitions(load(settings.models, settings.base_dir, settings.models_package).metadata, label)
+
+
+def with_models(settings: Settings) -> Settings:
+    """Without a URL, the models are loaded now: an application they name (a Flask app) may name its
+    database (read as the app reads it), and the models are then not loaded a second time."""
+    if settings.database_url or settings.targets or settings.metadata is not None or not (settings.models or settings.models_package):
+        return settings
+    try:
+        loaded = load(settings.models, settings.base_dir, settings.models_package)
+    except ModelsError:
+        return settings  # said in its place: when the command loads the models, after what it checks first
+    return replace(settings, database_url=loaded.url, metadata=loaded.metadata)
 
 
 def with_alembic(settings: Settings) -> Settings:

@@ -1,14 +1,13 @@
-"""Load the user's models: `module:attr` naming a MetaData, a declarative Base, or a list of those.
+"""Load the user's models: `module:path` naming a MetaData, a declarative Base, a Flask app or its
+Flask-SQLAlchemy `db`, or a list of those (model_spec.py reads the spec; flask_app.py knows Flask).
 
 Also what of them schemasync leaves out (`ignored`, and what their `ddl_if()` leaves out on a
 dialect: `left_out`): every such thing is named in the output, never silently dropped from the desired state."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,64 +16,72 @@ import sqlalchemy as sa
 from schemasync.ddl import created_on
 from schemasync.dialects import Dialect
 from schemasync.errors import ModelsError
+from schemasync.flask_app import flask_models
+from schemasync.model_spec import follow, import_module, import_package, split_specs
 from schemasync.scope import INTERNAL_PREFIXES, STATE_TABLE, Scope
 from schemasync.view import copy_views, views_of
 
-DEFAULT_ATTRIBUTES = ("metadata", "Base", "target_metadata")
+DEFAULT_ATTRIBUTES = ("metadata", "Base", "target_metadata", "db", "SQLModel")
+# Where loading notes what the models hold that this run leaves out (another Flask-SQLAlchemy bind's
+# tables): `ignored` lists it with the rest.
+IGNORED_INFO = "schemasync.ignored"
 
 
-def load_metadata(spec: str, search_path: Path) -> sa.MetaData:
-    """Import `spec` with `search_path` first on sys.path and return one MetaData with all its tables."""
+@dataclass(frozen=True)
+class LoadedModels:
+    """The models' MetaData, and the database URL the application itself names (a Flask app's), if any."""
+
+    metadata: sa.MetaData
+    url: str | None = None
+
+
+def load(models: str | None, search_path: Path, package: str | None = None) -> LoadedModels:
+    """The models `models` names (one spec or several, comma-separated: merged), after importing every
+    module of `package`; without `models`, the MetaData or Base the package defines."""
+    modules = import_package(package, search_path) if package else []
+    if not models:
+        return _found_in_package(modules, package or "")
+    found = [_load_one(spec, search_path) for spec in split_specs(models)]
+    if not found:
+        raise ModelsError(f"models '{models}' names no module")
+    if len(found) == 1:
+        return found[0]
+    return LoadedModels(as_metadata([f.metadata for f in found], models), next((f.url for f in found if f.url), None))
+
+
+def _load_one(spec: str, search_path: Path) -> LoadedModels:
     module_name, _, attribute = spec.partition(":")
     if not module_name:
         raise ModelsError(f"models '{spec}' should look like 'package.module:Base'")
     if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
         dotted = module_name.removesuffix(".py").replace("\\", "/").strip("/").replace("/", ".")
         raise ModelsError(f"models '{spec}' names a file: use the module's import name, e.g. --models {dotted}:{attribute or 'Base'}")
-    module = _import(module_name, search_path)
+    module = import_module(module_name, search_path)
     if attribute:
-        if not hasattr(module, attribute):
-            raise ModelsError(f"models module '{module_name}' has no attribute '{attribute}'")
-        return as_metadata(getattr(module, attribute), spec)
+        return from_value(follow(module, attribute, spec), module, spec)
     for candidate in DEFAULT_ATTRIBUTES:
         if hasattr(module, candidate):
-            return as_metadata(getattr(module, candidate), f"{module_name}:{candidate}")
+            return from_value(getattr(module, candidate), module, f"{module_name}:{candidate}")
     raise ModelsError(f"no MetaData found in '{module_name}': name one, e.g. --models {module_name}:Base")
 
 
-def _import(module_name: str, search_path: Path) -> Any:
-    """Import the user's module; whatever it raises becomes one line naming the module."""
-    folder = str(search_path.resolve())
-    added = folder not in sys.path
-    if added:
-        sys.path.insert(0, folder)
-    try:
-        importlib.invalidate_caches()
-        # What the module prints goes to stderr, so `plan --json` and `--sql` stay parseable.
-        with contextlib.redirect_stdout(sys.stderr):
-            return importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name or module_name.startswith(f"{error.name}."):
-            raise ModelsError(f"cannot import models module '{module_name}' (looked in {folder} and sys.path)") from None
-        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
-    except SyntaxError as error:
-        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
-    except SystemExit as error:
-        raise ModelsError(f"models module '{module_name}' called sys.exit({error.code!r}) while being imported") from None
-    except Exception as error:  # noqa: BLE001  (the user's module may raise anything at import time)
-        raise ModelsError(f"error importing models module '{module_name}': {_describe(error)}") from None
-    finally:
-        if added:
-            sys.path.remove(folder)
+def _found_in_package(modules: list[Any], package: str) -> LoadedModels:
+    """The first of DEFAULT_ATTRIBUTES in the package, else in its modules in name order."""
+    for module in modules:
+        for candidate in DEFAULT_ATTRIBUTES:
+            if hasattr(module, candidate):
+                return from_value(getattr(module, candidate), module, f"{module.__name__}:{candidate}")
+    raise ModelsError(f"no MetaData found in models_package '{package}' or its modules: name it with --models module:Base")
 
 
-def _describe(error: BaseException) -> str:
-    """`Type: first line`; a syntax error says which file and line."""
-    if isinstance(error, SyntaxError):
-        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
-        return f"{type(error).__name__} in {where}: {error.msg}"
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+def from_value(value: Any, module: Any, spec: str, bind: str | None = None) -> LoadedModels:
+    """A Flask app or Flask-SQLAlchemy object gives one bind (the default, or `bind`; the others noted
+    as ignored) and maybe a URL; anything else is read by `as_metadata`."""
+    flask = flask_models(value, module, bind)
+    if flask is None:
+        return LoadedModels(as_metadata(value, spec))
+    flask.metadata.info[IGNORED_INFO] = flask.ignored
+    return LoadedModels(flask.metadata, flask.url)
 
 
 def as_metadata(value: Any, label: str) -> sa.MetaData:
@@ -85,6 +92,7 @@ def as_metadata(value: Any, label: str) -> sa.MetaData:
         return value.metadata
     if isinstance(value, (list, tuple)) and value:
         merged = sa.MetaData()
+        merged.info[IGNORED_INFO] = tuple(line for item in value for line in as_metadata(item, label).info.get(IGNORED_INFO, ()))
         for item in value:
             for table in as_metadata(item, label).tables.values():
                 if table.key in merged.tables:
@@ -113,7 +121,7 @@ def named_schemas(metadata: sa.MetaData) -> set[str | None]:
 
 def ignored(metadata: sa.MetaData, scope: Scope, dialect: Dialect) -> tuple[str, ...]:
     """What the models declare that schemasync will not manage here, one line each with the reason."""
-    lines: list[str] = []
+    lines: list[str] = list(metadata.info.get(IGNORED_INFO, ()))
     excluded: dict[str, list[str]] = {}
     named = [(t.schema, str(t.name), "table") for t in metadata.tables.values()]
     named += [(v.schema, v.name, "view") for v in views_of(metadata).values()]

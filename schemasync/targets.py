@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import sqlalchemy as sa
+
 from schemasync.apply import apply_plan
 from schemasync.config import Settings, TargetSpec
 from schemasync.database import database_errors, load_models, open_target
@@ -93,19 +95,28 @@ def chosen_targets(settings: Settings) -> tuple[TargetSpec, ...]:
 
 def plan_targets(settings: Settings, parallel: int, on_event: Callable[[str, str], None]) -> TargetsReport:
     """`plan` for every configured target, `parallel` at a time."""
-    metadata = load_models(settings)  # imported once, before any thread
+    models = _models_of_targets(settings)  # imported once, before any thread
 
     def one(spec: TargetSpec) -> PlanReport:
         with open_target(settings.for_target(spec)) as target, database_errors(target):
-            return plan_on(target, metadata, settings.online)
+            return plan_on(target, models[spec.name], settings.online)
 
     return _each(settings, one, parallel, on_event)
 
 
 def check_targets(settings: Settings, parallel: int, on_event: Callable[[str, str], None], lock_path: Path | None = None) -> TargetsReport:
     """`check` for every configured target; each reports pending changes, drift and the lock."""
-    metadata = load_models(settings)
-    return _each(settings, lambda spec: check_with(settings.for_target(spec), metadata, lock_path), parallel, on_event)
+    models = _models_of_targets(settings)
+    return _each(settings, lambda spec: check_with(settings.for_target(spec), models[spec.name], lock_path), parallel, on_event)
+
+
+def _models_of_targets(settings: Settings) -> dict[str, sa.MetaData]:
+    """Each target's models by its name: the settings' models, or the target's own (a Flask bind's)."""
+    loaded: dict[str | None, sa.MetaData] = {}
+    for spec in chosen_targets(settings):
+        if spec.models not in loaded:
+            loaded[spec.models] = load_models(settings.for_target(spec))
+    return {spec.name: loaded[spec.models] for spec in chosen_targets(settings)}
 
 
 def apply_targets(

@@ -31,12 +31,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),
     "database I/O": (
-        "reflect", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
+        "reflect", "model_spec", "flask_app", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
         "alembic_setup", "rollback", "preflight", "recovery",
     ),
     "application": ("config", "config_file", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets", "api", "testing"),
     "presentation": ("console", "report_formats", "targets_console"),
-    "command line": ("cli", "__main__"),
+    "command line": ("cli", "__main__", "flask_cli"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 

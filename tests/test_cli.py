@@ -399,11 +399,11 @@ def test_known_but_unsupported_dialect(sqlite_project):
 
 
 def test_missing_driver_module(sqlite_project):
-    if importlib.util.find_spec("asyncpg"):
-        pytest.skip("asyncpg is installed here")
+    if importlib.util.find_spec("pg8000"):
+        pytest.skip("pg8000 is installed here")
     models = sqlite_project.write_models("m", USERS)
-    result = invoke(sqlite_project.path, "plan", "--database-url", f"postgresql+asyncpg://u:{PASSWORD}@127.0.0.1/d", "--models", models)
-    assert_error(result, "postgresql+asyncpg://u:***@127.0.0.1/d", "driver module 'asyncpg' is not installed")
+    result = invoke(sqlite_project.path, "plan", "--database-url", f"postgresql+pg8000://u:{PASSWORD}@127.0.0.1/d", "--models", models)
+    assert_error(result, "postgresql+pg8000://u:***@127.0.0.1/d", "driver module 'pg8000' is not installed")
     assert PASSWORD not in result.output
 
 

@@ -10,6 +10,7 @@ docs take it from here. A dialect's package is imported only when a target uses 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from schemasync.dialects.base import (
 )
 from schemasync.errors import ConfigError
 
-__all__ = ["LOCK_NAME", "REGISTRY", "Dialect", "absolute_url", "dialect_class", "dialect_for", "offline_dialect", "supported", "wait_for_lock"]
+__all__ = ["LOCK_NAME", "REGISTRY", "Dialect", "absolute_url", "dialect_class", "dialect_for", "offline_dialect", "supported", "sync_url", "wait_for_lock"]
 
 # SQLAlchemy dialect name -> (the package that defines it, its Dialect class). One line per dialect.
 REGISTRY: dict[str, tuple[str, str]] = {
@@ -62,6 +63,21 @@ def offline_dialect(name: str) -> Dialect:
     except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
         raise ConfigError(f"dialect '{name}' is not supported (supported: {supported()})") from None
     return cls(sa_dialect)
+
+
+def sync_url(url: sa.URL) -> tuple[sa.URL, str | None]:
+    """An async driver's URL as the same database through the dialect's sync driver, and a note
+    saying so (None: the URL was not async); refused in one line when that driver is missing."""
+    name = url.get_backend_name()
+    driver = url.get_driver_name() if name in REGISTRY and "+" in url.drivername else None
+    swap = dialect_class(name).sync_drivers.get(driver) if driver else None
+    if swap is None:
+        return url, None
+    sync, module = swap
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"the URL names the async driver '{driver}'; schemasync runs it through '{sync}', "
+                          f"whose module '{module}' is not installed (pip install {module})")
+    return url.set(drivername=f"{name}+{sync}"), f"the URL names the async driver '{driver}': schemasync runs through the sync driver '{sync}' (same database)"
 
 
 def absolute_url(url: sa.URL, folder: Path) -> sa.URL:

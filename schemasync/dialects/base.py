@@ -89,6 +89,10 @@ class Dialect:
     # Whether a new table's unique indexes go inside its CREATE TABLE (as UNIQUE constraints), so
     # that its foreign keys find them there instead of getting an index of their own (MariaDB).
     unique_indexes_in_create_table: ClassVar[bool] = False
+    # Async drivers (as FastAPI apps name them in their URLs) -> (the sync driver schemasync runs
+    # instead, the module it needs): schemasync's work is synchronous, and an async driver under a
+    # sync engine fails with a greenlet error.
+    sync_drivers: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def __init__(self, sa_dialect: sa.engine.Dialect) -> None:
         self.sa_dialect = sa_dialect

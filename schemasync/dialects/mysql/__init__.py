@@ -95,6 +95,8 @@ class MySQLDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = True
     # InnoDB checks a foreign key per row as it is written.
     checks_foreign_keys_in_apply: ClassVar[bool] = True
+    # https://docs.sqlalchemy.org/en/20/dialects/mysql.html#module-sqlalchemy.dialects.mysql.aiomysql
+    sync_drivers: ClassVar[dict[str, tuple[str, str]]] = {"aiomysql": ("pymysql", "pymysql"), "asyncmy": ("pymysql", "pymysql")}
     # Strict mode (the default since MariaDB 10.2.4 / MySQL 5.7) refuses a value that does not fit.
     narrowing_fails_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # https://mariadb.com/kb/en/identifier-names/#maximum-length

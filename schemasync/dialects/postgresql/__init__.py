@@ -172,6 +172,8 @@ class PostgreSQLDialect(Dialect):
     fk_needs_existing_target: ClassVar[bool] = True
     # Foreign keys are checked per statement inside the apply's transaction.
     checks_foreign_keys_in_apply: ClassVar[bool] = True
+    # https://docs.sqlalchemy.org/en/20/dialects/postgresql.html#module-sqlalchemy.dialects.postgresql.asyncpg
+    sync_drivers: ClassVar[dict[str, tuple[str, str]]] = {"asyncpg": ("psycopg", "psycopg"), "psycopg_async": ("psycopg", "psycopg")}
     # NAMEDATALEN - 1: https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS
     max_name_length: ClassVar[int] = 63
     # ALTER ... TYPE varchar(n) USING col::varchar(n) cuts longer text; numbers out of range fail.

@@ -58,6 +58,8 @@ class SQLiteDialect(Dialect):
     narrowing_keeps_values_on: ClassVar[frozenset[str]] = frozenset({"length", "range"})
     # Enforcement is off during the apply; PRAGMA foreign_key_check runs before it commits.
     checks_foreign_keys_in_apply: ClassVar[bool] = False
+    # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#module-sqlalchemy.dialects.sqlite.aiosqlite
+    sync_drivers: ClassVar[dict[str, tuple[str, str]]] = {"aiosqlite": ("pysqlite", "sqlite3")}
     # SQLite has no limit on identifiers; backup names are kept as short as on PostgreSQL.
     max_name_length: ClassVar[int] = 63
     # The scratch place is an in-memory database: snapshots and offline plans need no file.
