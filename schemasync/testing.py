@@ -70,9 +70,9 @@ def schemasync_metadata(request: pytest.FixtureRequest) -> Any:
     if not spec:
         raise pytest.UsageError("schemasync_database needs the models: set schemasync_models = module:Base in the pytest ini, "
                                 "or define a schemasync_metadata fixture returning them")
-    from schemasync.models import load_metadata
+    from schemasync.models import load
 
-    return load_metadata(spec, request.config.rootpath)
+    return load(spec, request.config.rootpath).metadata
 
 
 @pytest.fixture
