@@ -160,10 +160,12 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def confirm_apply(out: Any, plan: "Plan") -> bool:
-    from schemasync import console
+def confirm_apply(out: Any, plan: "Plan", where: str | None = None) -> bool:
+    """`Apply 3 changes to postgresql://app@db.internal/prod (1 long-lock)? [y/N]`: where, said without its password."""
+    from schemasync import console, plan_view
     risks = f" ({console.hazard_summary(plan)})" if plan.hazards else ""
-    return ask(out, f"Apply {len(plan.steps)} operations{risks}?", "apply")
+    to = f" to {console.shown_url(where)}" if where else ""
+    return ask(out, f"Apply {plan_view.plural(len(plan_view.changes(plan)), 'change')}{to}{risks}?", "apply")
 
 
 def ask(out: Any, question: str, action: str) -> bool:
@@ -201,6 +203,7 @@ def plan_command(
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="With --alembic-revision: write a revision that drops data.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Plan online steps (as `online: true` in the config does).")] = False,
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
+    compact: Annotated[bool, typer.Option("--compact", help="One line per change, without what it changes column by column.")] = False,
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
     from schemasync import console
@@ -228,7 +231,9 @@ def plan_command(
         typer.echo(console.plan_sql(report.plan), nl=False)
     else:
         console.print_unfinished(stdout, getattr(report, "unfinished", ()))
-        console.print_plan(stdout, report.plan, report.other_objects)
+        console.print_plan(stdout, report.plan, report.other_objects, compact)
+    if common.quiet and report.plan.steps and not (as_json or sql):
+        typer.echo(report.plan.hash)  # -q: what a script keeps, and nothing else
     if out:
         console.make_console(stderr=True, quiet=common.quiet).print(f"Plan saved to {out}")
     return ExitCode.OK
@@ -262,6 +267,8 @@ def apply_command(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
     online: Annotated[bool, typer.Option("--online", help="Change busy tables without blocking writes (as `online: true` in the config does).")] = False,
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Echo each statement as it runs, with its duration.")] = False,
+    compact: Annotated[bool, typer.Option("--compact", help="Show the plan one line per change.")] = False,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
     from schemasync import console
@@ -278,11 +285,11 @@ def apply_command(
     from schemasync import workflow
 
     stdout = console.make_console(quiet=common.quiet)
-    progress = console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
+    progress = console.StatementEcho(stdout) if verbose else console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
+    settings = common.settings()
 
     def confirm(plan: "Plan") -> bool:
-        console.print_plan(stdout, plan)
-        confirmed = yes or confirm_apply(stdout, plan)
+        confirmed = yes or confirm_apply(stdout, plan, settings.database_url)
         progress.expect(len(plan.statements) if confirmed else 0)
         return confirmed
 
@@ -291,15 +298,18 @@ def apply_command(
         console.make_console(stderr=True, quiet=common.quiet).print(f"[yellow]{console.escape(line)}[/]")
 
     with progress:
-        report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
-                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop)
+        report = workflow.apply(settings, confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
+                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop,
+                                on_plan=lambda plan: console.print_plan(stdout, plan, compact=compact))
+        progress.finish()
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:
         console.print_plan(stdout, report.plan)
     else:
-        result = report.result
-        stdout.print(f"[green]Applied[/] {len(report.plan.steps)} operations ({result.statements} statements) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
+        console.print_applied(stdout, report.plan, report.result)
+    if common.quiet and report.plan.steps and not sql:
+        typer.echo(report.plan.hash)  # -q: what a script keeps, and nothing else
     return ExitCode.OK
 
 
@@ -543,6 +553,20 @@ def inspect_command(common: Common) -> int:
     from schemasync import console, workflow
 
     typer.echo(console.inspect_yaml(workflow.inspect(common.settings())), nl=False)
+    return ExitCode.OK
+
+
+@command("explain")
+def explain_command(
+    common: Common,
+    hazard: Annotated[str, typer.Argument(help="A hazard a plan names: data-loss, irreversible, data-dependent, table-rewrite, long-lock, index-build.", show_default=False)],
+) -> int:
+    """What a hazard means and what to do about it."""
+    from schemasync import console, hazards
+
+    if hazard not in hazards.HELP:
+        raise ConfigError(f"unknown hazard {hazard!r} (known: {', '.join(hazards.ALL)})")
+    console.make_console(quiet=common.quiet).print(f"[bold]{hazard}[/]: {console.escape(hazards.HELP[hazard])}")
     return ExitCode.OK
 
 

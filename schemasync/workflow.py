@@ -163,9 +163,11 @@ def apply(
     preflight_checks: bool = True,
     allow_mass_drop: bool = False,
     on_note: Callable[[str], None] = lambda line: None,
+    on_plan: Callable[[Plan], None] = lambda plan: None,
 ) -> ApplyReport:
     """Take the migration lock first and resolve runs that ended mid-way (recovery.settle), then make
-    (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
+    (or load) the plan, show it (`on_plan`: before any refusal, so a refused step is seen), refuse what
+    is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
         target = target.for_models(metadata) if metadata is not None else target
@@ -179,6 +181,7 @@ def apply(
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
+        on_plan(chosen)
         refuse_unallowed(chosen, allow_destructive, allow_mass_drop, lambda: _impact(target, chosen))
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
