@@ -136,7 +136,7 @@ def shown_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).set(password=None).render_as_string(hide_password=False)
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
     except ArgumentError:
         return redact(url)
 

@@ -205,7 +205,8 @@ def _yes(flag: bool) -> str:
 def rebuild_lines(op: RebuildTable) -> list[Detail]:
     """Every change a SQLite rebuild carries (a new index inside it included), not only why it was needed."""
     lines: list[Detail] = []
-    for change in diff_table(op.before, op.after):
+    found = diff_table(op.before, op.after)
+    for change in sorted(found, key=lambda change: "column" not in change.op):  # columns first, as in a new table
         if isinstance(change, AlterColumn):
             lines += [Detail("~", f"column {change.after.name} {text}") for text in column_changes(change.before, change.after)]
         else:
