@@ -204,9 +204,14 @@ def plan_command(
     online: Annotated[bool, typer.Option("--online", help="Plan online steps (as `online: true` in the config does).")] = False,
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
     compact: Annotated[bool, typer.Option("--compact", help="One line per change, without what it changes column by column.")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text; mermaid (an ER diagram of the tables the plan touches and their neighbours); html (one self-contained page: with --out, written there instead of the JSON plan).")] = "text",
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
     from schemasync import console
+    if output_format not in PLAN_FORMATS:
+        raise ConfigError(f"--format {output_format}: choose one of {', '.join(PLAN_FORMATS)}")
+    if output_format != "text" and (as_json or sql or all_targets or alembic_revision):
+        raise ConfigError(f"--format {output_format} cannot be combined with --json, --sql, --all-targets or --alembic-revision")
     common = with_online(common, online, no_online)
     if alembic_revision or allow_destructive:
         return alembic_revision_command(common, alembic_revision, allow_destructive, bool(source or all_targets or out or as_json or sql))
@@ -223,6 +228,8 @@ def plan_command(
 
         report = workflow.plan(common.settings())
     stdout = console.make_console(quiet=common.quiet)
+    if output_format != "text":
+        return print_plan_picture(report.plan, output_format, out)
     if out:
         out.write_text(report.plan.to_json())
     if as_json:
@@ -236,6 +243,27 @@ def plan_command(
         typer.echo(report.plan.hash)  # -q: what a script keeps, and nothing else
     if out:
         console.make_console(stderr=True, quiet=common.quiet).print(f"Plan saved to {out}")
+    return ExitCode.OK
+
+
+PLAN_FORMATS = ("text", "mermaid", "html")
+
+
+def print_plan_picture(plan: "Plan", output_format: str, out: Path | None) -> int:
+    """`plan --format mermaid|html`: the diagram on stdout, or the HTML report (to --out when given)."""
+    from schemasync import console, mermaid
+
+    if output_format == "mermaid":
+        typer.echo(mermaid.mermaid(mermaid.plan_diagram(plan)), nl=False)
+        return ExitCode.OK
+    from schemasync import html_report
+
+    page = html_report.html_report(plan)
+    if out is None:
+        typer.echo(page, nl=False)
+    else:
+        out.write_text(page, encoding="utf-8")
+        console.make_console(stderr=True).print(f"Report written to {console.escape(str(out))}")
     return ExitCode.OK
 
 
@@ -548,11 +576,20 @@ def history_command(
 
 
 @command("inspect")
-def inspect_command(common: Common) -> int:
+def inspect_command(
+    common: Common,
+    output_format: Annotated[str, typer.Option("--format", help="yaml, or mermaid (an ER diagram: tables, key columns, foreign keys).")] = "yaml",
+) -> int:
     """Print the live schema as YAML, with what schemasync does not manage."""
-    from schemasync import console, workflow
+    from schemasync import console, mermaid, workflow
 
-    typer.echo(console.inspect_yaml(workflow.inspect(common.settings())), nl=False)
+    if output_format not in ("yaml", "mermaid"):
+        raise ConfigError(f"--format {output_format}: choose yaml or mermaid")
+    report = workflow.inspect(common.settings())
+    if output_format == "mermaid" and report.live is not None:
+        typer.echo(mermaid.mermaid(mermaid.schema_diagram(report.live)), nl=False)
+    else:
+        typer.echo(console.inspect_yaml(report), nl=False)
     return ExitCode.OK
 
 

@@ -113,7 +113,7 @@ def describe(step: Step, op: Operation | None) -> tuple[str, tuple[Detail, ...]]
     if isinstance(op, AlterColumn) and type(op).summary is AlterColumn.summary:
         return f"alter column {step.table}.{op.after.name}", tuple(Detail("~", line) for line in column_changes(op.before, op.after))
     if isinstance(op, AddColumn) and (op.column.default is not None or op.column.autoincrement):
-        return step.summary, (Detail(" ", column_facts(op.column)),)
+        return step.summary, (Detail(" ", _extras(op.column, "")),)  # what the summary leaves out
     return step.summary, ()
 
 
@@ -142,12 +142,6 @@ def _extras(column: Column, key: str) -> str:
     parts += ["autoincrement"] if column.autoincrement else []
     parts += [f"generated {column.computed}"] if column.computed else []
     return "  ".join(parts + ([key] if key else []))
-
-
-def column_facts(column: Column) -> str:
-    """"VARCHAR(20) not null default 'x'": a column as one line."""
-    extras = _extras(column, "")
-    return f"{column.type} {'null' if column.nullable else 'not null'}" + (f" {extras}" if extras else "")
 
 
 def _referred(fk: ForeignKey) -> str:

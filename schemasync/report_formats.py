@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from schemasync import console, plan_view
+from schemasync import console, mermaid, plan_view
 from schemasync.lockfile import LockStatus
 from schemasync.offline import LockCheckReport
 from schemasync.plan import Plan
@@ -74,6 +74,7 @@ def check_markdown(report: CheckReport | LockCheckReport) -> str:
     lines = [f"## schemasync check: {verdict}", ""]
     if report.plan.steps:
         lines += _plan_markdown(report.plan)
+        lines += ["```mermaid", mermaid.mermaid(mermaid.plan_diagram(report.plan)).rstrip(), "```", ""]  # GitHub draws it
     hazards = _hazards(report)
     if hazards:
         lines += ["### Hazards", "", *hazards, ""]

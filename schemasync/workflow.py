@@ -84,6 +84,7 @@ class InspectReport:
     schema: dict[str, Any]
     unmanaged: tuple[str, ...] = ()
     other_objects: tuple[str, ...] = ()
+    live: Snapshot | None = field(default=None, compare=False, repr=False)  # for `inspect --format mermaid`
 
 
 def plan(settings: Settings) -> PlanReport:
@@ -317,7 +318,7 @@ def inspect(settings: Settings) -> InspectReport:
     schema = {"dialect": live.dialect, "tables": {t.qualified_name: _inspect_table(t) for t in live.tables}}
     if live.views:
         schema["views"] = {v.qualified_name: {"definition": v.definition, **({"materialized": True} if v.materialized else {})} for v in live.views}
-    return InspectReport(schema, unmanaged, tuple(others))
+    return InspectReport(schema, unmanaged, tuple(others), live)
 
 
 def _inspect_table(table: Any) -> dict[str, Any]:
