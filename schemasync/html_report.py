@@ -84,9 +84,9 @@ _COLOURS = {mermaid.ADDED: "#1a7f37", mermaid.CHANGED: "#9a6700", mermaid.DROPPE
 
 
 def svg(diagram: mermaid.Diagram) -> str:
-    """Boxes in a grid (at most three across, so a phone can read them), a line per foreign key
+    """Boxes in a grid (at most two across, so a phone can read them), a line per foreign key
     from centre to centre, drawn under the boxes."""
-    across = max(1, min(3, math.ceil(math.sqrt(len(diagram.entities)))))
+    across = max(1, min(2, math.ceil(math.sqrt(len(diagram.entities)))))
     places: dict[str, tuple[float, float, float]] = {}
     y, boxes = float(_GAP / 2), []
     for row_start in range(0, len(diagram.entities), across):
