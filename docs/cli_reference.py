@@ -73,6 +73,20 @@ $ schemasync explain data-loss
 data-loss: The step destroys values
 ```
 
+Pictures: `inspect --format mermaid` draws the schema (tables, key columns, foreign keys) as a
+Mermaid ER diagram, `plan --format mermaid` the tables a plan touches and their neighbours (added,
+changed, dropped marked; `check --format markdown` embeds it), and `plan --format html --out
+plan.html` writes one self-contained page to attach to a review ([ci.md](ci.md) shows one):
+
+```console
+$ schemasync inspect --format mermaid
+erDiagram
+...
+    articles ||--o{ comments : "article_id"
+$ schemasync plan --format html --out plan.html --models models:Base
+Report written to plan.html
+```
+
 Interactively, `apply` asks `Apply 3 changes to sqlite:///…/blog.db? [y/N]` (a URL's password is
 never shown); `apply -v` echoes each statement as it runs, with how long it took.
 """
