@@ -504,7 +504,8 @@ def rollback_command(
 
     def confirm(undone: int, plan: "Plan") -> bool:
         console.print_rollback_plan(stdout, undone, plan)
-        confirmed = yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
+        from schemasync.plan_view import changes, plural
+        confirmed = yes or ask(stdout, f"Roll back apply #{undone} ({plural(len(changes(plan)), 'change')})?", "roll back")
         progress.expect(len(plan.statements) if confirmed else 0)
         return confirmed
 

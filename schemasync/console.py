@@ -392,7 +392,8 @@ def print_rollback(console: Console, report: RollbackReport) -> None:
     for step in report.steps:
         result = step.result
         if result is not None:
-            console.print(f"[green]Rolled back[/] apply #{step.undone}: {len(step.plan.steps)} operations ({result.statements} statements) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
+            from schemasync.plan_view import changes, plural
+            console.print(f"[green]Rolled back[/] apply #{step.undone}: {plural(len(changes(step.plan)), 'change')} ({plural(result.statements, 'statement')}) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
     if report.steps:
         console.print("The models may still describe the undone schema: revert them, or the next `apply` rolls forward again (bringing back the data kept by this rollback).")
 

@@ -74,7 +74,8 @@ def check_markdown(report: CheckReport | LockCheckReport) -> str:
     lines = [f"## schemasync check: {verdict}", ""]
     if report.plan.steps:
         lines += _plan_markdown(report.plan)
-        lines += ["```mermaid", mermaid.mermaid(mermaid.plan_diagram(report.plan)).rstrip(), "```", ""]  # GitHub draws it
+        diagram = mermaid.plan_diagram(report.plan)
+        lines += ["```mermaid", mermaid.mermaid(diagram).rstrip(), "```", ""] if diagram.entities else []  # GitHub draws it
     hazards = _hazards(report)
     if hazards:
         lines += ["### Hazards", "", *hazards, ""]

@@ -89,4 +89,6 @@ def test_inspect_draws_the_blog_schema(sqlite_project):
     result = sqlite_project.cli("inspect", "--format", "mermaid", models=models)
     assert result.exit_code == 0, result.output
     assert_golden("blog.sqlite.mmd", result.stdout)
-    assert sqlite_project.cli("inspect", "--format", "dot").exit_code == 1
+    for command in ("inspect", "plan"):
+        refused = sqlite_project.cli(command, "--format", "dot", models=models)
+        assert refused.exit_code == 1 and refused.stderr.startswith("error: --format dot: choose ") and len(refused.stderr.splitlines()) == 1
