@@ -168,10 +168,12 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def confirm_apply(out: Any, plan: "Plan") -> bool:
-    from schemasync import console
+def confirm_apply(out: Any, plan: "Plan", where: str | None = None) -> bool:
+    """`Apply 3 changes to postgresql://app@db.internal/prod (1 long-lock)? [y/N]`: where, said without its password."""
+    from schemasync import console, plan_view
     risks = f" ({console.hazard_summary(plan)})" if plan.hazards else ""
-    return ask(out, f"Apply {len(plan.steps)} operations{risks}?", "apply")
+    to = f" to {console.shown_url(where)}" if where else ""
+    return ask(out, f"Apply {plan_view.plural(len(plan_view.changes(plan)), 'change')}{to}{risks}?", "apply")
 
 
 def ask(out: Any, question: str, action: str) -> bool:
@@ -209,9 +211,15 @@ def plan_command(
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="With --alembic-revision: write a revision that drops data.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Plan online steps (as `online: true` in the config does).")] = False,
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
+    compact: Annotated[bool, typer.Option("--compact", help="One line per change, without what it changes column by column.")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text; mermaid (an ER diagram of the tables the plan touches and their neighbours); html (one self-contained page: with --out, written there instead of the JSON plan).")] = "text",
 ) -> int:
     """Compare the models with the live schema and show the ordered plan and its hash."""
     from schemasync import console
+    if output_format not in PLAN_FORMATS:
+        raise ConfigError(f"--format {output_format}: choose one of {', '.join(PLAN_FORMATS)}")
+    if output_format != "text" and (as_json or sql or all_targets or alembic_revision):
+        raise ConfigError(f"--format {output_format} cannot be combined with --json, --sql, --all-targets or --alembic-revision")
     common = with_online(common, online, no_online)
     if alembic_revision or allow_destructive:
         return alembic_revision_command(common, alembic_revision, allow_destructive, bool(source or all_targets or out or as_json or sql))
@@ -228,6 +236,8 @@ def plan_command(
 
         report = workflow.plan(common.settings())
     stdout = console.make_console(quiet=common.quiet)
+    if output_format != "text":
+        return print_plan_picture(report.plan, output_format, out)
     if out:
         out.write_text(report.plan.to_json())
     if as_json:
@@ -236,9 +246,32 @@ def plan_command(
         typer.echo(console.plan_sql(report.plan), nl=False)
     else:
         console.print_unfinished(stdout, getattr(report, "unfinished", ()))
-        console.print_plan(stdout, report.plan, report.other_objects)
+        console.print_plan(stdout, report.plan, report.other_objects, compact)
+    if common.quiet and report.plan.steps and not (as_json or sql):
+        typer.echo(report.plan.hash)  # -q: what a script keeps, and nothing else
     if out:
         console.make_console(stderr=True, quiet=common.quiet).print(f"Plan saved to {out}")
+    return ExitCode.OK
+
+
+PLAN_FORMATS = ("text", "mermaid", "html")
+
+
+def print_plan_picture(plan: "Plan", output_format: str, out: Path | None) -> int:
+    """`plan --format mermaid|html`: the diagram on stdout, or the HTML report (to --out when given)."""
+    from schemasync import console, mermaid
+
+    if output_format == "mermaid":
+        typer.echo(mermaid.mermaid(mermaid.plan_diagram(plan)), nl=False)
+        return ExitCode.OK
+    from schemasync import html_report
+
+    page = html_report.html_report(plan)
+    if out is None:
+        typer.echo(page, nl=False)
+    else:
+        out.write_text(page, encoding="utf-8")
+        console.make_console(stderr=True).print(f"Report written to {console.escape(str(out))}")
     return ExitCode.OK
 
 
@@ -270,6 +303,8 @@ def apply_command(
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Targets at a time with --all-targets.")] = 1,
     online: Annotated[bool, typer.Option("--online", help="Change busy tables without blocking writes (as `online: true` in the config does).")] = False,
     no_online: Annotated[bool, typer.Option("--no-online", hidden=True)] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Echo each statement as it runs, with its duration.")] = False,
+    compact: Annotated[bool, typer.Option("--compact", help="Show the plan one line per change.")] = False,
 ) -> int:
     """Apply the plan after showing it and asking; record it in schema_state."""
     from schemasync import console
@@ -286,11 +321,11 @@ def apply_command(
     from schemasync import workflow
 
     stdout = console.make_console(quiet=common.quiet)
-    progress = console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
+    progress = console.StatementEcho(stdout) if verbose else console.StatementProgress(console.make_console(stderr=True, quiet=common.quiet))
+    settings = common.settings()
 
     def confirm(plan: "Plan") -> bool:
-        console.print_plan(stdout, plan)
-        confirmed = yes or confirm_apply(stdout, plan)
+        confirmed = yes or confirm_apply(stdout, plan, settings.database_url)
         progress.expect(len(plan.statements) if confirmed else 0)
         return confirmed
 
@@ -299,15 +334,18 @@ def apply_command(
         console.make_console(stderr=True, quiet=common.quiet).print(f"[yellow]{console.escape(line)}[/]")
 
     with progress:
-        report = workflow.apply(common.settings(), confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
-                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop)
+        report = workflow.apply(settings, confirm, allow_destructive, plan_file, sql_only=sql, on_statement=progress,
+                                allow_hazards=allowed, preflight_checks=not no_preflight, on_note=note, allow_mass_drop=allow_mass_drop,
+                                on_plan=lambda plan: console.print_plan(stdout, plan, compact=compact))
+        progress.finish()
     if sql:
         typer.echo(console.plan_sql(report.plan), nl=False)
     elif report.result is None:
         console.print_plan(stdout, report.plan)
     else:
-        result = report.result
-        stdout.print(f"[green]Applied[/] {len(report.plan.steps)} operations ({result.statements} statements) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
+        console.print_applied(stdout, report.plan, report.result)
+    if common.quiet and report.plan.steps and not sql:
+        typer.echo(report.plan.hash)  # -q: what a script keeps, and nothing else
     return ExitCode.OK
 
 
@@ -474,7 +512,8 @@ def rollback_command(
 
     def confirm(undone: int, plan: "Plan") -> bool:
         console.print_rollback_plan(stdout, undone, plan)
-        confirmed = yes or ask(stdout, f"Roll back apply #{undone} ({len(plan.steps)} operations)?", "roll back")
+        from schemasync.plan_view import changes, plural
+        confirmed = yes or ask(stdout, f"Roll back apply #{undone} ({plural(len(changes(plan)), 'change')})?", "roll back")
         progress.expect(len(plan.statements) if confirmed else 0)
         return confirmed
 
@@ -546,11 +585,34 @@ def history_command(
 
 
 @command("inspect")
-def inspect_command(common: Common) -> int:
+def inspect_command(
+    common: Common,
+    output_format: Annotated[str, typer.Option("--format", help="yaml, or mermaid (an ER diagram: tables, key columns, foreign keys).")] = "yaml",
+) -> int:
     """Print the live schema as YAML, with what schemasync does not manage."""
-    from schemasync import console, workflow
+    from schemasync import console, mermaid, workflow
 
-    typer.echo(console.inspect_yaml(workflow.inspect(common.settings())), nl=False)
+    if output_format not in ("yaml", "mermaid"):
+        raise ConfigError(f"--format {output_format}: choose yaml or mermaid")
+    report = workflow.inspect(common.settings())
+    if output_format == "mermaid" and report.live is not None:
+        typer.echo(mermaid.mermaid(mermaid.schema_diagram(report.live)), nl=False)
+    else:
+        typer.echo(console.inspect_yaml(report), nl=False)
+    return ExitCode.OK
+
+
+@command("explain")
+def explain_command(
+    common: Common,
+    hazard: Annotated[str, typer.Argument(help="A hazard a plan names: data-loss, irreversible, data-dependent, table-rewrite, long-lock, index-build.", show_default=False)],
+) -> int:
+    """What a hazard means and what to do about it."""
+    from schemasync import console, hazards
+
+    if hazard not in hazards.HELP:
+        raise ConfigError(f"unknown hazard {hazard!r} (known: {', '.join(hazards.ALL)})")
+    console.make_console(quiet=common.quiet).print(f"[bold]{hazard}[/]: {console.escape(hazards.HELP[hazard])}")
     return ExitCode.OK
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
@@ -95,11 +97,57 @@ class StatementProgress:
             self._bar.stop()
             self._bar = None
 
+    def finish(self) -> None:
+        """The apply ended well (StatementEcho says how long its last statement took)."""
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StatementEcho(StatementProgress):
+    """`apply -v`: each statement as it starts, and how long it took once the next one starts (or the
+    apply ends well). A statement with no duration under it is the one that failed."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self._total = 0
+        self._started: float | None = None
+
+    def expect(self, total: int) -> None:
+        self._total = total
+
+    def __call__(self, number: int, sql: str) -> None:
+        self.finish()
+        self._console.print(f"[dim]-- statement {number}/{self._total}[/]\n{escape(sql.rstrip().rstrip(';'))};")
+        self._started = time.perf_counter()
+
+    def finish(self) -> None:
+        if self._started is not None:
+            self._console.print(f"[dim]-- done in {(time.perf_counter() - self._started) * 1000:.1f} ms[/]")
+            self._started = None
+
+
+def shown_url(url: str) -> str:
+    """A database URL as the prompt names it: no password at all (`postgresql://app@db/prod`)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
+    except ArgumentError:
+        return redact(url)
+
+
+def print_applied(console: Console, plan: Plan, result: Any) -> None:
+    """What apply did, counted as the plan counts it."""
+    from schemasync import plan_view
+
+    changes = plan_view.plural(len(plan_view.changes(plan)), "change")
+    statements = plan_view.plural(result.statements, "statement")
+    console.print(f"[green]Applied[/] {changes} ({statements}) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
 
 
 def step_line(number: int, step: Step) -> str:
@@ -130,24 +178,43 @@ def print_unfinished(console: Console, lines: tuple[str, ...]) -> None:
         console.print(f"[bold yellow]Interrupted[/]: {escape(line)} (the next `schemasync apply` records it)")
 
 
-def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = ()) -> None:
-    """One line per operation, destructive ones marked, then the hash and what is left alone."""
+def print_plan(console: Console, plan: Plan, other_objects: tuple[str, ...] = (), compact: bool = False) -> None:
+    """The numbered changes (what each one changes, unless `compact`), backups as footnotes, the
+    Terraform-style count, the hazards, the hash, then what is left alone (plan_view.py)."""
+    from schemasync import plan_view
+
     if not plan.steps:
         console.print("No changes.")
     else:
-        destructive = len(plan.destructive_steps)
+        shown = plan_view.changes(plan)
+        destructive = sum(c.step.destructive for c in shown)
         note = f", [bold red]{destructive} destructive[/]" if destructive else ""
-        console.print(f"[bold]Plan[/] ({plan.dialect}): {len(plan.steps)} operation{'s' if len(plan.steps) != 1 else ''}{note}")
-        for number, step in enumerate(plan.steps, 1):
-            console.print(step_line(number, step))
+        console.print(f"[bold]Plan[/] ({plan.dialect}): {plan_view.plural(len(shown), 'change')}{note}")
+        for change in shown:
+            print_change(console, change, compact)
+        console.print(f"[bold]Plan[/]: {plan_view.summary_line(shown)}.")
         if plan.hazards:
-            console.print(f"[yellow]Hazards[/]: {hazard_summary(plan)} (docs/hazards.md)")
+            console.print(f"[yellow]Hazards[/]: {hazard_summary(plan)} (`schemasync explain HAZARD` says what each means)")
         if plan.tables_defined < plan.tables_managed:
             console.print(tables_line(plan))
         console.print(f"Plan hash: {plan.hash}")
     for hint in plan.hints:
         console.print(f"[cyan]hint:[/] {escape(hint)}")
     print_unmanaged(console, plan.unmanaged, other_objects, plan.ignored)
+
+
+_DETAIL_COLOURS = {"+": "green", "-": "red", "~": "yellow"}
+
+
+def print_change(console: Console, change: Any, compact: bool = False) -> None:
+    """One numbered change: its line, what it changes (indented), and its footnotes."""
+    step = change.step
+    console.print(step_line(change.number, step if compact else replace(step, summary=change.head)))
+    for detail in () if compact else change.details:
+        mark = f"[{_DETAIL_COLOURS[detail.mark]}]{detail.mark}[/] " if detail.mark in _DETAIL_COLOURS else "  "
+        console.print(f"        {mark}{escape(detail.text)}")
+    for note in change.notes:
+        console.print(f"        [dim]note: {escape(note)}[/]")
 
 
 def tables_line(plan: Plan) -> str:
@@ -200,7 +267,9 @@ def print_check(console: Console, report: CheckReport) -> None:
     for line in report.notes:
         console.print(f"[dim]Note: {escape(line)}[/]")
     if report.plan.steps:
-        console.print(f"[bold yellow]Pending changes[/]: the database does not match the models ({len(report.plan.steps)} operations).")
+        from schemasync import plan_view
+        count = plan_view.plural(len(plan_view.changes(report.plan)), "change")
+        console.print(f"[bold yellow]Pending changes[/]: the database does not match the models ({count}).")
         print_plan(console, report.plan)
     if report.drift:
         console.print(f"[bold yellow]Drift[/]: the live schema changed since apply #{report.drift.state_id} recorded it (changed outside schemasync):")
@@ -323,7 +392,8 @@ def print_rollback(console: Console, report: RollbackReport) -> None:
     for step in report.steps:
         result = step.result
         if result is not None:
-            console.print(f"[green]Rolled back[/] apply #{step.undone}: {len(step.plan.steps)} operations ({result.statements} statements) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
+            from schemasync.plan_view import changes, plural
+            console.print(f"[green]Rolled back[/] apply #{step.undone}: {plural(len(changes(step.plan)), 'change')} ({plural(result.statements, 'statement')}) in {result.duration_ms / 1000:.2f}s; recorded as schema_state #{result.state_id}.")
     if report.steps:
         console.print("The models may still describe the undone schema: revert them, or the next `apply` rolls forward again (bringing back the data kept by this rollback).")
 

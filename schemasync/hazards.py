@@ -130,3 +130,36 @@ def _kept(op: Operation, changes: Sequence[Operation], kept: Collection[tuple[Ta
     lost = [c.column.name for c in changes if isinstance(c, DropColumn)]
     lost += [c.after.name for c in changes if isinstance(c, (AlterColumn, ReplaceGeneratedColumn)) and c.destructive]
     return bool(lost) and all((op.table, name) in kept for name in lost)
+
+
+# What each hazard means and what to do about it: `schemasync explain HAZARD` prints it from the
+# installed package (docs/hazards.md has the same, with the tests behind each line).
+HELP = {
+    DATA_LOSS: "The step destroys values: a dropped table or column, a narrowing type, a stored column made "
+               "generated, or a SQLite rebuild that does one of those.\n"
+               "apply refuses it without --allow-destructive. The data is copied into a schemasync_backup_* table "
+               "first (the plan shows it as a note under the step), so `schemasync rollback` can bring it back; "
+               "`schemasync prune` drops old backups.",
+    IRREVERSIBLE: "Data loss whose data the plan cannot keep for rollback (the values of a table without a primary key "
+                  "cannot be matched back to their rows).\n"
+                  "Refused like data-loss without --allow-destructive; the plan prints a hint saying why. Add a primary "
+                  "key first, or export the data yourself.",
+    DATA_DEPENDENT: "The step can fail on rows already there: SET NOT NULL, a NOT NULL column without a default, a new "
+                    "unique key, unique index, primary key, foreign key or check, a type not every value survives.\n"
+                    "Before anything runs, apply counts the offending rows (one SELECT COUNT(*) per condition) and "
+                    "refuses with the exact counts; nothing is changed. Fix the rows, then apply again "
+                    "(--no-preflight skips the counts).",
+    TABLE_REWRITE: "The server copies or rebuilds the whole table (SQLite: every rebuild_table step; PostgreSQL and "
+                   "MariaDB: most type changes, some constraints).\n"
+                   "Time and disk grow with the table's size. Informative; `block_hazards: [table-rewrite]` in "
+                   "schemasync.yaml makes apply refuse it unless --allow-hazard table-rewrite is given.",
+    LONG_LOCK: "Writes to the table (sometimes reads) wait while the step runs, for a time that grows with the table: "
+               "PostgreSQL takes a strong lock for a validation scan or an index build, MariaDB copies with LOCK=SHARED, "
+               "SQLite holds the database's write lock during a rebuild.\n"
+               "On a busy table, run apply at a quiet time, or use online mode (`apply --online`: concurrent index "
+               "builds, NOT VALID keys validated afterwards, MariaDB's INPLACE/INSTANT algorithms). Informative; "
+               "`block_hazards: [long-lock]` makes apply refuse it.",
+    INDEX_BUILD: "An index is built over the rows already there: time and I/O grow with the table.\n"
+                 "PostgreSQL blocks writes during the build unless online mode builds it CONCURRENTLY; MariaDB builds "
+                 "in place. Informative.",
+}

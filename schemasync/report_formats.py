@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from schemasync import console
+from schemasync import console, mermaid, plan_view
 from schemasync.lockfile import LockStatus
 from schemasync.offline import LockCheckReport
 from schemasync.plan import Plan
@@ -74,6 +74,8 @@ def check_markdown(report: CheckReport | LockCheckReport) -> str:
     lines = [f"## schemasync check: {verdict}", ""]
     if report.plan.steps:
         lines += _plan_markdown(report.plan)
+        diagram = mermaid.plan_diagram(report.plan)
+        lines += ["```mermaid", mermaid.mermaid(diagram).rstrip(), "```", ""] if diagram.entities else []  # GitHub draws it
     hazards = _hazards(report)
     if hazards:
         lines += ["### Hazards", "", *hazards, ""]
@@ -95,12 +97,15 @@ def _cell(text: str) -> str:
 
 
 def _plan_markdown(plan: Plan) -> list[str]:
-    destructive = len(plan.destructive_steps)
+    shown = plan_view.changes(plan)
+    destructive = sum(c.step.destructive for c in shown)
     note = f", {destructive} destructive" if destructive else ""
-    lines = [f"**Plan** ({plan.dialect}): {len(plan.steps)} operation{'s' if len(plan.steps) != 1 else ''}{note} · hash `{plan.hash}`", ""]
-    lines += ["| # | operation | table | destructive | hazards |", "|---:|---|---|---|---|"]
-    for number, step in enumerate(plan.steps, 1):
-        lines.append(f"| {number} | {_cell(step.summary)} | `{_cell(step.table)}` | {'**yes**' if step.destructive else ''} | {', '.join(step.hazards)} |")
+    lines = [f"**Plan** ({plan.dialect}): {plan_view.plural(len(shown), 'change')}{note} ({plan_view.summary_line(shown)}) · hash `{plan.hash}`", ""]
+    lines += ["| # | change | table | destructive | hazards |", "|---:|---|---|---|---|"]
+    for change in shown:
+        step = change.step
+        notes = "".join(f"<br>_{_cell(n)}_" for n in change.notes)
+        lines.append(f"| {change.number} | {_cell(step.summary)}{notes} | `{_cell(step.table)}` | {'**yes**' if step.destructive else ''} | {', '.join(step.hazards)} |")
     return lines + [""]
 
 
@@ -146,8 +151,9 @@ def github_annotations(report: CheckReport | LockCheckReport) -> str:
         return "\n".join(lines or [command("notice", "schemasync", f"{report.path} is up to date with the models")]) + "\n"
     lines = []
     if report.plan.steps:
-        lines.append(command("error", "schemasync: changes pending", f"{len(report.plan.steps)} operations: the database does not match the models (plan {report.plan.hash})"))
-        lines += [command("error" if s.destructive else "warning", "schemasync: destructive step" if s.destructive else "schemasync: pending step", s.summary) for s in report.plan.steps]
+        shown = [c.step for c in plan_view.changes(report.plan)]  # backups are no change of their own
+        lines.append(command("error", "schemasync: changes pending", f"{plan_view.plural(len(shown), 'change')}: the database does not match the models (plan {report.plan.hash})"))
+        lines += [command("error" if s.destructive else "warning", "schemasync: destructive step" if s.destructive else "schemasync: pending step", s.summary) for s in shown]
     if report.drift:
         lines += [command("error", f"schemasync: drift since apply #{report.drift.state_id}", change) for change in report.drift.changes]
     lines += [command("error", "schemasync: an apply was interrupted", line) for line in report.unfinished]

@@ -84,6 +84,7 @@ class InspectReport:
     schema: dict[str, Any]
     unmanaged: tuple[str, ...] = ()
     other_objects: tuple[str, ...] = ()
+    live: Snapshot | None = field(default=None, compare=False, repr=False)  # for `inspect --format mermaid`
 
 
 def plan(settings: Settings) -> PlanReport:
@@ -163,9 +164,11 @@ def apply(
     preflight_checks: bool = True,
     allow_mass_drop: bool = False,
     on_note: Callable[[str], None] = lambda line: None,
+    on_plan: Callable[[Plan], None] = lambda plan: None,
 ) -> ApplyReport:
     """Take the migration lock first and resolve runs that ended mid-way (recovery.settle), then make
-    (or load) the plan, refuse what is not allowed or would fail on the rows there, ask, run it and record it."""
+    (or load) the plan, show it (`on_plan`: before any refusal, so a refused step is seen), refuse what
+    is not allowed or would fail on the rows there, ask, run it and record it."""
     metadata = None if plan_file else load_models(settings)
     with open_target(settings) as target, database_errors(target):
         target = target.for_models(metadata) if metadata is not None else target
@@ -179,6 +182,7 @@ def apply(
             chosen = plan_on(target, metadata, settings.online).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
+        on_plan(chosen)
         refuse_unallowed(chosen, allow_destructive, allow_mass_drop, lambda: _impact(target, chosen))
         _refuse_blocked_hazards(chosen, set(settings.block_hazards) - set(allow_hazards))
         if preflight_checks:
@@ -314,7 +318,7 @@ def inspect(settings: Settings) -> InspectReport:
     schema = {"dialect": live.dialect, "tables": {t.qualified_name: _inspect_table(t) for t in live.tables}}
     if live.views:
         schema["views"] = {v.qualified_name: {"definition": v.definition, **({"materialized": True} if v.materialized else {})} for v in live.views}
-    return InspectReport(schema, unmanaged, tuple(others))
+    return InspectReport(schema, unmanaged, tuple(others), live)
 
 
 def _inspect_table(table: Any) -> dict[str, Any]:

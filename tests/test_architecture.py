@@ -35,7 +35,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "alembic_setup", "rollback", "preflight", "recovery",
     ),
     "application": ("config", "config_file", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets", "api", "testing"),
-    "presentation": ("console", "report_formats", "targets_console"),
+    "presentation": ("console", "report_formats", "plan_view", "mermaid", "html_report", "targets_console"),
     "command line": ("cli", "__main__", "flask_cli"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

@@ -7,6 +7,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,18 +146,25 @@ def test_plan_human_output(sqlite_project):
     result = sqlite_project.cli("plan", models=models)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "Plan (sqlite): 1 operation"
+    assert lines[0] == "Plan (sqlite): 1 change"
     assert "1. create table users (2 columns)" in lines[1]
-    assert lines[2].startswith("Plan hash: sha256:")
+    assert lines[2].split() == ["id", "INTEGER", "not", "null", "PK"]  # the new table's columns: type, null, key
+    assert lines[3].split() == ["name", "VARCHAR(50)", "null"]
+    assert lines[4] == "Plan: 1 to add, 0 to change, 0 to destroy."
+    assert lines[5].startswith("Plan hash: sha256:")
     assert result.stderr == ""
+    compact = sqlite_project.cli("plan", "--compact", models=models).stdout.splitlines()
+    assert compact == lines[:2] + lines[4:], "--compact: one line per change, the rest the same"
     assert tables(sqlite_project) == set(), "plan changes nothing"
 
 
 def test_quiet_prints_nothing_but_errors_and_no_colours_off_a_terminal(sqlite_project):
     models = sqlite_project.write_models("m", USERS)
+    planned = sqlite_project.cli("plan", "-q", models=models)
+    assert planned.exit_code == 0, planned.output
     applied = sqlite_project.cli("apply", "--yes", "-q", models=models)
     assert applied.exit_code == 0, applied.output
-    assert applied.output == ""
+    assert applied.output == planned.output and re.fullmatch(r"sha256:[0-9a-f]{64}\n", applied.output), "-q: the plan hash alone"
     assert "users" in tables(sqlite_project)
     failed = sqlite_project.cli("plan", "-q", models="m_nowhere:metadata")
     assert_error(failed, "cannot import models module")
@@ -213,7 +221,7 @@ def test_apply_yes_then_an_empty_plan_says_no_changes(sqlite_project):
     models = sqlite_project.write_models("m", USERS)
     result = sqlite_project.cli("apply", "--yes", models=models)
     assert result.exit_code == 0, result.output
-    assert "Applied 1 operations" in result.stdout and "schema_state #1" in result.stdout
+    assert "Applied 1 change (1 statement)" in result.stdout and "schema_state #1" in result.stdout
     assert {"users", "schema_state"} <= tables(sqlite_project)
 
     again = sqlite_project.cli("apply", "--yes", models=models)
@@ -228,8 +236,8 @@ def test_apply_asks_and_yes_applies(sqlite_project, monkeypatch):
     models = sqlite_project.write_models("m", USERS)
     result = sqlite_project.cli("apply", models=models, input="y\n")
     assert result.exit_code == 0, result.output
-    assert "Apply 1 operations? [y/N]" in result.stdout
-    assert "Applied 1 operations" in result.stdout
+    assert f"Apply 1 change to {sqlite_project.db.url}? [y/N]" in result.stdout
+    assert "Applied 1 change (1 statement)" in result.stdout
     assert "users" in tables(sqlite_project)
 
 
@@ -238,7 +246,7 @@ def test_apply_asks_and_anything_but_yes_changes_nothing(sqlite_project, monkeyp
     monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
     models = sqlite_project.write_models("m", USERS)
     result = sqlite_project.cli("apply", models=models, input=answer)
-    assert "Apply 1 operations? [y/N]" in result.stdout
+    assert f"Apply 1 change to {sqlite_project.db.url}? [y/N]" in result.stdout
     assert_error(result, "cancelled", "nothing was changed")
     assert tables(sqlite_project) == set()
 

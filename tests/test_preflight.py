@@ -119,7 +119,9 @@ def test_preflight_refuses_with_the_exact_count_and_changes_nothing(project, cas
     assert refused.exit_code == 1, refused.output
     assert all(fragment in refused.output for fragment in expected), refused.output
     assert "pre-flight" in refused.output and "nothing was changed" in refused.output
-    assert len(refused.output.strip().splitlines()) == 1  # one line, no traceback
+    # The plan it refuses is shown first (stdout); the error is one line on stderr, no traceback.
+    assert refused.stdout.startswith("Plan (") and "Traceback" not in refused.output
+    assert len(refused.stderr.strip().splitlines()) == 1
     # Untouched: the same plan (same source fingerprint), the same rows, no schema_state row.
     again = json.loads(project.cli("plan", "--json", models=after).output)
     assert again["source_fingerprint"] == planned["source_fingerprint"]

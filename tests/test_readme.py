@@ -91,17 +91,30 @@ def test_the_readme_demo_command_runs(tmp_path):
 @pytest.mark.slow  # the README session in subprocesses and a terminal
 def test_the_readme_session_runs_line_by_line(tmp_path):
     folder = _blog_copy(tmp_path)
-    lines = [line.removeprefix("$ ").split("  #")[0].strip() for line in _blocks("console")[0].splitlines() if line.startswith("$ ")]
-    assert lines[0] == "cd fixtures/blog"
-    for command in lines[1:]:
+    session = _session(_blocks("console")[0])
+    assert session[0] == ("cd fixtures/blog", [])
+    for command, shown in session[1:]:
         if command == "schemasync apply":
             code, output = run_in_terminal(command, folder, b"y\n")
-            assert "Apply 9 operations? [y/N]" in output
+            assert re.search(r"Apply 9 changes to sqlite:///\S*blog\.db\? \[y/N\]", output), output
         else:
             result = subprocess.run(["bash", "-c", command], cwd=folder, env=_env(), capture_output=True, text=True, timeout=300)
             code, output = result.returncode, result.stdout + result.stderr
         assert code == 0, (command, output)
+        for line in shown:  # the output the README shows is what the command prints (runs of spaces as one)
+            assert " ".join(line.split()) in " ".join(output.split()), (command, line, output)
     assert (folder / "schemasync.yaml").read_text().count("sqlite:///blog.db") == 1
+
+
+def _session(block: str) -> list[tuple[str, list[str]]]:
+    """(command, the output lines shown under it) for each `$ ` line; `...` stands for lines not shown."""
+    found: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            found.append((line.removeprefix("$ ").split("  #")[0].strip(), []))
+        elif line.strip() and line.strip() != "..." and found:
+            found[-1][1].append(line.strip())
+    return found
 
 
 def test_answering_no_at_the_prompt_changes_nothing(tmp_path):
