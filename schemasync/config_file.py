@@ -165,4 +165,5 @@ def _described(property_schema: dict[str, Any]) -> str:
     if expected == "number" and "exclusiveMinimum" in property_schema:
         return "a number of seconds"
     names = [expected] if isinstance(expected, str) else expected
-    return " or ".join(_PHRASES.get(name, f"a {name}") for name in names)
+    of_strings = property_schema.get("items", {}).get("type") == "string"
+    return " or ".join("a list of strings" if name == "array" and of_strings else _PHRASES.get(name, f"a {name}") for name in names)

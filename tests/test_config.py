@@ -100,7 +100,7 @@ def test_config_that_is_not_utf8(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "phrase"), [
-    ("models: {a: b}\n", "models must be a string (module:attr) or a list of them"),
+    ("models: {a: b}\n", "models must be a string or a list of strings"),
     ("database_url: 5\n", "database_url must be a string"),
     ("lock_timeout: soon\n", "lock_timeout must be a number"),
     ("lock_timeout: -1\n", "lock_timeout must be positive"),

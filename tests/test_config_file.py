@@ -118,7 +118,7 @@ def test_the_published_schema_is_the_one_schemasync_checks_with():
 
 
 EVERY_KEY = {
-    "database_url": "sqlite:///app.db", "models": "models:Base", "include_schemas": ["reporting"], "exclude_schemas": ["audit"],
+    "database_url": "sqlite:///app.db", "models": "models:Base", "models_package": "app.models", "include_schemas": ["reporting"], "exclude_schemas": ["audit"],
     "exclude_tables": ["legacy_*"], "drop_unmanaged": False, "lock_timeout": 10, "keep_backups": 5, "block_hazards": ["table-rewrite"],
     "alembic": "alembic.ini", "online": True, "online_lock_timeout": "500ms", "online_attempts": 3,
     "targets": {"database_url": "postgresql+psycopg://db/{name}", "names": ["a", "b"]},
@@ -129,7 +129,7 @@ def test_the_schema_accepts_the_starter_config_and_every_key():
     jsonschema.validate(yaml.safe_load(STARTER_CONFIG.format(database_url="sqlite:///app.db", models="models:Base")), config_file.schema())
     assert set(EVERY_KEY) == set(config_file.known_keys())
     jsonschema.validate(EVERY_KEY, config_file.schema())
-    jsonschema.validate({**EVERY_KEY, "targets": [{"name": "a", "database_url": "sqlite:///a.db", "schema": "s"}]}, config_file.schema())
+    jsonschema.validate({**EVERY_KEY, "targets": [{"name": "a", "database_url": "sqlite:///a.db", "schema": "s", "models": ["a:metadata"]}]}, config_file.schema())
     config_file.validate(EVERY_KEY, "test")
 
 
