@@ -6,6 +6,7 @@ AddConstraint and friends spell the DDL exactly as `create_all` would.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import singledispatch
@@ -536,8 +537,22 @@ def _(op: BackupTable, dialect: Dialect) -> list[Any]:
 
 @elements.register
 def _(op: BackupColumns, dialect: Dialect) -> list[Any]:
+    """The kept values, and an index on their key: a restore looks each row up by it (without one,
+    MariaDB and PostgreSQL scan the whole backup once per row: hours at 200,000 rows)."""
     columns = list(dict.fromkeys(op.key + op.columns))
-    return [ddl.CreateTableAs(bare_table(op.table, columns), bare_table((op.table[0], op.backup), []), columns, op.as_text)]
+    backup = bare_table((op.table[0], op.backup), op.key)
+    index = sa.Index(backup_key_index_name(op.backup, dialect.max_name_length), *[backup.c[k] for k in op.key])
+    return [ddl.CreateTableAs(bare_table(op.table, columns), bare_table((op.table[0], op.backup), []), columns, op.as_text),
+            sa_schema.CreateIndex(index)]
+
+
+def backup_key_index_name(backup: str, max_length: int) -> str:
+    """`<backup>_key`, or the backup's name cut with a digest of it where that is too long (index
+    names are per schema on PostgreSQL and SQLite, and backup names differ only at their end)."""
+    name = f"{backup}_key"
+    if len(name) <= max_length:
+        return name
+    return f"{backup[: max_length - 13]}_{hashlib.sha256(backup.encode()).hexdigest()[:8]}_key"
 
 
 @elements.register

@@ -1,10 +1,11 @@
--- schemasync plan sha256:c6e84f44d6bc52441cb1123855ec8059e7385bac0a15a84b5c9b24138d8304d7 (mysql)
+-- schemasync plan sha256:f0081b8a1a592c49e29c1e688534c25308133d4ffd20f448be9de0f12541444d (mysql)
 
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 
 -- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
 CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
+CREATE INDEX schemasync_backup_2_pets__columns_key ON schemasync_backup_2_pets__columns (id);
 
 -- 3. drop foreign key fk_pets_owner on pets(owner_id)
 ALTER TABLE pets DROP FOREIGN KEY fk_pets_owner;

@@ -1,10 +1,11 @@
--- schemasync plan sha256:2740e8425c3d81a71b2f9b1848ec2a56f61561cdebd176b9f6d32e93a8863bed (postgresql)
+-- schemasync plan sha256:f1525991b35f7c569a86af2766fdaa7d34cacbd06b508b58ab34ac2a75e70862 (postgresql)
 
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 
 -- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
 CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
+CREATE INDEX schemasync_backup_2_pets__columns_key ON schemasync_backup_2_pets__columns (id);
 
 -- 3. drop foreign key fk_pets_owner on pets(owner_id)
 ALTER TABLE pets DROP CONSTRAINT fk_pets_owner;

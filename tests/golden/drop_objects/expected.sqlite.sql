@@ -1,10 +1,11 @@
--- schemasync plan sha256:5e28f79a7c40604a8be598c93245d477e731fcfffe4b9d89208b5e25c9eeb411 (sqlite)
+-- schemasync plan sha256:39def0e8765fd99b98d06eb258f3ad1ebde9155c6cf45b356f3ee36fbffe4a3c (sqlite)
 
 -- 1. keep the rows of table obsolete in schemasync_backup_2_obsolete
 CREATE TABLE schemasync_backup_2_obsolete AS SELECT id FROM obsolete;
 
 -- 2. keep the values of pets.(legacy) by (id) in schemasync_backup_2_pets__columns
 CREATE TABLE schemasync_backup_2_pets__columns AS SELECT id, legacy FROM pets;
+CREATE INDEX schemasync_backup_2_pets__columns_key ON schemasync_backup_2_pets__columns (id);
 
 -- 3. drop table obsolete (destructive) [data-loss]
 DROP TABLE obsolete;

@@ -1,7 +1,8 @@
--- schemasync plan sha256:916c2251d1036ee0a525ee932d9552de15016a9f38298ce5bf548bf6da498c5a (mysql)
+-- schemasync plan sha256:97a559e2bdfcc7739f6049fc3a456090d31f9f2ea48c818052a72c2b62af91e0 (mysql)
 
 -- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
 CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
+CREATE INDEX schemasync_backup_3_items__columns_key ON schemasync_backup_3_items__columns (id);
 
 -- 2. drop index ix_items_sku on items
 DROP INDEX ix_items_sku ON items;

@@ -1,7 +1,8 @@
--- schemasync plan sha256:7ffbe5c57eef3338fa7b4983920caf7c76f4b839db656058c62c108974b21345 (postgresql)
+-- schemasync plan sha256:068632621b43c5a64f8c90a6e2b69a75ba725864538e93d289f708c81523945b (postgresql)
 
 -- 1. keep the values of items.(name, note, qty, sku, price) by (id) in schemasync_backup_3_items__columns
 CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, name, note, qty, sku, price FROM items;
+CREATE INDEX schemasync_backup_3_items__columns_key ON schemasync_backup_3_items__columns (id);
 
 -- 2. drop index ix_items_sku on items
 DROP INDEX ix_items_sku;

@@ -1,7 +1,8 @@
--- schemasync plan sha256:f7e47db2f62963372c02cb9f42dceb7b0e2bcac10afc95c16ffd62bd85be2e93 (sqlite)
+-- schemasync plan sha256:f2def794bb822e129ef146147b14da5e57cc049d1c8a0edf28b2982cca5a1cfe (sqlite)
 
 -- 1. keep the values of items.(sku, price) by (id) in schemasync_backup_3_items__columns
 CREATE TABLE schemasync_backup_3_items__columns AS SELECT id, sku, price FROM items;
+CREATE INDEX schemasync_backup_3_items__columns_key ON schemasync_backup_3_items__columns (id);
 
 -- 2. drop index ix_items_sku on items
 DROP INDEX ix_items_sku;
