@@ -1,7 +1,7 @@
 """The Plan: an ordered list of steps with the SQL they run, and an identity (its hash).
 
-A plan is made from two snapshots by one pure pipeline: diff, lower (dialect strategy), order,
-render. Its hash is a digest of a documented canonical JSON (the source fingerprint and the
+A plan is made from two snapshots by one pure pipeline: diff, declared data changes, lower (dialect
+strategy), order, render. Its hash is a digest of a documented canonical JSON (the source fingerprint and the
 steps), so the same models against the same schema give the same hash on every run and machine.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemasync import backup
+from schemasync.data_changes import plan_data_changes
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
 from schemasync.errors import PlanError
@@ -196,6 +197,7 @@ def make_plan(
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
     views, operations = split(renames + keep_narrowed_values(diff(renamed, target), dialect.narrowing_keeps_values_on))
+    operations = plan_data_changes(operations)
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()

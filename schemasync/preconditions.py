@@ -25,9 +25,11 @@ from schemasync.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
+    FillColumn,
     Operation,
     ReplaceGeneratedColumn,
     SetAutoIncrement,
+    SetNotNullAfterFill,
     SwapEnum,
     becomes_generated,
     is_widening,
@@ -44,6 +46,10 @@ NO_ZEROS = "no_zeros"
 # Not a condition for success: the rows whose stored value a destructive step replaces (counted so that
 # the refusal says how many, never failing an apply that --allow-destructive allowed).
 REPLACED = "replaced"
+# A declared fill or conversion (data_changes.py): `filled`, the rows its expression gives NULL for
+# where a value is needed (none may); `evaluates`, only that the expression runs on the rows there.
+# Either fails when the server cannot run the expression (an unknown column, say).
+FILLED, EVALUATES = "filled", "evaluates"
 # The two ways a value can fail to fit a narrower type.
 LENGTH, RANGE = "length", "range"
 
@@ -111,12 +117,16 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
 
     if isinstance(op, AddColumn) and not op.column.nullable and op.column.default is None and not op.column.autoincrement:
         return [Precondition(NO_ROWS, table, (op.column.name,))]
+    if isinstance(op, FillColumn):
+        return [_fill(op, table, live([op.column.name]))]
     if isinstance(op, ReplaceGeneratedColumn) and (columns := live([op.after.name])):
         return [Precondition(REPLACED, table, columns, sqltext=op.after.computed)] if becomes_generated(op.before, op.after) else []
     if isinstance(op, AlterColumn) and (columns := live([op.after.name])):
         found = []
-        if op.before.nullable and not op.after.nullable:
+        if op.before.nullable and not op.after.nullable and not isinstance(op, SetNotNullAfterFill):  # its fill's own check counts them
             found.append(Precondition(NO_NULLS, table, columns))
+        if op.using:
+            found.append(Precondition(EVALUATES if op.after.nullable else FILLED, table, sqltext=op.using, name=f"{qualified(op.table)}.{op.after.name}"))
         if isinstance(op, SetAutoIncrement):
             found.append(Precondition(NO_ZEROS, table, columns))
         if becomes_generated(op.before, op.after):
@@ -144,6 +154,12 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
     if isinstance(op, AddCheck):
         return [Precondition(CHECK, table, sqltext=op.check.sqltext, name=op.check.name)]
     return []
+
+
+def _fill(op: FillColumn, table: str, live: tuple[str, ...] | None) -> Precondition:
+    """A fill needs its expression to run, and a value from it in every row still NULL when the
+    column is to be NOT NULL (`live`: the column's live name, None when the plan adds it)."""
+    return Precondition(FILLED if op.required else EVALUATES, table, live or (), sqltext=op.expression, name=f"{qualified(op.table)}.{op.column.name}")
 
 
 _INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INTEGER": 32, "INT": 32, "BIGINT": 64}

@@ -50,6 +50,7 @@ from schemasync.operations import (
     DropTable,
     DropUnique,
     DropView,
+    FillColumn,
     Operation,
     RebuildTable,
     RenameColumn,
@@ -334,6 +335,14 @@ def _(op: ReplaceGeneratedColumn, dialect: Dialect) -> list[Any]:
 
 
 @elements.register
+def _(op: FillColumn, dialect: Dialect) -> list[Any]:
+    """UPDATE ... SET column = (expression) WHERE column IS NULL: only rows still to fill (data_changes.py)."""
+    table = bare_table(op.table, [op.column.name])
+    column = table.c[op.column.name]
+    return [sa.update(table).values({column: literal_sql(f"({op.expression})")}).where(column.is_(None))]
+
+
+@elements.register
 def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
     table = sa.Table(op.table[1], sa.MetaData(), schema=op.table[0], comment=op.after)
     return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
@@ -512,12 +521,13 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
     new = sa_table(op.after, name=temporary)
     old = sa_table(op.before, with_constraints=False)
     # A generated column takes no values: the new table computes its own.
-    kept = [c.name for c in op.after.columns if c.name in op.before.columns_by_name and c.computed is None]
+    filled = {c for c, _ in op.fills}
+    kept = [c.name for c in op.after.columns if (c.name in op.before.columns_by_name or c.name in filled) and c.computed is None]
     created = sa_table(op.after)
     return [
         sa_schema.CreateTable(new),
         # No column in common (every column replaced): there is nothing to copy, and no valid INSERT.
-        *([ddl.CopyRows(old, new, kept)] if kept else []),
+        *([ddl.CopyRows(old, new, kept, dict(op.fills), dict(op.conversions))] if kept else []),
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
         *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")],
