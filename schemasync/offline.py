@@ -115,7 +115,8 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     previously = lockfile.previously_managed(start, name, source) if start else ()
     path = models_lock or settings.base_dir / lockfile.DEFAULT_LOCK_FILE
     target = _offline_target(dialect, metadata, scope, path)
-    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online)
+    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online,
+                     fill_batch_size=settings.fill_batch_size)
     return PlanReport(replace(plan, ignored=ignored(metadata, scope, dialect)))
 
 

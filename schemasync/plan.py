@@ -19,7 +19,12 @@ from schemasync.diff import diff
 from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
-from schemasync.online import TRANSACTION, invalid_index_notes
+from schemasync.online import (
+    DEFAULT_FILL_BATCH_SIZE,
+    TRANSACTION,
+    batched_fills,
+    invalid_index_notes,
+)
 from schemasync.operations import (
     CreateTable,
     Operation,
@@ -186,13 +191,15 @@ def make_plan(
     record_id: int | None = None,
     restore_from: Sequence[dict[str, Any]] = (),
     online: bool = False,
+    fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE,
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
 
     With `record_id` (the schema_state id it will be recorded as), data the plan would lose is kept
     first; `restore_from` are records of earlier plans whose kept data comes back where this plan
     re-creates its table or column (backup.py). `online`: changes to existing tables take their
-    online forms (online.py), each step with the mode it runs in.
+    online forms (online.py), each step with the mode it runs in; a declared fill runs in batches
+    of `fill_batch_size` rows.
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
@@ -207,6 +214,7 @@ def make_plan(
     operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
+    modes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else modes
     operations = [op for op, _ in modes]
     hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ())
     created = {op.table for op in operations if isinstance(op, CreateTable)}

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemasync.hazards import changes_within
+from schemasync.online import not_null_text
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -95,10 +96,13 @@ def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     found: list[Precondition] = []
     found += _enum_values_kept(operations, names, current)
+    filled = _filled(operations)
     for op in operations:
         if op.table in created or current.table(op.table) is None:
             continue
         for change in changes_within(op):
+            if _waits_for_fill(change, filled):
+                continue  # its fill's own condition counts the rows it would leave NULL
             for condition in _conditions(change, names, created, current, narrowing_fails_on):
                 if condition not in found:
                     found.append(condition)
@@ -154,6 +158,18 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
     if isinstance(op, AddCheck):
         return [Precondition(CHECK, table, sqltext=op.check.sqltext, name=op.check.name)]
     return []
+
+
+def _filled(operations: Sequence[Operation]) -> set[tuple[TableKey, str]]:
+    """The columns a declared fill makes NOT NULL (data_changes.py)."""
+    return {(change.table, change.column.name) for op in operations for change in changes_within(op) if isinstance(change, FillColumn) and change.required}
+
+
+def _waits_for_fill(op: Operation, filled: set[tuple[TableKey, str]]) -> bool:
+    """A NOT NULL (or the online check that proves it) on a column a declared fill fills first."""
+    if isinstance(op, AlterColumn):
+        return (op.table, op.after.name) in filled and op.before.nullable and not op.after.nullable and op.before.type == op.after.type
+    return isinstance(op, AddCheck) and any(op.table == table and op.check.sqltext == not_null_text(column) for table, column in filled)
 
 
 def _fill(op: FillColumn, table: str, live: tuple[str, ...] | None) -> Precondition:

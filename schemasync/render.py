@@ -25,6 +25,7 @@ from schemasync.online import (
     AddUniqueUsingIndex,
     CreateIndexConcurrently,
     DropIndexConcurrently,
+    FillColumnInBatches,
     ValidateConstraint,
     ValidateForeignKey,
 )
@@ -340,6 +341,23 @@ def _(op: FillColumn, dialect: Dialect) -> list[Any]:
     table = bare_table(op.table, [op.column.name])
     column = table.c[op.column.name]
     return [sa.update(table).values({column: literal_sql(f"({op.expression})")}).where(column.is_(None))]
+
+
+@elements.register
+def _(op: FillColumnInBatches, dialect: Dialect) -> list[Any]:
+    """The four statements apply runs a batched fill with (apply.py, `batched` mode), by ranges of the key:
+    the first key; a range's last key (`:low` and the batch size); the range's UPDATE (`:low`..`:high`,
+    only rows still NULL); the key after a range (`:high`). Each range is its own transaction."""
+    preparer = dialect.sa_dialect.identifier_preparer
+    table = bare_table(op.table, [op.column.name, op.key])
+    name, column, key = preparer.format_table(table), preparer.quote(op.column.name), preparer.quote(op.key)
+    texts = [
+        f"SELECT MIN({key}) FROM {name}",
+        f"SELECT MAX({key}) FROM (SELECT {key} FROM {name} WHERE {key} >= :low ORDER BY {key} LIMIT {op.batch_size}) AS batch",
+        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {column} IS NULL AND {key} >= :low AND {key} <= :high",
+        f"SELECT MIN({key}) FROM {name} WHERE {key} > :high",
+    ]
+    return [ddl.RawStatement(table, text) for text in texts]
 
 
 @elements.register
