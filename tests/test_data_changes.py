@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 
 from schemasync.errors import ExitCode
+from tests.alembic_project import alembic, write_setup
 from tests.harness import assert_converged, converge, ops
 
 PEOPLE = """
@@ -187,3 +188,20 @@ def test_a_merge_fills_from_two_columns_it_drops_and_rollback_restores_both(proj
     converge(project, project.write_models("after", MERGE), "--allow-destructive")
     assert _people(project, "id, full_name") == [(1, "Ada Lovelace"), (2, "Alan Turing"), (3, "Grace Hopper")]
     _rolled_back(project)
+
+
+def test_alembic_revision_exports_the_fill_and_runs_both_ways(project):
+    _seed(project)
+    ini = write_setup(project.path, project.db.url, None)
+    after = project.write_models("after", FULL_NAME)
+    exported = project.cli("plan", "--alembic-revision", "migrations/versions", models=after)
+    assert exported.exit_code == ExitCode.OK, exported.output
+    [path] = (project.path / "migrations" / "versions").glob("*.py")
+    text = path.read_text()
+    fill = "INSERT INTO _schemasync_new_people" if project.db.dialect == "sqlite" else "UPDATE people SET full_name"
+    assert fill in text and "last_name" in text and "op.execute" in text
+    alembic(ini, "upgrade", "head")
+    assert "No changes." in project.cli("plan", models=after).output  # (check reports drift: Alembic changed it, not schemasync)
+    assert _people(project, "id, full_name") == [(1, "Ada Lovelace"), (2, "Alan Turing"), (3, "Grace Hopper")]
+    alembic(ini, "downgrade", "base")
+    assert _people(project, "id, first_name, last_name, code, price") == ROWS

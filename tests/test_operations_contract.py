@@ -117,6 +117,7 @@ CASES: dict[str, tuple[str, Snapshot, Snapshot, dict[str, Any]]] = {
         ONLINE,
     ),
     "fills": (PG, snap(PG, T), snap(PG, t(columns=(ID, A, B, Column("c", "TEXT", nullable=False, backfill="a || 'x'")))), {}),
+    "online fills": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, nullable=False, backfill="'x'"), B))), ONLINE),
     "conversions": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, type="INTEGER", using="length(a)"), B))), {}),
     "online mariadb": (MARIADB, snap(MARIADB, P, T), snap(MARIADB, P, t(foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_b"),))), ONLINE),
 }
