@@ -8,9 +8,9 @@ expression, compiled for the dialect with its values inline.
 
 The diff side (`plan_data_changes`) turns them into visible steps:
 
-- a column the plan adds with a `backfill` is added nullable (and without its default), filled
-  (`FillColumn`: UPDATE ... WHERE it is NULL), then made NOT NULL with its default
-  (`SetNotNullAfterFill`); ordering.py puts every fill before the plan's drops, so a fill may
+- a column the plan adds with a `backfill` is added nullable and without its default (so the rows
+  there are NULL), given its default (rows written meanwhile take it), filled (`FillColumn`:
+  UPDATE ... WHERE it is NULL), then made NOT NULL (`SetNotNullAfterFill`); ordering.py puts every fill before the plan's drops, so a fill may
   read a column the same plan drops (a split, a merge);
 - a column the plan makes NOT NULL with a `backfill` gets its NULLs filled first the same way;
 - a type change with a `using` converts through the expression (`AlterColumn.using`; each dialect
@@ -106,8 +106,10 @@ def plan_data_changes(operations: Sequence[Operation]) -> list[Operation]:
         if isinstance(op, AddColumn):
             _refuse_using_on_new(op)
             if op.column.backfill is not None and op.column.computed is None:
-                loose = replace(op.column, nullable=True, default=None)
-                steps += [AddColumn(op.table, loose), FillColumn(op.table, loose, op.column.backfill, not op.column.nullable)]
+                bare, loose = replace(op.column, nullable=True, default=None), replace(op.column, nullable=True)
+                # The default goes on at once (rows written meanwhile take it; the rows there stay NULL, to fill).
+                steps += [AddColumn(op.table, bare), *([AlterColumn(op.table, bare, loose)] if loose != bare else [])]
+                steps.append(FillColumn(op.table, loose, op.column.backfill, not op.column.nullable))
                 late += [SetNotNullAfterFill(op.table, loose, op.column)] if loose != op.column else []
                 continue
         elif type(op) is AlterColumn:
