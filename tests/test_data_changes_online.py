@@ -116,3 +116,15 @@ def test_a_fill_killed_mid_way_is_resumed_by_the_next_apply(project):
     if project.db.dialect != "sqlite":
         history = json.loads(project.cli("history", "--json").output)
         assert any(f"{5 * BATCH} rows filled" in (row.get("error") or "") for row in history), history
+
+
+def test_online_conversion_keeps_every_value_converted(project):
+    _seed(project, 500)
+    converted = BEFORE.replace('sa.Column("qty", sa.Integer, nullable=False)', 'sa.Column("qty", sa.BigInteger, nullable=False, info={"schemasync": {"using": "qty * 3"}})')
+    after = project.write_models("after", converted)
+    applied = project.cli("apply", "--yes", "--allow-destructive", models=after)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert_converged(project, after)
+    assert project.db.rows("SELECT id, qty FROM items ORDER BY id") == [(3 * n, 3 * n) for n in range(500)]
+    assert project.cli("rollback", "--yes").exit_code == ExitCode.OK
+    assert project.db.rows("SELECT id, qty FROM items ORDER BY id") == [(3 * n, n) for n in range(500)]
