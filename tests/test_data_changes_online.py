@@ -109,6 +109,7 @@ def test_a_fill_killed_mid_way_is_resumed_by_the_next_apply(project):
         shown = project.cli("history", "--json")
         assert shown.exit_code == ExitCode.OK, shown.output
         assert f"{5 * BATCH} rows filled" in shown.output, shown.output
+        assert f"{5 * BATCH} rows filled, keys up to" in project.cli("history").output.replace("\n", " ")
     resumed = project.cli("apply", "--yes", models=after)
     assert resumed.exit_code == ExitCode.OK, resumed.output
     assert_converged(project, after)
