@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from schemasync import recovery, state
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError, first_line
-from schemasync.online import ONLINE, TRANSACTION, OnlineRun
+from schemasync.online import BATCHED, ONLINE, TRANSACTION, OnlineRun
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
@@ -132,16 +132,22 @@ class _Unit:
 
     statements: tuple[str, ...]
     online: bool
+    # A batched fill (online.FillColumnInBatches): its four statements, run range by range.
+    batched: str | None = None
 
 
 def _units(steps: tuple[Step, ...], transactional_ddl: bool) -> list[_Unit]:
     """Consecutive `transaction` steps share a transaction (where DDL is transactional); every
-    other statement is a unit of its own. Plan order is kept: a step may need the one before it."""
+    other statement is a unit of its own (a batched fill's four are one). Plan order is kept: a
+    step may need the one before it."""
     units: list[_Unit] = []
     for step in steps:
+        if step.mode == BATCHED:
+            units.append(_Unit(step.sql, False, step.summary))
+            continue
         online = step.mode == ONLINE
         for sql in step.sql:
-            if units and transactional_ddl and not online and not units[-1].online:
+            if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None:
                 units[-1] = _Unit(units[-1].statements + (sql,), False)
             else:
                 units.append(_Unit((sql,), online))
@@ -207,6 +213,9 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
 def _run_once(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
               on_statement: Callable[[int, str], None]) -> None:
     assert progress.row_id is not None, "the schema_state row is written before any unit runs"
+    if unit.batched is not None:
+        _run_batched(connection, dialect, unit, progress, run, on_statement)
+        return
     if unit.online:
         with _autocommit(connection):
             for sql in unit.statements:
@@ -224,6 +233,37 @@ def _run_once(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
             _execute(connection, dialect, progress, number, sql, on_statement)
         state.progress(connection, progress.row_id, first - 1 + len(unit.statements))
     progress.done = first - 1 + len(unit.statements)
+
+
+def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
+                 on_statement: Callable[[int, str], None]) -> None:
+    """A fill range by range, each range its own short transaction; the state row says how far it got
+    after every range (`history`, and recovery after a kill). Rows already filled are skipped (only
+    NULLs are touched), so a retry or a resumed apply starts over safely."""
+    assert progress.row_id is not None, "the schema_state row is written before any unit runs"
+    first, bound, update, after = (sa.text(sql) for sql in unit.statements)
+    number = progress.done + 1
+    progress.running, progress.current = number, unit.statements[2]
+    with connection.begin():
+        low = connection.execute(first).scalar()
+    filled = 0
+    while low is not None:
+        with connection.begin():
+            timeout = dialect.lock_timeout_sql(run.lock_timeout)
+            if timeout:
+                connection.exec_driver_sql(timeout)
+            high = connection.execute(bound, {"low": low}).scalar()
+            filled += connection.execute(update, {"low": low, "high": high}).rowcount or 0
+            line = f"{unit.batched}: {filled} rows filled, keys up to {high}"
+            state.note(connection, progress.row_id, line)
+            low = connection.execute(after, {"high": high}).scalar()
+        on_statement(number, line)
+        if run.fill_pause and low is not None:
+            time.sleep(run.fill_pause)
+    with connection.begin():
+        progress.done += len(unit.statements)
+        state.progress(connection, progress.row_id, progress.done)
+        state.note(connection, progress.row_id, None)
 
 
 def _execute(connection: sa.Connection, dialect: Dialect, progress: _Progress, number: int, sql: str, on_statement: Callable[[int, str], None]) -> None:

@@ -17,7 +17,12 @@ from schemasync import config_file
 from schemasync.dialects import absolute_url
 from schemasync.errors import ConfigError
 from schemasync.hazards import ALL as HAZARDS
-from schemasync.online import DEFAULT_ATTEMPTS, DEFAULT_LOCK_TIMEOUT
+from schemasync.online import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_FILL_BATCH_SIZE,
+    DEFAULT_FILL_PAUSE,
+    DEFAULT_LOCK_TIMEOUT,
+)
 from schemasync.target_cache import default_cache_dir
 
 DEFAULT_CONFIG = config_file.DEFAULT_CONFIG
@@ -54,6 +59,9 @@ class Settings:
     online: bool = False
     online_lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     online_attempts: int = DEFAULT_ATTEMPTS
+    # Online mode's declared fills (data_changes.py): rows per batch, and the pause between batches.
+    fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE
+    fill_pause: float = DEFAULT_FILL_PAUSE
     # Named targets from the config (`targets:`); the chosen one's URL and schema are above.
     targets: tuple[TargetSpec, ...] = ()
     target_name: str | None = None
@@ -123,6 +131,8 @@ def load_settings(
         online=_boolean(setting("online", False), "online"),
         online_lock_timeout=_duration(setting("online_lock_timeout", DEFAULT_LOCK_TIMEOUT), "online_lock_timeout"),
         online_attempts=_attempts(setting("online_attempts", DEFAULT_ATTEMPTS), "online_attempts"),
+        fill_batch_size=_attempts(setting("fill_batch_size", DEFAULT_FILL_BATCH_SIZE), "fill_batch_size"),
+        fill_pause=_pause(setting("fill_pause", DEFAULT_FILL_PAUSE), "fill_pause"),
         base_dir=base_dir,
         config_path=path,
         cache_dir=default_cache_dir(environ),
@@ -307,6 +317,11 @@ def _duration(value: Any, key: str) -> float:
     return _number(value, key)
 
 
+def _pause(value: Any, key: str) -> float:
+    """A duration that may be zero (no pause)."""
+    return 0.0 if value in (0, "0", "0s", "0ms") else _duration(value, key)
+
+
 def _attempts(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"config key {key} must be a whole number (1 or more)")
@@ -363,6 +378,10 @@ models: {models}
 # online: false
 # online_lock_timeout: 2s
 # online_attempts: 3
+# A declared fill (backfill) in online mode runs in batches of fill_batch_size rows by primary key,
+# each its own transaction, pausing fill_pause between them.
+# fill_batch_size: 10000
+# fill_pause: 0s
 
 # Data an apply drops is kept in schemasync_backup_* tables for `schemasync rollback`.
 # `schemasync prune` keeps the backups of this many recent applies/rollbacks.

@@ -323,10 +323,12 @@ def print_revision(console: Console, report: ExportReport) -> None:
 
 def _status_detail(row: Any) -> str:
     """Where a run stopped, or that recovery recorded it after its session ended."""
+    filled = re.search(r"\d+ rows filled, keys up to [^);]+", row.error or "")  # how far a batched fill got (state.note)
+    got = f"; {filled.group(0)}" if filled else ""
     if row.status in ("failed", "interrupted") and row.steps_total:
-        return f" (step {row.steps_done + 1}/{row.steps_total})"
+        return f" (step {row.steps_done + 1}/{row.steps_total}{got})"
     if row.status == "running" and row.steps_total:
-        return f" (step {min(row.steps_done + 1, row.steps_total)}/{row.steps_total})"
+        return f" (step {min(row.steps_done + 1, row.steps_total)}/{row.steps_total}{got})"
     if (row.error or "").startswith("recovered"):
         return f" ({row.error})"
     return ""

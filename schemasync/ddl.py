@@ -181,8 +181,12 @@ class CopyRows(ExecutableDDLElement):
 
     target: sa.Table  # narrower than DDLElement.target, which it reuses
 
-    def __init__(self, source: sa.Table, target: sa.Table, columns: list[str]) -> None:
+    def __init__(self, source: sa.Table, target: sa.Table, columns: list[str], fills: dict[str, str] | None = None,
+                 conversions: dict[str, str] | None = None) -> None:
         self.source, self.target, self.columns = source, target, columns
+        # Declared data changes (data_changes.py): a filled column takes its expression where it has no
+        # value (a new column has none), a converted one takes its expression always.
+        self.fills, self.conversions = fills or {}, conversions or {}
 
 
 def _table(compiler: Any, table: sa.Table) -> str:
@@ -223,7 +227,9 @@ def _alter_column(element: AlterColumn, compiler: Any, **kw: Any) -> str:
         type_text = compiler.dialect.type_compiler_instance.process(element.column.type)
         # An enum type has no cast to another enum type (nor to most types): its text has one.
         through = "::text" if isinstance(before.type_object, sa.Enum) else ""
-        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {name}{through}::{type_text}")
+        # A declared conversion (data_changes.py) says how each value becomes the new type.
+        using = f"({after.using})" if after.using else f"{name}{through}::{type_text}"
+        clauses.append(f"ALTER COLUMN {name} TYPE {type_text} USING {using}")
     if before.nullable != after.nullable:
         clauses.append(f"ALTER COLUMN {name} {'DROP' if after.nullable else 'SET'} NOT NULL")
     if after.default is not None and (before.default != after.default or retyped):
@@ -282,6 +288,35 @@ def _drop_expression(element: DropExpression, compiler: Any, **kw: Any) -> str:
 def _modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
     spec = compiler.get_column_specification(element.column)
     return f"ALTER TABLE {_table(compiler, element.column.table)} MODIFY {spec}"
+
+
+class AddConvertedColumn(ExecutableDDLElement):
+    """MariaDB/MySQL: the column a declared conversion fills (data_changes.py), nullable, right after
+    the column it replaces: ALTER TABLE t ADD COLUMN new <type> NULL AFTER old."""
+
+    def __init__(self, column: sa.Column, after: str) -> None:
+        self.column, self.after = column, after
+
+
+@compiles(AddConvertedColumn)
+def _add_converted_column(element: AddConvertedColumn, compiler: Any, **kw: Any) -> str:
+    spec = compiler.get_column_specification(element.column)
+    return f"ALTER TABLE {_table(compiler, element.column.table)} ADD COLUMN {spec} AFTER {compiler.preparer.quote(element.after)}"
+
+
+class SwapConvertedColumn(ExecutableDDLElement):
+    """MariaDB/MySQL: drop the old column and give the converted one its name and whole definition,
+    in one statement (the position stays: the new column sits right after the old one)."""
+
+    def __init__(self, column: sa.Column, converted: str) -> None:
+        self.column, self.converted = column, converted
+
+
+@compiles(SwapConvertedColumn)
+def _swap_converted_column(element: SwapConvertedColumn, compiler: Any, **kw: Any) -> str:
+    spec = compiler.get_column_specification(element.column)
+    name = _column(compiler, element.column)
+    return f"ALTER TABLE {_table(compiler, element.column.table)} DROP COLUMN {name}, CHANGE COLUMN {compiler.preparer.quote(element.converted)} {spec}"
 
 
 class WithPrimaryKey(ExecutableDDLElement):
@@ -346,7 +381,18 @@ def _rename_constraint(element: RenameConstraint, compiler: Any, **kw: Any) -> s
 @compiles(CopyRows)
 def _copy_rows(element: CopyRows, compiler: Any, **kw: Any) -> str:
     columns = ", ".join(compiler.preparer.quote(c) for c in element.columns)
-    return f"INSERT INTO {_table(compiler, element.target)} ({columns}) SELECT {columns} FROM {_table(compiler, element.source)}"
+    old = set(element.source.c.keys())
+
+    def value(name: str) -> str:
+        quoted = compiler.preparer.quote(name)
+        if name in element.conversions:
+            return f"({element.conversions[name]})"
+        if name in element.fills:
+            return f"COALESCE({quoted}, ({element.fills[name]}))" if name in old else f"({element.fills[name]})"
+        return quoted
+
+    values = ", ".join(value(c) for c in element.columns)
+    return f"INSERT INTO {_table(compiler, element.target)} ({columns}) SELECT {values} FROM {_table(compiler, element.source)}"
 
 
 class CreateTableAs(ExecutableDDLElement):

@@ -9,6 +9,8 @@ The classes (docs/hazards.md has the table, with the test behind each line):
 - `table-rewrite` / `long-lock`: the server copies the table, or blocks writes for a time that grows
   with it. This depends on the server, so each dialect answers it (`Dialect.cost_hazards`).
 - `index-build`: an index is built over the rows already there.
+- A declared fill (data_changes.py) is `data-dependent` (its expression may fail or give NULL) and a
+  `table-rewrite` (every row is written again); in one transaction it is a `long-lock` too.
 
 Steps on a table the plan creates carry none of these: the table is empty. Hazards are decided
 from the operation's values, never by reading SQL text.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
+from schemasync.data_changes import plan_data_changes
 from schemasync.diff import diff_table
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
@@ -34,6 +37,7 @@ from schemasync.operations import (
     CreateIndex,
     DropColumn,
     DropTable,
+    FillColumn,
     Operation,
     RebuildTable,
     ReplaceGeneratedColumn,
@@ -60,7 +64,7 @@ ALL = (DATA_LOSS, IRREVERSIBLE, DATA_DEPENDENT, TABLE_REWRITE, LONG_LOCK, INDEX_
 def changes_within(op: Operation) -> list[Operation]:
     """The neutral changes a step carries out: a rebuild's are the differences between its two tables."""
     if isinstance(op, RebuildTable):
-        return diff_table(op.before, op.after)
+        return plan_data_changes(diff_table(op.before, op.after))  # its copy fills and converts as declared
     return [op]
 
 
@@ -70,8 +74,10 @@ def neutral_hazards(op: Operation) -> set[str]:
     if op.destructive:
         found.add(DATA_LOSS)
     if isinstance(op, AlterColumn):
-        if op.before.type != op.after.type and not is_widening(op.before.type, op.after.type) and not op.values_kept:
-            found.add(DATA_DEPENDENT)  # a value that does not fit: refused or cut (unless the server keeps it as it is)
+        if (op.before.type != op.after.type and not is_widening(op.before.type, op.after.type) and not op.values_kept) or op.using:
+            # A value that does not fit: refused or cut (unless the server keeps it as it is); a declared
+            # conversion's expression may fail, or give NULL for a NOT NULL column.
+            found.add(DATA_DEPENDENT)
         if op.before.nullable and not op.after.nullable:
             found.add(DATA_DEPENDENT)
         if isinstance(op, SetAutoIncrement):
@@ -83,6 +89,8 @@ def neutral_hazards(op: Operation) -> set[str]:
         found |= {DATA_DEPENDENT, INDEX_BUILD}
     elif isinstance(op, CreateIndex):
         found |= {DATA_DEPENDENT, INDEX_BUILD} if op.index.unique else {INDEX_BUILD}
+    elif isinstance(op, FillColumn):
+        found |= {DATA_DEPENDENT, TABLE_REWRITE}  # the expression may fail or give NULL; every row is written again
     elif isinstance(op, (AddForeignKey, AddCheck)):
         found.add(DATA_DEPENDENT)
     elif isinstance(op, SwapEnum) and op.dropped_values and op.columns:
@@ -107,6 +115,8 @@ def hazards_of(
         found |= set(dialect.cost_hazards(change, mode))
     if isinstance(op, RebuildTable):
         found |= set(dialect.cost_hazards(op, mode))
+    if isinstance(op, FillColumn) and mode == TRANSACTION:
+        found.add(LONG_LOCK)  # its row locks are held until the apply commits
     if DATA_LOSS in found and not _kept(op, changes, kept):
         found.add(IRREVERSIBLE)
     return tuple(h for h in ALL if h in found)

@@ -1,12 +1,12 @@
 """The models' way to their target snapshot, one floor at a time.
 
     MetaData ─► model_key.cache_keys ─► target_cache (hit: the stored target) ─┐
-                                    └► miss: devdb.build (scratch place) ─────┴► renames.declare ─► target Snapshot
+                                    └► miss: devdb.build (scratch place) ─────┴► renames.declare ─► data_changes.declare ─► target Snapshot
 
 Each step hands its result down to the next and none calls back up: the keys describe the models
 (model_key.py), the cache answers per table by those keys (target_cache.py), the scratch build only
-builds and reads back (devdb.py), and the rename declarations, which reflection cannot see, are
-carried onto whatever came back (renames.py).
+builds and reads back (devdb.py), and the declarations, which reflection cannot see, are carried
+onto whatever came back: renames (renames.py), then fills and conversions (data_changes.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from schemasync import devdb
+from schemasync import data_changes, devdb
 from schemasync.dialects import Dialect
 from schemasync.model_key import cache_keys
 from schemasync.renames import declare
@@ -36,14 +36,20 @@ def build_target(
     kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
     if cache is None:
         built = _build(engine, dialect, metadata, keep)
-        return declare(built, kept, engine.dialect.default_schema_name)
+        return _declare(built, kept, engine, dialect)
     built_on = _built_on(engine, dialect)  # connects: the server's name for its default schema is known from here on
     keys = _as_built(cache_keys(metadata, keep, dialect), engine.dialect.default_schema_name)
     cached = cache.load(built_on, keys)
     if cached is None:
         cached = _build(engine, dialect, metadata, keep)
         cache.store(built_on, keys, cached)
-    return declare(cached, kept, engine.dialect.default_schema_name)
+    return _declare(cached, kept, engine, dialect)
+
+
+def _declare(snapshot: Snapshot, kept: list[sa.Table], engine: sa.Engine, dialect: Dialect) -> Snapshot:
+    """What the models declare that reflection cannot see: renames, then fills and conversions."""
+    default_schema = engine.dialect.default_schema_name
+    return data_changes.declare(declare(snapshot, kept, default_schema), kept, dialect.sa_dialect, default_schema)
 
 
 def _as_built(keys: dict[str, str], default_schema: str | None) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from schemasync import lockfile
+from schemasync import data_changes, lockfile
 from schemasync.config import Settings
 from schemasync.database import database_errors, load_models, open_target, parse_url
 from schemasync.dialects import Dialect, dialect_for, offline_dialect, supported
@@ -115,7 +115,8 @@ def offline_plan(settings: Settings, source: str, dialect_name: str | None = Non
     previously = lockfile.previously_managed(start, name, source) if start else ()
     path = models_lock or settings.base_dir / lockfile.DEFAULT_LOCK_FILE
     target = _offline_target(dialect, metadata, scope, path)
-    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online)
+    plan = make_plan(current.only({key for key in (*current.tables_by_key, *current.views_by_key) if scope.keep(*key)} | current.object_keys()), target, dialect, previously, settings.drop_unmanaged, online=settings.online,
+                     fill_batch_size=settings.fill_batch_size)
     return PlanReport(replace(plan, ignored=ignored(metadata, scope, dialect)))
 
 
@@ -137,7 +138,8 @@ def _offline_target(dialect: Dialect, metadata: sa.MetaData, scope: Scope, path:
     lock = lockfile.read_if_exists(path)
     entry = lock.entries.get(dialect.name) if lock and lock.source == lockfile.MODELS else None
     if entry is not None and entry.model_tables == digests:
-        return declare(entry.snapshot, [t for t in metadata.tables.values() if scope.keep(t.schema, t.name)])
+        kept = [t for t in metadata.tables.values() if scope.keep(t.schema, t.name)]
+        return data_changes.declare(declare(entry.snapshot, kept), kept, dialect.sa_dialect)
     if dialect.offline_build_url is not None:
         return _build_offline(dialect, metadata, scope)
     if entry is None:

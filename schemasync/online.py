@@ -8,6 +8,8 @@ A step's `mode` says how apply runs it (the plan shows it, and the hash covers i
 - `instant`, `inplace`: MySQL/MariaDB, the ALTER names its algorithm (ALGORITHM=INSTANT, or
   ALGORITHM=INPLACE with LOCK=NONE), so the server refuses rather than block writers.
 - `copy`: MySQL/MariaDB, a change with no online form: the server copies the table and blocks writes.
+- `batched`: a declared fill (data_changes.py) in ranges of the primary key, each range its own short
+  transaction, with a pause between (PostgreSQL, MariaDB; `FillColumnInBatches`).
 
 The operations below are the online forms of ordinary ones; they subclass them, so whatever asks
 "is this an index build?" still gets the right answer. The dialect chooses them
@@ -26,6 +28,7 @@ from schemasync.operations import (
     AlterColumn,
     CreateIndex,
     DropIndex,
+    FillColumn,
     Operation,
     qualified,
 )
@@ -36,12 +39,16 @@ ONLINE = "online"
 INSTANT = "instant"
 INPLACE = "inplace"
 COPY = "copy"
-MODES = (TRANSACTION, ONLINE, INSTANT, INPLACE, COPY)
+BATCHED = "batched"
+MODES = (TRANSACTION, ONLINE, INSTANT, INPLACE, COPY, BATCHED)
 
 # How long a step waits for a strong lock, how many times it is tried, and the first pause between.
 DEFAULT_LOCK_TIMEOUT = 2.0
 DEFAULT_ATTEMPTS = 3
 FIRST_BACKOFF = 1.0
+# A batched fill's rows per batch (in the plan: its SQL says it) and its pause between batches.
+DEFAULT_FILL_BATCH_SIZE = 10_000
+DEFAULT_FILL_PAUSE = 0.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class OnlineRun:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     attempts: int = DEFAULT_ATTEMPTS
     first_backoff: float = FIRST_BACKOFF
+    fill_pause: float = DEFAULT_FILL_PAUSE
 
     def backoff(self, attempt: int) -> float:
         return self.first_backoff * 2 ** (attempt - 1)
@@ -124,6 +132,36 @@ class SetNotNullChecked(AlterColumn):
         return super().summary() + " (proved by a validated check)"
 
 
+# --- every dialect with online DDL ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FillColumnInBatches(FillColumn):
+    """A declared fill in ranges of the primary key `key`, `batch_size` rows each, every range its own
+    short transaction (locks held for one batch only). Like FillColumn it touches only rows still
+    NULL, so a resumed apply fills what is left and nothing twice."""
+
+    key: str = ""
+    batch_size: int = DEFAULT_FILL_BATCH_SIZE
+
+    def summary(self) -> str:
+        return super().summary() + f", in batches of {self.batch_size} rows by {self.key}"
+
+
+def batched_fills(steps: list[tuple[Operation, str]], current: Snapshot, batch_size: int) -> list[tuple[Operation, str]]:
+    """Fills on tables with a one-column primary key run in batches; others (a composite key, none)
+    stay one statement in its transaction."""
+    found: list[tuple[Operation, str]] = []
+    for op, mode in steps:
+        table = current.table(op.table)
+        key = table.primary_key.columns if table is not None and table.primary_key is not None else ()
+        if type(op) is FillColumn and len(key) == 1:
+            found.append((FillColumnInBatches(op.table, op.column, op.expression, op.required, key[0], batch_size), BATCHED))
+        else:
+            found.append((op, mode))
+    return found
+
+
 # --- MariaDB ---------------------------------------------------------------------------------------
 
 
@@ -161,7 +199,12 @@ def not_null_check(op: AlterColumn, table_checks: tuple[Check, ...], limit: int)
     while name in taken:
         n += 1
         name = _fit(f"{op.table[1]}_{op.after.name}", f"_not_null{n}", limit)
-    return Check(f"{_quote(op.after.name)} IS NOT NULL", name)
+    return Check(not_null_text(op.after.name), name)
+
+
+def not_null_text(column: str) -> str:
+    """The expression of the temporary check that proves `column` has no NULLs."""
+    return f"{_quote(column)} IS NOT NULL"
 
 
 def constraint_name(given: str | None, table: str, columns: tuple[str, ...], suffix: str, limit: int) -> str:
@@ -206,4 +249,5 @@ ONLINE_FORMS: dict[type[Operation], type[Operation] | None] = {
     SetNotNullChecked: AlterColumn,
     AddForeignKeyUnchecked: AddForeignKey,
     ValidateForeignKey: None,
+    FillColumnInBatches: FillColumn,
 }

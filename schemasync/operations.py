@@ -198,13 +198,19 @@ class AlterColumn(Operation):
     @property
     def destructive(self) -> bool:
         narrowed = self.before.type != self.after.type and not is_widening(self.before.type, self.after.type)
-        return (narrowed and not self.values_kept) or becomes_generated(self.before, self.after)
+        # A declared conversion replaces every value with the expression's (backup.protect keeps them).
+        return (narrowed and not self.values_kept) or becomes_generated(self.before, self.after) or self.using is not None
+
+    @property
+    def using(self) -> str | None:
+        """The declared conversion of the values (data_changes.py), when the type changes."""
+        return self.after.using if self.before.type != self.after.type else None
 
     def changes(self) -> list[str]:
         b, a = self.before, self.after
         found = []
         if b.type != a.type:
-            found.append(f"type {b.type} -> {a.type}")
+            found.append(f"type {b.type} -> {a.type}" + (f" using ({self.using})" if self.using else ""))
         if b.nullable != a.nullable:
             found.append("drop NOT NULL" if a.nullable else "set NOT NULL")
         if b.default != a.default:
@@ -294,6 +300,34 @@ class SetNotNullAfterRestore(AlterColumn):
 
     def summary(self) -> str:
         return f"alter column {qualified(self.table)}.{self.after.name}: set NOT NULL (once its kept values are restored)"
+
+
+@dataclass(frozen=True)
+class FillColumn(Operation):
+    """Fill a column from a declared SQL expression over the same row (data_changes.py), in the rows
+    where it is NULL: a column the plan adds (every row), or one it makes NOT NULL. Only NULLs are
+    touched, so running it again (a resumed apply) fills what is left and nothing twice."""
+
+    op: ClassVar[str] = "fill_column"
+    column: Column
+    expression: str
+    # The column is NOT NULL once filled: every row needs a value from the expression.
+    required: bool = False
+
+    def summary(self) -> str:
+        return f"fill {qualified(self.table)}.{self.column.name} from ({self.expression}) where it is NULL"
+
+    def details(self) -> dict[str, Any]:
+        return {"column": self.column.name, "expression": self.expression, "required": self.required}
+
+
+@dataclass(frozen=True)
+class SetNotNullAfterFill(AlterColumn):
+    """Require values (and put the declared default) on a column that the plan added or left nullable
+    so that a fill could run first: a step of its own, after the fill."""
+
+    def summary(self) -> str:
+        return f"alter column {qualified(self.table)}.{self.after.name}: {', '.join(self.changes())} (once it is filled)"
 
 
 @dataclass(frozen=True)
@@ -497,6 +531,10 @@ class RebuildTable(Operation):
     after: Table
     reasons: tuple[str, ...]
     loses_data: bool
+    # Declared data changes the copy carries out (data_changes.py): (column, expression) pairs. A
+    # filled column takes the expression where it has no value; a converted one takes it always.
+    fills: tuple[tuple[str, str], ...] = ()
+    conversions: tuple[tuple[str, str], ...] = ()
 
     @property
     def destructive(self) -> bool:
@@ -883,6 +921,10 @@ UNDONE_BY: dict[type[Operation], tuple[type[Operation], ...]] = {
     SetAutoIncrement: (DropAutoIncrement,),
     DropAutoIncrement: (SetAutoIncrement,),
     ReplaceGeneratedColumn: (ReplaceGeneratedColumn,),
+    # A fill is undone with its column (dropped when the plan added it; a column made NOT NULL
+    # becomes nullable again and keeps the filled values).
+    FillColumn: (),
+    SetNotNullAfterFill: (),
     SetTableComment: (SetTableComment,),
     SetTableOptions: (SetTableOptions,),
     AddPrimaryKey: (DropPrimaryKey,),

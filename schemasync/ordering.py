@@ -3,7 +3,8 @@
 `PHASES` names the phases in the order they run; `PHASE_OF` puts each operation class in one.
 In short: views are dropped and renames made first, data kept, then foreign keys are dropped,
 then tables (referencing before referenced: their foreign keys hold the keys they reference), then
-the other constraints and indexes that go; tables are created (referenced before referencing), columns added and altered, columns dropped, and
+the other constraints and indexes that go; tables are created (referenced before referencing), columns added and altered, declared fills run
+(data_changes.py) and their columns set NOT NULL, columns dropped, and
 finally keys, indexes and checks added, kept data restored (backup.py), restored columns set NOT
 NULL, foreign keys and views last. Inside a phase the order is stable: tables in dependency order
 or by name, never by hash-seeded iteration.
@@ -46,6 +47,7 @@ from schemasync.operations import (
     DropTable,
     DropUnique,
     DropView,
+    FillColumn,
     Operation,
     RebuildTable,
     RebuildTableAfterRestore,
@@ -58,6 +60,7 @@ from schemasync.operations import (
     RestoreColumns,
     RestoreRows,
     SetAutoIncrement,
+    SetNotNullAfterFill,
     SetNotNullAfterRestore,
     SetTableComment,
     SetTableOptions,
@@ -91,6 +94,10 @@ PHASES: tuple[str, ...] = (
     # SetTableOptions here, before new indexes and keys: an engine change rebuilds the table (and
     # MyISAM takes no foreign keys).
     "change_tables",
+    # Declared fills (data_changes.py) once their columns exist, and before any column goes: a fill
+    # may read a column the same plan drops (a split or a merge). Then the NOT NULLs they wait for.
+    "fill_columns",
+    "require_filled_columns",
     "drop_columns",
     # The types and sequences no longer used, once every column change is done.
     "drop_types",
@@ -136,6 +143,8 @@ PHASE_OF: dict[type[Operation], str] = {
     ReplaceGeneratedColumn: "change_tables",
     SetTableComment: "change_tables",
     SetTableOptions: "change_tables",
+    FillColumn: "fill_columns",
+    SetNotNullAfterFill: "require_filled_columns",
     DropColumn: "drop_columns",
     DropEnum: "drop_types",
     DropSequence: "drop_types",

@@ -1,7 +1,7 @@
 """The Plan: an ordered list of steps with the SQL they run, and an identity (its hash).
 
-A plan is made from two snapshots by one pure pipeline: diff, lower (dialect strategy), order,
-render. Its hash is a digest of a documented canonical JSON (the source fingerprint and the
+A plan is made from two snapshots by one pure pipeline: diff, declared data changes, lower (dialect
+strategy), order, render. Its hash is a digest of a documented canonical JSON (the source fingerprint and the
 steps), so the same models against the same schema give the same hash on every run and machine.
 """
 
@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemasync import backup
+from schemasync.data_changes import plan_data_changes
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
 from schemasync.errors import PlanError
 from schemasync.hazards import ALL as ALL_HAZARDS
 from schemasync.hazards import hazards_of, kept_data
-from schemasync.online import TRANSACTION, invalid_index_notes
+from schemasync.online import (
+    DEFAULT_FILL_BATCH_SIZE,
+    TRANSACTION,
+    batched_fills,
+    invalid_index_notes,
+)
 from schemasync.operations import (
     CreateTable,
     Operation,
@@ -185,17 +191,20 @@ def make_plan(
     record_id: int | None = None,
     restore_from: Sequence[dict[str, Any]] = (),
     online: bool = False,
+    fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE,
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
 
     With `record_id` (the schema_state id it will be recorded as), data the plan would lose is kept
     first; `restore_from` are records of earlier plans whose kept data comes back where this plan
     re-creates its table or column (backup.py). `online`: changes to existing tables take their
-    online forms (online.py), each step with the mode it runs in.
+    online forms (online.py), each step with the mode it runs in; a declared fill runs in batches
+    of `fill_batch_size` rows.
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
     views, operations = split(renames + keep_narrowed_values(diff(renamed, target), dialect.narrowing_keeps_values_on))
+    operations = plan_data_changes(operations)
     hints = tuple(rename_hints(operations))
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
@@ -205,6 +214,7 @@ def make_plan(
     operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
+    modes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else modes
     operations = [op for op, _ in modes]
     hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ())
     created = {op.table for op in operations if isinstance(op, CreateTable)}

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemasync.hazards import changes_within
+from schemasync.online import not_null_text
 from schemasync.operations import (
     AddCheck,
     AddColumn,
@@ -25,9 +26,11 @@ from schemasync.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
+    FillColumn,
     Operation,
     ReplaceGeneratedColumn,
     SetAutoIncrement,
+    SetNotNullAfterFill,
     SwapEnum,
     becomes_generated,
     is_widening,
@@ -44,6 +47,10 @@ NO_ZEROS = "no_zeros"
 # Not a condition for success: the rows whose stored value a destructive step replaces (counted so that
 # the refusal says how many, never failing an apply that --allow-destructive allowed).
 REPLACED = "replaced"
+# A declared fill or conversion (data_changes.py): `filled`, the rows its expression gives NULL for
+# where a value is needed (none may); `evaluates`, only that the expression runs on the rows there.
+# Either fails when the server cannot run the expression (an unknown column, say).
+FILLED, EVALUATES = "filled", "evaluates"
 # The two ways a value can fail to fit a narrower type.
 LENGTH, RANGE = "length", "range"
 
@@ -89,10 +96,13 @@ def preconditions(operations: Sequence[Operation], current: Snapshot, narrowing_
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     found: list[Precondition] = []
     found += _enum_values_kept(operations, names, current)
+    filled = _filled(operations)
     for op in operations:
         if op.table in created or current.table(op.table) is None:
             continue
         for change in changes_within(op):
+            if _waits_for_fill(change, filled):
+                continue  # its fill's own condition counts the rows it would leave NULL
             for condition in _conditions(change, names, created, current, narrowing_fails_on):
                 if condition not in found:
                     found.append(condition)
@@ -111,12 +121,16 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
 
     if isinstance(op, AddColumn) and not op.column.nullable and op.column.default is None and not op.column.autoincrement:
         return [Precondition(NO_ROWS, table, (op.column.name,))]
+    if isinstance(op, FillColumn):
+        return [_fill(op, table, live([op.column.name]))]
     if isinstance(op, ReplaceGeneratedColumn) and (columns := live([op.after.name])):
         return [Precondition(REPLACED, table, columns, sqltext=op.after.computed)] if becomes_generated(op.before, op.after) else []
     if isinstance(op, AlterColumn) and (columns := live([op.after.name])):
         found = []
-        if op.before.nullable and not op.after.nullable:
+        if op.before.nullable and not op.after.nullable and not isinstance(op, SetNotNullAfterFill):  # its fill's own check counts them
             found.append(Precondition(NO_NULLS, table, columns))
+        if op.using:
+            found.append(Precondition(EVALUATES if op.after.nullable else FILLED, table, sqltext=op.using, name=f"{qualified(op.table)}.{op.after.name}"))
         if isinstance(op, SetAutoIncrement):
             found.append(Precondition(NO_ZEROS, table, columns))
         if becomes_generated(op.before, op.after):
@@ -144,6 +158,24 @@ def _conditions(op: Operation, names: RenamedNames, created: set[TableKey], curr
     if isinstance(op, AddCheck):
         return [Precondition(CHECK, table, sqltext=op.check.sqltext, name=op.check.name)]
     return []
+
+
+def _filled(operations: Sequence[Operation]) -> set[tuple[TableKey, str]]:
+    """The columns a declared fill makes NOT NULL (data_changes.py)."""
+    return {(change.table, change.column.name) for op in operations for change in changes_within(op) if isinstance(change, FillColumn) and change.required}
+
+
+def _waits_for_fill(op: Operation, filled: set[tuple[TableKey, str]]) -> bool:
+    """A NOT NULL (or the online check that proves it) on a column a declared fill fills first."""
+    if isinstance(op, AlterColumn):
+        return (op.table, op.after.name) in filled and op.before.nullable and not op.after.nullable and op.before.type == op.after.type
+    return isinstance(op, AddCheck) and any(op.table == table and op.check.sqltext == not_null_text(column) for table, column in filled)
+
+
+def _fill(op: FillColumn, table: str, live: tuple[str, ...] | None) -> Precondition:
+    """A fill needs its expression to run, and a value from it in every row still NULL when the
+    column is to be NOT NULL (`live`: the column's live name, None when the plan adds it)."""
+    return Precondition(FILLED if op.required else EVALUATES, table, live or (), sqltext=op.expression, name=f"{qualified(op.table)}.{op.column.name}")
 
 
 _INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INTEGER": 32, "INT": 32, "BIGINT": 64}

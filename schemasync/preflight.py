@@ -17,6 +17,8 @@ from schemasync.errors import first_line
 from schemasync.preconditions import (
     CHECK,
     DISTINCT,
+    EVALUATES,
+    FILLED,
     FITS,
     NO_NULLS,
     NO_ROWS,
@@ -48,9 +50,12 @@ def run(connection: sa.Connection, conditions: Sequence[Precondition]) -> tuple[
             with connection.begin_nested():
                 count = int(connection.execute(count_query(condition)).scalar() or 0)
         except sa.exc.DBAPIError as error:
-            unchecked.append(Finding(condition, None, f"{_subject(condition)}: not pre-checked ({first_line(error)})"))
+            if condition.kind in (FILLED, EVALUATES):  # the declared expression itself fails: so would its step
+                failures.append(Finding(condition, None, f"{_subject(condition)}: the expression ({condition.sqltext}) fails: {first_line(error)}"))
+            else:
+                unchecked.append(Finding(condition, None, f"{_subject(condition)}: not pre-checked ({first_line(error)})"))
             continue
-        if count:
+        if count and condition.kind != EVALUATES:
             failures.append(Finding(condition, count, message(condition, count)))
     return failures, unchecked
 
@@ -106,6 +111,9 @@ def count_query(condition: Precondition) -> sa.Select:
         return present.where(~sa.exists().where(match))
     if condition.kind == CHECK:
         return count.where(sa.text(f"NOT ({condition.sqltext})"))
+    if condition.kind in (FILLED, EVALUATES):
+        # The rows still to fill (all of them for a column the plan adds) whose expression gives NULL.
+        return count.where(*(c.is_(None) for c in columns), sa.literal_column(f"({condition.sqltext})").is_(None))
     if condition.kind == REPLACED:
         return count.where(sa.not_(columns[0].is_not_distinct_from(sa.literal_column(f"({condition.sqltext})"))))
     if condition.kind == FITS:
@@ -125,6 +133,8 @@ def _subject(condition: Precondition) -> str:
     columns = ", ".join(condition.columns)
     if condition.kind in (NO_NULLS, NO_ROWS, FITS, REPLACED, NO_ZEROS):
         return f"{condition.table}.{columns}"
+    if condition.kind in (FILLED, EVALUATES):
+        return f"{condition.name}"
     if condition.kind == CHECK:
         return f"{condition.table} check {condition.name}" if condition.name else f"{condition.table} check ({condition.sqltext})"
     return f"{condition.table}({columns})"
@@ -149,6 +159,9 @@ def message(condition: Precondition, count: int) -> str:
         return f"{subject}: {count} row{plural} point{verb_s} at no row of {target}; fix or delete them first"
     if condition.kind == CHECK:
         return f"{subject}: {count} row{plural} fail{verb_s} ({condition.sqltext}); fix them first"
+    if condition.kind == FILLED:
+        return (f"{subject}: the expression ({condition.sqltext}) gives NULL for {count} row{plural} of {condition.table}, "
+                "and the column is NOT NULL; change the expression (COALESCE) or fix those rows first")
     if condition.kind == REPLACED:
         return f"{subject}: {count} row{plural} hold{verb_s} a value other than ({condition.sqltext}), replaced by it (kept for rollback)"
     if condition.values:

@@ -46,7 +46,8 @@ def judge(row: state.StateRow, live: Snapshot) -> Outcome:
     if _before_keys(row) is not None and live.only(_before_keys(row) or set()).fingerprint() == row.source_fingerprint:
         return Outcome(row, state.FAILED, f"{where} was interrupted before any change took effect: recorded as failed, nothing was done")
     done = f"step {row.steps_done}/{row.steps_total}" if row.steps_total else "no step"
-    return Outcome(row, state.INTERRUPTED, f"{where} was interrupted after {done}: part of it is in place; the plan continues from the live schema")
+    got = f" ({row.error})" if row.error and row.status == state.RUNNING else ""  # how far a batched fill got (state.note)
+    return Outcome(row, state.INTERRUPTED, f"{where} was interrupted after {done}{got}: part of it is in place; the plan continues from the live schema")
 
 
 def _before_keys(row: state.StateRow) -> set | None:
@@ -58,11 +59,11 @@ def _before_keys(row: state.StateRow) -> set | None:
 
 
 def _data_steps_left(row: state.StateRow) -> bool:
-    """Whether a step that moves rows (a restore) may not have run: the schema alone cannot show it."""
+    """Whether a step that moves rows (a restore, a declared fill) may not have run: the schema alone cannot show it."""
     done = 0
     for operation in row.operations:
         done += len(operation.get("sql", []))
-        if done > row.steps_done and str(operation.get("op", "")).startswith("restore_"):
+        if done > row.steps_done and str(operation.get("op", "")).startswith(("restore_", "fill_")):
             return True
     return False
 

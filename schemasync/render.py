@@ -26,6 +26,7 @@ from schemasync.online import (
     AddUniqueUsingIndex,
     CreateIndexConcurrently,
     DropIndexConcurrently,
+    FillColumnInBatches,
     ValidateConstraint,
     ValidateForeignKey,
 )
@@ -51,6 +52,7 @@ from schemasync.operations import (
     DropTable,
     DropUnique,
     DropView,
+    FillColumn,
     Operation,
     RebuildTable,
     RenameColumn,
@@ -335,6 +337,31 @@ def _(op: ReplaceGeneratedColumn, dialect: Dialect) -> list[Any]:
 
 
 @elements.register
+def _(op: FillColumn, dialect: Dialect) -> list[Any]:
+    """UPDATE ... SET column = (expression) WHERE column IS NULL: only rows still to fill (data_changes.py)."""
+    table = bare_table(op.table, [op.column.name])
+    column = table.c[op.column.name]
+    return [sa.update(table).values({column: literal_sql(f"({op.expression})")}).where(column.is_(None))]
+
+
+@elements.register
+def _(op: FillColumnInBatches, dialect: Dialect) -> list[Any]:
+    """The four statements apply runs a batched fill with (apply.py, `batched` mode), by ranges of the key:
+    the first key; a range's last key (`:low` and the batch size); the range's UPDATE (`:low`..`:high`,
+    only rows still NULL); the key after a range (`:high`). Each range is its own transaction."""
+    preparer = dialect.sa_dialect.identifier_preparer
+    table = bare_table(op.table, [op.column.name, op.key])
+    name, column, key = preparer.format_table(table), preparer.quote(op.column.name), preparer.quote(op.key)
+    texts = [
+        f"SELECT MIN({key}) FROM {name}",
+        f"SELECT MAX({key}) FROM (SELECT {key} FROM {name} WHERE {key} >= :low ORDER BY {key} LIMIT {op.batch_size}) AS batch",
+        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {column} IS NULL AND {key} >= :low AND {key} <= :high",
+        f"SELECT MIN({key}) FROM {name} WHERE {key} > :high",
+    ]
+    return [ddl.RawStatement(table, text) for text in texts]
+
+
+@elements.register
 def _(op: SetTableComment, dialect: Dialect) -> list[Any]:
     table = sa.Table(op.table[1], sa.MetaData(), schema=op.table[0], comment=op.after)
     return [sa_schema.SetTableComment(table) if op.after else sa_schema.DropTableComment(table)]
@@ -513,12 +540,13 @@ def _(op: RebuildTable, dialect: Dialect) -> list[Any]:
     new = sa_table(op.after, name=temporary)
     old = sa_table(op.before, with_constraints=False)
     # A generated column takes no values: the new table computes its own.
-    kept = [c.name for c in op.after.columns if c.name in op.before.columns_by_name and c.computed is None]
+    filled = {c for c, _ in op.fills}
+    kept = [c.name for c in op.after.columns if (c.name in op.before.columns_by_name or c.name in filled) and c.computed is None]
     created = sa_table(op.after)
     return [
         sa_schema.CreateTable(new),
         # No column in common (every column replaced): there is nothing to copy, and no valid INSERT.
-        *([ddl.CopyRows(old, new, kept)] if kept else []),
+        *([ddl.CopyRows(old, new, kept, dict(op.fills), dict(op.conversions))] if kept else []),
         sa_schema.DropTable(old),
         ddl.RenameTable(new, op.after.name),
         *[sa_schema.CreateIndex(index) for index in sorted(created.indexes, key=lambda i: i.name or "")],

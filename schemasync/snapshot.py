@@ -88,6 +88,10 @@ class Column:
     # PostgreSQL identity options that differ from a SERIAL's ("always=true start=5"; see
     # dialect_postgresql.normalize_column); None for no identity or one that behaves as SERIAL.
     identity: str | None = field(default=None, metadata=WHEN_SET)
+    # Declared data changes (data_changes.py): the SQL expression that fills the column when a plan adds
+    # it (or makes it NOT NULL), and the one that converts its values when a plan changes its type.
+    backfill: str | None = field(default=None, compare=False, metadata=NOT_STORED)
+    using: str | None = field(default=None, compare=False, metadata=NOT_STORED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,6 +179,12 @@ def progress(connection: sa.Connection, row_id: int, steps_done: int) -> None:
     connection.execute(state_table.update().where(state_table.c.id == row_id).values(steps_done=steps_done))
 
 
+def note(connection: sa.Connection, row_id: int, line: str | None) -> None:
+    """How far a running step got (a batched fill's rows), in the row's `error` until it ends: what
+    `history` shows for a row that is still running or was killed."""
+    connection.execute(state_table.update().where(state_table.c.id == row_id).values(error=line))
+
+
 def finish(connection: sa.Connection, row_id: int, status: str, duration_ms: int, error: str | None = None, steps_done: int | None = None) -> None:
     values: dict[str, Any] = {"status": status, "duration_ms": duration_ms, "error": error}
     if steps_done is not None:
@@ -196,7 +202,8 @@ def settled(found: list[StateRow], lock_free: bool) -> list[StateRow]:
     (shown so without writing: reading needs no write access)."""
     if not lock_free:
         return found
-    return [replace(row, status=INTERRUPTED, error=INTERRUPTED_ERROR) if row.status == RUNNING else row for row in found]
+    return [replace(row, status=INTERRUPTED, error=INTERRUPTED_ERROR + (f"; {row.error}" if row.error else "")) if row.status == RUNNING else row
+            for row in found]  # `error` of a running row: how far its step got (note)
 
 
 def rows(connection: sa.Connection) -> list[StateRow]:

@@ -99,7 +99,7 @@ def plan_targets(settings: Settings, parallel: int, on_event: Callable[[str, str
 
     def one(spec: TargetSpec) -> PlanReport:
         with open_target(settings.for_target(spec)) as target, database_errors(target):
-            return plan_on(target, models[spec.name], settings.online)
+            return plan_on(target, models[spec.name], settings.online, settings.fill_batch_size)
 
     return _each(settings, one, parallel, on_event)
 

@@ -25,7 +25,7 @@ from schemasync.errors import DatabaseError, InProgressError, PlanError, Refused
 from schemasync.lockfile import LockStatus
 from schemasync.model_target import build_target
 from schemasync.models import ignored, left_out
-from schemasync.online import OnlineRun
+from schemasync.online import DEFAULT_FILL_BATCH_SIZE, OnlineRun
 from schemasync.operations import DropTable
 from schemasync.plan import Plan, make_plan
 from schemasync.reflect import other_objects, unmanaged_parts
@@ -92,7 +92,7 @@ def plan(settings: Settings) -> PlanReport:
     metadata = load_models(settings)
     with open_target(settings, creates=False) as target, database_errors(target):
         _refuse_while_in_progress(target)
-        return plan_on(target, metadata, settings.online)
+        return plan_on(target, metadata, settings.online, settings.fill_batch_size)
 
 
 def _refuse_while_in_progress(target: Target) -> None:
@@ -106,10 +106,10 @@ def _refuse_while_in_progress(target: Target) -> None:
 
 def online_run(settings: Settings) -> OnlineRun | None:
     """How an online apply waits for locks; None when online mode is off."""
-    return OnlineRun(settings.online_lock_timeout, settings.online_attempts) if settings.online else None
+    return OnlineRun(settings.online_lock_timeout, settings.online_attempts, fill_pause=settings.fill_pause) if settings.online else None
 
 
-def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> PlanReport:
+def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE) -> PlanReport:
     """The plan on an opened target; every schema the models name is in scope, and what they declare
     that is left out is named in the plan (`Plan.ignored`)."""
     target = target.for_models(metadata)
@@ -124,7 +124,8 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False) -> Plan
     previously = last.managed_tables if last else ()
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
-    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online)
+    result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online,
+                       fill_batch_size=fill_batch_size)
     # Named, never silently left out: what the scope or the server leaves out, and what the models' ddl_if() does.
     result = replace(result, ignored=ignored(metadata, target.scope, target.dialect),
                      hints=target.notes + result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
@@ -179,7 +180,7 @@ def apply(
             chosen, target = _load_plan(plan_file, target)
         else:
             assert metadata is not None, "loaded above when there is no plan file"
-            chosen = plan_on(target, metadata, settings.online).plan
+            chosen = plan_on(target, metadata, settings.online, settings.fill_batch_size).plan
         if not chosen.steps or sql_only:
             return ApplyReport(chosen, sql_only=sql_only, recovered=recovered)
         on_plan(chosen)
@@ -268,7 +269,7 @@ def check_with(settings: Settings, metadata: sa.MetaData, lock_path: Path | None
     with open_target(settings, creates=False) as target, database_errors(target):
         target = target.for_models(metadata)
         _refuse_while_in_progress(target)
-        report = plan_on(target, metadata, settings.online)
+        report = plan_on(target, metadata, settings.online, settings.fill_batch_size)
         live, last = report.live, report.last_applied
         assert live is not None, "plan_on always reports the live schema it read"
         # An unfinished run explains the difference from the last apply's record: not drift.

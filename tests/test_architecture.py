@@ -27,7 +27,7 @@ PACKAGE = ROOT / "schemasync"
 # docs/architecture.md has one table row per module, under the same layer names (checked below).
 LAYERS: dict[str, tuple[str, ...]] = {
     "values": ("errors", "forms", "snapshot", "operations", "view"),
-    "pure logic": ("scope", "diff", "diff_objects", "renames", "online", "ordering", "backup", "viewplan"),
+    "pure logic": ("scope", "diff", "diff_objects", "renames", "data_changes", "online", "ordering", "backup", "viewplan"),
     "dialect knowledge": ("dialects", "hazards", "ddl", "render", "render_objects"),
     "planning": ("plan", "preconditions"),
     "database I/O": (

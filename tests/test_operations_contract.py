@@ -116,6 +116,9 @@ CASES: dict[str, tuple[str, Snapshot, Snapshot, dict[str, Any]]] = {
                       uniques=(Unique(("b",), "uq_b"),), indexes=(Index("ix_b", ("b",)),), checks=(Check("b > 0", "ck_b"),))),
         ONLINE,
     ),
+    "fills": (PG, snap(PG, T), snap(PG, t(columns=(ID, A, B, Column("c", "TEXT", nullable=False, backfill="a || 'x'")))), {}),
+    "online fills": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, nullable=False, backfill="'x'"), B))), ONLINE),
+    "conversions": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, type="INTEGER", using="length(a)"), B))), {}),
     "online mariadb": (MARIADB, snap(MARIADB, P, T), snap(MARIADB, P, t(foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_b"),))), ONLINE),
 }
 APPLY_ID, ROLLBACK_ID = 7, 8

@@ -244,8 +244,12 @@ class MySQLDialect(Dialect):
         return [f"auto_increment {c.name}" for c in table.columns if _is_keyless_identity(c)]
 
     def alter_column_elements(self, table: sa.Table, before: Column, after: Column) -> list[Any]:
-        """MODIFY restates the whole column (type, NULL, default, AUTO_INCREMENT, comment)."""
+        """MODIFY restates the whole column (type, NULL, default, AUTO_INCREMENT, comment). A type change
+        with a declared conversion (data_changes.py) fills a new column and swaps it in instead: MODIFY
+        converts only as the server casts."""
         column = table.c[after.name]
+        if after.using and before.type != after.type:
+            return _converted(table, column, after.using)
         if after.autoincrement:
             table.append_constraint(sa.PrimaryKeyConstraint(column))
         return [ddl.ModifyColumn(column)]
@@ -697,3 +701,15 @@ def _stranded_auto_increment(operations: Sequence[Operation], current: Snapshot)
             if leads and all((key, name) in dropped for name in leads):
                 found.add((key, column.name))
     return found
+
+
+def _converted(table: sa.Table, column: sa.Column[Any], using: str) -> list[Any]:
+    """Add the new type's column beside the old one, fill it with the expression, drop the old one and
+    give the new one its name and definition."""
+    name = ("_schemasync_new_" + column.name)[:64]
+    holder = sa.Table(table.name, sa.MetaData(), sa.Column(name, column.type, nullable=True), schema=table.schema)
+    return [
+        ddl.AddConvertedColumn(holder.c[name], column.name),
+        sa.update(holder).values({holder.c[name]: sa.literal_column(f"({using})")}),
+        ddl.SwapConvertedColumn(column, name),
+    ]

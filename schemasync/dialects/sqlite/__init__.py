@@ -22,10 +22,12 @@ from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import TRANSACTION
 from schemasync.operations import (
     AddColumn,
+    AlterColumn,
     CreateIndex,
     CreateTable,
     DropIndex,
     DropTable,
+    FillColumn,
     Operation,
     RebuildTable,
     RebuildTableAfterRestore,
@@ -92,7 +94,9 @@ class SQLiteDialect(Dialect):
         """Replace what ALTER TABLE cannot do with one visible `rebuild_table` step per table.
 
         A NOT NULL that waits for restored values (backup.restore) is a second rebuild of its own,
-        run late: the first rebuild (if any) builds the table with those columns still nullable."""
+        run late: the first rebuild (if any) builds the table with those columns still nullable.
+        Declared fills and conversions (data_changes.py) of a rebuilt table are done by its copy; a
+        fill on a table that is not rebuilt stays an UPDATE."""
         operations = [step for op in operations for step in _rename_index_by_drop_and_create(op)]
         late = [op for op in operations if isinstance(op, SetNotNullAfterRestore)]
         operations = [op for op in operations if not isinstance(op, SetNotNullAfterRestore)]
@@ -110,6 +114,8 @@ class SQLiteDialect(Dialect):
                     shape.tables_by_key[key],
                     reasons=tuple(op.summary() for op in own),
                     loses_data=any(op.destructive for op in own),
+                    fills=tuple((op.column.name, op.expression) for op in own if isinstance(op, FillColumn)),
+                    conversions=tuple((op.after.name, op.using) for op in own if isinstance(op, AlterColumn) and op.using),
                 )
             )
         for key in sorted({op.table for op in late}, key=key_order):
@@ -325,7 +331,7 @@ def _before_late(target: Snapshot, late: Sequence[SetNotNullAfterRestore]) -> Sn
 
 
 def _needs_rebuild(op: Operation) -> bool:
-    if isinstance(op, (CreateTable, DropTable, CreateIndex, DropIndex, *RENAMES)):
+    if isinstance(op, (CreateTable, DropTable, CreateIndex, DropIndex, FillColumn, *RENAMES)):
         return False
     if isinstance(op, AddColumn):
         return not _can_add_in_place(op.column)
