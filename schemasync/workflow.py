@@ -113,12 +113,16 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     """The plan on an opened target; every schema the models name is in scope, and what they declare
     that is left out is named in the plan (`Plan.ignored`)."""
     target = target.for_models(metadata)
-    # The live side is read on its own connection while this thread keys and loads the target:
-    # most of a bulk catalog read is waiting for the server, time the target's work can use.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        live_side = pool.submit(_read_live_side, target)
+    if _one_shared_connection(target.engine):
+        live, recorded, others, record_id = _read_live_side(target)
         desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
-        live, recorded, others, record_id = live_side.result()
+    else:
+        # The live side is read on its own connection while this thread keys and loads the target:
+        # most of a bulk catalog read is waiting for the server, time the target's work can use.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            live_side = pool.submit(_read_live_side, target)
+            desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
+            live, recorded, others, record_id = live_side.result()
     last = next((row for row in recorded if row.status == state.APPLIED), None)
     unfinished = tuple(recovery.judge(row, live).line for row in recovery.unfinished(recorded))
     previously = last.managed_tables if last else ()
@@ -131,6 +135,12 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
                      hints=target.notes + result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
+
+
+def _one_shared_connection(engine: sa.Engine) -> bool:
+    """An in-memory SQLite database (also what stands for a file not yet made) is one connection
+    shared by every thread: two threads' transactions on it would end each other's."""
+    return isinstance(engine.pool, sa.pool.StaticPool)
 
 
 def _read_live_side(target: Target) -> tuple[Snapshot, list[state.StateRow], list[str], int]:
