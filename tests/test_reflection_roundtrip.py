@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from schemasync.errors import ExitCode
 from tests import harness
-from tests.capabilities import supports
+from tests.capabilities import requires, supports
 from tests.conftest import Project, project_on
 from tests.test_convergence import SCALE, SIDE, reset
 
@@ -70,6 +70,13 @@ POSTGRESQL_GROUPS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX ix_lines_sku ON order_lines USING hash (sku)",
         "CREATE UNIQUE INDEX ix_orders_note ON orders (note) WHERE note IS NOT NULL",
     ),
+    (
+        "CREATE TABLE tickets (no bigserial PRIMARY KEY, code varchar(12) NOT NULL"
+        " CONSTRAINT code_shape CHECK (code ~ '^[A-Z]{3}-[0-9]+$'), opened timestamp with time zone DEFAULT CURRENT_TIMESTAMP,"
+        " scores integer[] NOT NULL DEFAULT ARRAY[1, 2], weight real DEFAULT '1.5'::real, big bigint DEFAULT -1,"
+        " blob bytea, body text DEFAULT ''::text, UNIQUE (code, opened))",
+        "CREATE INDEX ix_tickets_opened_code ON tickets (opened DESC NULLS FIRST, upper(code))",
+    ),
 )
 
 MYSQL_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -98,6 +105,12 @@ MYSQL_GROUPS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE audit (id int NOT NULL AUTO_INCREMENT, at datetime NOT NULL DEFAULT '2020-01-01 00:00:00',"
         " who varchar(50) CHARACTER SET ascii DEFAULT 'system', PRIMARY KEY (id), UNIQUE KEY (who, at)) ROW_FORMAT=DYNAMIC",
     ),
+    (
+        "CREATE TABLE tokens (id binary(16) NOT NULL PRIMARY KEY, label varchar(60) COLLATE utf8mb4_unicode_ci DEFAULT 'it''s',"
+        " ref char(36) DEFAULT (uuid()), seen timestamp NULL DEFAULT NULL, bits bit(1) DEFAULT b'0', raw varbinary(32),"
+        " amount decimal(10,2) unsigned DEFAULT 1.50, small smallint unsigned NOT NULL DEFAULT 0, t time DEFAULT '12:00:00',"
+        " CONSTRAINT label_not_blank CHECK (label <> ''), UNIQUE KEY uq_tokens_label_ref (label, ref))",
+    ),
 )
 
 SQLITE_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -124,6 +137,13 @@ SQLITE_GROUPS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE orders (id INTEGER NOT NULL, line INTEGER NOT NULL, sku CHAR(8) NOT NULL, price DECIMAL(10, 2) DEFAULT 0.00,"
         " note TEXT, PRIMARY KEY (id, line), CONSTRAINT uq_orders_sku UNIQUE (sku, id))",
+    ),
+    (
+        "CREATE TABLE tokens (id INTEGER NOT NULL PRIMARY KEY, label VARCHAR(60) NOT NULL DEFAULT 'it''s',\n"
+        " made DATETIME DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),\n raw BLOB, n INTEGER NOT NULL DEFAULT -1,\n"
+        " ratio FLOAT DEFAULT 1.5, flag BOOLEAN NOT NULL DEFAULT 0 CHECK (flag IN (0, 1)),\n"
+        " owner INTEGER REFERENCES tokens (id) ON UPDATE SET NULL,\n UNIQUE (label, n), CHECK (length(label) > 0))",
+        "CREATE INDEX ix_tokens_owner ON tokens (owner, made)",
     ),
 )
 
@@ -214,6 +234,19 @@ LOST_BY_REFLECTION = [
 @pytest.mark.parametrize(("db", "table", "index"), LOST_BY_REFLECTION, indirect=["db"])
 def test_what_reflection_loses_is_planned_as_a_change(project: Project, table: str, index: str | None) -> None:
     project.db.execute(table, *([index] if index else []))
+    spec = harness.metadata_module(reflected(project.db.url, (None,)))
+    planned = project.cli("plan", "--json", models=spec)
+    assert planned.exit_code == ExitCode.OK, planned.output
+    assert json.loads(planned.output)["operations"] == []
+
+
+@pytest.mark.xfail(strict=True, reason="found by the reflection round trip, not fixed: SQLAlchemy builds a reflected integer key "
+                   "whose default is nextval() of a sequence it does not own as BIGSERIAL, dropping that default; the target "
+                   "is then a serial key, the live column a sequence default, and the plan swaps one for the other")
+@requires("sequences")
+def test_a_key_defaulting_to_a_standalone_sequence_reflects_in_sync(project: Project) -> None:
+    project.db.execute("CREATE SEQUENCE ticket_no START WITH 1000 INCREMENT BY 10",
+                       "CREATE TABLE tickets (no bigint PRIMARY KEY DEFAULT nextval('ticket_no'), code varchar(12))")
     spec = harness.metadata_module(reflected(project.db.url, (None,)))
     planned = project.cli("plan", "--json", models=spec)
     assert planned.exit_code == ExitCode.OK, planned.output
