@@ -23,7 +23,7 @@ from tests import harness
 from tests.conftest import Project
 from tests.test_convergence import SCALE, edited, reset, schemas, to_metadata
 
-EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 30, "postgresql": 12, "mysql": 12}.items()}
+EXAMPLES = {dialect: max(1, round(n * SCALE)) for dialect, n in {"sqlite": 20, "postgresql": 6, "mysql": 6}.items()}
 
 
 def create_all(url: str, metadata: sa.MetaData) -> None:
