@@ -59,6 +59,14 @@ COMMENTS = ("a comment", "it's quoted", "100% sure")
 WIDE_COMMENTS = ("ünïcödé", "semi; colon", 'double "quotes"', "back\\slash")
 ENUM_VALUES = ("a", "b", "c", "it's", "Mixed Case")
 SIDE = "side"  # the named schema some tables live in, where the dialect has them
+# Table-level dialect kwargs, by the capability that has them (STRICT is left to
+# test_convergence_indexes: it refuses VARCHAR; MyISAM too: it drops foreign keys silently; and
+# latin1: a foreign key between columns of two character sets is refused).
+TABLE_OPTIONS: dict[str, tuple[tuple[tuple[str, object], ...], ...]] = {
+    "strict_tables": ((("sqlite_with_rowid", False),),),
+    "storage_engines": ((("mysql_engine", "InnoDB"),), (("mysql_row_format", "DYNAMIC"),),
+                        (("mysql_charset", "utf8mb4"), ("mysql_collate", "utf8mb4_bin"))),
+}
 
 # A server default is (how it is written in the model, its text): "text" -> server_default=text(v),
 # "literal" -> server_default=v (SQLAlchemy quotes it), "bool" -> sa.true()/sa.false().
@@ -156,6 +164,7 @@ class Tab:
     checks: tuple[Chk, ...] = ()
     comment: str | None = None
     schema: str | None = None  # a named schema (PostgreSQL)
+    options: tuple[tuple[str, object], ...] = ()  # dialect kwargs of the table (TABLE_OPTIONS)
 
     def col(self, name: str) -> Col:
         return next(c for c in self.columns if c.name == name)
@@ -310,7 +319,7 @@ def to_metadata(schema: Schema) -> sa.MetaData:
         ]
         constraints += [sa.UniqueConstraint(*u.columns, name=u.name) for u in tab.uniques]
         constraints += [sa.CheckConstraint(f"{c.column} > 0", name=c.name) for c in tab.checks]
-        table = sa.Table(tab.name, metadata, *columns, *constraints, comment=tab.comment, schema=tab.schema)
+        table = sa.Table(tab.name, metadata, *columns, *constraints, comment=tab.comment, schema=tab.schema, **dict(tab.options))
         for index in tab.indexes:
             sa_index(table, index)
     return metadata
@@ -452,7 +461,7 @@ def new_table(draw: st.DrawFn, schema: Schema) -> tuple[Schema, Tab]:
         pk_columns = (Col("id", draw(st.sampled_from(["Integer", "Integer", "BigInteger"])), nullable=False, identity=identity),)
     in_schema = schema.has("named_schemas") and draw(st.integers(0, 3)) == 0
     tab = Tab(name, pk_columns, tuple(c.name for c in pk_columns), comment=draw(st.none() | st.sampled_from(COMMENTS)),
-              schema=SIDE if in_schema else None)
+              schema=SIDE if in_schema else None, options=draw(table_options(schema)))
     for _ in range(draw(st.integers(0, 4))):
         schema, column_name = fresh(schema, "c")
         tab = replace(tab, columns=tab.columns + (draw(columns(column_name, schema)),))
@@ -623,6 +632,17 @@ def edit_change_comment(draw: st.DrawFn, schema: Schema) -> Schema:
     return schema.with_table(with_column(tab, replace(column, comment=draw(st.none() | st.sampled_from(COMMENTS)))))
 
 
+def table_options(schema: Schema) -> st.SearchStrategy[tuple[tuple[str, object], ...]]:
+    """None, or one set of the dialect's table kwargs."""
+    choices = [o for capability, options in TABLE_OPTIONS.items() if schema.has(capability) for o in options]
+    return st.just(()) | st.sampled_from(choices) if choices else st.just(())
+
+
+def edit_table_options(draw: st.DrawFn, schema: Schema) -> Schema:
+    tab = draw(st.sampled_from(schema.tables))
+    return schema.with_table(replace(tab, options=draw(table_options(schema))))
+
+
 def edit_table_comment(draw: st.DrawFn, schema: Schema) -> Schema:
     tab = draw(st.sampled_from(schema.tables))
     return schema.with_table(replace(tab, comment=draw(st.none() | st.sampled_from(COMMENTS))))
@@ -696,6 +716,7 @@ EDITS: tuple[Edit, ...] = (
     edit_change_default,
     edit_change_comment,
     edit_table_comment,
+    edit_table_options,
     adding(add_index),
     dropping("indexes"),
     adding(add_unique),
