@@ -448,15 +448,16 @@ def targets_command(common: Common, intent: str, parallel: int, chosen: str, yes
 def confirm_targets(out: Any, plans: "list[tuple[str, Plan]]", yes: bool) -> bool:
     """One question for the whole run (each plan was listed per target above it)."""
     from schemasync import console
+    from schemasync.plan_view import changes, plural
     for name, plan in plans:
-        out.print(f"[bold]{console.escape(name)}[/]: {len(plan.steps)} operations, hash {plan.hash}")
+        out.print(f"[bold]{console.escape(name)}[/]: {plural(len(changes(plan)), 'change')}, hash {plan.hash}")
     if yes:
         return True
     if not stdin_is_terminal():
         raise RefusedError("refusing to apply without confirmation: no terminal to ask (pass --yes)")
-    total = sum(len(plan.steps) for _, plan in plans)
+    total = sum(len(changes(plan)) for _, plan in plans)
     try:
-        answer = out.input(console.escape(f"Apply {total} operations on {len(plans)} targets? [y/N] "))
+        answer = out.input(console.escape(f"Apply {plural(total, 'change')} on {plural(len(plans), 'target')}? [y/N] "))
     except EOFError:
         out.print()
         return False

@@ -127,6 +127,8 @@ def test_one_unreachable_target_fails_alone(tmp_path: Path, sqlite_db):
     result = cli(folder, "apply", "--all-targets", "--parallel", "2", "--yes")
     assert result.exit_code == ExitCode.ERROR
     assert "cannot connect" in result.output and "1 of 2 targets failed" in result.output
+    # Each plan is counted as people read it (changes, not bookkeeping steps), in the right plural.
+    assert "good: 2 changes, hash sha256:" in result.output
     assert cli(folder, "check", "--target", "good").exit_code == ExitCode.OK
     plan = cli(folder, "plan", "--all-targets", "--json")
     assert plan.exit_code == ExitCode.ERROR
