@@ -26,7 +26,7 @@ from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import Settings
 from schemasync.database import database_errors, load_models, open_target
 from schemasync.errors import RefusedError
-from schemasync.plan import Plan
+from schemasync.plan import BOOKKEEPING, Plan
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot
 from schemasync.workflow import plan_on
@@ -90,9 +90,9 @@ def baseline(live: Snapshot, differences: Plan) -> Plan:
 
 def not_adopted(report: AdoptReport) -> str:
     """Why nothing was recorded, and what to do about it (one line)."""
-    count = len(report.differences.steps)
+    count = sum(step.op not in BOOKKEEPING for step in report.differences.steps)
     if report.existing == 0:
         return "nothing to adopt: none of the models' tables exist in this database; `schemasync apply` creates them"
-    return (f"not adopted: the database differs from the models ({count} step{'s' if count != 1 else ''} to make them match, listed above); "
+    return (f"not adopted: the database differs from the models ({count} change{'s' if count != 1 else ''} to make them match, listed above); "
             "nothing was recorded. Change the models or the database until they match, or pass --accept-differences "
             "to record the live schema as the baseline and leave the differences pending for `schemasync apply`")

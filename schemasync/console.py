@@ -284,10 +284,11 @@ def print_check(console: Console, report: CheckReport) -> None:
 
 def print_differences(console: Console, plan: Plan) -> None:
     """What adopt found different: the steps `apply` would run to make the database match the models."""
-    count = len(plan.steps)
-    console.print(f"[bold yellow]The database differs from the models[/]: the {count} step{'s' if count != 1 else ''} `schemasync apply` would run to make them match:")
-    for number, step in enumerate(plan.steps, 1):
-        console.print(step_line(number, step))
+    from schemasync import plan_view
+    found = plan_view.changes(plan)
+    console.print(f"[bold yellow]The database differs from the models[/]: the {plan_view.plural(len(found), 'change')} `schemasync apply` would make to match them:")
+    for change in found:
+        print_change(console, change, compact=True)
     for hint in plan.hints:
         console.print(f"[cyan]hint:[/] {escape(hint)}")
 

@@ -42,6 +42,11 @@ from schemasync.viewplan import around_changes, split
 FORMAT = 1
 
 
+
+# Steps that keep or bring back data around a change, rather than change the schema: shown as
+# notes on the change they serve (plan_view), never counted as changes.
+BOOKKEEPING = frozenset({"backup_table", "backup_columns", "restore_rows", "restore_columns"})
+
 @dataclass(frozen=True)
 class Step:
     """One operation as the plan shows it and apply runs it."""

@@ -24,11 +24,9 @@ from schemasync.operations import (
     RestoreColumns,
     RestoreRows,
 )
-from schemasync.plan import Plan, Step
+from schemasync.plan import BOOKKEEPING, Plan, Step
 from schemasync.snapshot import Column, ForeignKey, Index, Table
 
-# Steps that keep or bring back data around a change, rather than change the schema.
-BOOKKEEPING = frozenset({"backup_table", "backup_columns", "restore_rows", "restore_columns"})
 ADD, CHANGE, DESTROY = "add", "change", "destroy"
 _KIND_BY_VERB = {"create": ADD, "add": ADD, "drop": DESTROY}
 

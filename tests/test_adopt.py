@@ -116,12 +116,12 @@ def test_adopt_lists_what_differs_and_records_nothing(project):
     alembic_project(project, upgrade_to="b2", models=MODELS.replace('        Column("body", Text),\n', ""))
     result = project.cli("adopt")  # alembic.ini found in the current folder
     assert result.exit_code == 1, result.output
-    assert re.search(r"The database differs from the models: the \d+ steps `schemasync apply` would run to make them match:", result.output)
+    assert re.search(r"The database differs from the models: the \d+ changes `schemasync apply` would make to match them:", result.output)
     assert "add column users.active" in result.output
-    assert "keep the values of posts.(body)" in result.output  # data a drop would lose is kept first
+    assert "note: values of body kept in schemasync_backup_" in result.output  # data a drop would lose is kept first
     assert re.search(r"drop column posts.body.*\(destructive\)", result.output)
     assert "Alembic's scripts are at c3: the database is not at head" in result.output
-    assert re.search(r"error: not adopted: the database differs from the models \(\d+ steps to make them match, listed above\); nothing was recorded", result.output)
+    assert re.search(r"error: not adopted: the database differs from the models \(\d+ changes to make them match, listed above\); nothing was recorded", result.output)
     assert state_rows(project.db) == []
     assert project.cli("history").output.strip() == "No applies recorded yet."
 
