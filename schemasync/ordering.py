@@ -193,7 +193,10 @@ def _within_phase(op: Operation) -> tuple[object, ...]:
         return (key_order(op.table), "enum", True)  # a type's renames before the values placed beside them (diff order)
     # A generated column is dropped before the columns its expression reads (the server refuses otherwise).
     generated_first = not (isinstance(op, DropColumn) and op.column.computed is not None)
-    return (key_order(op.table), op.op, generated_first)
+    # And added after their type changes: PostgreSQL cannot change the type of a column a generated
+    # column reads ("~" sorts after every step name of the phase that starts "a").
+    kind = "alter_column~" if isinstance(op, AddColumn) and op.column.computed is not None else op.op
+    return (key_order(op.table), kind, generated_first)
 
 
 def _order_views(views: Sequence[Operation]) -> list[Operation]:

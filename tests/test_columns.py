@@ -53,6 +53,18 @@ def test_generated_column_added_changed_removed_rows_kept(project, db):
     assert project.db.rows("SELECT id, a FROM t ORDER BY id") == [(1, 3), (2, 5)]
 
 
+def test_generated_column_added_with_a_type_change_of_the_column_it_reads(project, db):
+    """Found by test_convergence on PostgreSQL: one plan widened `a` and added a generated column
+    reading it; the column was added first, and PostgreSQL cannot change the type of a column that a
+    generated column reads. The generated column is added after the type changes of its table."""
+    kind = persisted(db)
+    converge(project, HEADER + computed_table(None, kind))
+    project.db.execute("INSERT INTO t (id, a) VALUES (1, 3)", "INSERT INTO t (id, a) VALUES (2, 5)")
+    widened = computed_table("a * 2", kind).replace('sa.Column("a", sa.Integer)', 'sa.Column("a", sa.BigInteger)')
+    converge(project, HEADER + widened)
+    assert project.db.rows("SELECT id, a, v FROM t ORDER BY id") == [(1, 3, 6), (2, 5, 10)]
+
+
 @requires("virtual_generated_columns")
 def test_generated_column_virtual_and_stored_swap(project, db):
     """SQLite adds a STORED column by a rebuild; MariaDB cannot MODIFY VIRTUAL <-> STORED: drop and add."""
