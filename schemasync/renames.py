@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -265,10 +266,14 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     A live object whose name the plan gives a new object anywhere in its schema is not matched: it
     keeps that name on the server, where (PostgreSQL relations, MySQL foreign keys) the new one
     could not be made beside it. It is dropped and made again under a name of the server's."""
-    made = _names_to_make(current, target)
+
+    @cache
+    def made() -> dict[str | None, set[str]]:
+        """Read once, and only where some table differs: an in-sync plan never asks."""
+        return _names_to_make(current, target)
 
     def unnamed(wanted: tuple, present: tuple, schema: str | None = None) -> tuple:
-        claimed = {item.name for item in wanted if item.name} | {name for space, name in made if space == schema}
+        claimed = {item.name for item in wanted if item.name} | made().get(schema, set())
         free = [item for item in wanted if item.name is None and item not in present]
         result = []
         for old in present:
@@ -297,17 +302,18 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     return replace(current, tables=tuple(update(t) for t in current.tables))
 
 
-def _names_to_make(current: Snapshot, target: Snapshot) -> set[tuple[str | None, str]]:
-    """(schema, name) of each index or constraint the models name that its live table does not hold
+def _names_to_make(current: Snapshot, target: Snapshot) -> dict[str | None, set[str]]:
+    """Per schema, the name of each index or constraint the models name that its live table does not hold
     under that name (of its kind): the plan makes it. Names already in place are left out, so a
     server's own choice that a model uses elsewhere in a per-table namespace stays matched."""
-    made: set[tuple[str | None, str]] = set()
+    made: dict[str | None, set[str]] = {}
     for table in target.tables:
         live = current.table(table.key)
         live_parts = _parts(live) if live is not None else [()] * len(_parts(table))
         for wanted, present in zip(_parts(table), live_parts):
             held = {server_name(item) for item in present}
-            made |= {(table.key[0], item.name) for item in wanted if item.name and item.name not in held and not getattr(item, "server_named", False)}
+            made.setdefault(table.key[0], set()).update(
+                item.name for item in wanted if item.name and item.name not in held and not getattr(item, "server_named", False))
     return made
 
 
