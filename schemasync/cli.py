@@ -82,12 +82,14 @@ class Common:
     # `--online/--no-online` where the command takes it; None: the config decides.
     online: bool | None = None
     models_package: str | None = None
+    dev_url: str | None = None
 
     def settings(self) -> "Settings":
         from schemasync import console
         from schemasync.config import load_settings
         from schemasync.database import url_note, with_alembic, with_models
-        settings = load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic, models_package=self.models_package)
+        settings = load_settings(self.database_url, self.models, self.config, target=self.target, alembic=self.alembic, models_package=self.models_package,
+                                 dev_url=self.dev_url)
         settings = with_models(with_alembic(settings))
         note = url_note(settings)
         if note:  # an async URL (FastAPI apps have them) runs through the sync driver: said, on stderr
@@ -108,6 +110,8 @@ _COMMON_PARAMETERS = [
         str | None, typer.Option("--alembic", help="alembic.ini to read the URL and the models (env.py's target_metadata) from, for whichever is not given (default ./alembic.ini when there is no schemasync.yaml) \\[env: SCHEMASYNC_ALEMBIC]", show_default=False)]),
     inspect.Parameter("target", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--target", help="One of the config's `targets:` by name (its URL and schema).", show_default=False)]),
+    inspect.Parameter("dev_url", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--dev-url", help="SQLAlchemy URL of a scratch database (same dialect) to build the models in, where the target has not got them built already: plan and check then only read the target \\[env: SCHEMASYNC_DEV_URL]", show_default=False)]),
     inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
         bool, typer.Option("--debug", help="Show tracebacks.")]),
     inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[

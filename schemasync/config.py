@@ -54,6 +54,8 @@ class Settings:
     config_path: Path | None = None
     # Where built targets are cached (None: no cache); see target_cache.py.
     cache_dir: Path | None = None
+    # A scratch database to build the models in instead of the target (--dev-url): plan and check then only read the target.
+    dev_url: str | None = None
     # Online mode (online.py): changes to existing tables that let writes go on, strong locks
     # waited for at most `online_lock_timeout` seconds, `online_attempts` times.
     online: bool = False
@@ -100,6 +102,7 @@ def load_settings(
     target: str | None = None,
     alembic: str | None = None,
     models_package: str | None = None,
+    dev_url: str | None = None,
 ) -> Settings:
     """Merge the three sources; the models module is imported relative to the config file's folder.
 
@@ -136,6 +139,7 @@ def load_settings(
         base_dir=base_dir,
         config_path=path,
         cache_dir=default_cache_dir(environ),
+        dev_url=dev_url or environ.get(f"{ENV_PREFIX}DEV_URL") or _file_url(_string(setting("dev_url"), "dev_url"), base_dir),
         targets=_targets(setting("targets"), base_dir),
         alembic=_alembic_path(alembic or environ.get(f"{ENV_PREFIX}ALEMBIC"), cwd) or _alembic_path(_string(setting("alembic"), "alembic"), base_dir)
         or (None if path else _found(cwd / ALEMBIC_INI)),
@@ -367,6 +371,10 @@ models: {models}
 
 # Seconds to wait for another schemasync run to release the migration lock.
 # lock_timeout: 10
+
+# A scratch database (same kind of server) to build changed models in, so that plan and check only
+# read the target: for a CI role without CREATE. Unchanged models need no build at all.
+# dev_url: postgresql+psycopg://ci@localhost/scratch
 
 # An Alembic setup to read the URL (sqlalchemy.url) and the models (env.py's target_metadata)
 # from, for whichever of the two is not given above. Relative to this file.

@@ -42,6 +42,8 @@ class Target:
     lock_timeout: float = 10.0
     # Said with the plan: e.g. that the database does not exist yet and was read as empty.
     notes: tuple[str, ...] = ()
+    # Where the models are built when no cache has them (--dev-url); None: on the target's server.
+    build_engine: sa.Engine | None = None
 
     def read_live(self, connection: sa.Connection) -> Snapshot:
         return reflect(connection, self.dialect, {s: s for s in self.scope.schemas}, self.scope.keep)
@@ -95,8 +97,35 @@ def open_target(settings: Settings, creates: bool = True) -> Iterator[Target]:
         # The default schema spelled out (public, the URL's database) is no schema; what earlier applies
         # managed stays in scope, so a schema the models no longer name is still seen (and its tables dropped).
         scope = Scope((None,), settings.exclude_tables, settings.exclude_schemas, engine.dialect.default_schema_name)
-        yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout,
-                     (absent,) if absent else ())
+        with _dev_engine(settings, url, dialect) as build_engine:
+            yield Target(engine, dialect, scope.with_schemas((*settings.include_schemas, *recorded)), shown, settings.drop_unmanaged, cache, settings.lock_timeout,
+                         (absent,) if absent else (), build_engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _dev_engine(settings: Settings, target_url: sa.URL, dialect: Dialect) -> Iterator[sa.Engine | None]:
+    """The scratch database `dev_url` names (Atlas's dev database), of the target's dialect; None without one."""
+    if not settings.dev_url:
+        yield None
+        return
+    url = parse_url(settings.dev_url, "")
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() != target_url.get_backend_name():
+        raise ConfigError(f"dev_url {shown} is {url.get_backend_name()}, the target is {target_url.get_backend_name()}: the scratch database must be the same kind of server")
+    try:
+        engine = sa.create_engine(url, **dialect.engine_options(settings.lock_timeout, url))
+    except (ImportError, sa.exc.ArgumentError, TypeError, ValueError) as error:
+        raise ConfigError(f"cannot use dev_url {shown}: {first_line(error)}") from None
+    try:
+        dialect.prepare_engine(engine)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.DBAPIError as error:
+            raise DatabaseError(f"cannot connect to dev_url {shown}: {first_line(error)}") from None
+        yield engine
     finally:
         engine.dispose()
 

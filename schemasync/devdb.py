@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.util import find_tables
 
 from schemasync.ddl import create_view_of
 from schemasync.dialects import Dialect
-from schemasync.errors import PlanError, first_line
+from schemasync.errors import PlanError, PrivilegeError, first_line
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot
 from schemasync.view import View, views_of
@@ -37,33 +38,92 @@ def declared_views(metadata: sa.MetaData, keep: Callable[[str | None, str], bool
     return ordered
 
 
-def build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool]) -> Snapshot:
-    """`tables` (of `metadata`, in creation order) and the declared views `keep` accepts, built in the
-    dialect's scratch place and reflected back with the reader that reads the live side. The default
-    schema spelled out in the models (`engine.dialect.default_schema_name`: public, the URL's
-    database) is built where no schema is, and read back as none."""
-    default = engine.dialect.default_schema_name
-    named = {t.schema for t in tables} | {v.schema for v in declared_views(metadata, keep, dialect)} | _object_schemas(metadata)
+def build(
+    engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool],
+    default_schema: str | None = None, with_views: bool = True,
+) -> Snapshot:
+    """`tables` (of `metadata`, in creation order) and, `with_views`, the declared views `keep`
+    accepts, built in the dialect's scratch place and reflected back with the reader that reads the
+    live side. A table another one's foreign key names that is not built is stood in for by a
+    `stand_in` (its referenced columns and key), never read back: so a few changed tables can be
+    built alone. The default schema spelled out in the models (`default_schema`, the target's name
+    for none: public, the URL's database) is built where no schema is, and read back as none."""
+    default = default_schema
+    views = declared_views(metadata, keep, dialect) if with_views else []
+    stand_ins = stand_ins_for(tables)
+    named = {t.schema for t in tables} | {t.schema for t in stand_ins} | {v.schema for v in views} | _object_schemas(metadata)
     schemas = sorted({None if s == default else s for s in named} | {None}, key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
-    with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
-        # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
-        spelled: dict[str | None, str | None] = {default: mapping[None]} if default is not None and default in named else {}
-        built = connection.execution_options(schema_translate_map={**mapping, **spelled})
-        try:
-            metadata.create_all(built, tables=tables, checkfirst=False)
-            dialect.after_build(built, tables)
-        except sa.exc.SQLAlchemyError as error:
-            raise PlanError(f"the models cannot be built on this server: {first_line(error)}") from None
-        # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
-        translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
-        for view in declared_views(metadata, keep, dialect):
+    try:
+        with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
+            # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
+            spelled: dict[str | None, str | None] = {default: mapping[None]} if default is not None and default in named else {}
+            built = connection.execution_options(schema_translate_map={**mapping, **spelled})
             try:
-                built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})
+                for stand_in in stand_ins:
+                    built.execute(CreateTable(stand_in))
+                metadata.create_all(built, tables=tables, checkfirst=False)
+                dialect.after_build(built, tables)
             except sa.exc.SQLAlchemyError as error:
-                raise PlanError(f"view {view.qualified_name} cannot be built on this server: {first_line(error)}") from None
-        reverse = {scratch: schema for schema, scratch in mapping.items()}
-        return reflect(connection, dialect, reverse, keep)
+                raise build_error(dialect, error) from None
+            # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
+            translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
+            for view in views:
+                try:
+                    built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})
+                except sa.exc.SQLAlchemyError as error:
+                    raise PlanError(f"view {view.qualified_name} cannot be built on this server: {first_line(error)}") from None
+            reverse = {scratch: schema for schema, scratch in mapping.items()}
+            stood_in = {(None if t.schema == default else t.schema, t.name) for t in stand_ins}
+            return reflect(connection, dialect, reverse, lambda schema, name: (schema, name) not in stood_in and keep(schema, name))
+    except sa.exc.SQLAlchemyError as error:
+        if not dialect.is_permission_denied(error):
+            raise
+        raise build_error(dialect, error) from None  # making the scratch place itself (CREATE SCHEMA / DATABASE)
+
+
+def build_error(dialect: Dialect, error: sa.exc.SQLAlchemyError) -> PlanError:
+    """A failed build: a missing privilege says which and the ways out; anything else is the models'."""
+    if dialect.is_permission_denied(error):
+        return PrivilegeError(
+            f"building the models needs {dialect.scratch_privilege}, which this role lacks ({first_line(error)}): "
+            "grant it, or name a scratch database to build in with --dev-url URL (config dev_url)"
+        )
+    return PlanError(f"the models cannot be built on this server: {first_line(error)}")
+
+
+def stand_ins_for(tables: list[sa.Table]) -> list[sa.Table]:
+    """For each table outside `tables` that their foreign keys name, a table of the same name with
+    only the columns they reference (same types) and a key over each set of them: what a foreign key
+    needs to be created (MariaDB: the types and an index; PostgreSQL: a unique key)."""
+    building = set(tables)
+    referenced: dict[sa.Table, list[tuple[sa.Column, ...]]] = {}
+    for table in tables:
+        for constraint in table.foreign_key_constraints:
+            try:
+                columns = tuple(element.column for element in constraint.elements)
+            except sa.exc.NoReferencedTableError:
+                continue  # create_all says what is wrong with it
+            target = columns[0].table
+            if target not in building and isinstance(target, sa.Table) and columns not in referenced.setdefault(target, []):
+                referenced[target].append(columns)
+    stand_ins = []
+    scratch = sa.MetaData()
+    for target, keys in referenced.items():
+        names = list(dict.fromkeys(c.name for key in keys for c in key))
+        copies = [sa.Column(name, target.c[name].type, nullable=False) for name in names]
+        primary = tuple(c.name for c in target.primary_key.columns)
+        constraints: list[sa.Constraint] = [
+            sa.PrimaryKeyConstraint(*[c.name for c in key]) if tuple(c.name for c in key) == primary else sa.UniqueConstraint(*[c.name for c in key])
+            for key in keys
+        ]
+        options = {k: v for k, v in target.dialect_kwargs.items() if k.split("_", 1)[1] in _STAND_IN_OPTIONS}
+        stand_ins.append(sa.Table(target.name, scratch, *copies, *constraints, schema=target.schema, **options))
+    return stand_ins
+
+
+# Table options that decide whether a foreign key may reference the stand-in (its columns' character set).
+_STAND_IN_OPTIONS = {"engine", "charset", "collate", "default_charset", "default_collate", "character_set"}
 
 
 def _object_schemas(metadata: sa.MetaData) -> set[str | None]:

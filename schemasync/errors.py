@@ -35,6 +35,10 @@ class PlanError(SchemasyncError):
     """A plan could not be made, or a saved plan does not fit the live schema."""
 
 
+class PrivilegeError(PlanError):
+    """Building the models in the scratch place needs a privilege the role lacks (see --dev-url)."""
+
+
 class RefusedError(SchemasyncError):
     """The user (or the absence of one) did not allow the operation."""
 

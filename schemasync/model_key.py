@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import schema as sa_schema
 from sqlalchemy.sql.elements import ClauseElement, TextClause
+from sqlalchemy.sql.util import find_tables
 
 from schemasync.ddl import create_view_of, created_on
 from schemasync.dialects import Dialect
@@ -57,11 +58,33 @@ Keep = Callable[[str | None, str], bool]
 
 
 def cache_keys(metadata: sa.MetaData, keep: Keep, dialect: Dialect) -> dict[str, str]:
-    """Per kept table, what its DDL depends on: described where `describe` can, else the compiled
-    DDL's digest; then the views and the schema-level objects."""
-    keys = {table_name(t): _cache_key(t, dialect) for t in metadata.tables.values() if keep(t.schema, t.name)}
-    views = {f"view {v.qualified_name}": "ddl:" + view_digest(v, dialect) for v in _kept_views(metadata, keep)}
+    """Per kept table, what the server builds for it depends on: its DDL (described where
+    `describe` can, else the compiled DDL's digest) and the tables its foreign keys name (a table is
+    built beside stand-ins for them: devdb.build); then the views, each with the tables it reads,
+    and the schema-level objects."""
+    own = {table_name(t): _cache_key(t, dialect) for t in metadata.tables.values() if keep(t.schema, t.name)}
+    keys = {table_name(t): _with_referenced(t, own) for t in metadata.tables.values() if keep(t.schema, t.name)}
+    views = {f"view {v.qualified_name}": "ddl:" + digest([view_digest(v, dialect), _read_by(v, own)]) for v in _kept_views(metadata, keep)}
     return {**keys, **views, **object_keys(metadata, keep, dialect)}
+
+
+def referenced_names(table: sa.Table) -> list[str]:
+    """The tables (as keys name them) that the table's foreign keys point at, itself left out."""
+    own = table_name(table)
+    return sorted({name for fk in table.foreign_keys if (name := fk.target_fullname.rpartition(".")[0]) != own})
+
+
+def _with_referenced(table: sa.Table, own: dict[str, str]) -> str:
+    referenced = referenced_names(table)
+    if not referenced:
+        return own[table_name(table)]
+    return "refs:" + digest([own[table_name(table)], [[name, own.get(name)] for name in referenced]])
+
+
+def _read_by(view: View, own: dict[str, str]) -> list[list[str | None]]:
+    """The keys of the tables a view reads: what the server reads back for a view depends on them."""
+    read = {table_name(t) for t in find_tables(view.selectable, include_aliases=True) if isinstance(t, sa.Table)}
+    return [[name, own.get(name)] for name in sorted(read)]
 
 
 def lock_digests(metadata: sa.MetaData, keep: Keep, dialect: Dialect) -> dict[str, str]:

@@ -97,6 +97,9 @@ class Plan:
     # are dropped): a plan that drops more than half of them needs --allow-mass-drop (`mass_drop`).
     tables_managed: int = 0
     tables_defined: int = 0
+    # What the target was built from (target_cache.TargetRecord): apply records it with the target, so
+    # the database serves later runs as the target cache. Not part of the plan's identity.
+    built_from: Any = field(default=None, compare=False, repr=False)
 
     @property
     def hash(self) -> str:

@@ -131,7 +131,7 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         "operations": json.dumps([s.to_dict() for s in plan.steps]),
         "sql": "\n".join(s.rstrip(";") + ";" for s in plan.statements),
         "snapshot_before": json.dumps(snapshot_before, sort_keys=True),
-        "snapshot_after": json.dumps(snapshot_after, sort_keys=True),
+        "snapshot_after": json.dumps(_with_built_from(snapshot_after, plan), sort_keys=True),
         "managed_tables": json.dumps(list(plan.target_tables)),
         "backups": json.dumps(list(getattr(plan, "undo", ()))),
         "steps_total": len(plan.statements),
@@ -150,6 +150,31 @@ def start(connection: sa.Connection, kind: str, plan: Any, snapshot_before: dict
         for start in range(0, len(text), PIECE):
             connection.execute(state_table.update().where(state_table.c.id == row_id).values({column: column + text[start : start + PIECE]}))
     return row_id
+
+
+# Where snapshot_after keeps what its target was built from (target_cache.TargetRecord): readers of
+# the snapshot ignore a key that is not one of its fields, so older versions read such rows as before.
+BUILT_FROM = "built_from"
+
+
+def _with_built_from(snapshot_after: dict[str, Any], plan: Any) -> dict[str, Any]:
+    record = getattr(plan, "built_from", None)
+    return {**snapshot_after, BUILT_FROM: record.stored} if record is not None and snapshot_after else snapshot_after
+
+
+def recorded_target(connection: sa.Connection, rows: int = 5) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """The newest recorded target that says what it was built from: (that record, the target's
+    canonical form, its fingerprint). The database as the target cache (target_cache.py): any row's
+    build serves, whatever became of its apply. Only the newest few rows are looked at."""
+    if not exists(connection):
+        return None
+    newest = connection.execute(sa.select(state_table.c.id, state_table.c.target_fingerprint).order_by(state_table.c.id.desc()).limit(rows)).all()
+    for row_id, fingerprint in newest:
+        text = connection.execute(sa.select(state_table.c.snapshot_after).where(state_table.c.id == row_id)).scalar()
+        if text and f'"{BUILT_FROM}"' in text:
+            data = json.loads(text)
+            return data.pop(BUILT_FROM), data, fingerprint
+    return None
 
 
 def next_id(connection: sa.Connection) -> int:

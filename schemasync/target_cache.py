@@ -1,13 +1,19 @@
-"""A cache of built targets: an unchanged model set costs no scratch build.
+"""Built tables, kept by the key of the model each was built from: pay only for what changed.
 
 Building the models in a scratch place is the expensive half of a plan (about 10 s for 1,000
-tables on PostgreSQL). What the server builds depends only on the models' DDL as this dialect
-compiles it (described per table by model_key.py, or compiled where it cannot describe it), the
-server's version, the dialect's build context (MySQL: the database's character set), and
-schemasync's and SQLAlchemy's own code, so those make the key. The value is the normalised target with
-the server's own names in the lock file's form (snapshot.table_to_stored: by field name, so a new
-field is never dropped) and its fingerprint. Entries are files; a write is atomic (rename), and an
-entry that cannot be read is ignored and rebuilt.
+tables on PostgreSQL). What the server builds for one table depends only on that table's DDL as
+this dialect compiles it and on the tables its foreign keys name (model_key.cache_keys describes
+both per table), the server's version, the dialect's build context (MySQL: the database's character
+set), and schemasync's and SQLAlchemy's own code: the last four make the cache's `identity`, the
+first the per-table keys. So a table is taken from wherever it was built before with the same key:
+
+- a local entry (`TargetCache`): a file per identity, a line per table, rewritten after each build;
+- the database itself (`recorded`): the last apply's target in schema_state, with the keys it was
+  built from (state.target_record), so a fresh machine (a CI runner) needs no build at all.
+
+Views, enum types and sequences are kept beside the tables and taken only when all of their keys
+match (a view's key covers the tables it reads): otherwise the whole model set is built again.
+Entries are files; a write is atomic (rename), and an entry that cannot be read is ignored.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ from schemasync.snapshot import (
     with_objects,
 )
 
-FORMAT = 5
+FORMAT = 6
 
 
 @cache
@@ -54,59 +60,131 @@ class BuiltOn:
     server: str
     context: str
 
+    @property
+    def identity(self) -> str:
+        """Everything but the models that a built table depends on, as one digest."""
+        return digest({"format": FORMAT, "code": code_digest(), "sqlalchemy": sa.__version__, "dialect": self.dialect, "server": self.server, "context": self.context})
+
+
+def is_table_key(name: str) -> bool:
+    """cache_keys names tables `schema.name`; views, enum types and sequences have a kind in front."""
+    return not name.startswith(("view ", "enum:", "sequence:"))
+
+
+@dataclass(frozen=True)
+class Built:
+    """Tables (and the schema-level objects) built before: what a source offers, by name and key."""
+
+    tables: Mapping[str, tuple[str, Table]]  # qualified name -> (model key, table)
+    object_keys: Mapping[str, str]  # views, enum types, sequences -> key
+    objects: Mapping[str, Any]  # their canonical form (snapshot.objects_to_dict)
+    # The fingerprint of the whole target these keys gave, when the source knows it (a local entry).
+    fingerprint: tuple[str, str] | None = None  # (digest of every key, fingerprint)
+
+    def matching(self, keys: Mapping[str, str]) -> dict[str, Table]:
+        return {name: table for name, (key, table) in self.tables.items() if keys.get(name) == key}
+
+    def objects_match(self, keys: Mapping[str, str]) -> bool:
+        return dict(self.object_keys) == {n: k for n, k in keys.items() if not is_table_key(n)}
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    """What a target was built from (its identity and per-model keys), for the apply to record in
+    schema_state beside the target itself: the database then serves as the cache (issue 19)."""
+
+    identity: str
+    keys: Mapping[str, str]
+    target: Snapshot = field(compare=False, repr=False)
+
+    @cached_property
+    def stored(self) -> dict[str, Any]:
+        """The record as schema_state keeps it: the target's tables are in snapshot_after already
+        (the canonical form); what that form leaves out, the server's own names, is kept here."""
+        server_names = {}
+        for table in self.target.tables:
+            names = table_to_stored(table).get("server_names")
+            if names:
+                server_names[table.qualified_name] = names
+        return {"identity": self.identity, "keys": dict(self.keys), "server_names": server_names}
+
+
+def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], identity: str) -> Built | None:
+    """The tables of a recorded apply's target, if it was built with this identity (None otherwise)."""
+    try:
+        if stored.get("identity") != identity:
+            return None
+        keys, server_names = stored["keys"], stored.get("server_names") or {}
+        tables: dict[str, tuple[str, Table]] = {}
+        for data in snapshot_after.get("tables") or []:
+            name = f"{data['schema']}.{data['name']}" if data.get("schema") else str(data["name"])
+            if name in keys:
+                names = server_names.get(name)
+                tables[name] = (keys[name], table_from_stored({**data, "server_names": names} if names else data))
+        object_keys = {n: k for n, k in keys.items() if not is_table_key(n)}
+        objects = objects_to_dict(with_objects(Snapshot(str(snapshot_after.get("dialect") or "")), dict(snapshot_after)))
+        return Built(tables, object_keys, objects)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
 
 @dataclass(frozen=True)
 class TargetCache:
-    """Built targets by the models' per-table keys (model_key.cache_keys) and where they were built.
-
-    An entry holds a whole model set; each of its tables is stored with the key of the model it was
-    built from, and a load checks each table against the key asked for, so entries can also be read
-    table by table (issue 19: only the changed tables rebuilt)."""
+    """Built tables on this machine: one entry per identity, a line per table with its model key."""
 
     directory: Path
 
-    def key(self, built_on: BuiltOn, model_keys: dict[str, str]) -> str:
-        return digest({
-            "format": FORMAT, "code": code_digest(), "sqlalchemy": sa.__version__, "dialect": built_on.dialect, "server": built_on.server,
-            "context": built_on.context, "models": sorted(model_keys.items()),
-        })
+    def _path(self, identity: str) -> Path:
+        return self.directory / f"targets-{identity.removeprefix('sha256:')[:40]}.jsonl"
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"target-{key.removeprefix('sha256:')}.json"
-
-    def load(self, built_on: BuiltOn, model_keys: dict[str, str]) -> Snapshot | None:
-        """The target built from these models: a line with the fingerprint and the schema-level
-        objects, then a line per table, `[model key, stored form]` (read one at a time, so the
-        parsed text never sits in memory beside the snapshot). None when any table's key differs."""
+    def load(self, identity: str, keys: Mapping[str, str]) -> Built | None:
+        """The entry's tables whose key is among `keys` (the others are skipped unparsed): a line
+        with the objects and their keys, then a line per table, `[name, model key, stored form]`
+        (read one at a time, so the parsed text never sits in memory beside the snapshot)."""
         try:
-            with self._path(self.key(built_on, model_keys)).open(encoding="utf-8") as file:
+            with self._path(identity).open(encoding="utf-8") as file:
                 header = json.loads(file.readline())
-                fingerprint = str(header["fingerprint"])
-                tables = tuple(sorted((_table(json.loads(line), model_keys) for line in file), key=by_key))
+                tables: dict[str, tuple[str, Table]] = {}
+                for line in file:
+                    name, key, rest = _split_line(line)
+                    if keys.get(name) == key:
+                        tables[name] = (key, table_from_stored(json.loads(rest)))
+                known = header.get("fingerprint")
+                return Built(tables, header["object_keys"], header["objects"], tuple(known) if known else None)
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        return with_objects(Snapshot(built_on.dialect, tables), header).known_fingerprint(fingerprint)
 
-    def store(self, built_on: BuiltOn, model_keys: dict[str, str], snapshot: Snapshot) -> None:
-        """Best effort: a cache that cannot be written only costs the next run a build."""
+    def store(self, identity: str, keys: Mapping[str, str], snapshot: Snapshot) -> None:
+        """Best effort: a cache that cannot be written only costs the next run a build. The entry
+        becomes this target: one version per table, the newest."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".target-", suffix=".tmp")
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".targets-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(json.dumps({"fingerprint": snapshot.fingerprint(), **objects_to_dict(snapshot)}) + "\n")
-                file.writelines(json.dumps([model_keys.get(t.qualified_name), table_to_stored(t)]) + "\n" for t in snapshot.tables)
-            os.replace(temporary, self._path(self.key(built_on, model_keys)))
+                object_keys = {n: k for n, k in keys.items() if not is_table_key(n)}
+                known = [keys_digest(keys), snapshot.fingerprint()]
+                file.write(json.dumps({"object_keys": object_keys, "objects": objects_to_dict(snapshot), "fingerprint": known}) + "\n")
+                file.writelines(
+                    f"{json.dumps(t.qualified_name)}\t{json.dumps(keys.get(t.qualified_name))}\t{json.dumps(table_to_stored(t))}\n" for t in snapshot.tables
+                )
+            os.replace(temporary, self._path(identity))
         except OSError:
             pass
 
 
-def _table(row: list[Any], model_keys: dict[str, str]) -> Table:
-    """One stored table, if it was built from the model asked for (else a KeyError: a miss)."""
-    key, stored = row
-    table = table_from_stored(stored)
-    if model_keys.get(table.qualified_name) != key:
-        raise KeyError(table.qualified_name)
-    return table
+def keys_digest(keys: Mapping[str, str]) -> str:
+    return digest(sorted(keys.items()))
+
+
+def _split_line(line: str) -> tuple[str, str, str]:
+    """A table's line: its name and key are read without parsing the stored form after them."""
+    name, key, rest = line.split("\t", 2)
+    return json.loads(name), json.loads(key), rest
+
+
+def snapshot_of(dialect: str, tables: Mapping[str, Table], objects: Mapping[str, Any]) -> Snapshot:
+    """A target from tables gathered from several places and the schema-level objects."""
+    return with_objects(Snapshot(dialect, tuple(sorted(tables.values(), key=by_key))), dict(objects))
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schemasync import __version__, lockfile, preflight, recovery, state
+from schemasync import __version__, lockfile, model_target, preflight, recovery, state
 from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
@@ -23,7 +23,6 @@ from schemasync.database import Target, database_errors, load_models, open_targe
 from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
-from schemasync.model_target import build_target
 from schemasync.models import ignored, left_out
 from schemasync.online import DEFAULT_FILL_BATCH_SIZE, OnlineRun
 from schemasync.operations import DropTable
@@ -115,14 +114,15 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     target = target.for_models(metadata)
     if _one_shared_connection(target.engine):
         live, recorded, others, record_id = _read_live_side(target)
-        desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
+        built = _build_target(target, metadata)
     else:
         # The live side is read on its own connection while this thread keys and loads the target:
         # most of a bulk catalog read is waiting for the server, time the target's work can use.
         with ThreadPoolExecutor(max_workers=1) as pool:
             live_side = pool.submit(_read_live_side, target)
-            desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
+            built = _build_target(target, metadata)
             live, recorded, others, record_id = live_side.result()
+    desired = built.snapshot
     last = next((row for row in recorded if row.status == state.APPLIED), None)
     unfinished = tuple(recovery.judge(row, live).line for row in recovery.unfinished(recorded))
     previously = last.managed_tables if last else ()
@@ -131,10 +131,16 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online,
                        fill_batch_size=fill_batch_size)
     # Named, never silently left out: what the scope or the server leaves out, and what the models' ddl_if() does.
-    result = replace(result, ignored=ignored(metadata, target.scope, target.dialect),
+    result = replace(result, built_from=built.record, ignored=ignored(metadata, target.scope, target.dialect),
                      hints=target.notes + result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))
     managed = live.only({parse_table_key(name) for name in result.managed_tables})
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
+
+
+def _build_target(target: Target, metadata: sa.MetaData) -> model_target.BuiltTarget:
+    """The models' target: from this machine's cache or the database's record where they have it,
+    the rest built (on the dev database when one is configured)."""
+    return model_target.build(target.engine, target.dialect, metadata, target.scope.keep, target.cache, build_engine=target.build_engine)
 
 
 def _one_shared_connection(engine: sa.Engine) -> bool:

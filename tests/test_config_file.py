@@ -120,7 +120,7 @@ def test_the_published_schema_is_the_one_schemasync_checks_with():
 EVERY_KEY = {
     "database_url": "sqlite:///app.db", "models": "models:Base", "models_package": "app.models", "include_schemas": ["reporting"], "exclude_schemas": ["audit"],
     "exclude_tables": ["legacy_*"], "drop_unmanaged": False, "lock_timeout": 10, "keep_backups": 5, "block_hazards": ["table-rewrite"],
-    "alembic": "alembic.ini", "online": True, "online_lock_timeout": "500ms", "online_attempts": 3, "fill_batch_size": 500, "fill_pause": "50ms",
+    "alembic": "alembic.ini", "online": True, "online_lock_timeout": "500ms", "online_attempts": 3, "fill_batch_size": 500, "fill_pause": "50ms", "dev_url": "postgresql+psycopg://ci@localhost/scratch",
     "targets": {"database_url": "postgresql+psycopg://db/{name}", "names": ["a", "b"]},
 }
 

@@ -26,7 +26,7 @@ def builds(monkeypatch):
     """Count real scratch builds."""
     calls = []
     real = devdb.build
-    monkeypatch.setattr(devdb, "build", lambda *args: calls.append(1) or real(*args))
+    monkeypatch.setattr(devdb, "build", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     return calls
 
 
@@ -52,7 +52,7 @@ def test_a_broken_cache_entry_is_rebuilt_and_the_cache_can_be_off(project, build
     cache = tmp_path / "cache"
     models = project.write_models("m", MODELS)
     project.cli("plan", models=models, env={"SCHEMASYNC_CACHE_DIR": str(cache)})
-    for entry in cache.glob("target-*.json"):
+    for entry in cache.glob("targets-*.jsonl"):
         entry.write_text("{ not json")
     assert project.cli("plan", models=models, env={"SCHEMASYNC_CACHE_DIR": str(cache)}).exit_code == 0
     assert len(builds) == 2
@@ -81,7 +81,7 @@ def test_models_that_spell_out_the_default_schema_are_served_from_the_cache(dial
         assert first.exit_code == 0, first.output
         assert len(builds) == 1, "the unchanged models were built again"
         assert json.loads(first.output) == json.loads(second.output)
-        [entry] = cache.glob("target-*.json")
-        stored = [json.loads(line) for line in entry.read_text().splitlines()[1:]]
-        assert sorted(table["name"] for _, table in stored) == ["child", "parent"]
-        assert all(table["schema"] is None and key and key.startswith("described:") for key, table in stored)
+        [entry] = cache.glob("targets-*.jsonl")
+        stored = [[json.loads(part) for part in line.split("\t")] for line in entry.read_text().splitlines()[1:]]
+        assert sorted(table["name"] for _, _, table in stored) == ["child", "parent"]
+        assert all(table["schema"] is None and key and key.startswith(("described:", "refs:")) for _, key, table in stored)

@@ -342,6 +342,13 @@ class Dialect:
         """Whether the statement gave up waiting for a lock (or lost a deadlock): worth trying again. Overridden by: mysql, postgresql."""
         return False
 
+    def is_permission_denied(self, error: sa.exc.SQLAlchemyError) -> bool:
+        """Whether the server refused the statement for a privilege the role lacks. Overridden by: mysql, postgresql."""
+        return False
+
+    # What the scratch build needs the role to be allowed (said when it is not: devdb.build_error).
+    scratch_privilege = "no privilege"
+
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
         """A clearer sentence for a failure of an online step, when there is one to say. Overridden by: mysql, postgresql."""
         return None

@@ -348,6 +348,12 @@ class MySQLDialect(Dialect):
     def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
         return _errno(error) in _RETRYABLE
 
+    def is_permission_denied(self, error: sa.exc.SQLAlchemyError) -> bool:
+        # ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR
+        return isinstance(error, sa.exc.DBAPIError) and _errno(error) in (1044, 1142, 1227)
+
+    scratch_privilege = f"CREATE and DROP on databases named {SCRATCH_PREFIX}* (the build makes one and drops it afterwards)"
+
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
         if _errno(error) == _SIGNALLED:
             return str(getattr(error.orig, "args", ("",))[-1])

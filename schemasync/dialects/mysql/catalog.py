@@ -78,8 +78,10 @@ def supported(connection: sa.Connection) -> bool:
     return ReflectedState is not None and bool(getattr(connection.dialect, "is_mariadb", False))
 
 
-def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog:
-    """The tables `names` of database `schema` (None: the connection's), as SQLAlchemy's Inspector would describe them."""
+def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Catalog | None:
+    """The tables `names` of database `schema` (None: the connection's), as SQLAlchemy's Inspector
+    would describe them; None where information_schema hides something from this role (the caller
+    reads through the Inspector: SHOW CREATE TABLE needs only SELECT)."""
     parameters = {"schema": schema}
     wanted = set(names)
     tables = {name: (comment, collation) for name, comment, collation in connection.exec_driver_sql(_TABLES, parameters) if name in wanted}
@@ -96,7 +98,10 @@ def read(connection: sa.Connection, schema: str | None, names: list[str]) -> Cat
         catalog.columns[table] = [column for _, column in sorted(columns, key=lambda pair: pair[0])]
     _keys(catalog, connection.exec_driver_sql(_KEYS, parameters), tables)
     actions = {(table, name): (on_update, on_delete) for table, name, on_update, on_delete in connection.exec_driver_sql(_ACTIONS, parameters)}
-    _foreign_keys(catalog, connection.exec_driver_sql(_FOREIGN_KEYS, parameters), actions, tables, schema, _database(connection, schema))
+    foreign_keys = [row for row in connection.exec_driver_sql(_FOREIGN_KEYS, parameters) if row[0] in tables]
+    if any((row[0], row[1]) not in actions for row in foreign_keys):
+        return None  # REFERENTIAL_CONSTRAINTS lists nothing to a role with SELECT only: the actions would be lost
+    _foreign_keys(catalog, foreign_keys, actions, tables, schema, _database(connection, schema))
     for table, name, clause in connection.exec_driver_sql(_CHECKS, parameters):
         if table in tables:
             catalog.checks[table].append({"name": name, "sqltext": clause})

@@ -436,6 +436,11 @@ class PostgreSQLDialect(Dialect):
     def is_lock_timeout(self, error: sa.exc.DBAPIError) -> bool:
         return getattr(error.orig, "sqlstate", None) in _RETRYABLE
 
+    def is_permission_denied(self, error: sa.exc.SQLAlchemyError) -> bool:
+        return getattr(getattr(error, "orig", None), "sqlstate", None) == "42501"  # insufficient_privilege
+
+    scratch_privilege = f"CREATE on the database (the build makes temporary schemas {SCRATCH_PREFIX}*, rolled back afterwards)"
+
     def explain_failure(self, error: sa.exc.DBAPIError) -> str | None:
         """The server's message with its DETAIL (which rows: "Key (email)=(x) is duplicated.")."""
         diag = getattr(error.orig, "diag", None)
