@@ -11,6 +11,13 @@ whole processes, alternating, for several rounds:
 
   plan           schemasync plan, models equal to the database (the CI case; target cache warm)
   plan-1%        schemasync plan with about 1% of the tables changed (its cache entry warm)
+  plan-1%-cold   the same with an empty cache directory (the first plan after an edit on a fresh
+                 machine: the database's record serves the unchanged tables, the rest are built)
+  check          schemasync check, models unchanged since the last apply (target cache warm)
+  check-fresh    schemasync check, models unchanged since the last apply, empty cache directory
+                 (a fresh CI runner: the database's record serves every table, nothing is built)
+  plan-cold      schemasync plan of new models (every table changed), empty cache directory: the
+                 whole scratch build
   alembic        alembic.autogenerate.compare_metadata on the same connection and models
   migra          migra comparing the database with itself (PostgreSQL; --migra PATH, two inspections,
                  no models to load)
@@ -51,8 +58,9 @@ SERVER_URLS = {
 }
 DIALECTS = ("sqlite", "postgresql", "mysql")
 SIZES = (100, 1000, 5000)
+COLD = ("plan-1%-cold", "check-fresh", "plan-cold")  # run with an empty cache directory
 APPLY_STEP = 500
-MEASURES = ("plan", "plan-1%", "alembic", "migra", "reflection", "raw-catalog", "raw-catalog-nogc", "models")
+MEASURES = ("plan", "plan-1%", "plan-1%-cold", "check", "check-fresh", "plan-cold", "alembic", "migra", "reflection", "raw-catalog", "raw-catalog-nogc", "models")
 
 COLUMN_TYPES = [
     ("sa.Integer()", "0"),
@@ -266,6 +274,7 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
         folder = Path(tmp)
         write_models(folder, "models_base", tables)
         write_models(folder, "models_changed", tables, changed_every=100)
+        write_models(folder, "models_new", tables, changed_every=1)
         for name, source in SCRIPTS.items():
             (folder / _script(name)).write_text(textwrap.dedent(source))
         url, drop = create_database(dialect, folder)
@@ -290,6 +299,10 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
             commands = {
                 "plan": [*schemasync, "plan", "-q", "--models", "models_base:metadata"],
                 "plan-1%": [*schemasync, "plan", "-q", "--models", "models_changed:metadata"],
+                "plan-1%-cold": [*schemasync, "plan", "-q", "--models", "models_changed:metadata"],
+                "check": [*schemasync, "check", "-q", "--models", "models_base:metadata"],
+                "check-fresh": [*schemasync, "check", "-q", "--models", "models_base:metadata"],
+                "plan-cold": [*schemasync, "plan", "-q", "--models", "models_new:metadata"],
                 "alembic": [sys.executable, _script("alembic"), url],
                 "reflection": [sys.executable, _script("reflection"), url],
                 "raw-catalog": [sys.executable, _script("raw-catalog"), url, json.dumps(RAW_CATALOG[dialect])],
@@ -305,7 +318,8 @@ def measure(dialect: str, tables: int, rounds: int, migra: str | None, log: Call
             results = {name: Result() for name in commands}
             for number in range(rounds):
                 for name, command in commands.items():  # alternating, so drift in load hits all alike
-                    seconds, peak = run(command, folder, env)
+                    cold = folder / f"cold-cache-{number}-{name}"  # a new, empty cache directory for each cold process
+                    seconds, peak = run(command, folder, {**env, "SCHEMASYNC_CACHE_DIR": str(cold)} if name in COLD else env)
                     results[name].seconds.append(seconds)
                     results[name].peak_mb.append(peak)
                 log(f"  {dialect} {tables}: round {number + 1}/{rounds} done (load {os.getloadavg()[0]:.2f})")
@@ -329,19 +343,24 @@ def detail(dialect: str, tables: int, results: dict[str, Result]) -> str:
 
 def summary(all_results: dict[tuple[str, int], dict[str, Result]]) -> str:
     lines = [
-        ("| tables | dialect | plan in sync | plan 1% changed | Alembic | migra | SQLAlchemy reflection | raw catalog | raw catalog, gc off "
-        "| models alone | plan vs Alembic | plan vs raw | plan vs raw, gc off | plan peak RSS | Alembic peak RSS |"),
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ("| tables | dialect | plan in sync | plan 1% changed | plan 1% changed, cold | check | check, fresh machine | plan, cold build | Alembic | migra "
+        "| SQLAlchemy reflection | raw catalog | raw catalog, gc off | models alone | plan vs Alembic | plan vs raw | plan vs raw, gc off "
+        "| 1% cold vs Alembic | fresh check vs warm | cold build vs Alembic | plan peak RSS | Alembic peak RSS |"),
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (dialect, tables), r in sorted(all_results.items(), key=lambda item: (item[0][1], DIALECTS.index(item[0][0]))):
         def s(name: str, r: dict[str, Result] = r) -> str:
             return f"{r[name].median:.2f} s" if name in r else ""
 
+        def ratio(name: str, to: str, r: dict[str, Result] = r) -> str:
+            return f"{r[name].median / r[to].median:.2f}x" if name in r and to in r else ""
+
         plan = r["plan"].median
         lines.append(
-            f"| {tables:,} | {dialect} | {s('plan')} | {s('plan-1%')} | {s('alembic')} | {s('migra')} | {s('reflection')} | {s('raw-catalog')} "
-            f"| {s('raw-catalog-nogc')} | {s('models')} | {plan / r['alembic'].median:.2f}x | {plan / r['raw-catalog'].median:.2f}x "
-            f"| {plan / r['raw-catalog-nogc'].median:.2f}x | {max(r['plan'].peak_mb):.0f} MB | {max(r['alembic'].peak_mb):.0f} MB |"
+            f"| {tables:,} | {dialect} | {s('plan')} | {s('plan-1%')} | {s('plan-1%-cold')} | {s('check')} | {s('check-fresh')} | {s('plan-cold')} | {s('alembic')} "
+            f"| {s('migra')} | {s('reflection')} | {s('raw-catalog')} | {s('raw-catalog-nogc')} | {s('models')} | {plan / r['alembic'].median:.2f}x "
+            f"| {plan / r['raw-catalog'].median:.2f}x | {plan / r['raw-catalog-nogc'].median:.2f}x | {ratio('plan-1%-cold', 'alembic')} "
+            f"| {ratio('check-fresh', 'check')} | {ratio('plan-cold', 'alembic')} | {max(r['plan'].peak_mb):.0f} MB | {max(r['alembic'].peak_mb):.0f} MB |"
         )
     return "\n".join(lines)
 
@@ -356,6 +375,12 @@ def targets(all_results: dict[tuple[str, int], dict[str, Result]]) -> str:
                 (f"<= 0.5x Alembic ({plan / r['alembic'].median:.2f}x)", plan <= 0.5 * r["alembic"].median),
                 (f"<= 1.5x raw catalog ({plan / r['raw-catalog'].median:.2f}x)", plan <= 1.5 * r["raw-catalog"].median),
             ]
+            alembic = r["alembic"].median
+            checks.append((f"plan 1% changed, cold <= 0.5x Alembic ({r['plan-1%-cold'].median / alembic:.2f}x)", r["plan-1%-cold"].median <= 0.5 * alembic))
+            fresh = r["check-fresh"].median / r["check"].median
+            checks.append((f"check on a fresh machine <= 1.2x warm ({fresh:.2f}x)", fresh <= 1.2))
+            if tables == 1000:
+                checks.append((f"cold build <= 1.5x Alembic ({r['plan-cold'].median / alembic:.2f}x)", r["plan-cold"].median <= 1.5 * alembic))
             if "migra" in r:
                 checks.append((f"faster than migra ({plan:.2f} s vs {r['migra'].median:.2f} s)", plan < r["migra"].median))
             if tables >= 5000:

@@ -9,13 +9,21 @@ Whether a build is needed at all (the target cache) is decided above, in model_t
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.engine.mock import MockConnection
+from sqlalchemy.schema import (
+    CreateIndex,
+    CreateTable,
+    SetColumnComment,
+    SetTableComment,
+)
 from sqlalchemy.sql.util import find_tables
 
 from schemasync.ddl import create_view_of
 from schemasync.dialects import Dialect
+from schemasync.dialects.base import BuildStatement
 from schemasync.errors import PlanError, PrivilegeError, first_line
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot
@@ -62,7 +70,8 @@ def build(
             try:
                 for stand_in in stand_ins:
                     built.execute(CreateTable(stand_in))
-                metadata.create_all(built, tables=tables, checkfirst=False)
+                translate = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
+                dialect.run_build_script(connection, engine, build_script(connection, metadata, tables, translate))
                 dialect.after_build(built, tables)
             except sa.exc.SQLAlchemyError as error:
                 raise build_error(dialect, error) from None
@@ -80,6 +89,27 @@ def build(
         if not dialect.is_permission_denied(error):
             raise
         raise build_error(dialect, error) from None  # making the scratch place itself (CREATE SCHEMA / DATABASE)
+
+
+def build_script(connection: sa.Connection, metadata: sa.MetaData, tables: list[sa.Table], translate: dict[str | None, str | None] | None) -> list[BuildStatement]:
+    """What `create_all` would send for `tables`, in its order, as SQL text for this server (with the
+    scratch place's schema names): captured rather than run, so that the dialect can send it in
+    fewer round trips (Dialect.run_build_script)."""
+    captured: list[Any] = []
+    metadata.create_all(MockConnection(connection.dialect, lambda element, *args, **kwargs: captured.append(element)), tables=tables, checkfirst=False)
+    script = []
+    for element in captured:
+        sql = str(element.compile(dialect=connection.dialect, schema_translate_map=translate, render_schema_translate=translate is not None))
+        target: Any = getattr(element, "element", None)
+        if isinstance(element, (CreateTable, SetTableComment)):
+            script.append(BuildStatement(sql, target))
+        elif isinstance(element, CreateIndex):
+            script.append(BuildStatement(sql, target.table, target))
+        elif isinstance(element, SetColumnComment):
+            script.append(BuildStatement(sql, target.table))
+        else:
+            script.append(BuildStatement(sql))
+    return script
 
 
 def build_error(dialect: Dialect, error: sa.exc.SQLAlchemyError) -> PlanError:

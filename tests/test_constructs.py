@@ -310,10 +310,10 @@ def test_exclusions_survive_the_lock_file_and_the_target_cache_forms(tmp_path):
     assert stored["exclusions"] == [{"definition": "EXCLUDE USING gist (during WITH &&)", "name": None}, {"definition": "EXCLUDE USING gist (room WITH =)", "name": "ex_room"}]
     assert stored["server_names"] == {"exclusions": ["bookings_during_excl", "ex_room"]}
     cache, built_on = TargetCache(tmp_path / "cache"), BuiltOn("postgresql", "15", "")
-    cache.store(built_on, {"bookings": "key"}, Snapshot("postgresql", (table,)))
-    cached = cache.load(built_on, {"bookings": "key"})
+    cache.store(built_on.identity, {"bookings": "key"}, Snapshot("postgresql", (table,)))
+    cached = cache.load(built_on.identity, {"bookings": "key"})
     assert cached is not None
-    for restored in (table_from_stored(stored), cached.tables[0]):
+    for restored in (table_from_stored(stored), cached.matching({"bookings": "key"})["bookings"]):
         assert restored == table and [e.db_name for e in restored.exclusions] == ["bookings_during_excl", "ex_room"]
     assert "exclusions" not in table_to_dict(Table("plain", (Column("id", "INTEGER"),)))
 

@@ -242,21 +242,24 @@ def test_a_table_with_every_field_set_round_trips_through_the_lock_file_and_the_
     import dataclasses
 
     from schemasync.lockfile import LockEntry, LockFile
-    from schemasync.target_cache import BuiltOn, TargetCache
+    from schemasync.target_cache import BuiltOn, TargetCache, snapshot_of
 
     table = _every_field_set(_snapshot_class("Table"))
     unnamed = dataclasses.replace(table, name="u", uniques=tuple(dataclasses.replace(u, name=None) for u in table.uniques))
     snapshot = dataclasses.replace(_every_field_set(_snapshot_class("Snapshot")), dialect="postgresql", tables=(table, unnamed))
     lock = LockFile.from_yaml(LockFile("models", {"postgresql": LockEntry(snapshot)}).to_yaml("schema.lock.yaml"), "schema.lock.yaml")
-    cache, built_on, keys = TargetCache(tmp_path), BuiltOn("postgresql", "15.0", ""), {"table-x": "k1", "u": "k2"}
-    cache.store(built_on, keys, snapshot)
-    for back in (lock.entries["postgresql"].snapshot, cache.load(built_on, keys)):
+    cache, identity = TargetCache(tmp_path), BuiltOn("postgresql", "15.0", "").identity
+    keys = {t.qualified_name: f"k{n}" for n, t in enumerate(snapshot.tables)}
+    cache.store(identity, keys, snapshot)
+    built = cache.load(identity, keys)
+    assert built is not None and built.objects_match(keys) and len(built.matching(keys)) == 2
+    for back in (lock.entries["postgresql"].snapshot, snapshot_of("postgresql", built.matching(keys), built.objects)):
         assert back is not None and back.fingerprint() == snapshot.fingerprint()
         for kept, original in zip(back.tables, snapshot.tables):
             assert _stored_fields(kept) == _stored_fields(original)
         assert _stored_fields(back.enums) == _stored_fields(snapshot.enums)
         assert _stored_fields((*back.sequences, *back.views)) == _stored_fields((*snapshot.sequences, *snapshot.views))
-    assert cache.load(built_on, {**keys, "u": "another model"}) is None
+    assert set(built.matching({**keys, "u": "another model"})) == set(keys) - {"u"}, "a table built from another model is not taken"
 
 
 def test_the_canonical_form_is_byte_identical_to_the_one_fingerprints_were_made_from():

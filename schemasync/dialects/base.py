@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,6 +53,17 @@ def missing_requirements(cls: type[Dialect]) -> list[str]:
     """The required facts and hooks `cls` does not define itself (empty: it honours the contract)."""
     own = {name for klass in cls.__mro__ if klass is not Dialect for name in vars(klass)}
     return [name for name in (*REQUIRED_FACTS, *REQUIRED_HOOKS) if name not in own]
+
+
+@dataclass(frozen=True)
+class BuildStatement:
+    """One statement of the models' CREATE script (devdb.build_script), and the table it is for:
+    None for what belongs to the schema as a whole (an enum type, a sequence, a foreign key added
+    after every table to break a cycle). `index` for a CREATE INDEX."""
+
+    sql: str
+    table: sa.Table | None = None
+    index: sa.Index | None = None
 
 
 class Dialect:
@@ -239,6 +250,12 @@ class Dialect:
     def create_table_extra_elements(self, table: Any) -> list[Any]:
         """DDL after a new table's CREATE TABLE and indexes, for what they cannot say here (a snapshot Table). Overridden by: mysql, postgresql."""
         return []
+
+    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement]) -> None:
+        """Run the models' CREATE script in the scratch place, in order, a statement at a time
+        (`engine`: for more connections to the same place). Overridden by: mysql, postgresql."""
+        for statement in script:
+            connection.exec_driver_sql(statement.sql)
 
     def after_build(self, connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
         """Finish the models' scratch build where create_all leaves something out (MariaDB: AUTO_INCREMENT off the key). Overridden by: mysql."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import INTERVAL
 
 from schemasync import online
-from schemasync.dialects.base import LOCK_NAME, Dialect, wait_for_lock
+from schemasync.dialects.base import LOCK_NAME, BuildStatement, Dialect, wait_for_lock
 from schemasync.dialects.catalog import Catalog
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
 from schemasync.online import ONLINE, TRANSACTION
@@ -36,6 +36,7 @@ from schemasync.operations import (
 from schemasync.snapshot import Column, Snapshot, Table, View
 
 SCRATCH_PREFIX = "schemasync_scratch_"
+BUILD_BATCH = 100  # scratch build statements sent together
 # SQLSTATEs worth another try: lock_not_available (lock_timeout), deadlock_detected.
 # https://www.postgresql.org/docs/current/errcodes-appendix.html
 _RETRYABLE = {"55P03", "40P01"}
@@ -100,7 +101,7 @@ def identity_options(text: str, type_text: str) -> str | None:
 
 
 # Above this many tables the scratch build commits as it goes (see PostgreSQLDialect.scratch).
-SCRATCH_TRANSACTION_TABLES = 1000
+SCRATCH_TRANSACTION_TABLES = 500
 # Views, and what schemasync leaves alone, in one schema (the connection's own when :schema is NULL).
 _NAMESPACE = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = COALESCE(CAST(:schema AS text), current_schema()))"
 _NOT_EXTENSION = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
@@ -487,6 +488,12 @@ class PostgreSQLDialect(Dialect):
                 yield connection, mapping
             finally:
                 transaction.rollback()
+
+    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement]) -> None:
+        """Many statements per round trip (the simple query protocol takes them joined by `;`): the
+        server's work is the same, the waits between statements go (a third of a 1,000-table build)."""
+        for start in range(0, len(script), BUILD_BATCH):
+            connection.exec_driver_sql(";\n".join(statement.sql.strip() for statement in script[start : start + BUILD_BATCH]))
 
     # --- catalog ---------------------------------------------------------------------------------
 
