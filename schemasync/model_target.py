@@ -81,12 +81,12 @@ def build(
     default_schema = engine.dialect.default_schema_name
     keys = _as_built(cache_keys(metadata, keep, dialect), default_schema)
     identity = built_on.identity
-    sources: list[Callable[[], Built | None]] = []
+    sources: dict[str, Callable[[], Built | None]] = {}
     if cache is not None:
-        sources.append(lambda: cache.load(identity, keys))
+        sources["cache"] = lambda: cache.load(identity, keys)
     if use_record:
-        sources.append(lambda: _from_database(engine, identity))
-    found, objects, fingerprint = _gather(sources, keys)
+        sources["record"] = lambda: _from_database(engine, identity)
+    found, objects, fingerprint, served_by = _gather(sources, keys)
     kept_set = set(kept)
     missing = [t for t in metadata.sorted_tables if t in kept_set and _built_name(t, default_schema) not in found]
     if objects is None:  # a view, enum type or sequence changed (a view's key covers the tables it reads)
@@ -100,31 +100,38 @@ def build(
         if fingerprint is not None and fingerprint[0] == keys_digest(keys):
             snapshot = snapshot.known_fingerprint(fingerprint[1])
         tables_built = 0
-    if cache is not None and tables_built:
+    # Kept on this machine when something was built, unless the database's record served the rest:
+    # it serves the next run as well, and writing 1,000 tables costs half a second.
+    if cache is not None and tables_built and served_by != {"record"}:
         cache.store(identity, keys, snapshot)
     record = TargetRecord(identity, keys, snapshot)
     return BuiltTarget(_declare(snapshot, kept, default_schema, dialect), record, tables_built, len(kept))
 
 
-def _gather(sources: list[Callable[[], Built | None]], keys: Mapping[str, str]) -> tuple[dict[str, Table], Mapping | None, tuple[str, str] | None]:
+def _gather(sources: Mapping[str, Callable[[], Built | None]], keys: Mapping[str, str]) -> tuple[dict[str, Table], Mapping | None, tuple[str, str] | None, set[str]]:
     """Tables by name from the sources in turn, each asked only while something is still missing;
-    the schema-level objects from the first source whose keys for them all match."""
+    the schema-level objects from the first source whose keys for them all match; and which
+    sources gave any of it."""
     wanted = sum(1 for name in keys if is_table_key(name))
     found: dict[str, Table] = {}
     objects = None
-    for source in sources:
+    served_by: set[str] = set()
+    for name, source in sources.items():
         built = source()
         if built is None:
             continue
         matching = built.matching(keys)
         if len(matching) == wanted and objects is None and built.objects_match(keys):
-            return matching, built.objects, built.fingerprint  # one source has it all
+            return matching, built.objects, built.fingerprint, {name}  # one source has it all
+        if matching:
+            served_by.add(name)
         found = {**matching, **found}
         if objects is None and built.objects_match(keys):
             objects = built.objects
+            served_by.add(name)
         if len(found) == wanted and objects is not None:
             break
-    return found, objects, None
+    return found, objects, None, served_by
 
 
 def _from_database(engine: sa.Engine, identity: str) -> Built | None:

@@ -382,6 +382,7 @@ class MySQLDialect(Dialect):
                 yield connection, mapping
             finally:
                 connection.rollback()
+                _drop_tables(engine, connection, list(mapping.values()))
                 # Foreign keys between the scratch databases (models in two schemas) would refuse the first DROP.
                 connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
                 for scratch_database in mapping.values():
@@ -795,6 +796,31 @@ def _create_tables(engine: sa.Engine, statements: list[BuildStatement]) -> None:
         finally:
             for connection in connections:
                 connection.close()
+
+
+def _drop_tables(engine: sa.Engine, connection: sa.Connection, databases: list[str]) -> None:
+    """Empty the scratch databases BUILD_CONNECTIONS tables at a time (a DROP DATABASE drops them one
+    by one, each waiting on the disk: a third of a 1,000-table build). Best effort: DROP DATABASE
+    after it removes whatever is left."""
+    try:
+        names = [f"`{database}`.`{name.replace('`', '``').replace('%', '%%')}`" for database, name in connection.exec_driver_sql(
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA IN %(databases)s", {"databases": tuple(databases)})]
+        connection.rollback()
+        if len(names) < 2 * BUILD_CONNECTIONS:
+            return
+        lanes = [names[n :: BUILD_CONNECTIONS] for n in range(BUILD_CONNECTIONS)]
+        with ThreadPoolExecutor(max_workers=BUILD_CONNECTIONS) as pool:
+            for future in [pool.submit(_drop_lane, engine, lane) for lane in lanes]:
+                future.result()
+    except sa.exc.SQLAlchemyError:
+        pass
+
+
+def _drop_lane(engine: sa.Engine, names: list[str]) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+        for name in names:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
 
 def _run_lane(connection: sa.Connection, tables: list[sa.Table], by_table: dict[sa.Table, list[str]]) -> None:

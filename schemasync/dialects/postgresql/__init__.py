@@ -570,9 +570,12 @@ def _committed_scratch(connection: sa.Connection, mapping: dict[str | None, str]
         for scratch_schema in mapping.values():
             connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
         connection.exec_driver_sql(f'SET search_path TO "{default}"')
+        # Nothing built here must survive a crash: no commit of it waits for the disk.
+        connection.exec_driver_sql("SET synchronous_commit TO off")
         yield connection
     finally:
         connection.exec_driver_sql("RESET search_path")  # the connection goes back to the pool
+        connection.exec_driver_sql("RESET synchronous_commit")
         for scratch_schema in mapping.values():
             names = connection.exec_driver_sql(
                 "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = %(schema)s::regnamespace AND relkind IN ('r', 'p')",
