@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -418,3 +419,68 @@ def wait_for_lock(try_lock: Callable[[], bool], timeout: float, what: str) -> No
             raise LockError(f"another schemasync run holds the migration lock on {what}; waited {timeout:g}s (try again later)")
         time.sleep(0.2)
 
+
+
+# --- the scratch build in waves (Dialect.run_build_script) ---------------------------------------------
+
+
+def run_in_waves(connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement], lanes: int, batch: int = 1,
+                 session: Sequence[str] = ()) -> None:
+    """The script with its tables' statements run `lanes` connections at a time: each table's in
+    order on one connection (`batch` statements per round trip, after the `session` settings), a
+    table after the tables its foreign keys name. What belongs to no table runs alone on `connection`, in its place (enum types and sequences
+    before, cycle-breaking keys after)."""
+    pending: list[BuildStatement] = []
+    for statement in script:
+        if statement.table is None:
+            _create_tables(engine, pending, lanes, batch, session)
+            pending = []
+            connection.exec_driver_sql(statement.sql)
+        else:
+            pending.append(statement)
+    _create_tables(engine, pending, lanes, batch, session)
+
+
+def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: int, batch: int, session: Sequence[str]) -> None:
+    if not statements:
+        return
+    by_table: dict[sa.Table, list[str]] = {}
+    for statement in statements:
+        assert statement.table is not None, "only statements of a table are grouped"
+        by_table.setdefault(statement.table, []).append(statement.sql.strip())
+    waves = _waves(list(by_table))
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        # Each statement its own transaction, as the scratch build that runs this commits as it goes.
+        connections = [engine.connect().execution_options(isolation_level="AUTOCOMMIT") for _ in range(min(lanes, max(len(wave) for wave in waves)))]
+        try:
+            for connection in connections:
+                for setting in session:
+                    connection.exec_driver_sql(setting)
+            for wave in waves:
+                parts = [wave[n :: len(connections)] for n in range(len(connections))]
+                futures = [pool.submit(_run_lane, connection, [sql for t in part for sql in by_table[t]], batch) for connection, part in zip(connections, parts) if part]
+                for future in futures:
+                    future.result()
+        finally:
+            for connection in connections:
+                connection.close()
+
+
+def _run_lane(connection: sa.Connection, statements: list[str], batch: int) -> None:
+    for start in range(0, len(statements), batch):
+        connection.exec_driver_sql(";\n".join(statements[start : start + batch]))
+
+
+def _waves(tables: list[sa.Table]) -> list[list[sa.Table]]:
+    """`tables` in rounds: each after the ones its foreign keys (made with it) name among them."""
+    building = set(tables)
+    needs = {t: {fk.column.table for fk in t.foreign_keys if not (fk.constraint is not None and fk.constraint.use_alter) and fk.column.table in building} - {t} for t in tables}
+    waves: list[list[sa.Table]] = []
+    done: set[sa.Table] = set()
+    while len(done) < len(tables):
+        wave = [t for t in tables if t not in done and needs[t] <= done]
+        if not wave:  # a cycle create_all made no ALTER for: in the order given, one at a time
+            wave = [next(t for t in tables if t not in done)]
+        waves.append(wave)
+        done |= set(wave)
+    return waves

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import TINYINT
 
 from schemasync import ddl, online
-from schemasync.dialects.base import LOCK_NAME, BuildStatement, Dialect
+from schemasync.dialects.base import LOCK_NAME, BuildStatement, Dialect, run_in_waves
 from schemasync.dialects.catalog import Catalog
 from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
@@ -394,17 +394,8 @@ class MySQLDialect(Dialect):
         """Each table made by one statement, its indexes inside its CREATE TABLE (a CREATE INDEX is
         an ALTER TABLE here, as slow as making the table), and the tables made BUILD_CONNECTIONS at
         a time, each after the tables its foreign keys name: InnoDB spends a DDL statement waiting
-        on the disk, and the waits overlap. What belongs to no table runs alone, in its place."""
-        steps = _inline_indexes(script)
-        pending: list[BuildStatement] = []
-        for step in steps:
-            if step.table is None:
-                _create_tables(engine, pending)
-                pending = []
-                connection.exec_driver_sql(step.sql)
-            else:
-                pending.append(step)
-        _create_tables(engine, pending)
+        on the disk, and the waits overlap."""
+        run_in_waves(connection, engine, _inline_indexes(script), BUILD_CONNECTIONS)
 
     # --- catalog ---------------------------------------------------------------------------------
 
@@ -775,29 +766,6 @@ def _with_index(create_table: str, create_index: str) -> str | None:
     return f"{create_table[:end]}, \n\t{match['kind']}INDEX {match['name']} {match['rest']}{create_table[end:]}"
 
 
-def _create_tables(engine: sa.Engine, statements: list[BuildStatement]) -> None:
-    """Each table's statements in order on one connection; a table after the tables its foreign
-    keys name (among these), the rest side by side on BUILD_CONNECTIONS connections."""
-    if not statements:
-        return
-    by_table: dict[sa.Table, list[str]] = {}
-    for statement in statements:
-        assert statement.table is not None, "only statements of a table are grouped"
-        by_table.setdefault(statement.table, []).append(statement.sql)
-    waves = _waves(list(by_table))
-    with ThreadPoolExecutor(max_workers=BUILD_CONNECTIONS) as pool:
-        connections = [engine.connect() for _ in range(min(BUILD_CONNECTIONS, max(len(wave) for wave in waves)))]
-        try:
-            for wave in waves:
-                lanes = [wave[n :: len(connections)] for n in range(len(connections))]
-                futures = [pool.submit(_run_lane, connection, lane, by_table) for connection, lane in zip(connections, lanes) if lane]
-                for future in futures:
-                    future.result()
-        finally:
-            for connection in connections:
-                connection.close()
-
-
 def _drop_tables(engine: sa.Engine, connection: sa.Connection, databases: list[str]) -> None:
     """Empty the scratch databases BUILD_CONNECTIONS tables at a time (a DROP DATABASE drops them one
     by one, each waiting on the disk: a third of a 1,000-table build). Best effort: DROP DATABASE
@@ -821,24 +789,3 @@ def _drop_lane(engine: sa.Engine, names: list[str]) -> None:
         connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
         for name in names:
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-
-
-def _run_lane(connection: sa.Connection, tables: list[sa.Table], by_table: dict[sa.Table, list[str]]) -> None:
-    for table in tables:
-        for sql in by_table[table]:
-            connection.exec_driver_sql(sql)
-
-
-def _waves(tables: list[sa.Table]) -> list[list[sa.Table]]:
-    """`tables` in rounds: each after the ones its foreign keys (made with it) name among them."""
-    building = set(tables)
-    needs = {t: {fk.column.table for fk in t.foreign_keys if not (fk.constraint is not None and fk.constraint.use_alter) and fk.column.table in building} - {t} for t in tables}
-    waves: list[list[sa.Table]] = []
-    done: set[sa.Table] = set()
-    while len(done) < len(tables):
-        wave = [t for t in tables if t not in done and needs[t] <= done]
-        if not wave:  # a cycle create_all made no ALTER for: in the order given, one at a time
-            wave = [next(t for t in tables if t not in done)]
-        waves.append(wave)
-        done |= set(wave)
-    return waves
