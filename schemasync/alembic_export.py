@@ -20,12 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemasync import state
+from schemasync import model_target, state
 from schemasync.alembic_setup import heads_in
 from schemasync.config import Settings
 from schemasync.database import database_errors, load_models, open_target
 from schemasync.errors import ConfigError, RefusedError
-from schemasync.model_target import build_target
 from schemasync.operations import RenameColumn, RenameTable
 from schemasync.plan import Plan, Step, make_plan
 from schemasync.reflect import other_objects
@@ -58,7 +57,7 @@ def export_revision(settings: Settings, directory: Path, allow_destructive: bool
     metadata = load_models(settings)
     with open_target(settings) as opened, database_errors(opened):
         target = opened.for_models(metadata)
-        desired = build_target(target.engine, target.dialect, metadata, target.scope.keep, target.cache)
+        desired = model_target.build(target.engine, target.dialect, metadata, target.scope.keep, target.cache, build_engine=target.build_engine).snapshot
         with target.engine.connect() as connection:
             live = target.read_live(connection)
             last = state.last_applied(connection)
