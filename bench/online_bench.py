@@ -16,6 +16,10 @@ prints, per run, the apply's own duration (as `apply` reports it: lock, checks a
 the longest time one insert took while the apply ran (the stall a user would see), the 99th
 percentile and how many inserts completed meanwhile.
 
+`--timeline` runs the apply through the workflow API instead of the CLI (still a separate process),
+noting when each statement (each batch of a fill) starts, and prints the three longest stalls with
+the statement that was running when each began: where a stall comes from.
+
 Never a unit test: the machine is shared and noisy; read the figures of one run side by side.
 """
 
@@ -104,6 +108,29 @@ class Writer:
                 time.sleep(max(0.0, self.interval - took))
 
 
+# The apply with a timeline: `schemasync apply --yes [--online]` through the workflow API, printing
+# "<monotonic clock> <statement number> <first words>" as each statement (each fill batch) starts.
+# argv: url, models, online (0/1). CLOCK_MONOTONIC is the same clock in every process here.
+TIMED_APPLY = textwrap.dedent("""
+    import sys, time
+    from dataclasses import replace
+    from pathlib import Path
+    from schemasync import workflow
+    from schemasync.config import load_settings
+
+    url, models, online = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    settings = load_settings(database_url=url, models=models, cwd=Path.cwd())
+    settings = replace(settings, online=online)
+
+    def on_statement(number, sql):
+        print(f"{time.monotonic():.4f} {number} {' '.join(sql.split())[:110]}", flush=True)
+
+    started = time.monotonic()
+    report = workflow.apply(settings, confirm=lambda plan: True, on_statement=on_statement)
+    print(f"{time.monotonic():.4f} end applied in {report.result.duration_ms / 1000:.2f}s;", flush=True)
+""")
+
+
 @dataclass
 class Run:
     change: str
@@ -113,6 +140,8 @@ class Run:
     p99: float
     inserts: int
     errors: int
+    # The longest stalls and the statement running when each began (--timeline).
+    worst: list[tuple[float, str]] = field(default_factory=list)
 
 
 def cli(url: str, models: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -126,14 +155,29 @@ def write_models(folder: Path, change: str) -> str:
     return f"{module}:metadata"
 
 
-def measure(url: str, folder: Path, change: str, mode: str, interval: float) -> Run:
+def timed_apply(url: str, models: str, folder: Path, online: bool) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", TIMED_APPLY, url, models, "1" if online else "0"]
+    return subprocess.run(command, check=False, cwd=folder, capture_output=True, text=True, env={**os.environ, "SCHEMASYNC_CACHE_DIR": "off"})
+
+
+def running_at(timeline: list[tuple[float, str]], moment: float) -> str:
+    """The statement that had started last at `moment` (a stall's beginning)."""
+    before = [what for when, what in timeline if when <= moment]
+    return before[-1] if before else "(before the first statement: lock, checks)"
+
+
+def measure(url: str, folder: Path, change: str, mode: str, interval: float, timeline: bool = False) -> Run:
     engine = sa.create_engine(url)
     writer = Writer(engine, interval)
     thread = threading.Thread(target=writer.run)
     thread.start()
     time.sleep(1.0)  # a steady load before the change starts
     begun = time.monotonic()
-    result = cli(url, write_models(folder, change), folder, "apply", "--yes", *(["--online"] if mode == "online" else []))
+    models = write_models(folder, change)
+    if timeline:
+        result = timed_apply(url, models, folder, mode == "online")
+    else:
+        result = cli(url, models, folder, "apply", "--yes", *(["--online"] if mode == "online" else []))
     ended = time.monotonic()
     time.sleep(1.0)
     writer.stop.set()
@@ -143,6 +187,8 @@ def measure(url: str, folder: Path, change: str, mode: str, interval: float) -> 
         raise SystemExit(f"apply failed ({change}, {mode}): {result.stderr.strip() or result.stdout.strip()}")
     reported = re.search(r"in (\d+\.\d+)s;", result.stdout)
     during = sorted(took for started, took in writer.timings if started + took >= begun and started <= ended)
+    steps = [(float(line.split(" ", 1)[0]), line.split(" ", 1)[1]) for line in result.stdout.splitlines() if line[:1].isdigit()]
+    longest = sorted(((took, started) for started, took in writer.timings if started + took >= begun and started <= ended), reverse=True)[:3]
     return Run(
         change=change,
         mode=mode,
@@ -151,6 +197,7 @@ def measure(url: str, folder: Path, change: str, mode: str, interval: float) -> 
         p99=during[int(len(during) * 0.99)] if during else float("nan"),
         inserts=len(during),
         errors=len(writer.errors),
+        worst=[(took, running_at(steps, started)) for took, started in longest] if timeline else [],
     )
 
 
@@ -167,6 +214,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--interval", type=float, default=5.0, help="milliseconds between two inserts")
     parser.add_argument("--changes", default="add index,add foreign key")
+    parser.add_argument("--modes", default="plain,online", help="which of plain, online to run")
+    parser.add_argument("--timeline", action="store_true", help="name the statement running at each of the longest stalls")
     args = parser.parse_args()
 
     base = sa.engine.make_url(SERVER_URLS[args.dialect])
@@ -191,8 +240,8 @@ def main() -> None:
             print(f"filled in {time.monotonic() - filled:.1f}s")
             runs = []
             for change in [c.strip() for c in args.changes.split(",")]:
-                for mode in ("plain", "online"):
-                    runs.append(measure(url, folder, change, mode, args.interval / 1000))
+                for mode in [m.strip() for m in args.modes.split(",")]:
+                    runs.append(measure(url, folder, change, mode, args.interval / 1000, args.timeline))
                     undo = cli(url, write_models(folder, "none"), folder, "apply", "--yes", "--allow-destructive")
                     if undo.returncode != 0:
                         raise SystemExit(undo.stderr)
@@ -201,6 +250,9 @@ def main() -> None:
             print("|---|---|---:|---:|---:|---:|---:|")
             for r in runs:
                 print(f"| {r.change} | {r.mode} | {r.apply_seconds:.2f} | {r.longest_stall:.3f} | {r.p99 * 1000:.1f} | {r.inserts} | {r.errors} |")
+            for r in runs:
+                for took, what in r.worst:
+                    print(f"{r.change}, {r.mode}: a {took * 1000:.0f} ms stall began during: {what}")
             fills = [r for r in runs if r.change == "backfill"]
             if fills:  # the apply is mostly the fill: rows per second of the whole apply, a lower bound
                 print("\n| fill | apply (s) | rows per second | longest insert stall (s) |\n|---|---:|---:|---:|")

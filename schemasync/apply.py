@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from schemasync import recovery, state
+from schemasync import fill_failure, recovery, state
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError, first_line
 from schemasync.online import BATCHED, ONLINE, TRANSACTION, OnlineRun
@@ -58,6 +58,7 @@ def apply_plan(
         return _apply_online(engine, dialect, plan, read_live, lock_timeout, on_statement, kind, on_success, online or OnlineRun())
     started = time.monotonic()
     statements = plan.statements
+    step_of = [index for index, step in enumerate(plan.steps) for _ in step.sql]
     with engine.connect() as connection:
         state.ensure(connection)
         progress = _Progress()
@@ -65,12 +66,14 @@ def apply_plan(
             with dialect.migration_transaction(connection, lock_timeout):
                 recovery.resolve(connection, read_live)  # we hold the lock: a running row's session is gone
                 before = _verify_source(connection, plan, read_live)
+                fills = fill_failure.fills_by_step(plan.operations, before)
                 progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                 dialect.commit_progress(connection)
                 for number, statement in enumerate(statements, 1):
                     progress.current = statement
                     on_statement(number, statement)
-                    connection.exec_driver_sql(driver_text(statement, dialect))
+                    with _explained(connection, fills.get(step_of[number - 1], ()), dialect.transactional_ddl):
+                        connection.exec_driver_sql(driver_text(statement, dialect))
                     progress.done = number
                     if not dialect.transactional_ddl:
                         state.progress(connection, progress.row_id, number)
@@ -85,6 +88,25 @@ def apply_plan(
         return ApplyResult(progress.row_id, len(statements), _ms(started))
 
 
+@contextmanager
+def _explained(connection: sa.Connection, fills: tuple[fill_failure.Fill, ...], savepoint: bool) -> Iterator[None]:
+    """A statement of a declared fill (or of the NOT NULL after it): when it fails, the error says how
+    many rows the fill could not fill and the first of them (fill_failure.py). Where DDL is
+    transactional the statement runs in a savepoint, so the rows are counted as the apply left them."""
+    if not fills:
+        yield
+        return
+    point = connection.begin_nested() if savepoint else None
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if point is not None:
+            point.rollback()
+        raise ApplyError(fill_failure.explain(connection, fills, first_line(error))) from None
+    if point is not None:
+        point.commit()
+
+
 @dataclass
 class _Progress:
     row_id: int | None = None
@@ -92,6 +114,8 @@ class _Progress:
     current: str = ""
     # The number of the statement that was running (an online apply's batches run several).
     running: int = 0
+    # How far the batched fill running now got (committed batches), for its failure's message.
+    filled: str | None = None
 
 
 def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[sa.Connection], Snapshot]) -> Snapshot:
@@ -134,23 +158,26 @@ class _Unit:
     online: bool
     # A batched fill (online.FillColumnInBatches): its four statements, run range by range.
     batched: str | None = None
+    # The declared fills a failure of the unit is explained by (fill_failure.py).
+    fills: tuple[fill_failure.Fill, ...] = ()
 
 
-def _units(steps: tuple[Step, ...], transactional_ddl: bool) -> list[_Unit]:
+def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tuple[fill_failure.Fill, ...]] | None = None) -> list[_Unit]:
     """Consecutive `transaction` steps share a transaction (where DDL is transactional); every
     other statement is a unit of its own (a batched fill's four are one). Plan order is kept: a
-    step may need the one before it."""
+    step may need the one before it. `fills`: per step index, the fills its failure is explained by."""
     units: list[_Unit] = []
-    for step in steps:
+    for index, step in enumerate(steps):
+        explained = (fills or {}).get(index, ())
         if step.mode == BATCHED:
-            units.append(_Unit(step.sql, False, step.summary))
+            units.append(_Unit(step.sql, False, step.summary, explained))
             continue
         online = step.mode == ONLINE
         for sql in step.sql:
             if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None:
-                units[-1] = _Unit(units[-1].statements + (sql,), False)
+                units[-1] = _Unit(units[-1].statements + (sql,), False, fills=tuple(dict.fromkeys(units[-1].fills + explained)))
             else:
-                units.append(_Unit((sql,), online))
+                units.append(_Unit((sql,), online, fills=explained))
     return units
 
 
@@ -178,7 +205,8 @@ def _apply_online(
                     before = _verify_source(connection, plan, read_live)
                     progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                     known = dialect.online_leftovers(connection)
-                for unit in _units(plan.steps, dialect.transactional_ddl):
+                    fills = fill_failure.fills_by_step(plan.operations, before)
+                for unit in _units(plan.steps, dialect.transactional_ddl, fills):
                     _run_unit(connection, dialect, unit, progress, run, known, on_statement)
                 with connection.begin():
                     dialect.after_apply_check(connection)
@@ -206,6 +234,10 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
             if not retry:
                 if dialect.is_lock_timeout(error):
                     reason += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, waiting at most {run.lock_timeout:g}s each)"
+                elif unit.fills:
+                    reason = fill_failure.explain(connection, unit.fills, reason)
+                if progress.filled:
+                    reason += f"; before it failed, {progress.filled} (committed)"
                 raise ApplyError(reason + "".join(f"; {note}" for note in cleaned)) from None
             time.sleep(run.backoff(attempt))
 
@@ -256,6 +288,7 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
             filled += connection.execute(update, {"low": low, "high": high}).rowcount or 0
             line = f"{unit.batched}: {filled} rows filled, keys up to {high}"
             state.note(connection, progress.row_id, line)
+            progress.filled = f"{filled} rows filled, keys up to {high}"
             low = connection.execute(after, {"high": high}).scalar()
         on_statement(number, line)
         if run.fill_pause and low is not None:
@@ -264,6 +297,7 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
         progress.done += len(unit.statements)
         state.progress(connection, progress.row_id, progress.done)
         state.note(connection, progress.row_id, None)
+    progress.filled = None
 
 
 def _execute(connection: sa.Connection, dialect: Dialect, progress: _Progress, number: int, sql: str, on_statement: Callable[[int, str], None]) -> None:
