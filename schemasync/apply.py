@@ -25,6 +25,7 @@ from schemasync import fill_failure, recovery, state
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError, first_line
 from schemasync.online import BATCHED, ONLINE, TRANSACTION, OnlineRun
+from schemasync.operations import FillColumn
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
@@ -160,6 +161,8 @@ class _Unit:
     batched: str | None = None
     # The declared fills a failure of the unit is explained by (fill_failure.py).
     fills: tuple[fill_failure.Fill, ...] = ()
+    # A transaction no other step shares (a fill that is one UPDATE).
+    alone: bool = False
 
 
 def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tuple[fill_failure.Fill, ...]] | None = None) -> list[_Unit]:
@@ -173,8 +176,11 @@ def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tu
             units.append(_Unit(step.sql, False, step.summary, explained))
             continue
         online = step.mode == ONLINE
+        if step.op == FillColumn.op:  # a fill in one UPDATE (no key to batch by): a transaction of its own
+            units.append(_Unit(step.sql, False, fills=explained, alone=True))
+            continue
         for sql in step.sql:
-            if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None:
+            if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None and not units[-1].alone:
                 units[-1] = _Unit(units[-1].statements + (sql,), False, fills=tuple(dict.fromkeys(units[-1].fills + explained)))
             else:
                 units.append(_Unit((sql,), online, fills=explained))
@@ -277,19 +283,21 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
     number = progress.done + 1
     progress.running, progress.current = number, unit.statements[2]
     with connection.begin():
-        low = connection.execute(first).scalar()
+        low = _key(connection.execute(first).first())
     filled = 0
     while low is not None:
         with connection.begin():
             timeout = dialect.lock_timeout_sql(run.lock_timeout)
             if timeout:
                 connection.exec_driver_sql(timeout)
-            high = connection.execute(bound, {"low": low}).scalar()
-            filled += connection.execute(update, {"low": low, "high": high}).rowcount or 0
-            line = f"{unit.batched}: {filled} rows filled, keys up to {high}"
+            high = _key(connection.execute(bound, _bound("low", low)).first())
+            assert high is not None, "a range starting at an existing key has a last key"
+            filled += connection.execute(update, {**_bound("low", low), **_bound("high", high)}).rowcount or 0
+            shown = high[0] if len(high) == 1 else f"({', '.join(map(str, high))})"
+            line = f"{unit.batched}: {filled} rows filled, keys up to {shown}"
             state.note(connection, progress.row_id, line)
-            progress.filled = f"{filled} rows filled, keys up to {high}"
-            low = connection.execute(after, {"high": high}).scalar()
+            progress.filled = f"{filled} rows filled, keys up to {shown}"
+            low = _key(connection.execute(after, _bound("high", high)).first())
         on_statement(number, line)
         if run.fill_pause and low is not None:
             time.sleep(run.fill_pause)
@@ -298,6 +306,16 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
         state.progress(connection, progress.row_id, progress.done)
         state.note(connection, progress.row_id, None)
     progress.filled = None
+
+
+def _key(row: sa.Row | None) -> tuple | None:
+    """A key read by a batched fill's statements (MIN/MAX give a row of NULLs where there is none)."""
+    return None if row is None or all(value is None for value in row) else tuple(row)
+
+
+def _bound(name: str, key: tuple) -> dict[str, object]:
+    """A key's values as the batched statements' parameters: `:low`, or `:low_0, :low_1, ...` (render.py)."""
+    return {name: key[0]} if len(key) == 1 else {f"{name}_{index}": value for index, value in enumerate(key)}
 
 
 def _execute(connection: sa.Connection, dialect: Dialect, progress: _Progress, number: int, sql: str, on_statement: Callable[[int, str], None]) -> None:

@@ -223,9 +223,9 @@ def make_plan(
     operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
-    modes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else modes
+    modes, batch_notes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else (modes, [])
     operations = [op for op, _ in modes]
-    hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ())
+    hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ()) + tuple(batch_notes)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     kept = kept_data(operations)
     steps = tuple(
