@@ -201,6 +201,23 @@ def measure(url: str, folder: Path, change: str, mode: str, interval: float, tim
     )
 
 
+def idle(url: str, seconds: float, interval: float) -> Run:
+    """The writer alone for `seconds`, no apply: the machine's own noise (the stall floor)."""
+    engine = sa.create_engine(url)
+    writer = Writer(engine, interval)
+    thread = threading.Thread(target=writer.run)
+    thread.start()
+    time.sleep(1.0)
+    begun = time.monotonic()
+    time.sleep(seconds)
+    ended = time.monotonic()
+    writer.stop.set()
+    thread.join()
+    engine.dispose()
+    during = sorted(took for started, took in writer.timings if started + took >= begun and started <= ended)
+    return Run("(none: the writer alone)", "idle", seconds, during[-1], during[int(len(during) * 0.99)], len(during), len(writer.errors))
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -216,6 +233,8 @@ def main() -> None:
     parser.add_argument("--changes", default="add index,add foreign key")
     parser.add_argument("--modes", default="plain,online", help="which of plain, online to run")
     parser.add_argument("--timeline", action="store_true", help="name the statement running at each of the longest stalls")
+    parser.add_argument("--batch-size", type=int, default=None, help="fill_batch_size for --changes backfill (default: schemasync's)")
+    parser.add_argument("--control", action="store_true", help="also time the writer alone, as long as the longest apply: the noise floor")
     args = parser.parse_args()
 
     base = sa.engine.make_url(SERVER_URLS[args.dialect])
@@ -227,7 +246,10 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            print(f"{args.dialect}: {args.rows:,} rows in events, one insert every {args.interval:g} ms; load average before: {load_average()}")
+            if args.batch_size:
+                (folder / "schemasync.yaml").write_text(f"fill_batch_size: {args.batch_size}\n")
+            batches = f", fill batches of {args.batch_size:,} rows" if args.batch_size else ""
+            print(f"{args.dialect}: {args.rows:,} rows in events, one insert every {args.interval:g} ms{batches}; load average before: {load_average()}")
             start = cli(url, write_models(folder, "none"), folder, "apply", "--yes")
             if start.returncode != 0:
                 raise SystemExit(start.stderr)
@@ -245,6 +267,8 @@ def main() -> None:
                     undo = cli(url, write_models(folder, "none"), folder, "apply", "--yes", "--allow-destructive")
                     if undo.returncode != 0:
                         raise SystemExit(undo.stderr)
+            if args.control:
+                runs.append(idle(url, max(r.apply_seconds for r in runs), args.interval / 1000))
             print(f"load average after: {load_average()}\n")
             print("| change | mode | apply (s) | longest insert stall (s) | p99 insert (ms) | inserts during apply | insert errors |")
             print("|---|---|---:|---:|---:|---:|---:|")

@@ -2,7 +2,8 @@
 the column refuses (here a check), so the step fails; its one-line error says how many rows the fill
 could not fill and the first of them by primary key, schema_state records it, and the database is
 left where the error says (nothing changed, or the batches committed so far). Through the CLI on
-every dialect, plain and (PostgreSQL, MariaDB) online.
+every dialect, plain and (PostgreSQL, MariaDB) online; a row written between pre-flight and the
+fill through the workflow API (its statement hook writes it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 
 import pytest
 
-from schemasync.errors import ExitCode
+from schemasync import workflow
+from schemasync.config import load_settings
+from schemasync.errors import ApplyError, ExitCode
 from tests.harness import assert_converged
 
 BEFORE = """
@@ -105,3 +108,33 @@ def test_an_online_fill_that_fails_mid_way_says_what_was_committed(project, rows
     assert project.cli("apply", "--yes", models=after).exit_code == ExitCode.OK
     assert_converged(project, after)
     assert project.db.scalar("SELECT COUNT(*) FROM items WHERE score IS NULL") == 0
+
+
+NAMED = BEFORE + '\nitems.append_column(sa.Column("label", sa.String(20)))\n'
+REQUIRED = BEFORE + '\nitems.append_column(sa.Column("label", sa.String(20), nullable=False, info={"schemasync": {"backfill": "CASE WHEN qty > 0 THEN \'some\' END"}}))\n'
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_a_row_written_after_preflight_that_the_fill_leaves_null_is_named(project, online):
+    """A writer adds a row the expression gives NULL for after pre-flight looked: the NOT NULL after
+    the fill fails, and the error counts the rows the fill left NULL and names the first."""
+    if project.db.dialect == "sqlite":
+        pytest.skip("SQLite's apply holds the database's write lock: no writer gets in")
+    before = project.write_models("before", NAMED)
+    assert project.cli("apply", "--yes", models=before).exit_code == ExitCode.OK
+    project.db.execute("INSERT INTO items (id, qty) VALUES (1, 5), (2, 7)")
+    after = project.write_models("after", REQUIRED)
+    (project.path / "schemasync.yaml").write_text(f"online: {'true' if online else 'false'}\nfill_batch_size: 1000\n")
+    written = []
+
+    def writer(number: int, sql: str) -> None:
+        if not written:  # before the first statement: after pre-flight, before the fill
+            project.db.execute("INSERT INTO items (id, qty) VALUES (7, 0)")
+            written.append(number)
+
+    settings = load_settings(database_url=project.db.url, models=after, cwd=project.path)
+    with pytest.raises(ApplyError) as failed:
+        workflow.apply(settings, confirm=lambda plan: True, on_statement=writer)
+    message = str(failed.value)
+    assert "items.label: the expression gives NULL for 1 row of items still to fill, and the column is NOT NULL, the first at id=7" in message, message
+    assert "id=7" in _failed_row(project)["error"]
