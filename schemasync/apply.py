@@ -67,7 +67,7 @@ def apply_plan(
             with dialect.migration_transaction(connection, lock_timeout):
                 recovery.resolve(connection, read_live)  # we hold the lock: a running row's session is gone
                 before = _verify_source(connection, plan, read_live)
-                fills = fill_failure.fills_by_step(plan.operations, before)
+                fills = _fills(plan, before)
                 progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                 dialect.commit_progress(connection)
                 for number, statement in enumerate(statements, 1):
@@ -87,6 +87,12 @@ def apply_plan(
         except ApplyError as error:
             raise _record_failure(connection, dialect, plan, progress, str(error), started, kind) from None
         return ApplyResult(progress.row_id, len(statements), _ms(started))
+
+
+def _fills(plan: Plan, live: Snapshot) -> dict[int, tuple[fill_failure.Fill, ...]]:
+    """Per step, the declared fills its failure is explained by; none for a plan read from a file
+    (it keeps its steps, not their operations)."""
+    return fill_failure.fills_by_step(plan.operations, live) if len(plan.operations) == len(plan.steps) else {}
 
 
 @contextmanager
@@ -211,7 +217,7 @@ def _apply_online(
                     before = _verify_source(connection, plan, read_live)
                     progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                     known = dialect.online_leftovers(connection)
-                    fills = fill_failure.fills_by_step(plan.operations, before)
+                    fills = _fills(plan, before)
                 for unit in _units(plan.steps, dialect.transactional_ddl, fills):
                     _run_unit(connection, dialect, unit, progress, run, known, on_statement)
                 with connection.begin():
