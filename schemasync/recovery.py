@@ -77,8 +77,8 @@ def unfinished_fills(rows: list[state.StateRow]) -> list[tuple[TableKey, str]]:
     that its fill is not done."""
     found = []
     for row in rows:
-        if row.kind != "apply" or row.status not in (state.RUNNING, state.INTERRUPTED, state.FAILED):
-            continue
+        if row.kind != "apply" or row.status not in (state.RUNNING, state.INTERRUPTED, state.FAILED) or row.steps_done >= row.steps_total:
+            continue  # (its recorded steps, a large text, are read only for a row that stopped part-way)
         done = 0
         for operation in row.operations:
             done += len(operation.get("sql", []))
