@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from schemasync import recovery, state
+from schemasync import fill_failure, recovery, state
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError, first_line
 from schemasync.online import BATCHED, ONLINE, TRANSACTION, OnlineRun
+from schemasync.operations import FillColumn
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
 from schemasync.scope import parse_table_key
@@ -58,6 +59,7 @@ def apply_plan(
         return _apply_online(engine, dialect, plan, read_live, lock_timeout, on_statement, kind, on_success, online or OnlineRun())
     started = time.monotonic()
     statements = plan.statements
+    step_of = [index for index, step in enumerate(plan.steps) for _ in step.sql]
     with engine.connect() as connection:
         state.ensure(connection)
         progress = _Progress()
@@ -65,12 +67,14 @@ def apply_plan(
             with dialect.migration_transaction(connection, lock_timeout):
                 recovery.resolve(connection, read_live)  # we hold the lock: a running row's session is gone
                 before = _verify_source(connection, plan, read_live)
+                fills = _fills(plan, before)
                 progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                 dialect.commit_progress(connection)
                 for number, statement in enumerate(statements, 1):
                     progress.current = statement
                     on_statement(number, statement)
-                    connection.exec_driver_sql(driver_text(statement, dialect))
+                    with _explained(connection, fills.get(step_of[number - 1], ()), dialect.transactional_ddl):
+                        connection.exec_driver_sql(driver_text(statement, dialect))
                     progress.done = number
                     if not dialect.transactional_ddl:
                         state.progress(connection, progress.row_id, number)
@@ -85,6 +89,31 @@ def apply_plan(
         return ApplyResult(progress.row_id, len(statements), _ms(started))
 
 
+def _fills(plan: Plan, live: Snapshot) -> dict[int, tuple[fill_failure.Fill, ...]]:
+    """Per step, the declared fills its failure is explained by; none for a plan read from a file
+    (it keeps its steps, not their operations)."""
+    return fill_failure.fills_by_step(plan.operations, live) if len(plan.operations) == len(plan.steps) else {}
+
+
+@contextmanager
+def _explained(connection: sa.Connection, fills: tuple[fill_failure.Fill, ...], savepoint: bool) -> Iterator[None]:
+    """A statement of a declared fill (or of the NOT NULL after it): when it fails, the error says how
+    many rows the fill could not fill and the first of them (fill_failure.py). Where DDL is
+    transactional the statement runs in a savepoint, so the rows are counted as the apply left them."""
+    if not fills:
+        yield
+        return
+    point = connection.begin_nested() if savepoint else None
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if point is not None:
+            point.rollback()
+        raise ApplyError(fill_failure.explain(connection, fills, first_line(error))) from None
+    if point is not None:
+        point.commit()
+
+
 @dataclass
 class _Progress:
     row_id: int | None = None
@@ -92,6 +121,8 @@ class _Progress:
     current: str = ""
     # The number of the statement that was running (an online apply's batches run several).
     running: int = 0
+    # How far the batched fill running now got (committed batches), for its failure's message.
+    filled: str | None = None
 
 
 def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[sa.Connection], Snapshot]) -> Snapshot:
@@ -134,23 +165,31 @@ class _Unit:
     online: bool
     # A batched fill (online.FillColumnInBatches): its four statements, run range by range.
     batched: str | None = None
+    # The declared fills a failure of the unit is explained by (fill_failure.py).
+    fills: tuple[fill_failure.Fill, ...] = ()
+    # A transaction no other step shares (a fill that is one UPDATE).
+    alone: bool = False
 
 
-def _units(steps: tuple[Step, ...], transactional_ddl: bool) -> list[_Unit]:
+def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tuple[fill_failure.Fill, ...]] | None = None) -> list[_Unit]:
     """Consecutive `transaction` steps share a transaction (where DDL is transactional); every
     other statement is a unit of its own (a batched fill's four are one). Plan order is kept: a
-    step may need the one before it."""
+    step may need the one before it. `fills`: per step index, the fills its failure is explained by."""
     units: list[_Unit] = []
-    for step in steps:
+    for index, step in enumerate(steps):
+        explained = (fills or {}).get(index, ())
         if step.mode == BATCHED:
-            units.append(_Unit(step.sql, False, step.summary))
+            units.append(_Unit(step.sql, False, step.summary, explained))
             continue
         online = step.mode == ONLINE
+        if step.op == FillColumn.op:  # a fill in one UPDATE (no key to batch by): a transaction of its own
+            units.append(_Unit(step.sql, False, fills=explained, alone=True))
+            continue
         for sql in step.sql:
-            if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None:
-                units[-1] = _Unit(units[-1].statements + (sql,), False)
+            if units and transactional_ddl and not online and not units[-1].online and units[-1].batched is None and not units[-1].alone:
+                units[-1] = _Unit(units[-1].statements + (sql,), False, fills=tuple(dict.fromkeys(units[-1].fills + explained)))
             else:
-                units.append(_Unit((sql,), online))
+                units.append(_Unit((sql,), online, fills=explained))
     return units
 
 
@@ -178,7 +217,8 @@ def _apply_online(
                     before = _verify_source(connection, plan, read_live)
                     progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                     known = dialect.online_leftovers(connection)
-                for unit in _units(plan.steps, dialect.transactional_ddl):
+                    fills = _fills(plan, before)
+                for unit in _units(plan.steps, dialect.transactional_ddl, fills):
                     _run_unit(connection, dialect, unit, progress, run, known, on_statement)
                 with connection.begin():
                     dialect.after_apply_check(connection)
@@ -206,6 +246,10 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
             if not retry:
                 if dialect.is_lock_timeout(error):
                     reason += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, waiting at most {run.lock_timeout:g}s each)"
+                elif unit.fills:
+                    reason = fill_failure.explain(connection, unit.fills, reason)
+                if progress.filled:
+                    reason += f"; before it failed, {progress.filled} (committed)"
                 raise ApplyError(reason + "".join(f"; {note}" for note in cleaned)) from None
             time.sleep(run.backoff(attempt))
 
@@ -245,18 +289,21 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
     number = progress.done + 1
     progress.running, progress.current = number, unit.statements[2]
     with connection.begin():
-        low = connection.execute(first).scalar()
+        low = _key(connection.execute(first).first())
     filled = 0
     while low is not None:
         with connection.begin():
             timeout = dialect.lock_timeout_sql(run.lock_timeout)
             if timeout:
                 connection.exec_driver_sql(timeout)
-            high = connection.execute(bound, {"low": low}).scalar()
-            filled += connection.execute(update, {"low": low, "high": high}).rowcount or 0
-            line = f"{unit.batched}: {filled} rows filled, keys up to {high}"
+            high = _key(connection.execute(bound, _bound("low", low)).first())
+            assert high is not None, "a range starting at an existing key has a last key"
+            filled += connection.execute(update, {**_bound("low", low), **_bound("high", high)}).rowcount or 0
+            shown = high[0] if len(high) == 1 else f"({', '.join(map(str, high))})"
+            line = f"{unit.batched}: {filled} rows filled, keys up to {shown}"
             state.note(connection, progress.row_id, line)
-            low = connection.execute(after, {"high": high}).scalar()
+            progress.filled = f"{filled} rows filled, keys up to {shown}"
+            low = _key(connection.execute(after, _bound("high", high)).first())
         on_statement(number, line)
         if run.fill_pause and low is not None:
             time.sleep(run.fill_pause)
@@ -264,6 +311,17 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
         progress.done += len(unit.statements)
         state.progress(connection, progress.row_id, progress.done)
         state.note(connection, progress.row_id, None)
+    progress.filled = None
+
+
+def _key(row: sa.Row | None) -> tuple | None:
+    """A key read by a batched fill's statements (MIN/MAX give a row of NULLs where there is none)."""
+    return None if row is None or all(value is None for value in row) else tuple(row)
+
+
+def _bound(name: str, key: tuple) -> dict[str, object]:
+    """A key's values as the batched statements' parameters: `:low`, or `:low_0, :low_1, ...` (render.py)."""
+    return {name: key[0]} if len(key) == 1 else {f"{name}_{index}": value for index, value in enumerate(key)}
 
 
 def _execute(connection: sa.Connection, dialect: Dialect, progress: _Progress, number: int, sql: str, on_statement: Callable[[int, str], None]) -> None:

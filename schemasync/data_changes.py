@@ -26,7 +26,7 @@ change; an expression naming no column of the table is refused by pre-flight (pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +41,7 @@ from schemasync.operations import (
     SetNotNullAfterFill,
     qualified,
 )
-from schemasync.snapshot import Snapshot, Table
+from schemasync.snapshot import Snapshot, Table, TableKey
 
 BACKFILL, USING = "backfill", "using"
 
@@ -122,6 +122,30 @@ def plan_data_changes(operations: Sequence[Operation]) -> list[Operation]:
                 continue
         steps.append(op)
     return steps + late
+
+
+def resumed_fills(operations: Sequence[Operation], current: Snapshot, target: Snapshot,
+                  unfinished: Collection[tuple[TableKey, str]]) -> tuple[list[Operation], list[str]]:
+    """Fills an earlier apply began and did not finish (killed, or failed mid-fill: `unfinished`,
+    from schema_state, recovery.unfinished_fills) on columns that now exist as the models want them:
+    the diff has nothing for such a column (a nullable one, partly filled), so the fill is a step of
+    its own again, touching only rows still NULL. A column whose fill the plan makes anyway (it
+    becomes NOT NULL) is left to it. Returns the steps and a note per fill that cannot be resumed."""
+    planned = {(op.table, op.column.name) for op in operations if isinstance(op, (FillColumn, AddColumn))}
+    steps: list[Operation] = []
+    notes: list[str] = []
+    for table_key, name in sorted(set(unfinished), key=lambda pair: (qualified(pair[0]), pair[1])):
+        live, wanted = current.table(table_key), target.table(table_key)
+        column = wanted.columns_by_name.get(name) if wanted is not None else None
+        if (table_key, name) in planned or live is None or name not in live.columns_by_name:
+            continue  # filled by this plan's own steps, or gone
+        if column is None or column.backfill is None:
+            notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name}, and the models no longer declare its "
+                         "backfill: its rows still NULL stay so")
+            continue
+        steps.append(FillColumn(table_key, column, column.backfill, not column.nullable))
+        notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name} (see `schemasync history`): the plan fills its rows still NULL")
+    return steps, notes
 
 
 def _refuse_using_on_new(op: AddColumn) -> None:

@@ -137,29 +137,35 @@ class SetNotNullChecked(AlterColumn):
 
 @dataclass(frozen=True)
 class FillColumnInBatches(FillColumn):
-    """A declared fill in ranges of the primary key `key`, `batch_size` rows each, every range its own
-    short transaction (locks held for one batch only). Like FillColumn it touches only rows still
-    NULL, so a resumed apply fills what is left and nothing twice."""
+    """A declared fill in ranges of the primary key `key` (one column or several: keyset pagination on
+    the tuple, in the key's order), `batch_size` rows each, every range its own short transaction
+    (locks held for one batch only). Like FillColumn it touches only rows still NULL, so a resumed
+    apply fills what is left and nothing twice."""
 
-    key: str = ""
+    key: tuple[str, ...] = ()
     batch_size: int = DEFAULT_FILL_BATCH_SIZE
 
     def summary(self) -> str:
-        return super().summary() + f", in batches of {self.batch_size} rows by {self.key}"
+        by = self.key[0] if len(self.key) == 1 else f"({', '.join(self.key)})"
+        return super().summary() + f", in batches of {self.batch_size} rows by {by}"
 
 
-def batched_fills(steps: list[tuple[Operation, str]], current: Snapshot, batch_size: int) -> list[tuple[Operation, str]]:
-    """Fills on tables with a one-column primary key run in batches; others (a composite key, none)
-    stay one statement in its transaction."""
+def batched_fills(steps: list[tuple[Operation, str]], current: Snapshot, batch_size: int) -> tuple[list[tuple[Operation, str]], list[str]]:
+    """Fills run in batches by their table's primary key; a table without one is filled by one
+    UPDATE (its own transaction: apply never shares it), and a note says so."""
     found: list[tuple[Operation, str]] = []
+    notes: list[str] = []
     for op, mode in steps:
         table = current.table(op.table)
         key = table.primary_key.columns if table is not None and table.primary_key is not None else ()
-        if type(op) is FillColumn and len(key) == 1:
-            found.append((FillColumnInBatches(op.table, op.column, op.expression, op.required, key[0], batch_size), BATCHED))
-        else:
-            found.append((op, mode))
-    return found
+        if type(op) is FillColumn and key:
+            found.append((FillColumnInBatches(op.table, op.column, op.expression, op.required, key, batch_size), BATCHED))
+            continue
+        if type(op) is FillColumn:
+            notes.append(f"{qualified(op.table)} has no primary key to fill {op.column.name} in batches by: the fill is one UPDATE in a "
+                         "transaction of its own, holding the lock of every row it fills until it ends")
+        found.append((op, mode))
+    return found, notes
 
 
 # --- MariaDB ---------------------------------------------------------------------------------------

@@ -317,6 +317,13 @@ class FillColumn(Operation):
     def summary(self) -> str:
         return f"fill {qualified(self.table)}.{self.column.name} from ({self.expression}) where it is NULL"
 
+    @staticmethod
+    def column_in_summary(summary: str, table: str) -> str | None:
+        """The column a recorded fill step's summary names (`table` as the step records it): a
+        step in schema_state keeps its summary, not the operation (recovery.unfinished_fills)."""
+        head = f"fill {table}."
+        return summary[len(head):].split(" from (", 1)[0] if summary.startswith(head) and " from (" in summary else None
+
     def details(self) -> dict[str, Any]:
         return {"column": self.column.name, "expression": self.expression, "required": self.required}
 

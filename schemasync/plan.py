@@ -8,12 +8,12 @@ steps), so the same models against the same schema give the same hash on every r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemasync import backup
-from schemasync.data_changes import plan_data_changes
+from schemasync.data_changes import plan_data_changes, resumed_fills
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
 from schemasync.errors import PlanError
@@ -200,6 +200,7 @@ def make_plan(
     restore_from: Sequence[dict[str, Any]] = (),
     online: bool = False,
     fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE,
+    unfinished_fills: Collection[tuple[TableKey, str]] = (),
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
 
@@ -207,13 +208,16 @@ def make_plan(
     first; `restore_from` are records of earlier plans whose kept data comes back where this plan
     re-creates its table or column (backup.py). `online`: changes to existing tables take their
     online forms (online.py), each step with the mode it runs in; a declared fill runs in batches
-    of `fill_batch_size` rows.
+    of `fill_batch_size` rows. `unfinished_fills`: (table, column) of fills an earlier apply did
+    not finish (recovery.unfinished_fills), filled again where the diff has nothing for them.
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
     views, operations = split(renames + keep_narrowed_values(diff(renamed, target), dialect.narrowing_keeps_values_on))
     operations = plan_data_changes(operations)
-    hints = tuple(rename_hints(operations))
+    resumed, resume_notes = resumed_fills(operations, renamed, target, unfinished_fills)
+    operations += resumed
+    hints = tuple(rename_hints(operations)) + tuple(resume_notes)
     keep, records, notes = backup.protect(operations, renamed, record_id, dialect.max_name_length) if record_id is not None else ([], [], [])
     undo = tuple(records + backup.rename_records(operations)) if record_id is not None else ()
     operations, restores, restore_notes = backup.restore(restore_from, operations, target, dialect.checks_foreign_keys_in_apply)
@@ -222,9 +226,9 @@ def make_plan(
     operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
-    modes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else modes
+    modes, batch_notes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else (modes, [])
     operations = [op for op, _ in modes]
-    hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ())
+    hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ()) + tuple(batch_notes)
     created = {op.table for op in operations if isinstance(op, CreateTable)}
     kept = kept_data(operations)
     steps = tuple(

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from schemasync import state
 from schemasync.dialects import Dialect
 from schemasync.errors import LockError
-from schemasync.snapshot import Snapshot
+from schemasync.operations import FillColumn
+from schemasync.scope import parse_table_key
+from schemasync.snapshot import Snapshot, TableKey
 
 RECOVERED = "recovered"
 
@@ -66,6 +68,25 @@ def _data_steps_left(row: state.StateRow) -> bool:
         if done > row.steps_done and str(operation.get("op", "")).startswith(("restore_", "fill_")):
             return True
     return False
+
+
+def unfinished_fills(rows: list[state.StateRow]) -> list[tuple[TableKey, str]]:
+    """The declared fills that applies since the last completed one began and did not finish (killed,
+    or failed, mid-fill): the next plan fills the rest (data_changes.resumed_fills). A batched fill
+    commits as it goes, and a nullable column stays as the models want it, so only these rows say
+    that its fill is not done."""
+    found = []
+    for row in rows:
+        if row.kind != "apply" or row.status not in (state.RUNNING, state.INTERRUPTED, state.FAILED) or row.steps_done >= row.steps_total:
+            continue  # (its recorded steps, a large text, are read only for a row that stopped part-way)
+        done = 0
+        for operation in row.operations:
+            done += len(operation.get("sql", []))
+            table = str(operation.get("table", ""))
+            column = FillColumn.column_in_summary(str(operation.get("summary", "")), table) if operation.get("op") == FillColumn.op else None
+            if column is not None and done > row.steps_done:
+                found.append((parse_table_key(table), column))
+    return found
 
 
 def unfinished(rows: list[state.StateRow]) -> list[state.StateRow]:

@@ -348,17 +348,41 @@ def _(op: FillColumn, dialect: Dialect) -> list[Any]:
 def _(op: FillColumnInBatches, dialect: Dialect) -> list[Any]:
     """The four statements apply runs a batched fill with (apply.py, `batched` mode), by ranges of the key:
     the first key; a range's last key (`:low` and the batch size); the range's UPDATE (`:low`..`:high`,
-    only rows still NULL); the key after a range (`:high`). Each range is its own transaction."""
+    only rows still NULL); the key after a range (`:high`). Each range is its own transaction. A key of
+    several columns is paged on the tuple (`:low_0, :low_1, ...`), compared column by column (MariaDB
+    reads a range of the key's index for that form; a row value comparison it would scan)."""
     preparer = dialect.sa_dialect.identifier_preparer
-    table = bare_table(op.table, [op.column.name, op.key])
-    name, column, key = preparer.format_table(table), preparer.quote(op.column.name), preparer.quote(op.key)
-    texts = [
-        f"SELECT MIN({key}) FROM {name}",
-        f"SELECT MAX({key}) FROM (SELECT {key} FROM {name} WHERE {key} >= :low ORDER BY {key} LIMIT {op.batch_size}) AS batch",
-        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {column} IS NULL AND {key} >= :low AND {key} <= :high",
-        f"SELECT MIN({key}) FROM {name} WHERE {key} > :high",
-    ]
+    table = bare_table(op.table, [op.column.name, *op.key])
+    name, column, keys = preparer.format_table(table), preparer.quote(op.column.name), [preparer.quote(k) for k in op.key]
+    if len(keys) == 1:
+        key = keys[0]
+        texts = [
+            f"SELECT MIN({key}) FROM {name}",
+            f"SELECT MAX({key}) FROM (SELECT {key} FROM {name} WHERE {key} >= :low ORDER BY {key} LIMIT {op.batch_size}) AS batch",
+            f"UPDATE {name} SET {column} = ({op.expression}) WHERE {column} IS NULL AND {key} >= :low AND {key} <= :high",
+            f"SELECT MIN({key}) FROM {name} WHERE {key} > :high",
+        ]
+    else:
+        listed, ascending = ", ".join(keys), ", ".join(keys)
+        descending = ", ".join(f"{k} DESC" for k in keys)
+        low, high = _tuple_compare(keys, "low", ">="), _tuple_compare(keys, "high", "<=")
+        texts = [
+            f"SELECT {listed} FROM {name} ORDER BY {ascending} LIMIT 1",
+            f"SELECT {listed} FROM (SELECT {listed} FROM {name} WHERE {low} ORDER BY {ascending} LIMIT {op.batch_size}) AS batch ORDER BY {descending} LIMIT 1",
+            f"UPDATE {name} SET {column} = ({op.expression}) WHERE {column} IS NULL AND {low} AND {high}",
+            f"SELECT {listed} FROM {name} WHERE {_tuple_compare(keys, 'high', '>')} ORDER BY {ascending} LIMIT 1",
+        ]
     return [ddl.RawStatement(table, text) for text in texts]
+
+
+def _tuple_compare(keys: list[str], bound: str, operator: str) -> str:
+    """(k0, k1, ...) <operator> (:bound_0, :bound_1, ...) spelled column by column, with the first
+    column's own bound in front (a range on the index): k0 >= :b0 AND (k0 > :b0 OR (k0 = :b0 AND k1 >= :b1))."""
+    strict = operator.rstrip("=")
+    text = f"{keys[-1]} {operator} :{bound}_{len(keys) - 1}"
+    for index in range(len(keys) - 2, -1, -1):
+        text = f"({keys[index]} {strict} :{bound}_{index} OR ({keys[index]} = :{bound}_{index} AND {text}))"
+    return f"{keys[0]} {strict}= :{bound}_0 AND {text}"
 
 
 @elements.register

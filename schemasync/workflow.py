@@ -129,7 +129,7 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     # Right after a rollback, what it kept (rows written after the apply it undid) comes back on the way forward.
     kept = rollbacks.forward_records(recorded)
     result = make_plan(live, desired, target.dialect, previously, drop_unmanaged=target.drop_unmanaged, record_id=record_id, restore_from=kept, online=online,
-                       fill_batch_size=fill_batch_size)
+                       fill_batch_size=fill_batch_size, unfinished_fills=recovery.unfinished_fills(recorded))
     # Named, never silently left out: what the scope or the server leaves out, and what the models' ddl_if() does.
     result = replace(result, built_from=built.record, ignored=ignored(metadata, target.scope, target.dialect),
                      hints=target.notes + result.hints + tuple(left_out(metadata, target.scope.keep, target.dialect)))

@@ -32,7 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "planning": ("plan", "preconditions"),
     "database I/O": (
         "reflect", "model_spec", "flask_app", "models", "model_key", "target_cache", "devdb", "model_target", "state", "apply", "lockfile",
-        "alembic_setup", "rollback", "preflight", "recovery",
+        "alembic_setup", "rollback", "preflight", "fill_failure", "recovery",
     ),
     "application": ("config", "config_file", "database", "workflow", "adopt", "alembic_export", "history", "offline", "targets", "api", "testing"),
     "presentation": ("console", "report_formats", "plan_view", "mermaid", "html_report", "targets_console"),
