@@ -130,7 +130,10 @@ def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], id
 
 @dataclass(frozen=True)
 class TargetCache:
-    """Built tables on this machine: one entry per identity, a line per table with its model key."""
+    """Built tables on this machine: one entry per identity, a line per table and model key.
+
+    An entry keeps VERSIONS model sets: switching between two branches (or the bench's two model
+    sets) finds both, where keeping only the newest would build the difference at every switch."""
 
     directory: Path
 
@@ -139,37 +142,70 @@ class TargetCache:
 
     def load(self, identity: str, keys: Mapping[str, str]) -> Built | None:
         """The entry's tables whose key is among `keys` (the others are skipped unparsed): a line
-        with the objects and their keys, then a line per table, `[name, model key, stored form]`
-        (read one at a time, so the parsed text never sits in memory beside the snapshot)."""
+        with the model sets' objects and fingerprints, newest first, then a line per table,
+        `name, model key, stored form` (read one at a time, so the parsed text never sits in memory
+        beside the snapshot)."""
         try:
             with self._path(identity).open(encoding="utf-8") as file:
-                header = json.loads(file.readline())
+                versions = json.loads(file.readline())["versions"]
                 tables: dict[str, tuple[str, Table]] = {}
                 for line in file:
                     name, key, rest = _split_line(line)
-                    if keys.get(name) == key:
+                    if keys.get(name) == key and name not in tables:
                         tables[name] = (key, table_from_stored(json.loads(rest)))
-                known = header.get("fingerprint")
-                return Built(tables, header["object_keys"], header["objects"], tuple(known) if known else None)
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
+        wanted = {n: k for n, k in keys.items() if not is_table_key(n)}
+        chosen = next((v for v in versions if v["object_keys"] == wanted), versions[0])
+        known = next(((v["keys"], v["fingerprint"]) for v in versions if v["keys"] == keys_digest(keys)), None)
+        return Built(tables, chosen["object_keys"], chosen["objects"], known)
 
     def store(self, identity: str, keys: Mapping[str, str], snapshot: Snapshot) -> None:
         """Best effort: a cache that cannot be written only costs the next run a build. The entry
-        becomes this target: one version per table, the newest."""
+        gets this target's tables first, then those of the entry's older model sets that differ
+        (VERSIONS - 1 more per table at most), copied as they were."""
+        path = self._path(identity)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            older = _read_versions(path)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".targets-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                object_keys = {n: k for n, k in keys.items() if not is_table_key(n)}
-                known = [keys_digest(keys), snapshot.fingerprint()]
-                file.write(json.dumps({"object_keys": object_keys, "objects": objects_to_dict(snapshot), "fingerprint": known}) + "\n")
-                file.writelines(
-                    f"{json.dumps(t.qualified_name)}\t{json.dumps(keys.get(t.qualified_name))}\t{json.dumps(table_to_stored(t))}\n" for t in snapshot.tables
-                )
-            os.replace(temporary, self._path(identity))
-        except OSError:
+                newest = {"keys": keys_digest(keys), "fingerprint": snapshot.fingerprint(),
+                          "object_keys": {n: k for n, k in keys.items() if not is_table_key(n)}, "objects": objects_to_dict(snapshot)}
+                versions = [newest, *[v for v in older if v["keys"] != newest["keys"]]][:VERSIONS]
+                file.write(json.dumps({"versions": versions}) + "\n")
+                written: dict[str, int] = {}
+                for table in snapshot.tables:
+                    written[table.qualified_name] = 1
+                    file.write(f"{json.dumps(table.qualified_name)}\t{json.dumps(keys.get(table.qualified_name))}\t{json.dumps(table_to_stored(table))}\n")
+                if older:
+                    _copy_older(path, file, keys, written)
+            os.replace(temporary, path)
+        except (OSError, ValueError):
             pass
+
+
+VERSIONS = 2  # model sets an entry keeps
+
+
+def _read_versions(path: Path) -> list[dict[str, Any]]:
+    try:
+        with path.open(encoding="utf-8") as file:
+            versions = json.loads(file.readline()).get("versions")
+        return list(versions) if isinstance(versions, list) else []
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _copy_older(path: Path, file: Any, keys: Mapping[str, str], written: dict[str, int]) -> None:
+    """The old entry's table lines that the new one lacks, as long as a table has fewer than VERSIONS."""
+    with path.open(encoding="utf-8") as old:
+        old.readline()
+        for line in old:
+            name, key, _ = _split_line(line)
+            if keys.get(name) != key and written.get(name, 0) < VERSIONS:
+                written[name] = written.get(name, 0) + 1
+                file.write(line)
 
 
 def keys_digest(keys: Mapping[str, str]) -> str:

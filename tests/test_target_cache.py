@@ -85,3 +85,20 @@ def test_models_that_spell_out_the_default_schema_are_served_from_the_cache(dial
         stored = [[json.loads(part) for part in line.split("\t")] for line in entry.read_text().splitlines()[1:]]
         assert sorted(table["name"] for _, _, table in stored) == ["child", "parent"]
         assert all(table["schema"] is None and key and key.startswith(("described:", "refs:")) for _, key, table in stored)
+
+
+def test_switching_between_two_model_sets_builds_neither_again(project, builds, tmp_path):
+    """A branch switch (or the bench's two model sets): each table keeps two versions in the entry."""
+    env = {"SCHEMASYNC_CACHE_DIR": str(tmp_path / "cache")}
+    first = project.write_models("m", MODELS)
+    second = project.write_models("m2", MODELS.replace("sa.String(8)", "sa.String(12)"))
+    plans = {}
+    for models in (first, second, first, second, first):
+        output = project.cli("plan", "--json", models=models, env=env).output
+        assert plans.setdefault(models, output) == output
+    assert len(builds) == 2, "a model set the entry had was built again"
+    third = project.write_models("m3", MODELS.replace("sa.String(8)", "sa.String(16)"))
+    project.cli("plan", models=third, env=env)
+    project.cli("plan", models=second, env=env)  # the newest two sets are kept: the third and the second
+    project.cli("plan", models=first, env=env)  # the oldest was dropped: built again
+    assert len(builds) == 4
