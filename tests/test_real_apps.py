@@ -5,6 +5,7 @@ Each case also builds the same models with SQLAlchemy's own `create_all` on a se
 create_all oracle of test_convergence_oracle.py): schemasync must plan nothing against it, and
 SQLAlchemy's Inspector must read the same tables from both (`shape`: columns, keys, indexes,
 the names the models give), so that a constraint left out or renamed on both sides alike still shows.
+Last, `rollback` takes the first database back to empty.
 
 A failure here is false drift, a crash or a silent skip on a schema schemasync was not written
 against: it is fixed in schemasync at the root (a normalisation rule or a planner change, with its
@@ -146,7 +147,8 @@ def metadata_of(app: App) -> sa.MetaData:
 @pytest.mark.parametrize(("app", "db"), list(cases()), indirect=["db"])
 def test_real_application_builds_from_empty_and_checks_in_sync(app: App, project, tmp_path):
     """Applied from empty, then in sync; what SQLAlchemy's create_all builds from the same models
-    plans empty (no false drift) and has the same shape as what schemasync built (nothing left out)."""
+    plans empty (no false drift) and has the same shape as what schemasync built (nothing left out);
+    then rolled back to empty."""
     metadata = metadata_of(app)
     assert len(metadata.tables) == app.tables, f"{app.name}: the pinned version has {len(metadata.tables)} tables"
     plan = converge(project, metadata)
@@ -161,6 +163,15 @@ def test_real_application_builds_from_empty_and_checks_in_sync(app: App, project
         assert built == expected, "\n".join(
             f"{name}:\n  schemasync: {built.get(name)}\n  create_all: {expected.get(name)}"
             for name in sorted(set(built) | set(expected)) if built.get(name) != expected.get(name))
+
+    # And back: the rollback drops every table, in an order the foreign keys allow.
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    engine = project.db.engine()
+    try:
+        assert not set(metadata.tables) & set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def shape(url: str, metadata: sa.MetaData) -> dict[str, dict]:
