@@ -68,6 +68,27 @@ def test_offline_plan_has_the_same_hash_as_the_live_plan(project):
     assert off["target_fingerprint"] == live["target_fingerprint"]
 
 
+TIMESTAMPS = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("ports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.TIMESTAMP, nullable=False),
+    sa.Column("updated_at", sa.TIMESTAMP, nullable=True))
+"""
+
+
+def test_offline_plan_writes_a_nullable_timestamp_as_the_live_plan_does(project):
+    """A type read back from the lock file keeps its TIMESTAMP affinity: MySQL's compiler writes a
+    nullable TIMESTAMP `NULL` offline as live (Neutron's models, tests/test_real_apps.py); without it
+    a server with explicit_defaults_for_timestamp off makes the column NOT NULL and auto-updating."""
+    models = project.write_models("m", TIMESTAMPS)
+    assert project.cli("snapshot", "--out", "schema.lock.yaml", models=models).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=models).output)
+    off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", project.db.dialect, "--json", models=models).output)
+    assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
+
+
 def test_lock_keeps_every_dialect_made_from_the_same_models(sqlite_project):
     project = sqlite_project
     models = project.copy_fixture("blog/models.py")
