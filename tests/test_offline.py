@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from schemasync.cli import app
@@ -86,6 +87,19 @@ def test_offline_plan_writes_a_nullable_timestamp_as_the_live_plan_does(project)
     assert project.cli("snapshot", "--out", "schema.lock.yaml", models=models).exit_code == 0
     live = json.loads(project.cli("plan", "--json", models=models).output)
     off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", project.db.dialect, "--json", models=models).output)
+    assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
+
+
+@pytest.mark.parametrize("db", ["mysql"], indirect=True)
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: an offline mysql plan quotes with SQLAlchemy's MySQL reserved words, the live plan on MariaDB with "
+    "MariaDB's (`role` is reserved in one only): the same statements, spelt and hashed differently; the lock file "
+    "does not record that its server was MariaDB (found building Keystone's models offline)"))
+def test_offline_plan_quotes_names_as_the_live_plan_on_mariadb(project):
+    models = project.write_models("m", TIMESTAMPS.replace('"ports"', '"role"'))
+    assert project.cli("snapshot", "--out", "schema.lock.yaml", models=models).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=models).output)
+    off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", "mysql", "--json", models=models).output)
     assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
 
 
