@@ -68,12 +68,15 @@ def declare_constraint_names(snapshot: Snapshot, tables: list[sa.Table], default
 
     def annotate(table: Table) -> Table:
         model = by_key.get(table.key)
-        if model is None:
+        if model is None or not any(i.name is None and i.db_name for kind in _CONSTRAINT_KINDS for i in _items(table, kind)):
             return table
         given = {str(c.name) for c in model.constraints if c.name}
         return _named_as(table, dict.fromkeys(_CONSTRAINT_KINDS, given))
 
-    return snapshot.with_tables(tuple(annotate(t) for t in snapshot.tables))
+    annotated = tuple(annotate(t) for t in snapshot.tables)
+    if all(a is b for a, b in zip(annotated, snapshot.tables)):
+        return snapshot  # nothing to name: the same snapshot, with what it has computed already
+    return snapshot.with_tables(annotated)
 
 
 _CONSTRAINT_KINDS = ("primary_key", "uniques", "checks", "foreign_keys", "exclusions")

@@ -61,7 +61,7 @@ class App:
         for part in self.metadata.split("."):
             found = getattr(found, part)
         found = found() if callable(found) and not isinstance(found, type) else found
-        metadata = found if isinstance(found, sa.MetaData) else found.metadata  # type: ignore[attr-defined]
+        metadata = found if isinstance(found, sa.MetaData) else found.metadata
         if self.mend:
             self.mend(metadata)
         return metadata
