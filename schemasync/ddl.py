@@ -74,11 +74,24 @@ class RawSmallInteger(_RawIntegerMixin, sa.SmallInteger):
     __visit_name__ = "user_defined"
 
 
+class RawTimestamp(RawType, sa.TIMESTAMP):
+    """TIMESTAMP affinity, so MySQL's compiler writes a nullable TIMESTAMP column `NULL` as it does
+    from a type object: without it the server (explicit_defaults_for_timestamp off) makes the first
+    TIMESTAMP column NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP.
+    https://dev.mysql.com/doc/refman/8.0/en/server-system-variables.html#sysvar_explicit_defaults_for_timestamp"""
+
+    __visit_name__ = "user_defined"
+
+
 _INTEGER_TEXT = re.compile(r"(?P<size>BIG|SMALL|TINY|MEDIUM)?INT(EGER)?\b", re.IGNORECASE)
+_TIMESTAMP_TEXT = re.compile(r"TIMESTAMP\b", re.IGNORECASE)
 
 
 def raw_type(text: str) -> RawType:
-    """The type for a snapshot column read back from text (no type object): integers keep their affinity."""
+    """The type for a snapshot column read back from text (no type object): integers and TIMESTAMP
+    keep their affinity."""
+    if _TIMESTAMP_TEXT.match(text.strip()):
+        return RawTimestamp(text)
     match = _INTEGER_TEXT.match(text.strip())
     if match is None:
         return RawType(text)

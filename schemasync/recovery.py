@@ -23,6 +23,7 @@ from schemasync import state
 from schemasync.dialects import Dialect
 from schemasync.errors import LockError
 from schemasync.operations import FillColumn
+from schemasync.rollback import drifted
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot, TableKey
 
@@ -40,9 +41,8 @@ class Outcome:
 
 def judge(row: state.StateRow, live: Snapshot) -> Outcome:
     """Compare the live schema with what `row` recorded before (source) and after (target) its plan."""
-    current = live.only(set(row.managed_tables)).fingerprint()
     where = f"apply #{row.id}" if row.kind == "apply" else f"{row.kind} #{row.id}"
-    if current == row.target_fingerprint and row.kind == "apply" and not _data_steps_left(row):
+    if row.kind == "apply" and not drifted(live, row) and not _data_steps_left(row):
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return Outcome(row, state.APPLIED, f"{where} was interrupted, but every change it made is in place: recorded as applied ({RECOVERED} {now})")
     if _before_keys(row) is not None and live.only(_before_keys(row) or set()).fingerprint() == row.source_fingerprint:

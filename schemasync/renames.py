@@ -55,8 +55,55 @@ def declare(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | No
     """The target with the renames the models declare on `tables` (of names, and of enum values),
     and its unique indexes that the models left unnamed; a model that spells out `default_schema`
     (the server's name for no schema) was read back with none."""
-    renamed = declare_value_renames(declare_renames(snapshot, tables, default_schema), tables, default_schema)
+    named = declare_constraint_names(snapshot, tables, default_schema)
+    renamed = declare_value_renames(declare_renames(named, tables, default_schema), tables, default_schema)
     return declare_unnamed_unique_indexes(renamed, tables, default_schema)
+
+
+def declare_constraint_names(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
+    """Keep the names the models give constraints where reading the target took them for the server's
+    own (`Dialect.generated_names`: a model's `adrq_asset_fkey` has PostgreSQL's form, `child_ibfk_7`
+    MariaDB's): a name the models chose is built and carried whatever its form."""
+    by_key = {(None if t.schema == default_schema else t.schema, t.name): t for t in tables}
+
+    def annotate(table: Table) -> Table:
+        model = by_key.get(table.key)
+        if model is None or not any(i.name is None and i.db_name for kind in _CONSTRAINT_KINDS for i in _items(table, kind)):
+            return table
+        given = {str(c.name) for c in model.constraints if c.name}
+        return _named_as(table, dict.fromkeys(_CONSTRAINT_KINDS, given))
+
+    annotated = tuple(annotate(t) for t in snapshot.tables)
+    if all(a is b for a, b in zip(annotated, snapshot.tables)):
+        return snapshot  # nothing to name: the same snapshot, with what it has computed already
+    return snapshot.with_tables(annotated)
+
+
+_CONSTRAINT_KINDS = ("primary_key", "uniques", "checks", "foreign_keys", "exclusions")
+
+
+def _named_as(table: Table, names: dict[str, set[str]]) -> Table:
+    """`table` with each constraint that the normaliser left unnamed, whose server name is among
+    `names` (per kind), named so again; the same table when there is none."""
+
+    def named(items: tuple, given: set[str]) -> tuple:
+        if not any(i.name is None and i.db_name in given for i in items):
+            return items
+        renamed = (replace(i, name=i.db_name) if i.name is None and i.db_name in given else i for i in items)
+        return tuple(sorted(renamed, key=lambda item: repr(item.key)))  # normalisation's order, by key
+
+    changed: dict[str, Any] = {}
+    for kind in _CONSTRAINT_KINDS:
+        items = _items(table, kind)
+        new = named(items, names.get(kind, set()))
+        if new is not items:
+            changed[kind] = new[0] if kind == "primary_key" else new
+    return replace(table, **changed) if changed else table
+
+
+def _items(table: Table, kind: str) -> tuple:
+    """A table's constraints of one kind (`_CONSTRAINT_KINDS`), its primary key as a tuple of none or one."""
+    return _maybe(table.primary_key) if kind == "primary_key" else getattr(table, kind)
 
 
 def declare_unnamed_unique_indexes(snapshot: Snapshot, tables: list[sa.Table], default_schema: str | None = None) -> Snapshot:
@@ -288,6 +335,10 @@ def unnamed_by_definition(current: Snapshot, target: Snapshot) -> Snapshot:
     def update(table: Table) -> Table:
         wanted = target.table(table.key)
         if wanted is None or wanted == table:
+            return table
+        # A live name of the server's form that the models give that kind of constraint is that name.
+        table = _named_as(table, {kind: {i.name for i in _items(wanted, kind) if i.name} for kind in _CONSTRAINT_KINDS})
+        if wanted == table:
             return table
         schema = table.key[0]
         pk = unnamed(_maybe(wanted.primary_key), _maybe(table.primary_key), schema)

@@ -22,6 +22,7 @@ from schemasync.dialects import Dialect
 from schemasync.errors import PlanError, RefusedError
 from schemasync.operations import RenameTable
 from schemasync.plan import Plan, make_plan
+from schemasync.renames import unnamed_by_definition
 from schemasync.scope import parse_table_key
 from schemasync.snapshot import Snapshot, Table, by_key
 from schemasync.state import APPLIED, FAILED, INTERRUPTED, RUNNING, StateRow
@@ -185,12 +186,23 @@ def _server_names(table: Table, source: Table | None) -> Table:
     )
 
 
+def drifted(live: Snapshot, row: StateRow) -> bool:
+    """Whether the live schema differs from what `row` applied, compared as `check` compares them: a
+    constraint is matched by definition where the record leaves it unnamed, and under the record's
+    name where that name has the server's form (renames.unnamed_by_definition)."""
+    current = live.only(set(row.managed_tables))
+    if current.fingerprint() == row.target_fingerprint:
+        return False
+    recorded = Snapshot.from_dict(row.snapshot_after) if row.snapshot_after else Snapshot(live.dialect)
+    return unnamed_by_definition(current, recorded).fingerprint() != row.target_fingerprint
+
+
 def refusal(live: Snapshot, row: StateRow, plan: Plan, existing_backups: Collection[str], unfilled: Mapping[str, int] | None = None) -> str | None:
     """Why the rollback of `row` cannot run safely (None when it can). `unfilled`: for each restored
     NOT NULL column (backup.requirements), how many rows would be left without a value."""
     if not row.snapshot_before:
         return f"apply #{row.id} recorded no snapshot of the schema before it"
-    if not is_partial(row) and live.only(set(row.managed_tables)).fingerprint() != row.target_fingerprint:
+    if not is_partial(row) and drifted(live, row):
         return (f"the live schema changed since apply #{row.id} (drift): `schemasync check` shows what changed; "
                 f"undo that change (or re-apply the models) before rolling back")
     for name in backups_needed(plan.operations):

@@ -125,6 +125,14 @@ def test_mariadb_descending_parts_are_built_descending(project):
     assert collations(project, "events") == [("ix_events_at", "at", "D"), ("ix_events_at", "kind", "A")]
 
 
+@MYSQL
+def test_mariadb_descending_parts_written_as_text_are_column_parts(project):
+    """`sa.text("at DESC")` names a column, descending (MLflow writes its indexes so, tests/test_real_apps.py):
+    built as one on MariaDB, not refused as an expression index."""
+    converge(project, EVENTS.format(indexes='sa.Index("ix_events_at", "kind", sa.text("at DESC"), sa.text("`id`"))'), name="v0")
+    assert collations(project, "events") == [("ix_events_at", "kind", "A"), ("ix_events_at", "at", "D"), ("ix_events_at", "id", "A")]
+
+
 # --- PostgreSQL: a column whose default is a named sequence ------------------------------------------
 
 ORDERS = HEADER + """

@@ -382,3 +382,56 @@ def test_integer_display_widths_and_default_time_precision_are_in_sync(project):
     """)
     assert_in_sync(project, models)
     assert_converges(project, models)
+
+
+SERVER_LIKE_NAMES = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+sa.Table("child", metadata,
+    sa.Column("id", sa.Integer, autoincrement=False),
+    sa.Column("parent_id", sa.Integer),
+    sa.Column("other_id", sa.Integer),
+    sa.Column("code", sa.String(5)),
+    sa.Column("qty", sa.Integer),
+    sa.PrimaryKeyConstraint("id", name="kid_pkey"),
+    sa.ForeignKeyConstraint(["parent_id"], ["parent.id"], name="kid_parent_fkey"),
+    sa.ForeignKeyConstraint(["other_id"], ["parent.id"], name="child_ibfk_7"),
+    sa.UniqueConstraint("code", name="kid_code_key"),
+    sa.CheckConstraint("qty > 0", name="kid_qty_check"),
+)
+"""
+
+
+# The names each server reports back (SQLAlchemy reads no foreign key names on SQLite; MariaDB's primary key is PRIMARY).
+KEPT_NAMES = {
+    "sqlite": {"kid_pkey", "kid_code_key", "kid_qty_check"},
+    "postgresql": {"kid_pkey", "kid_parent_fkey", "child_ibfk_7", "kid_code_key", "kid_qty_check"},
+    "mysql": {"kid_parent_fkey", "child_ibfk_7", "kid_code_key", "kid_qty_check"},
+}
+
+
+def test_names_the_models_give_are_kept_when_they_look_like_the_servers(project):
+    """A name the models give a constraint is built and kept even where it has the form of one the
+    server makes up (PostgreSQL `<...>_fkey`, `_pkey`, `_key`, `_check`; MariaDB `<table>_ibfk_N`):
+    Airflow and MLflow name theirs so (tests/test_real_apps.py). Such a name was taken for the
+    server's and left out of the plan: the server then chose another, and nothing reported it."""
+    import sqlalchemy as sa
+
+    models = project.write_models("m", SERVER_LIKE_NAMES)
+    assert_converges(project, models)
+    engine = project.db.engine()
+    try:
+        inspector = sa.inspect(engine)
+        names = {inspector.get_pk_constraint("child")["name"]} | {fk["name"] for fk in inspector.get_foreign_keys("child")}
+        names |= {c["name"] for c in inspector.get_unique_constraints("child")} | {c["name"] for c in inspector.get_check_constraints("child")}
+    finally:
+        engine.dispose()
+    assert names >= KEPT_NAMES[project.db.dialect], names
+    # A database whose constraints have the server's names for them: the plan renames them to the models'.
+    project.db.execute("DROP TABLE child", "DROP TABLE parent")
+    unnamed = SERVER_LIKE_NAMES.replace(', name="kid_pkey"', "").replace(', name="kid_parent_fkey"', "").replace(', name="child_ibfk_7"', "")
+    assert_converges(project, project.write_models("m_unnamed", unnamed.replace(', name="kid_code_key"', "").replace(', name="kid_qty_check"', "")))
+    plan = json.loads(project.cli("plan", "--json", models=models).output)
+    assert plan["operations"], "the server's names were taken for the models'"
+    assert_converges(project, models)

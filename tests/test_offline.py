@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from schemasync.cli import app
@@ -66,6 +67,40 @@ def test_offline_plan_has_the_same_hash_as_the_live_plan(project):
     off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", project.db.dialect, "--json", models=models).output)
     assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
     assert off["target_fingerprint"] == live["target_fingerprint"]
+
+
+TIMESTAMPS = """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("ports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.TIMESTAMP, nullable=False),
+    sa.Column("updated_at", sa.TIMESTAMP, nullable=True))
+"""
+
+
+def test_offline_plan_writes_a_nullable_timestamp_as_the_live_plan_does(project):
+    """A type read back from the lock file keeps its TIMESTAMP affinity: MySQL's compiler writes a
+    nullable TIMESTAMP `NULL` offline as live (Neutron's models, tests/test_real_apps.py); without it
+    a server with explicit_defaults_for_timestamp off makes the column NOT NULL and auto-updating."""
+    models = project.write_models("m", TIMESTAMPS)
+    assert project.cli("snapshot", "--out", "schema.lock.yaml", models=models).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=models).output)
+    off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", project.db.dialect, "--json", models=models).output)
+    assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
+
+
+@pytest.mark.parametrize("db", ["mysql"], indirect=True)
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: an offline mysql plan quotes with SQLAlchemy's MySQL reserved words, the live plan on MariaDB with "
+    "MariaDB's (`role` is reserved in one only): the same statements, spelt and hashed differently; the lock file "
+    "does not record that its server was MariaDB (found building Keystone's models offline)"))
+def test_offline_plan_quotes_names_as_the_live_plan_on_mariadb(project):
+    models = project.write_models("m", TIMESTAMPS.replace('"ports"', '"role"'))
+    assert project.cli("snapshot", "--out", "schema.lock.yaml", models=models).exit_code == 0
+    live = json.loads(project.cli("plan", "--json", models=models).output)
+    off = json.loads(offline(project, "plan", "--from", "empty", "--dialect", "mysql", "--json", models=models).output)
+    assert [op["sql"] for op in off["operations"]] == [op["sql"] for op in live["operations"]]
 
 
 def test_lock_keeps_every_dialect_made_from_the_same_models(sqlite_project):

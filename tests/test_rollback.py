@@ -207,6 +207,31 @@ def test_rollback_refuses_drift_and_a_missing_backup_and_prune_asks(project):
     assert project.cli("check", models=v2).exit_code == 0  # nothing was changed
 
 
+def test_rollback_compares_as_check_does_names_the_models_give_in_the_servers_form(project):
+    """Constraint names the models give in the form of the server's own (Airflow's `adrq_asset_fkey`):
+    `check` finds the schema in sync, so `rollback` sees no drift either and runs."""
+    from tests.test_false_drift import SERVER_LIKE_NAMES
+
+    models = project.write_models("m", SERVER_LIKE_NAMES)
+    assert project.cli("apply", "--yes", models=models).exit_code == 0
+    assert project.cli("check", models=models).exit_code == 0
+    rolled = project.cli("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    assert not {"parent", "child"} & set(_tables(project.db))
+
+
+def test_an_apply_cut_off_after_its_last_step_is_recovered_with_names_the_models_give_in_the_servers_form(project):
+    """The recovery of an apply whose session died after its last statement compares as `check` does:
+    every change in place, so the row is recorded as applied, not as interrupted."""
+    from tests.test_false_drift import SERVER_LIKE_NAMES
+
+    models = project.write_models("m", SERVER_LIKE_NAMES)
+    assert project.cli("apply", "--yes", models=models).exit_code == 0
+    project.db.execute("UPDATE schema_state SET status = 'running' WHERE id = 1")  # as a killed session leaves it
+    recovered = project.cli("apply", "--yes", models=models)
+    assert recovered.exit_code == 0 and "every change it made is in place" in recovered.output, recovered.output
+
+
 def test_prune_keeps_the_newest_backups_from_the_config(project):
     (project.path / "schemasync.yaml").write_text("keep_backups: 1\n")
     v1, v2 = project.write_models("v1", V1), project.write_models("v2", V2)

@@ -497,12 +497,19 @@ def _descending_parts(connection: sa.Connection, schema: str | None, wanted: set
                 index["column_sorting"] = dict.fromkeys(columns, ("desc",))
 
 
+# A key part written as text that only names a column, ascending or descending (`sa.text("at DESC")`).
+_TEXT_COLUMN_PART = re.compile(r"\s*(\w+|`[^`]+`)(\s+(ASC|DESC))?\s*", re.IGNORECASE)
+
+
 def _is_column_part(element: Any) -> bool:
-    """A column, ascending or descending (`col.desc()`, `sa.desc("col")`): not an expression."""
+    """A column, ascending or descending (`col.desc()`, `sa.desc("col")`, `sa.text("col DESC")`):
+    not an expression, whatever SQLAlchemy class spells it."""
     if isinstance(element, sa.sql.elements.UnaryExpression) and element.modifier in (sa.sql.operators.desc_op, sa.sql.operators.asc_op):
         element = element.element
     if isinstance(element, sa.sql.elements._textual_label_reference):  # sa.desc("col"): a name
         return bool(re.fullmatch(r"\w+", element.element))
+    if isinstance(element, sa.sql.elements.TextClause):
+        return bool(_TEXT_COLUMN_PART.fullmatch(element.text))
     return isinstance(element, sa.sql.elements.ColumnClause) and not getattr(element, "is_literal", False)
 
 
