@@ -116,11 +116,13 @@ def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], id
             return None
         keys, server_names = stored["keys"], stored.get("server_names") or {}
         tables: dict[str, tuple[str, Table]] = {}
-        for data in snapshot_after.get("tables") or []:
+        stored_tables = snapshot_after.get("tables") or []
+        for at, data in enumerate(stored_tables):
             name = f"{data['schema']}.{data['name']}" if data.get("schema") else str(data["name"])
             if name in keys:
                 names = server_names.get(name)
                 tables[name] = (keys[name], table_from_stored({**data, "server_names": names} if names else data))
+            stored_tables[at] = None  # each parsed table let go once made: the parsed record is not held beside the snapshot
         object_keys = {n: k for n, k in keys.items() if not is_table_key(n)}
         objects = objects_to_dict(with_objects(Snapshot(str(snapshot_after.get("dialect") or "")), dict(snapshot_after)))
         return Built(tables, object_keys, objects)
