@@ -67,16 +67,15 @@ def build(
             # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
             spelled: dict[str | None, str | None] = {default: mapping[None]} if default is not None and default in named else {}
             built = connection.execution_options(schema_translate_map={**mapping, **spelled})
+            # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
+            translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
             try:
                 for stand_in in stand_ins:
                     built.execute(CreateTable(stand_in))
-                translate = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
-                dialect.run_build_script(connection, engine, build_script(connection, metadata, tables, translate))
+                dialect.run_build_script(connection, engine, build_script(connection, metadata, tables, translated))
                 dialect.after_build(built, tables)
             except sa.exc.SQLAlchemyError as error:
                 raise build_error(dialect, error) from None
-            # Where no schema is translated, none is named (SQLite would spell an identity map's None as `main.`).
-            translated = {**mapping, **spelled} if any(k != v for k, v in mapping.items()) or spelled else None
             for view in views:
                 try:
                     built.execute(create_view_of(view), execution_options={"schema_translate_map": translated})

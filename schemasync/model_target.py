@@ -44,9 +44,8 @@ class BuiltTarget:
     and how many of its tables this run built (0: every one came from a cache)."""
 
     snapshot: Snapshot
-    record: TargetRecord | None
+    record: TargetRecord
     tables_built: int
-    tables_total: int
 
 
 def build_target(
@@ -105,7 +104,7 @@ def build(
     if cache is not None and tables_built and served_by != {"record"}:
         cache.store(identity, keys, snapshot)
     record = TargetRecord(identity, keys, snapshot)
-    return BuiltTarget(_declare(snapshot, kept, default_schema, dialect), record, tables_built, len(kept))
+    return BuiltTarget(_declare(snapshot, kept, default_schema, dialect), record, tables_built)
 
 
 def _gather(sources: Mapping[str, Callable[[], Built | None]], keys: Mapping[str, str]) -> tuple[dict[str, Table], Mapping | None, tuple[str, str] | None, set[str]]:
@@ -142,10 +141,7 @@ def _from_database(engine: sa.Engine, identity: str) -> Built | None:
     if recorded is None:
         return None
     stored, snapshot_after, fingerprint = recorded
-    built = from_record(stored, snapshot_after, identity)
-    if built is None:
-        return None
-    return Built(built.tables, built.object_keys, built.objects, (keys_digest(stored.get("keys") or {}), fingerprint))
+    return from_record(stored, snapshot_after, fingerprint, identity)
 
 
 def _full_build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, keep: Keep, default_schema: str | None) -> Snapshot:

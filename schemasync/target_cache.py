@@ -71,6 +71,11 @@ def is_table_key(name: str) -> bool:
     return not name.startswith(("view ", "enum:", "sequence:"))
 
 
+def object_keys_of(keys: Mapping[str, str]) -> dict[str, str]:
+    """The keys of the views, enum types and sequences among `keys` (taken only all together)."""
+    return {n: k for n, k in keys.items() if not is_table_key(n)}
+
+
 @dataclass(frozen=True)
 class Built:
     """Tables (and the schema-level objects) built before: what a source offers, by name and key."""
@@ -85,7 +90,7 @@ class Built:
         return {name: table for name, (key, table) in self.tables.items() if keys.get(name) == key}
 
     def objects_match(self, keys: Mapping[str, str]) -> bool:
-        return dict(self.object_keys) == {n: k for n, k in keys.items() if not is_table_key(n)}
+        return dict(self.object_keys) == object_keys_of(keys)
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,9 @@ class TargetRecord:
         return {"identity": self.identity, "keys": dict(self.keys), "server_names": server_names}
 
 
-def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], identity: str) -> Built | None:
-    """The tables of a recorded apply's target, if it was built with this identity (None otherwise)."""
+def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], fingerprint: str, identity: str) -> Built | None:
+    """The tables of a recorded apply's target (whose fingerprint is `fingerprint`), if it was built
+    with this identity (None otherwise)."""
     try:
         if stored.get("identity") != identity:
             return None
@@ -123,9 +129,8 @@ def from_record(stored: Mapping[str, Any], snapshot_after: Mapping[str, Any], id
                 names = server_names.get(name)
                 tables[name] = (keys[name], table_from_stored({**data, "server_names": names} if names else data))
             stored_tables[at] = None  # each parsed table let go once made: the parsed record is not held beside the snapshot
-        object_keys = {n: k for n, k in keys.items() if not is_table_key(n)}
         objects = objects_to_dict(with_objects(Snapshot(str(snapshot_after.get("dialect") or "")), dict(snapshot_after)))
-        return Built(tables, object_keys, objects)
+        return Built(tables, object_keys_of(keys), objects, (keys_digest(keys), fingerprint))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -157,7 +162,7 @@ class TargetCache:
                         tables[name] = (key, table_from_stored(json.loads(rest)))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
-        wanted = {n: k for n, k in keys.items() if not is_table_key(n)}
+        wanted = object_keys_of(keys)
         chosen = next((v for v in versions if v["object_keys"] == wanted), versions[0])
         known = next(((v["keys"], v["fingerprint"]) for v in versions if v["keys"] == keys_digest(keys)), None)
         return Built(tables, chosen["object_keys"], chosen["objects"], known)
@@ -173,7 +178,7 @@ class TargetCache:
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".targets-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 newest = {"keys": keys_digest(keys), "fingerprint": snapshot.fingerprint(),
-                          "object_keys": {n: k for n, k in keys.items() if not is_table_key(n)}, "objects": objects_to_dict(snapshot)}
+                          "object_keys": object_keys_of(keys), "objects": objects_to_dict(snapshot)}
                 versions = [newest, *[v for v in older if v["keys"] != newest["keys"]]][:VERSIONS]
                 file.write(json.dumps({"versions": versions}) + "\n")
                 written: dict[str, int] = {}
