@@ -8,12 +8,14 @@ Whether a build is needed at all (the target cache) is decided above, in model_t
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine.mock import MockConnection
 from sqlalchemy.schema import (
+    AddConstraint,
     CreateIndex,
     CreateTable,
     SetColumnComment,
@@ -72,7 +74,8 @@ def build(
             try:
                 for stand_in in stand_ins:
                     built.execute(CreateTable(stand_in))
-                dialect.run_build_script(connection, engine, build_script(connection, metadata, tables, translated))
+                apart = dialect.builds_keys_apart(len(tables)) and KEYS_APART_POSSIBLE
+                dialect.run_build_script(connection, engine, build_script(connection, metadata, tables, translated, apart), apart)
                 dialect.after_build(built, tables)
             except sa.exc.SQLAlchemyError as error:
                 raise build_error(dialect, error) from None
@@ -90,15 +93,33 @@ def build(
         raise build_error(dialect, error) from None  # making the scratch place itself (CREATE SCHEMA / DATABASE)
 
 
-def build_script(connection: sa.Connection, metadata: sa.MetaData, tables: list[sa.Table], translate: dict[str | None, str | None] | None) -> list[BuildStatement]:
+# AddConstraint(isolate_from_table=False) (SQLAlchemy 2.0.39+) adds a key without marking it, in
+# the models, as one that CREATE TABLE leaves out; without it the keys stay inside CREATE TABLE.
+KEYS_APART_POSSIBLE = "isolate_from_table" in inspect.signature(AddConstraint.__init__).parameters
+
+
+def build_script(connection: sa.Connection, metadata: sa.MetaData, tables: list[sa.Table], translate: dict[str | None, str | None] | None,
+                 keys_apart: bool = False) -> list[BuildStatement]:
     """What `create_all` would send for `tables`, in its order, as SQL text for this server (with the
     scratch place's schema names): captured rather than run, so that the dialect can send it in
-    fewer round trips (Dialect.run_build_script)."""
+    fewer round trips (Dialect.run_build_script). `keys_apart`: each table made without the foreign
+    keys its CREATE TABLE would hold, which follow every table as ALTER TABLE ... ADD (schema-wide
+    statements), in the same order."""
     captured: list[Any] = []
     metadata.create_all(MockConnection(connection.dialect, lambda element, *args, **kwargs: captured.append(element)), tables=tables, checkfirst=False)
     script = []
+    keys: list[BuildStatement] = []
+
+    def compiled(element: Any) -> Any:
+        return element.compile(dialect=connection.dialect, schema_translate_map=translate, render_schema_translate=translate is not None)
+
     for element in captured:
-        sql = str(element.compile(dialect=connection.dialect, schema_translate_map=translate, render_schema_translate=translate is not None))
+        if keys_apart and isinstance(element, CreateTable):
+            bare = compiled(CreateTable(element.element, include_foreign_key_constraints=(), if_not_exists=element.if_not_exists))
+            script.append(BuildStatement(str(bare), element.element))
+            keys += [BuildStatement(str(compiled(AddConstraint(key, isolate_from_table=False)))) for key in _inline_keys(element, bare)]
+            continue
+        sql = str(compiled(element))
         target: Any = getattr(element, "element", None)
         if isinstance(element, (CreateTable, SetTableComment)):
             script.append(BuildStatement(sql, target))
@@ -108,7 +129,19 @@ def build_script(connection: sa.Connection, metadata: sa.MetaData, tables: list[
             script.append(BuildStatement(sql, target.table))
         else:
             script.append(BuildStatement(sql))
-    return script
+    return script + keys
+
+
+def _inline_keys(element: CreateTable, compiler: Any) -> list[sa.ForeignKeyConstraint]:
+    """The foreign keys `element` (a CREATE TABLE from create_all) would hold, in the order it
+    would write them: those create_all did not leave for after the tables (use_alter, cycles) and
+    whose ddl_if() lets them be made here."""
+    table = element.element
+    chosen = table.foreign_key_constraints if element.include_foreign_key_constraints is None else set(element.include_foreign_key_constraints)
+    return sorted(
+        (key for key in chosen if not (key.use_alter and compiler.dialect.supports_alter) and key._should_create_for_compiler(compiler)),
+        key=lambda key: key._creation_order,
+    )
 
 
 def build_error(dialect: Dialect, error: sa.exc.SQLAlchemyError) -> PlanError:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from schemasync import console, state, workflow
+from schemasync import console, devdb, state, workflow
 from schemasync.config import Settings
 from schemasync.dialects import dialect_for
 from schemasync.dialects import postgresql as dialect_postgresql
@@ -87,6 +87,59 @@ def test_a_large_postgresql_scratch_build_commits_as_it_goes_and_leaves_nothing(
             assert connection.exec_driver_sql("SHOW search_path").scalar() == '"$user", public'
             left = connection.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'schemasync')").all()
         assert left == []
+    finally:
+        engine.dispose()
+
+
+def keys_every_way() -> sa.MetaData:
+    """Foreign keys of every shape a build that adds them after the tables must name and make as
+    CREATE TABLE would: self-referencing, two unnamed on one column (the server numbers the second
+    name), to a unique column, deferrable, a cycle create_all breaks with use_alter, one ddl_if()
+    leaves out here, and a column of an enum type named without a schema (the lanes' search_path)."""
+    metadata = sa.MetaData()
+    mood = sa.Enum("happy", "sad", name="mood")
+    sa.Table("person", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("mood", mood),
+             sa.Column("manager_id", sa.Integer, sa.ForeignKey("person.id")), sa.Column("code", sa.String(10), unique=True))
+    sa.Table("pet", metadata, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("owner", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
+                       sa.ForeignKey("shelter.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED")),
+             sa.Column("shelter_id", sa.Integer), sa.ForeignKeyConstraint(["shelter_id"], ["shelter.id"]).ddl_if(dialect="mysql"), comment="pets")
+    sa.Table("shelter", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("head_code", sa.String(10), sa.ForeignKey("person.code")),
+             sa.Column("main_pet", sa.Integer, sa.ForeignKey("pet.id", use_alter=True, name="shelter_main_pet")))
+    for n in range(12):  # enough tables for every lane
+        sa.Table(f"visit{n}", metadata, sa.Column("pet_id", sa.Integer, sa.ForeignKey("pet.id"), primary_key=True),
+                 sa.Column("shelter_id", sa.Integer, sa.ForeignKey("shelter.id"), primary_key=True), sa.Column("mood", mood, index=True))
+    return metadata
+
+
+@requires("scratch_build_in_batches")
+def test_a_build_with_its_keys_after_the_tables_reads_back_as_one_with_them_inside(db, monkeypatch):
+    """A build that commits as it goes makes its tables side by side without their foreign keys,
+    which follow on one connection: the server must name and make every key as it does inside
+    CREATE TABLE, and no pooled connection keeps the lanes' settings."""
+    metadata = keys_every_way()
+    engine = sa.create_engine(db.url, pool_size=8)
+    dialect = dialect_for(engine.dialect)
+    keep = Scope().keep
+    try:
+        inside = build_target(engine, dialect, metadata, keep)
+        monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 1)
+        with engine.connect() as connection:
+            script = devdb.build_script(connection, metadata, list(metadata.sorted_tables), None, keys_apart=True)
+        assert not any("REFERENCES" in s.sql for s in script if s.table is not None), "no table's statements name another"
+        assert sum("REFERENCES" in s.sql for s in script if s.table is None) == 2 + 1 + 1 + 2 * 12 + 1  # the use_alter one too, not the ddl_if one
+        apart = build_target(engine, dialect, metadata, keep)
+        assert apart == inside and apart.to_dict() == inside.to_dict()
+        keys = {key.db_name or key.name for key in apart.table((None, "pet")).foreign_keys}
+        assert {"pet_owner_fkey", "pet_owner_fkey1"} <= keys
+        connections = [engine.connect() for _ in range(8)]  # every connection the lanes gave back to the pool
+        try:
+            for connection in connections:
+                assert connection.exec_driver_sql("SHOW search_path").scalar() == '"$user", public'
+                assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        finally:
+            for connection in connections:
+                connection.close()
     finally:
         engine.dispose()
 

@@ -252,9 +252,16 @@ class Dialect:
         """DDL after a new table's CREATE TABLE and indexes, for what they cannot say here (a snapshot Table). Overridden by: mysql, postgresql."""
         return []
 
-    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement]) -> None:
+    def builds_keys_apart(self, tables: int) -> bool:
+        """Whether a scratch build of `tables` tables makes them without their foreign keys, which
+        follow once every table is there (devdb.build_script), so that no table's statements name
+        another and the tables can be made side by side. Overridden by: postgresql."""
+        return False
+
+    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement], keys_apart: bool = False) -> None:
         """Run the models' CREATE script in the scratch place, in order, a statement at a time
-        (`engine`: for more connections to the same place). Overridden by: mysql, postgresql."""
+        (`engine`: for more connections to the same place; `keys_apart`: the script was made so,
+        see builds_keys_apart). Overridden by: mysql, postgresql."""
         for statement in script:
             connection.exec_driver_sql(statement.sql)
 
@@ -425,36 +432,44 @@ def wait_for_lock(try_lock: Callable[[], bool], timeout: float, what: str) -> No
 
 
 def run_in_waves(connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement], lanes: int, batch: int = 1,
-                 session: Sequence[str] = ()) -> None:
+                 session: tuple[Sequence[str], Sequence[str]] = ((), ()), ordered: bool = True) -> None:
     """The script with its tables' statements run `lanes` connections at a time: each table's in
-    order on one connection (`batch` statements per round trip, after the `session` settings), a
-    table after the tables its foreign keys name. What belongs to no table runs alone on `connection`, in its place (enum types and sequences
-    before, cycle-breaking keys after)."""
+    order on one connection (`batch` statements per round trip, between the `session` settings
+    and what undoes them before the connection goes back to the pool), a
+    table after the tables its foreign keys name (unless not `ordered`: the tables were made
+    without their keys, which name no table yet). What belongs to no table runs on `connection`
+    in its place, `batch` statements per round trip (enum types and sequences before, keys added
+    after the tables)."""
     pending: list[BuildStatement] = []
+    alone: list[str] = []
     for statement in script:
         if statement.table is None:
-            _create_tables(engine, pending, lanes, batch, session)
+            _create_tables(engine, pending, lanes, batch, session, ordered)
             pending = []
-            connection.exec_driver_sql(statement.sql)
+            alone.append(statement.sql.strip())
         else:
+            _run_lane(connection, alone, batch)
+            alone = []
             pending.append(statement)
-    _create_tables(engine, pending, lanes, batch, session)
+    _create_tables(engine, pending, lanes, batch, session, ordered)
+    _run_lane(connection, alone, batch)
 
 
-def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: int, batch: int, session: Sequence[str]) -> None:
+def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: int, batch: int, session: tuple[Sequence[str], Sequence[str]], ordered: bool) -> None:
     if not statements:
         return
     by_table: dict[sa.Table, list[str]] = {}
     for statement in statements:
         assert statement.table is not None, "only statements of a table are grouped"
         by_table.setdefault(statement.table, []).append(statement.sql.strip())
-    waves = _waves(list(by_table))
+    waves = _waves(list(by_table)) if ordered else [list(by_table)]
     with ThreadPoolExecutor(max_workers=lanes) as pool:
-        # Each statement its own transaction, as the scratch build that runs this commits as it goes.
+        # Each round trip its own transaction, as the scratch build that runs this commits as it goes.
         connections = [engine.connect().execution_options(isolation_level="AUTOCOMMIT") for _ in range(min(lanes, max(len(wave) for wave in waves)))]
+        setup, undo = session
         try:
             for connection in connections:
-                for setting in session:
+                for setting in setup:
                     connection.exec_driver_sql(setting)
             for wave in waves:
                 parts = [wave[n :: len(connections)] for n in range(len(connections))]
@@ -463,6 +478,11 @@ def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: i
                     future.result()
         finally:
             for connection in connections:
+                try:
+                    for setting in undo:
+                        connection.exec_driver_sql(setting)
+                except sa.exc.DBAPIError:
+                    connection.invalidate()  # never back to the pool with the build's settings
                 connection.close()
 
 

@@ -390,7 +390,7 @@ class MySQLDialect(Dialect):
                 connection.exec_driver_sql("SET SESSION foreign_key_checks = 1")
                 connection.commit()
 
-    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement]) -> None:
+    def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement], keys_apart: bool = False) -> None:
         """Each table made by one statement, its indexes inside its CREATE TABLE (a CREATE INDEX is
         an ALTER TABLE here, as slow as making the table), and the tables made BUILD_CONNECTIONS at
         a time, each after the tables its foreign keys name: InnoDB spends a DDL statement waiting
