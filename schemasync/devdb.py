@@ -25,7 +25,7 @@ from sqlalchemy.sql.util import find_tables
 
 from schemasync.ddl import create_view_of
 from schemasync.dialects import Dialect
-from schemasync.dialects.base import BuildStatement
+from schemasync.dialects.base import BuildStatement, Defer
 from schemasync.errors import PlanError, PrivilegeError, first_line
 from schemasync.reflect import reflect
 from schemasync.snapshot import Snapshot
@@ -50,14 +50,15 @@ def declared_views(metadata: sa.MetaData, keep: Callable[[str | None, str], bool
 
 def build(
     engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, tables: list[sa.Table], keep: Callable[[str | None, str], bool],
-    default_schema: str | None = None, with_views: bool = True,
+    default_schema: str | None = None, with_views: bool = True, defer: Defer | None = None,
 ) -> Snapshot:
     """`tables` (of `metadata`, in creation order) and, `with_views`, the declared views `keep`
     accepts, built in the dialect's scratch place and reflected back with the reader that reads the
     live side. A table another one's foreign key names that is not built is stood in for by a
     `stand_in` (its referenced columns and key), never read back: so a few changed tables can be
     built alone. The default schema spelled out in the models (`default_schema`, the target's name
-    for none: public, the URL's database) is built where no schema is, and read back as none."""
+    for none: public, the URL's database) is built where no schema is, and read back as none.
+    `defer`: how the scratch place may be dropped while the caller goes on (Dialect.scratch)."""
     default = default_schema
     views = declared_views(metadata, keep, dialect) if with_views else []
     stand_ins = stand_ins_for(tables)
@@ -65,7 +66,7 @@ def build(
     schemas = sorted({None if s == default else s for s in named} | {None}, key=lambda s: s or "")
     dialect.refuse_unsupported(tables)
     try:
-        with dialect.scratch(engine, schemas, len(tables)) as (connection, mapping):
+        with dialect.scratch(engine, schemas, len(tables), defer) as (connection, mapping):
             # The default schema spelled out in the models (public, the URL's database) is built where no schema is.
             spelled: dict[str | None, str | None] = {default: mapping[None]} if default is not None and default in named else {}
             built = connection.execution_options(schema_translate_map={**mapping, **spelled})

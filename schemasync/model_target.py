@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from schemasync import data_changes, devdb, state
 from schemasync.dialects import Dialect
+from schemasync.dialects.base import Defer
 from schemasync.errors import PlanError, PrivilegeError
 from schemasync.model_key import cache_keys, table_name
 from schemasync.renames import declare
@@ -68,10 +69,12 @@ def build(
     cache: TargetCache | None = None,
     use_record: bool = True,
     build_engine: sa.Engine | None = None,
+    defer: Defer | None = None,
 ) -> BuiltTarget:
     """The target of the models' tables that `keep` accepts: each table taken from where it was built
     before with the same key (`cache`, then the database's record unless `use_record` is off), the
-    others built in the scratch place on `build_engine` (the target's server when None: --dev-url)."""
+    others built in the scratch place on `build_engine` (the target's server when None: --dev-url),
+    which `defer` may drop while the caller goes on."""
     devdb.declared_views(metadata, keep, dialect)  # an unsupported view is refused before anything is built
     kept = [t for t in metadata.tables.values() if keep(t.schema, t.name)]
     builder = build_engine or engine
@@ -89,10 +92,10 @@ def build(
     kept_set = set(kept)
     missing = [t for t in metadata.sorted_tables if t in kept_set and _built_name(t, default_schema) not in found]
     if objects is None:  # a view, enum type or sequence changed (a view's key covers the tables it reads)
-        snapshot = _full_build(builder, dialect, metadata, keep, default_schema)
+        snapshot = _full_build(builder, dialect, metadata, keep, default_schema, defer)
         tables_built = len(kept)
     elif missing:
-        snapshot = _partial_build(builder, dialect, metadata, keep, default_schema, missing, found, objects)
+        snapshot = _partial_build(builder, dialect, metadata, keep, default_schema, missing, found, objects, defer)
         tables_built = len(missing)
     else:
         snapshot = snapshot_of(dialect.name, found, objects)
@@ -144,25 +147,25 @@ def _from_database(engine: sa.Engine, identity: str) -> Built | None:
     return from_record(stored, snapshot_after, fingerprint, identity)
 
 
-def _full_build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, keep: Keep, default_schema: str | None) -> Snapshot:
+def _full_build(engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, keep: Keep, default_schema: str | None, defer: Defer | None = None) -> Snapshot:
     """Every kept table, in creation order (foreign keys' targets first), and the declared views."""
     tables = [t for t in metadata.sorted_tables if keep(t.schema, t.name)]
-    return devdb.build(engine, dialect, metadata, tables, keep, default_schema)
+    return devdb.build(engine, dialect, metadata, tables, keep, default_schema, defer=defer)
 
 
 def _partial_build(
     engine: sa.Engine, dialect: Dialect, metadata: sa.MetaData, keep: Keep, default_schema: str | None,
-    missing: list[sa.Table], found: dict[str, Table], objects: Mapping,
+    missing: list[sa.Table], found: dict[str, Table], objects: Mapping, defer: Defer | None = None,
 ) -> Snapshot:
     """Only the tables no cache had, beside stand-ins for the tables they reference; the rest, and
     the schema-level objects, as the caches had them. A build that fails this way (a stand-in the
     server will not take) is done whole instead: the whole build says what is wrong, if anything."""
     try:
-        built = devdb.build(engine, dialect, metadata, missing, keep, default_schema, with_views=False)
+        built = devdb.build(engine, dialect, metadata, missing, keep, default_schema, with_views=False, defer=defer)
     except PrivilegeError:
         raise
     except PlanError:
-        return _full_build(engine, dialect, metadata, keep, default_schema)
+        return _full_build(engine, dialect, metadata, keep, default_schema, defer)
     return snapshot_of(dialect.name, {**found, **{t.qualified_name: t for t in built.tables}}, objects)
 
 

@@ -8,7 +8,7 @@ Settings; everything below them takes explicit arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from schemasync import rollback as rollbacks
 from schemasync.apply import ApplyResult, apply_plan
 from schemasync.config import DEFAULT_CONFIG, Settings, starter_config
 from schemasync.database import Target, database_errors, load_models, open_target
+from schemasync.dialects.base import Defer
 from schemasync.diff import diff
 from schemasync.errors import DatabaseError, InProgressError, PlanError, RefusedError
 from schemasync.lockfile import LockStatus
@@ -114,14 +115,23 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     target = target.for_models(metadata)
     if _one_shared_connection(target.engine):
         live, recorded, others, record_id = _read_live_side(target)
-        built = _build_target(target, metadata)
-    else:
-        # The live side is read on its own connection while this thread keys and loads the target:
-        # most of a bulk catalog read is waiting for the server, time the target's work can use.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            live_side = pool.submit(_read_live_side, target)
-            built = _build_target(target, metadata)
-            live, recorded, others, record_id = live_side.result()
+        return _plan_from(target, metadata, live, recorded, others, record_id, _build_target(target, metadata), online, fill_batch_size)
+    # The live side is read on its own connection while this thread keys and loads the target:
+    # most of a bulk catalog read is waiting for the server, time the target's work can use. A
+    # scratch place that takes long to drop is dropped while the plan is made, and waited for.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        live_side = pool.submit(_read_live_side, target)
+        drops: list[Future[None]] = []
+        built = _build_target(target, metadata, defer=lambda drop: drops.append(pool.submit(drop)))
+        report = _plan_from(target, metadata, *live_side.result(), built, online, fill_batch_size)
+        for drop in drops:
+            drop.result()
+    return report
+
+
+def _plan_from(target: Target, metadata: sa.MetaData, live: Snapshot, recorded: list[state.StateRow], others: list[str], record_id: int,
+               built: model_target.BuiltTarget, online: bool, fill_batch_size: int) -> PlanReport:
+    """The plan from the live side and the models' target."""
     desired = built.snapshot
     last = next((row for row in recorded if row.status == state.APPLIED), None)
     unfinished = tuple(recovery.judge(row, live).line for row in recovery.unfinished(recorded))
@@ -137,10 +147,10 @@ def plan_on(target: Target, metadata: sa.MetaData, online: bool = False, fill_ba
     return PlanReport(result, tuple(others + unmanaged_views(live, result.managed_tables) + unmanaged_parts(managed)), live, last, unfinished)
 
 
-def _build_target(target: Target, metadata: sa.MetaData) -> model_target.BuiltTarget:
+def _build_target(target: Target, metadata: sa.MetaData, defer: Defer | None = None) -> model_target.BuiltTarget:
     """The models' target: from this machine's cache or the database's record where they have it,
     the rest built (on the dev database when one is configured)."""
-    return model_target.build(target.engine, target.dialect, metadata, target.scope.keep, target.cache, build_engine=target.build_engine)
+    return model_target.build(target.engine, target.dialect, metadata, target.scope.keep, target.cache, build_engine=target.build_engine, defer=defer)
 
 
 def _one_shared_connection(engine: sa.Engine) -> bool:

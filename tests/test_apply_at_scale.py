@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -140,6 +141,43 @@ def test_a_build_with_its_keys_after_the_tables_reads_back_as_one_with_them_insi
         finally:
             for connection in connections:
                 connection.close()
+    finally:
+        engine.dispose()
+
+
+@requires("scratch_database")
+def test_a_plan_returns_once_its_scratch_place_is_dropped_and_a_failed_build_drops_it_at_once(db, tmp_path, monkeypatch):
+    """The scratch place is dropped while the plan is made (workflow.plan_on), never after the plan
+    is returned: nothing is left for the next run's locks or for the user to find. A build that
+    fails drops it before the error is raised."""
+    monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 1)  # PostgreSQL's place that is dropped apart
+    made: list[str] = []
+    dialect_class = type(dialect_for(sa.create_engine(db.url).dialect))
+    scratch = dialect_class.scratch
+
+    @contextmanager
+    def spied(self, *args, **kwargs):
+        with scratch(self, *args, **kwargs) as (connection, mapping):
+            made.extend(name for name in mapping.values() if name)
+            yield connection, mapping
+
+    monkeypatch.setattr(dialect_class, "scratch", spied)
+    metadata = models()
+    settings = Settings(database_url=db.url, models=metadata_module(metadata), base_dir=tmp_path)
+    assert workflow.plan(settings).plan.steps
+    sa.Table("broken", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("p", sa.Integer, sa.ForeignKey("t000.v")))
+    broken = Settings(database_url=db.url, models=metadata_module(metadata), base_dir=tmp_path / "cache-of-the-broken-one")
+    with pytest.raises(PlanError, match="cannot be built"):
+        workflow.plan(broken)
+    assert len(made) == 2
+    engine = sa.create_engine(db.url)
+    try:
+        with engine.connect() as connection:
+            if db.dialect == "postgresql":
+                left = connection.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%(names)s)", {"names": made}).all()
+            else:
+                left = connection.exec_driver_sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN %(names)s", {"names": tuple(made)}).all()
+        assert left == []
     finally:
         engine.dispose()
 

@@ -67,6 +67,26 @@ class BuildStatement:
     index: sa.Index | None = None
 
 
+# Runs a scratch place's drop while the run goes on; whoever passes it waits for the drop before
+# the plan is returned (workflow.plan_on).
+Defer = Callable[[Callable[[], None]], None]
+
+
+@contextmanager
+def dropped_after(drop: Callable[[], None], defer: Defer | None) -> Iterator[None]:
+    """`drop` on leaving: at once after a failure (nothing goes on), else handed to `defer` when
+    given, so the server drops the scratch place while the plan is made."""
+    try:
+        yield
+    except BaseException:
+        drop()
+        raise
+    if defer is None:
+        drop()
+    else:
+        defer(drop)
+
+
 class Dialect:
     """The base: behaviour shared by the server dialects; subclasses override what differs."""
 
@@ -117,8 +137,11 @@ class Dialect:
         raise NotImplementedError
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
-        """Required. A place to build the models (`tables` of them): yields a connection and {model schema: scratch schema}."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0, defer: Defer | None = None,
+                ) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
+        """Required. A place to build the models (`tables` of them): yields a connection and {model
+        schema: scratch schema}. A place that takes long to drop is dropped by `defer` after a build
+        that read back (see dropped_after)."""
         raise NotImplementedError
 
     # --- optional quirks: normalise ----------------------------------------------------------------

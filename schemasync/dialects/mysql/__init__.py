@@ -10,13 +10,21 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import TINYINT
 
 from schemasync import ddl, online
-from schemasync.dialects.base import LOCK_NAME, BuildStatement, Dialect, run_in_waves
+from schemasync.dialects.base import (
+    LOCK_NAME,
+    BuildStatement,
+    Defer,
+    Dialect,
+    dropped_after,
+    run_in_waves,
+)
 from schemasync.dialects.catalog import Catalog
 from schemasync.errors import LockError, PlanError
 from schemasync.hazards import LONG_LOCK, TABLE_REWRITE
@@ -370,25 +378,18 @@ class MySQLDialect(Dialect):
         return "/".join(map(str, connection.exec_driver_sql(_DATABASE_CHARSET).one()))
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
-        """Scratch databases with the target's character set, dropped afterwards whatever happens."""
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0, defer: Defer | None = None,
+                ) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
+        """Scratch databases with the target's character set, dropped afterwards whatever happens
+        (by `defer`, while the plan is made, after a build that read back)."""
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
-        with engine.connect() as connection:
+        connection = engine.connect()
+        with dropped_after(partial(_drop_scratch, engine, connection, list(mapping.values())), defer):
             charset, collation = connection.exec_driver_sql(_DATABASE_CHARSET).one()
-            try:
-                for scratch_database in mapping.values():
-                    connection.exec_driver_sql(f"CREATE DATABASE `{scratch_database}` CHARACTER SET {charset} COLLATE {collation}")
-                yield connection, mapping
-            finally:
-                connection.rollback()
-                _drop_tables(engine, connection, list(mapping.values()))
-                # Foreign keys between the scratch databases (models in two schemas) would refuse the first DROP.
-                connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
-                for scratch_database in mapping.values():
-                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
-                connection.exec_driver_sql("SET SESSION foreign_key_checks = 1")
-                connection.commit()
+            for scratch_database in mapping.values():
+                connection.exec_driver_sql(f"CREATE DATABASE `{scratch_database}` CHARACTER SET {charset} COLLATE {collation}")
+            yield connection, mapping
 
     def run_build_script(self, connection: sa.Connection, engine: sa.Engine, script: Sequence[BuildStatement], keys_apart: bool = False) -> None:
         """Each table made by one statement, its indexes inside its CREATE TABLE (a CREATE INDEX is
@@ -771,6 +772,21 @@ def _with_index(create_table: str, create_index: str) -> str | None:
         return None
     end = create_table.rindex("\n)")
     return f"{create_table[:end]}, \n\t{match['kind']}INDEX {match['name']} {match['rest']}{create_table[end:]}"
+
+
+def _drop_scratch(engine: sa.Engine, connection: sa.Connection, databases: list[str]) -> None:
+    """Drop the scratch databases, emptied first (_drop_tables), and close the connection."""
+    try:
+        connection.rollback()
+        _drop_tables(engine, connection, databases)
+        # Foreign keys between the scratch databases (models in two schemas) would refuse the first DROP.
+        connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+        for scratch_database in databases:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{scratch_database}`")
+        connection.exec_driver_sql("SET SESSION foreign_key_checks = 1")
+        connection.commit()
+    finally:
+        connection.close()
 
 
 def _drop_tables(engine: sa.Engine, connection: sa.Connection, databases: list[str]) -> None:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -16,7 +17,9 @@ from schemasync import online
 from schemasync.dialects.base import (
     LOCK_NAME,
     BuildStatement,
+    Defer,
     Dialect,
+    dropped_after,
     run_in_waves,
     wait_for_lock,
 )
@@ -469,24 +472,28 @@ class PostgreSQLDialect(Dialect):
         return f"the NOT VALID constraint {constraint} on {relation} was dropped"
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0, defer: Defer | None = None,
+                ) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """Fresh schemas inside a transaction that is always rolled back: nothing is left behind.
 
         A transaction holds a lock on every relation it creates (about 15 per table with its
         sequence, indexes and TOAST table), and the server's lock table (max_locks_per_transaction
         x max_connections: 6,400 by default) fills at a few thousand tables. Past
         SCRATCH_TRANSACTION_TABLES the schemas are built statement by statement instead, and
-        dropped a batch of tables at a time afterwards, whatever happens.
+        dropped a batch of tables at a time afterwards, whatever happens (by `defer`, while the plan
+        is made, after a build that read back).
         https://www.postgresql.org/docs/current/runtime-config-locks.html
         """
         token = secrets.token_hex(4)
         mapping = {schema: f"{SCRATCH_PREFIX}{token}_{n}" for n, schema in enumerate(sorted(schemas, key=lambda s: s or ""))}
         default = mapping.get(None, "public")
+        if tables > SCRATCH_TRANSACTION_TABLES:
+            committed = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with dropped_after(partial(_drop_scratch, committed, mapping), defer):
+                _make_scratch(committed, mapping, default)
+                yield committed, mapping
+            return
         with engine.connect() as connection:
-            if tables > SCRATCH_TRANSACTION_TABLES:
-                with _committed_scratch(connection.execution_options(isolation_level="AUTOCOMMIT"), mapping, default) as built:
-                    yield built, mapping
-                return
             transaction = connection.begin()
             try:
                 for scratch_schema in mapping.values():
@@ -587,17 +594,19 @@ def _binary_coercible(before: str, after: str) -> bool:
     return False
 
 
-@contextmanager
-def _committed_scratch(connection: sa.Connection, mapping: dict[str | None, str], default: str) -> Iterator[sa.Connection]:
-    """Scratch schemas built in autocommit mode, emptied in batches and dropped afterwards."""
+def _make_scratch(connection: sa.Connection, mapping: dict[str | None, str], default: str) -> None:
+    """Scratch schemas for a build in autocommit mode (see PostgreSQLDialect.scratch)."""
+    for scratch_schema in mapping.values():
+        connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
+    connection.exec_driver_sql(f'SET search_path TO "{default}"')
+    # Nothing built here must survive a crash: no commit of it waits for the disk.
+    connection.exec_driver_sql("SET synchronous_commit TO off")
+
+
+def _drop_scratch(connection: sa.Connection, mapping: dict[str | None, str]) -> None:
+    """Empty the scratch schemas in batches of tables (one DROP SCHEMA would lock them all at once),
+    drop them, and close the connection."""
     try:
-        for scratch_schema in mapping.values():
-            connection.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
-        connection.exec_driver_sql(f'SET search_path TO "{default}"')
-        # Nothing built here must survive a crash: no commit of it waits for the disk.
-        connection.exec_driver_sql("SET synchronous_commit TO off")
-        yield connection
-    finally:
         connection.exec_driver_sql("RESET search_path")  # the connection goes back to the pool
         connection.exec_driver_sql("RESET synchronous_commit")
         for scratch_schema in mapping.values():
@@ -610,4 +619,6 @@ def _committed_scratch(connection: sa.Connection, mapping: dict[str | None, str]
                 quoted = ", ".join(f'"{scratch_schema}".{quote(name)}' for name in names[start : start + DROP_BATCH])
                 connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted} CASCADE")
             connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
+    finally:
+        connection.close()
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import types as sqltypes
 
-from schemasync.dialects.base import Dialect
+from schemasync.dialects.base import Defer, Dialect
 from schemasync.dialects.catalog import Catalog
 from schemasync.dialects.spelling import numeric_literal
 from schemasync.errors import ApplyError, ConfigError, LockError
@@ -204,7 +204,8 @@ class SQLiteDialect(Dialect):
             raise ApplyError(f"{len(problems)} rows would break foreign keys (first: {table} rowid {rowid} -> {parent}); nothing was changed")
 
     @contextmanager
-    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
+    def scratch(self, engine: sa.Engine, schemas: Sequence[str | None], tables: int = 0, defer: Defer | None = None,
+                ) -> Iterator[tuple[sa.Connection, Mapping[str | None, str | None]]]:
         """An in-memory database: the models are built there and reflected back."""
         if any(schema is not None for schema in schemas):
             raise ConfigError("SQLite has no named schemas: remove include_schemas or schema= from the models")
