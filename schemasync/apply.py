@@ -17,14 +17,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
 from schemasync import fill_failure, recovery, state
 from schemasync.dialects import Dialect
 from schemasync.errors import ApplyError, PlanError, first_line
-from schemasync.online import BATCHED, ONLINE, TRANSACTION, OnlineRun
+from schemasync.online import (
+    BATCHED,
+    BY_KEY_ROLES,
+    ONLINE,
+    TRANSACTION,
+    FillRowsByKey,
+    OnlineRun,
+    key_from_text,
+    key_text,
+)
 from schemasync.operations import FillColumn
 from schemasync.plan import Plan, Step
 from schemasync.render import driver_text
@@ -123,6 +132,8 @@ class _Progress:
     running: int = 0
     # How far the batched fill running now got (committed batches), for its failure's message.
     filled: str | None = None
+    # The keys of the rows a fill by key has still to fill (first, last), for its failure's explanation.
+    left: tuple[tuple, tuple] | None = None
 
 
 def _verify_source(connection: sa.Connection, plan: Plan, read_live: Callable[[sa.Connection], Snapshot]) -> Snapshot:
@@ -169,6 +180,8 @@ class _Unit:
     fills: tuple[fill_failure.Fill, ...] = ()
     # A transaction no other step shares (a fill that is one UPDATE).
     alone: bool = False
+    # A batched fill by key (online.FillRowsByKey): its statements by role (online.BY_KEY_ROLES).
+    by_key: bool = False
 
 
 def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tuple[fill_failure.Fill, ...]] | None = None) -> list[_Unit]:
@@ -179,7 +192,7 @@ def _units(steps: tuple[Step, ...], transactional_ddl: bool, fills: dict[int, tu
     for index, step in enumerate(steps):
         explained = (fills or {}).get(index, ())
         if step.mode == BATCHED:
-            units.append(_Unit(step.sql, False, step.summary, explained))
+            units.append(_Unit(step.sql, False, step.summary, explained, by_key=step.op == FillRowsByKey.op))
             continue
         online = step.mode == ONLINE
         if step.op == FillColumn.op:  # a fill in one UPDATE (no key to batch by): a transaction of its own
@@ -218,6 +231,8 @@ def _apply_online(
                     progress.row_id = state.start(connection, kind, plan, before.to_dict(), plan.target)
                     known = dialect.online_leftovers(connection)
                     fills = _fills(plan, before)
+                if any(step.op == FillRowsByKey.op for step in plan.steps):
+                    state.ensure_fill_progress(connection)
                 for unit in _units(plan.steps, dialect.transactional_ddl, fills):
                     _run_unit(connection, dialect, unit, progress, run, known, on_statement)
                 with connection.begin():
@@ -247,7 +262,8 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
                 if dialect.is_lock_timeout(error):
                     reason += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, waiting at most {run.lock_timeout:g}s each)"
                 elif unit.fills:
-                    reason = fill_failure.explain(connection, unit.fills, reason)
+                    left = progress.left
+                    reason = fill_failure.explain(connection, tuple(replace(f, rows=left) for f in unit.fills) if left else unit.fills, reason)
                 if progress.filled:
                     reason += f"; before it failed, {progress.filled} (committed)"
                 raise ApplyError(reason + "".join(f"; {note}" for note in cleaned)) from None
@@ -257,6 +273,9 @@ def _run_unit(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress
 def _run_once(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
               on_statement: Callable[[int, str], None]) -> None:
     assert progress.row_id is not None, "the schema_state row is written before any unit runs"
+    if unit.by_key:
+        _run_by_key(connection, dialect, unit, progress, run, on_statement)
+        return
     if unit.batched is not None:
         _run_batched(connection, dialect, unit, progress, run, on_statement)
         return
@@ -312,6 +331,52 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
         state.progress(connection, progress.row_id, progress.done)
         state.note(connection, progress.row_id, None)
     progress.filled = None
+
+
+def _run_by_key(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
+                on_statement: Callable[[int, str], None]) -> None:
+    """A fill by key (online.FillRowsByKey): the progress kept for it continued, or begun (the last key
+    now, recorded); then range by range up to that key, each range its own short transaction that
+    records the last key it filled with the rows it filled. A retry or a resumed apply continues after
+    the last range committed: no row is filled twice, none a writer changed after its range."""
+    assert progress.row_id is not None, "the schema_state row is written before any unit runs"
+    sql = {role: sa.text(text) for role, text in zip(BY_KEY_ROLES, unit.statements, strict=True)}
+    number = progress.done + 1
+    progress.running, progress.current = number, unit.statements[BY_KEY_ROLES.index("update")]
+    own = {"state_id": progress.row_id}
+    with connection.begin():
+        kept = connection.execute(sql["progress"], own).first()
+        if kept is None:
+            last, done, filled = _key(connection.execute(sql["last"]).first()), None, 0
+            connection.execute(sql["forget"])
+            connection.execute(sql["begin"], {**own, "last_key": key_text(last)})
+        else:
+            last, done, filled = key_from_text(kept[0]), key_from_text(kept[1]), kept[2]
+        start = (sql["first"], {}) if done is None else (sql["after"], _bound("high", done))
+        low = _key(connection.execute(start[0], {**start[1], **_bound("last", last)}).first()) if last is not None else None
+    while low is not None and last is not None:
+        with connection.begin():
+            timeout = dialect.lock_timeout_sql(run.lock_timeout)
+            if timeout:
+                connection.exec_driver_sql(timeout)
+            progress.left = (low, last)
+            high = _key(connection.execute(sql["bound"], {**_bound("low", low), **_bound("last", last)}).first())
+            assert high is not None, "a range starting at an existing key has a last key"
+            filled += connection.execute(sql["update"], {**_bound("low", low), **_bound("high", high)}).rowcount or 0
+            connection.execute(sql["record"], {"done": key_text(high), "rows": filled})
+            shown = high[0] if len(high) == 1 else f"({', '.join(map(str, high))})"
+            line = f"{unit.batched}: {filled} rows filled, keys up to {shown}"
+            state.note(connection, progress.row_id, line)
+            progress.filled = f"{filled} rows filled, keys up to {shown}"
+            low = _key(connection.execute(sql["after"], {**_bound("high", high), **_bound("last", last)}).first())
+        on_statement(number, line)
+        if run.fill_pause and low is not None:
+            time.sleep(run.fill_pause)
+    with connection.begin():
+        progress.done += len(unit.statements)
+        state.progress(connection, progress.row_id, progress.done)
+        state.note(connection, progress.row_id, None)
+    progress.filled = progress.left = None
 
 
 def _key(row: sa.Row | None) -> tuple | None:

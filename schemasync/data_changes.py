@@ -27,7 +27,7 @@ change; an expression naming no column of the table is refused by pre-flight (pr
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,28 +124,51 @@ def plan_data_changes(operations: Sequence[Operation]) -> list[Operation]:
     return steps + late
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """A declared fill an earlier apply began and did not finish (recovery.unfinished_fills)."""
+
+    table: TableKey
+    column: str
+    # The schema_state ids of the applies whose fill of it by key (online.FillRowsByKey) stopped: its
+    # progress is kept under one of them. Empty: a fill of the rows still NULL.
+    by_key_of: tuple[int, ...] = ()
+
+
 def resumed_fills(operations: Sequence[Operation], current: Snapshot, target: Snapshot,
-                  unfinished: Collection[tuple[TableKey, str]]) -> tuple[list[Operation], list[str]]:
+                  unfinished: Collection[Unfinished]) -> tuple[list[Operation], list[str]]:
     """Fills an earlier apply began and did not finish (killed, or failed mid-fill: `unfinished`,
     from schema_state, recovery.unfinished_fills) on columns that now exist as the models want them:
-    the diff has nothing for such a column (a nullable one, partly filled), so the fill is a step of
-    its own again, touching only rows still NULL. A column whose fill the plan makes anyway (it
-    becomes NOT NULL) is left to it. Returns the steps and a note per fill that cannot be resumed."""
+    the diff has nothing for such a column (a nullable one, partly filled; a NOT NULL one added with
+    its default and filled by key), so the fill is a step of its own again: of the rows still NULL,
+    or continued by key from the progress kept (FillColumn.resumes). A column whose fill the plan
+    makes anyway (it becomes NOT NULL) is left to it. Returns the steps and a note per fill."""
     planned = {(op.table, op.column.name) for op in operations if isinstance(op, (FillColumn, AddColumn))}
     steps: list[Operation] = []
     notes: list[str] = []
-    for table_key, name in sorted(set(unfinished), key=lambda pair: (qualified(pair[0]), pair[1])):
+    for fill in _merged(unfinished):
+        table_key, name = fill.table, fill.column
         live, wanted = current.table(table_key), target.table(table_key)
         column = wanted.columns_by_name.get(name) if wanted is not None else None
         if (table_key, name) in planned or live is None or name not in live.columns_by_name:
             continue  # filled by this plan's own steps, or gone
         if column is None or column.backfill is None:
-            notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name}, and the models no longer declare its "
-                         "backfill: its rows still NULL stay so")
+            left = "the rows it had not reached keep the column's default" if fill.by_key_of else "its rows still NULL stay so"
+            notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name}, and the models no longer declare its backfill: {left}")
             continue
-        steps.append(FillColumn(table_key, column, column.backfill, not column.nullable))
-        notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name} (see `schemasync history`): the plan fills its rows still NULL")
+        steps.append(FillColumn(table_key, column, column.backfill, not column.nullable, resumes=fill.by_key_of))
+        how = "continues it from the last key it filled" if fill.by_key_of else "fills its rows still NULL"
+        notes.append(f"an earlier apply did not finish filling {qualified(table_key)}.{name} (see `schemasync history`): the plan {how}")
     return steps, notes
+
+
+def _merged(unfinished: Collection[Unfinished]) -> list[Unfinished]:
+    """One per column, in a stable order; a column some apply filled by key is continued by key."""
+    ids: dict[tuple[TableKey, str], set[int]] = {}
+    for fill in unfinished:
+        ids.setdefault((fill.table, fill.column), set()).update(fill.by_key_of)
+    ordered = sorted(ids, key=lambda pair: (qualified(pair[0]), pair[1]))
+    return [Unfinished(table, column, tuple(sorted(ids[(table, column)]))) for table, column in ordered]
 
 
 def _refuse_using_on_new(op: AddColumn) -> None:

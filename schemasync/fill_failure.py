@@ -50,6 +50,9 @@ class Fill:
     expression: str
     required: bool
     key: tuple[str, ...]
+    # The keys (first, last) of the rows still to fill, for a fill by key (online.FillRowsByKey: its rows
+    # are not NULL): what apply had left when it failed. None: the rows still NULL.
+    rows: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
 
     @property
     def where(self) -> str:
@@ -104,9 +107,8 @@ def explain(connection: sa.Connection, fills: Sequence[Fill], reason: str) -> st
 def _explain_one(connection: sa.Connection, fill: Fill) -> str:
     exists = fill.column in {c["name"] for c in sa.inspect(connection).get_columns(fill.table[1], schema=fill.table[0])}
     table = sa.table(fill.table[1], *[sa.column(c) for c in dict.fromkeys((*fill.key, fill.column))], schema=fill.table[0])
-    column = table.c[fill.column]
     expression: Any = sa.literal_column(f"({fill.expression})")
-    left = [column.is_(None)] if exists else []  # where the column is not there (rolled back), every row is to fill
+    left = _left(table, fill) if exists else []  # where the column is not there (rolled back), every row is to fill
     name = qualified(fill.table)
     if fill.required:
         nulls = [*left, expression.is_(None)]
@@ -119,43 +121,53 @@ def _explain_one(connection: sa.Connection, fill: Fill) -> str:
     if not exists or not fill.key:
         why = "the table has no primary key to name one" if not fill.key else "the column is not there to try the fill on"
         return f"{fill.where}: {_rows(count)} of {name} not filled ({why})"
-    failing = _first_failing(connection, table, fill, count)
+    failing = _first_failing(connection, table, fill, left, count)
     if failing is None:
         return f"{fill.where}: {_rows(count)} of {name} not filled (each part of them fills when tried again: the failure may not come from the rows)"
     key, error = failing
-    return f"{fill.where}: the fill could not fill {_rows(count)} of {name} (still NULL); {_FAILS_AT} {_key_text(fill.key, key)}: {error}"
+    which = "still NULL" if fill.rows is None else f"keys from {_key_text(fill.key, fill.rows[0])} to {_key_text(fill.key, fill.rows[1])}"
+    return f"{fill.where}: the fill could not fill {_rows(count)} of {name} ({which}); {_FAILS_AT} {_key_text(fill.key, key)}: {error}"
 
 
-def _first_failing(connection: sa.Connection, table: Any, fill: Fill, count: int) -> tuple[tuple[Any, ...], str] | None:
+def _left(table: Any, fill: Fill) -> list[Any]:
+    """The rows still to fill: NULL, or for a fill by key those between the keys it had left."""
+    if fill.rows is None:
+        return [table.c[fill.column].is_(None)]
+    keys = sa.tuple_(*[table.c[k] for k in fill.key]) if len(fill.key) > 1 else table.c[fill.key[0]]
+    first, last = (sa.tuple_(*bound) if len(fill.key) > 1 else bound[0] for bound in fill.rows)
+    return [keys >= first, keys <= last]
+
+
+def _first_failing(connection: sa.Connection, table: Any, fill: Fill, left: list[Any], count: int) -> tuple[tuple[Any, ...], str] | None:
     """The first row (by key) whose fill fails, and why: the smallest `n` such that filling the first
-    `n` rows still NULL fails, found by halving. None when filling all of them works now."""
-    if _try_fill(connection, table, fill, count) is None:
+    `n` rows still to fill fails, found by halving. None when filling all of them works now."""
+    if _try_fill(connection, table, fill, left, count) is None:
         return None
     good, bad = 0, count
     while bad - good > 1:
         middle = (good + bad) // 2
-        if _try_fill(connection, table, fill, middle) is None:
+        if _try_fill(connection, table, fill, left, middle) is None:
             good = middle
         else:
             bad = middle
     keys = [table.c[k] for k in fill.key]
-    row = connection.execute(sa.select(*keys).where(table.c[fill.column].is_(None)).order_by(*keys).offset(bad - 1).limit(1)).one()
-    return tuple(row), _try_fill(connection, table, fill, 1, tuple(row)) or ""
+    row = connection.execute(sa.select(*keys).where(*left).order_by(*keys).offset(bad - 1).limit(1)).one()
+    return tuple(row), _try_fill(connection, table, fill, left, 1, tuple(row)) or ""
 
 
-def _try_fill(connection: sa.Connection, table: Any, fill: Fill, rows: int, at: tuple[Any, ...] | None = None) -> str | None:
-    """Fill the first `rows` rows still NULL (or the row keyed `at`) in a savepoint, rolled back: the server's error, or None."""
+def _try_fill(connection: sa.Connection, table: Any, fill: Fill, left: list[Any], rows: int, at: tuple[Any, ...] | None = None) -> str | None:
+    """Fill the first `rows` rows still to fill (or the row keyed `at`) in a savepoint, rolled back: the server's error, or None."""
     keys = [table.c[k] for k in fill.key]
     column = table.c[fill.column]
     if at is not None:
         chosen: Any = sa.and_(*[k == v for k, v in zip(keys, at, strict=True)])
     else:
-        first = sa.select(*keys).where(column.is_(None)).order_by(*keys).limit(rows).subquery("first_rows")
+        first = sa.select(*keys).where(*left).order_by(*keys).limit(rows).subquery("first_rows")
         # A derived table of a derived table: MariaDB refuses LIMIT in an IN subquery and a subquery
         # on the table an UPDATE changes, but not once it is materialised.
         picked = sa.select(*first.c).subquery("picked")
         chosen = (sa.tuple_(*keys) if len(keys) > 1 else keys[0]).in_(sa.select(*picked.c))
-    update = sa.update(table).values({column: sa.literal_column(f"({fill.expression})")}).where(column.is_(None), chosen)
+    update = sa.update(table).values({column: sa.literal_column(f"({fill.expression})")}).where(*left, chosen)
     savepoint = connection.begin_nested()
     try:
         connection.execute(update)

@@ -9,7 +9,8 @@ A step's `mode` says how apply runs it (the plan shows it, and the hash covers i
   ALGORITHM=INPLACE with LOCK=NONE), so the server refuses rather than block writers.
 - `copy`: MySQL/MariaDB, a change with no online form: the server copies the table and blocks writes.
 - `batched`: a declared fill (data_changes.py) in ranges of the primary key, each range its own short
-  transaction, with a pause between (PostgreSQL, MariaDB; `FillColumnInBatches`).
+  transaction, with a pause between (PostgreSQL, MariaDB; `FillColumnInBatches`, and on MariaDB
+  `FillRowsByKey`: a NOT NULL column added with its default at once, its rows there filled by key).
 
 The operations below are the online forms of ordinary ones; they subclass them, so whatever asks
 "is this an index build?" still gets the right answer. The dialect chooses them
@@ -18,11 +19,15 @@ The operations below are the online forms of ordinary ones; they subclass them, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from schemasync.operations import (
     AddCheck,
+    AddColumn,
     AddForeignKey,
     AddUnique,
     AlterColumn,
@@ -30,9 +35,11 @@ from schemasync.operations import (
     DropIndex,
     FillColumn,
     Operation,
+    SetNotNullAfterFill,
     qualified,
 )
-from schemasync.snapshot import Check, ForeignKey, Index, Snapshot
+from schemasync.scope import FILL_PROGRESS_TABLE
+from schemasync.snapshot import Check, Column, ForeignKey, Index, Snapshot, TableKey
 
 TRANSACTION = "transaction"
 ONLINE = "online"
@@ -156,16 +163,148 @@ def batched_fills(steps: list[tuple[Operation, str]], current: Snapshot, batch_s
     found: list[tuple[Operation, str]] = []
     notes: list[str] = []
     for op, mode in steps:
-        table = current.table(op.table)
-        key = table.primary_key.columns if table is not None and table.primary_key is not None else ()
+        key = _key(current, op)
         if type(op) is FillColumn and key:
-            found.append((FillColumnInBatches(op.table, op.column, op.expression, op.required, key, batch_size), BATCHED))
+            found.append((FillColumnInBatches(op.table, op.column, op.expression, op.required, key=key, batch_size=batch_size), BATCHED))
             continue
         if type(op) is FillColumn:
             notes.append(f"{qualified(op.table)} has no primary key to fill {op.column.name} in batches by: the fill is one UPDATE in a "
                          "transaction of its own, holding the lock of every row it fills until it ends")
         found.append((op, mode))
     return found, notes
+
+
+@dataclass(frozen=True)
+class FillRowsByKey(FillColumnInBatches):
+    """A declared fill of the rows a NOT NULL column was added to with its default (the dialect's
+    `fills_added_columns_by_key`: MariaDB adds it so at once, ALGORITHM=INSTANT, where making it NOT
+    NULL after a fill would rebuild the table). Every row holds a value from the start, so "still
+    NULL" cannot tell the rows to fill: they are the rows with a key up to the largest when the fill
+    begins, in batches by key, each batch recording the last key it filled in FILL_PROGRESS_TABLE in
+    its own transaction. Rows written after the fill began keep what they were written with.
+
+    `resumes`: the schema_state ids of earlier applies whose fill of this column stopped part-way;
+    progress kept under one of them is continued (the key it ends at, and the last key filled),
+    else the fill starts over under the running apply's id."""
+
+    op: ClassVar[str] = "fill_rows"
+
+    def summary(self) -> str:
+        by = self.key[0] if len(self.key) == 1 else f"({', '.join(self.key)})"
+        continued = f", continuing the fill of apply #{', #'.join(map(str, self.resumes))}" if self.resumes else ""
+        return (f"fill {qualified(self.table)}.{self.column.name} from ({self.expression}) in the rows there when the fill began{continued}, "
+                f"in batches of {self.batch_size} rows by {by}, the last key filled kept in {FILL_PROGRESS_TABLE}")
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "resumes": list(self.resumes)}
+
+
+# The statements of a FillRowsByKey step, in the order render.py gives them (apply.py runs them by role).
+BY_KEY_ROLES = ("progress", "last", "forget", "begin", "first", "bound", "update", "record", "after")
+
+
+def fills_by_key(steps: list[tuple[Operation, str]], current: Snapshot, batch_size: int, added: bool) -> tuple[list[tuple[Operation, str]], list[str]]:
+    """Fills by key (FillRowsByKey): with `added` (an online plan where the dialect adds such a column
+    at once), a NOT NULL column the plan adds with a declared fill and a server default, on a table
+    with a primary key, is added as it is (the step that adds it keeps its mode) and filled by key,
+    with neither the default set apart nor the NOT NULL after the fill; and always, a fill an earlier
+    apply began by key and did not finish (FillColumn.resumes) is continued by key. Notes say where a
+    NOT NULL column keeps the plan that requires values after the fill (no default, no key)."""
+    keyed = _added_by_key(steps, current) if added else {}
+    notes = _not_by_key_notes(steps, current, keyed) if added else []
+    found: list[tuple[Operation, str]] = []
+    for op, mode in steps:
+        spot = _column_of(op)
+        if spot in keyed and isinstance(op, AddColumn):
+            found.append((AddColumn(op.table, keyed[spot]), mode))
+        elif spot in keyed and isinstance(op, FillColumn):
+            found.append((FillRowsByKey(op.table, keyed[spot], op.expression, True, key=_key(current, op), batch_size=batch_size), BATCHED))
+        elif spot in keyed and isinstance(op, AlterColumn):
+            continue  # the default set apart from the ADD COLUMN, or the NOT NULL after the fill: neither is needed
+        elif type(op) is FillColumn and op.resumes:
+            if _key(current, op):
+                found.append((FillRowsByKey(op.table, op.column, op.expression, op.required, resumes=op.resumes, key=_key(current, op), batch_size=batch_size), BATCHED))
+            else:
+                notes.append(f"an earlier apply began filling {qualified(op.table)}.{op.column.name} by key, and the table has no primary key now: "
+                             "the rest of its fill cannot be told apart; fill its rows by hand")
+        else:
+            found.append((op, mode))
+    return found, notes
+
+
+def _column_of(op: Operation) -> tuple[TableKey, str] | None:
+    """(table, column) of a step that adds, changes or fills one column."""
+    if isinstance(op, (AddColumn, FillColumn)):
+        return op.table, op.column.name
+    return (op.table, op.after.name) if isinstance(op, AlterColumn) else None
+
+
+def _key(current: Snapshot, op: Operation) -> tuple[str, ...]:
+    table = current.table(op.table)
+    return table.primary_key.columns if table is not None and table.primary_key is not None else ()
+
+
+def _added_by_key(steps: list[tuple[Operation, str]], current: Snapshot) -> dict[tuple[TableKey, str], Column]:
+    """The columns (table, name) -> as the models want them that a plan adds NOT NULL with a fill
+    (data_changes.plan_data_changes: added nullable, filled, then required) and can add as they are."""
+    added = {(op.table, op.column.name) for op, _ in steps if isinstance(op, AddColumn)}
+    filled = {(op.table, op.column.name) for op, _ in steps if type(op) is FillColumn}
+    return {
+        (op.table, op.after.name): op.after
+        for op, _ in steps
+        if isinstance(op, SetNotNullAfterFill) and (op.table, op.after.name) in added & filled
+        and op.after.default is not None and _key(current, op)
+    }
+
+
+def _not_by_key_notes(steps: list[tuple[Operation, str]], current: Snapshot, keyed: dict[tuple[TableKey, str], Column]) -> list[str]:
+    """Why a NOT NULL column the plan adds with a fill is not: no server default, or no key."""
+    added = {(op.table, op.column.name) for op, _ in steps if isinstance(op, AddColumn)}
+    notes = []
+    for op, _ in steps:
+        if not isinstance(op, SetNotNullAfterFill) or (op.table, op.after.name) in keyed or (op.table, op.after.name) not in added:
+            continue
+        why = "has no server default" if op.after.default is None else f"is on {qualified(op.table)}, which has no primary key"
+        notes.append(f"{qualified(op.table)}.{op.after.name} {why}: it is filled where NULL and then made NOT NULL, which rebuilds the table "
+                     "(a NOT NULL column added with a server default to a table with a primary key is added at once and its rows filled by key)")
+    return notes
+
+
+def key_text(key: tuple[Any, ...] | None) -> str | None:
+    """A key's values as FILL_PROGRESS_TABLE keeps them (JSON; a value JSON lacks is tagged with its type)."""
+    if key is None:
+        return None
+    return json.dumps([_tagged(value) for value in key])
+
+
+def key_from_text(text: str | None) -> tuple[Any, ...] | None:
+    """The key `key_text` wrote."""
+    if text is None:
+        return None
+    return tuple(_untagged(value) for value in json.loads(text))
+
+
+_TAGS: dict[str, Any] = {
+    "decimal": (Decimal, str, Decimal),
+    "bytes": (bytes, lambda v: v.hex(), bytes.fromhex),
+    "datetime": (datetime, lambda v: v.isoformat(), datetime.fromisoformat),
+    "date": (date, lambda v: v.isoformat(), date.fromisoformat),
+    "time": (time, lambda v: v.isoformat(), time.fromisoformat),
+}
+
+
+def _tagged(value: Any) -> Any:
+    for tag, (kind, write, _) in _TAGS.items():  # datetime before date: a datetime is a date
+        if isinstance(value, kind):
+            return {tag: write(value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        (tag, text), = value.items()
+        return _TAGS[tag][2](text)
+    return value
 
 
 # --- MariaDB ---------------------------------------------------------------------------------------
@@ -256,4 +395,5 @@ ONLINE_FORMS: dict[type[Operation], type[Operation] | None] = {
     AddForeignKeyUnchecked: AddForeignKey,
     ValidateForeignKey: None,
     FillColumnInBatches: FillColumn,
+    FillRowsByKey: FillColumn,
 }

@@ -313,6 +313,9 @@ class FillColumn(Operation):
     expression: str
     # The column is NOT NULL once filled: every row needs a value from the expression.
     required: bool = False
+    # The schema_state ids of earlier applies that filled this column by key (online.FillRowsByKey)
+    # and stopped part-way: the fill continues from their progress (data_changes.resumed_fills).
+    resumes: tuple[int, ...] = ()
 
     def summary(self) -> str:
         return f"fill {qualified(self.table)}.{self.column.name} from ({self.expression}) where it is NULL"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemasync import backup
-from schemasync.data_changes import plan_data_changes, resumed_fills
+from schemasync.data_changes import Unfinished, plan_data_changes, resumed_fills
 from schemasync.dialects import Dialect
 from schemasync.diff import diff
 from schemasync.errors import PlanError
@@ -23,6 +23,7 @@ from schemasync.online import (
     DEFAULT_FILL_BATCH_SIZE,
     TRANSACTION,
     batched_fills,
+    fills_by_key,
     invalid_index_notes,
 )
 from schemasync.operations import (
@@ -200,7 +201,7 @@ def make_plan(
     restore_from: Sequence[dict[str, Any]] = (),
     online: bool = False,
     fill_batch_size: int = DEFAULT_FILL_BATCH_SIZE,
-    unfinished_fills: Collection[tuple[TableKey, str]] = (),
+    unfinished_fills: Collection[Unfinished] = (),
 ) -> Plan:
     """The runnable plan from the live schema to the target. Pure: snapshots in, plan out.
 
@@ -208,8 +209,9 @@ def make_plan(
     first; `restore_from` are records of earlier plans whose kept data comes back where this plan
     re-creates its table or column (backup.py). `online`: changes to existing tables take their
     online forms (online.py), each step with the mode it runs in; a declared fill runs in batches
-    of `fill_batch_size` rows. `unfinished_fills`: (table, column) of fills an earlier apply did
-    not finish (recovery.unfinished_fills), filled again where the diff has nothing for them.
+    of `fill_batch_size` rows (on a dialect that `fills_added_columns_by_key`, a NOT NULL column with a
+    default is added at once and filled by key). `unfinished_fills`: fills an earlier apply did not
+    finish (recovery.unfinished_fills), filled again where the diff has nothing for them.
     """
     current, unmanaged = managed_view(live, target, previously_managed, drop_unmanaged)
     renames, renamed = plan_renames(current, target)
@@ -226,7 +228,9 @@ def make_plan(
     operations += views + around_changes(views, operations, renamed, target)
     operations = order(operations, split_fk_cycles=dialect.fk_needs_existing_target)
     modes = dialect.online_steps(operations, renamed) if online else [(op, TRANSACTION) for op in operations]
+    modes, key_notes = fills_by_key(modes, renamed, fill_batch_size, added=online and dialect.fills_added_columns_by_key)
     modes, batch_notes = batched_fills(modes, renamed, fill_batch_size) if online and dialect.online_ddl else (modes, [])
+    batch_notes = key_notes + batch_notes
     operations = [op for op, _ in modes]
     hints += tuple(invalid_index_notes(renamed, target)) + ((dialect.online_note,) if online and operations else ()) + tuple(batch_notes)
     created = {op.table for op in operations if isinstance(op, CreateTable)}

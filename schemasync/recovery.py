@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from schemasync import state
+from schemasync.data_changes import Unfinished
 from schemasync.dialects import Dialect
 from schemasync.errors import LockError
+from schemasync.online import FillRowsByKey
 from schemasync.operations import FillColumn
 from schemasync.rollback import drifted
 from schemasync.scope import parse_table_key
-from schemasync.snapshot import Snapshot, TableKey
+from schemasync.snapshot import Snapshot
 
 RECOVERED = "recovered"
 
@@ -70,11 +72,12 @@ def _data_steps_left(row: state.StateRow) -> bool:
     return False
 
 
-def unfinished_fills(rows: list[state.StateRow]) -> list[tuple[TableKey, str]]:
+def unfinished_fills(rows: list[state.StateRow]) -> list[Unfinished]:
     """The declared fills that applies since the last completed one began and did not finish (killed,
     or failed, mid-fill): the next plan fills the rest (data_changes.resumed_fills). A batched fill
-    commits as it goes, and a nullable column stays as the models want it, so only these rows say
-    that its fill is not done."""
+    commits as it goes, and a nullable column (or a NOT NULL one added with its default and filled by
+    key) stays as the models want it, so only these rows say that its fill is not done; a fill by key
+    is named with its row's id, under which its progress is kept."""
     found = []
     for row in rows:
         if row.kind != "apply" or row.status not in (state.RUNNING, state.INTERRUPTED, state.FAILED) or row.steps_done >= row.steps_total:
@@ -83,9 +86,10 @@ def unfinished_fills(rows: list[state.StateRow]) -> list[tuple[TableKey, str]]:
         for operation in row.operations:
             done += len(operation.get("sql", []))
             table = str(operation.get("table", ""))
-            column = FillColumn.column_in_summary(str(operation.get("summary", "")), table) if operation.get("op") == FillColumn.op else None
+            by_key = operation.get("op") == FillRowsByKey.op
+            column = FillColumn.column_in_summary(str(operation.get("summary", "")), table) if operation.get("op") in (FillColumn.op, FillRowsByKey.op) else None
             if column is not None and done > row.steps_done:
-                found.append((parse_table_key(table), column))
+                found.append(Unfinished(parse_table_key(table), column, (row.id,) if by_key else ()))
     return found
 
 

@@ -27,6 +27,7 @@ from schemasync.online import (
     CreateIndexConcurrently,
     DropIndexConcurrently,
     FillColumnInBatches,
+    FillRowsByKey,
     ValidateConstraint,
     ValidateForeignKey,
 )
@@ -65,7 +66,9 @@ from schemasync.operations import (
     SetAutoIncrement,
     SetTableComment,
     SetTableOptions,
+    qualified,
 )
+from schemasync.scope import FILL_PROGRESS_TABLE
 from schemasync.snapshot import (
     Column,
     ForeignKey,
@@ -373,6 +376,47 @@ def _(op: FillColumnInBatches, dialect: Dialect) -> list[Any]:
             f"SELECT {listed} FROM {name} WHERE {_tuple_compare(keys, 'high', '>')} ORDER BY {ascending} LIMIT 1",
         ]
     return [ddl.RawStatement(table, text) for text in texts]
+
+
+@elements.register
+def _(op: FillRowsByKey, dialect: Dialect) -> list[Any]:
+    """The statements apply runs a fill by key with (apply.py; their roles in order: online.BY_KEY_ROLES):
+    the progress kept for it under the running apply's id (`:state_id`) or one it continues; when there
+    is none, the last key now and that progress begun (`:last_key`, the key as text), in one
+    transaction; then, range by range, each its own transaction: a range's first and last key (never
+    past `:last`), the UPDATE of the range (every row in it: they all hold the column's default or a
+    value filled before), the last key filled recorded (`:done`, `:rows`), and the next range's start."""
+    preparer = dialect.sa_dialect.identifier_preparer
+    table = bare_table(op.table, [op.column.name, *op.key])
+    name, column, keys = preparer.format_table(table), preparer.quote(op.column.name), [preparer.quote(k) for k in op.key]
+    listed, descending = ", ".join(keys), ", ".join(f"{k} DESC" for k in keys)
+    upto, low, high = _compare(keys, "last", "<="), _compare(keys, "low", ">="), _compare(keys, "high", "<=")
+    progress = preparer.quote(FILL_PROGRESS_TABLE)
+    this = f"table_name = {_literal(qualified(op.table), dialect)} AND column_name = {_literal(op.column.name, dialect)}"
+    ids = ", ".join([":state_id", *map(str, op.resumes)])
+    texts = [
+        f"SELECT last_key, done_key, rows_filled FROM {progress} WHERE {this} AND state_id IN ({ids})",
+        f"SELECT {listed} FROM {name} ORDER BY {descending} LIMIT 1",
+        f"DELETE FROM {progress} WHERE {this}",
+        f"INSERT INTO {progress} (table_name, column_name, state_id, last_key, done_key, rows_filled) "
+        f"VALUES ({_literal(qualified(op.table), dialect)}, {_literal(op.column.name, dialect)}, :state_id, :last_key, NULL, 0)",
+        f"SELECT {listed} FROM {name} WHERE {upto} ORDER BY {listed} LIMIT 1",
+        f"SELECT {listed} FROM (SELECT {listed} FROM {name} WHERE {low} AND {upto} ORDER BY {listed} LIMIT {op.batch_size}) AS batch "
+        f"ORDER BY {descending} LIMIT 1",
+        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {low} AND {high}",
+        f"UPDATE {progress} SET done_key = :done, rows_filled = :rows WHERE {this}",
+        f"SELECT {listed} FROM {name} WHERE {_compare(keys, 'high', '>')} AND {upto} ORDER BY {listed} LIMIT 1",
+    ]
+    return [ddl.RawStatement(table, text) for text in texts]
+
+
+def _compare(keys: list[str], bound: str, operator: str) -> str:
+    """key <operator> :bound, or for a key of several columns the tuple comparison (`:bound_0, ...`)."""
+    return f"{keys[0]} {operator} :{bound}" if len(keys) == 1 else _tuple_compare(keys, bound, operator)
+
+
+def _literal(value: str, dialect: Dialect) -> str:
+    return str(sa.literal(value).compile(dialect=dialect.sa_dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _tuple_compare(keys: list[str], bound: str, operator: str) -> str:

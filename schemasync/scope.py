@@ -13,6 +13,8 @@ from fnmatch import fnmatchcase
 from schemasync.snapshot import Snapshot, TableKey
 
 STATE_TABLE = "schema_state"
+# How far a fill by key got (online.FillRowsByKey), beside schema_state (state.py).
+FILL_PROGRESS_TABLE = "schemasync_fill"
 # Names schemasync itself uses for scratch copies and rebuilds: never part of a diff.
 INTERNAL_PREFIXES = ("schemasync_", "_schemasync_")
 # Tables other migration tools keep their own state in: never dropped, even with drop_unmanaged,

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import mysql
 from schemasync import __version__
 from schemasync.backup import BACKUP_PREFIX, Requirement
 from schemasync.errors import PlanError
-from schemasync.scope import STATE_TABLE, parse_table_key
+from schemasync.scope import FILL_PROGRESS_TABLE, STATE_TABLE, parse_table_key
 from schemasync.snapshot import TableKey
 
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
@@ -61,6 +61,21 @@ state_table = sa.Table(
     sa.Column("started_at", sa.DateTime, nullable=False),
     sa.Column("duration_ms", sa.Integer, nullable=True),
     comment="schemasync: one row per apply; see docs/concepts.md",
+)
+
+# How far each fill by key got (online.FillRowsByKey), one row per column, written in the same
+# transaction as each batch: the key the fill ends at (the largest when it began) and the last key it
+# filled, as text (online.key_text), under the id of the apply that began it. Created when first needed.
+fill_progress_table = sa.Table(
+    FILL_PROGRESS_TABLE,
+    _metadata,
+    sa.Column("table_name", sa.String(200), primary_key=True),
+    sa.Column("column_name", sa.String(64), primary_key=True),
+    sa.Column("state_id", sa.Integer, nullable=False),
+    sa.Column("last_key", sa.Text, nullable=True),
+    sa.Column("done_key", sa.Text, nullable=True),
+    sa.Column("rows_filled", sa.BigInteger, nullable=False),
+    comment="schemasync: how far each fill by key got; see docs/data-changes.md",
 )
 
 
@@ -109,6 +124,12 @@ def ensure(connection: sa.Connection) -> None:
     """Create the table on first use (its own short transaction)."""
     with connection.begin():
         state_table.create(connection, checkfirst=True)
+
+
+def ensure_fill_progress(connection: sa.Connection) -> None:
+    """Create the fill progress table on first use (its own short transaction)."""
+    with connection.begin():
+        fill_progress_table.create(connection, checkfirst=True)
 
 
 def who() -> str:

@@ -138,3 +138,29 @@ def test_a_row_written_after_preflight_that_the_fill_leaves_null_is_named(projec
     message = str(failed.value)
     assert "items.label: the expression gives NULL for 1 row of items still to fill, and the column is NOT NULL, the first at id=7" in message, message
     assert "id=7" in _failed_row(project)["error"]
+
+
+def test_a_fill_by_key_that_fails_mid_way_names_the_keys_left_and_continues_from_there(project):
+    """MariaDB's online fill of a NOT NULL column added with its default (online.FillRowsByKey): its
+    rows hold the default, not NULL, so the error counts the rows between the keys it had left."""
+    if project.db.dialect != "mysql":
+        pytest.skip("a fill by key is MariaDB's (the others fill the rows still NULL: above)")
+    (project.path / "schemasync.yaml").write_text("online: true\nfill_batch_size: 1000\n")
+    # qty * 1000 fits a SMALLINT for the first 2,000 rows (qty 20), not after (qty 40): the third batch fails.
+    _seed(project, [(n, 20 if n <= 2000 else 40) for n in range(1, 2501)])
+    after = project.write_models("after", BEFORE + (
+        '\nitems.append_column(sa.Column("bonus", sa.SmallInteger, nullable=False, server_default="0", '
+        'info={"schemasync": {"backfill": "qty * 1000"}}))\n'))
+    failed = project.cli("apply", "--yes", models=after)
+    assert failed.exit_code == ExitCode.ERROR, failed.output
+    line = " ".join(failed.output.split())
+    assert "items.bonus: the fill could not fill 500 rows of items (keys from id=2001 to id=2500); it fails first at id=2001:" in line, line
+    assert "out of range" in line.lower(), line
+    assert "2000 rows filled, keys up to 2000 (committed)" in line, line
+    assert "id=2001" in _failed_row(project)["error"]
+    assert project.db.scalar("SELECT COUNT(*) FROM items WHERE bonus = 20000") == 2000
+    project.db.execute("UPDATE items SET qty = 30 WHERE qty = 40")
+    resumed = project.cli("apply", "--yes", models=after)
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert_converged(project, after)
+    assert project.db.rows("SELECT qty, bonus, COUNT(*) FROM items GROUP BY qty, bonus ORDER BY qty") == [(20, 20000, 2000), (30, 30000, 500)]

@@ -180,3 +180,124 @@ def test_a_nullable_fill_killed_mid_way_is_resumed_by_the_next_apply(project, mo
 
 def _has_total(project) -> bool:
     return "total" in project.cli("inspect").output
+
+
+# --- a NOT NULL column with a server default: MariaDB adds it at once and fills its rows by key -------
+
+DEFAULTED = BEFORE + """
+items.append_column(sa.Column("total", sa.Integer, nullable=False, server_default="0", info={"schemasync": {"backfill": "qty * 10 + 1"}}))
+"""
+
+# The step MariaDB's online plan fills the rows with (render.py): its progress read, the last key
+# when it begins and that progress begun, then per range its keys, its UPDATE, the last key filled
+# recorded in the same transaction, and the next range's start.
+BY_KEY_SQL = [
+    "SELECT last_key, done_key, rows_filled FROM schemasync_fill WHERE table_name = 'items' AND column_name = 'total' AND state_id IN (:state_id)",
+    "SELECT id FROM items ORDER BY id DESC LIMIT 1",
+    "DELETE FROM schemasync_fill WHERE table_name = 'items' AND column_name = 'total'",
+    "INSERT INTO schemasync_fill (table_name, column_name, state_id, last_key, done_key, rows_filled) "
+    "VALUES ('items', 'total', :state_id, :last_key, NULL, 0)",
+    "SELECT id FROM items WHERE id <= :last ORDER BY id LIMIT 1",
+    f"SELECT id FROM (SELECT id FROM items WHERE id >= :low AND id <= :last ORDER BY id LIMIT {BATCH}) AS batch ORDER BY id DESC LIMIT 1",
+    "UPDATE items SET total = (qty * 10 + 1) WHERE id >= :low AND id <= :high",
+    "UPDATE schemasync_fill SET done_key = :done, rows_filled = :rows WHERE table_name = 'items' AND column_name = 'total'",
+    "SELECT id FROM items WHERE id > :high AND id <= :last ORDER BY id LIMIT 1",
+]
+
+
+def test_a_not_null_column_with_a_default_is_added_at_once_and_filled_by_key_on_mariadb(project):
+    """No MODIFY ... NOT NULL (a table rebuild on InnoDB): the column is added NOT NULL with its
+    default, ALGORITHM=INSTANT, and its rows filled by key. PostgreSQL keeps its plan."""
+    _seed(project, 2_500)
+    after = project.write_models("after", DEFAULTED)
+    planned = json.loads(project.cli("plan", "--json", models=after).output)
+    steps = [(s["op"], s["mode"]) for s in planned["operations"]]
+    if project.db.dialect == "mysql":
+        assert steps == [("add_column", "instant"), ("fill_rows", "batched")], steps
+        add, fill = planned["operations"]
+        assert add["sql"] == ["ALTER TABLE items ADD COLUMN total INTEGER NOT NULL DEFAULT 0, ALGORITHM=INSTANT"], add["sql"]
+        assert fill["summary"] == (f"fill items.total from (qty * 10 + 1) in the rows there when the fill began, in batches of {BATCH} rows by id, "
+                                   "the last key filled kept in schemasync_fill"), fill["summary"]
+        assert fill["sql"] == BY_KEY_SQL, fill["sql"]
+        assert not any("rebuilds the table" in hint for hint in planned["hints"]), planned["hints"]
+        shown = project.cli("plan", "--sql", models=after).output
+        assert "fill items.total" in shown and BY_KEY_SQL[6] in shown and "MODIFY" not in shown, shown
+    elif project.db.dialect == "postgresql":
+        assert [op for op, _ in steps] == ["add_column", "alter_column", "fill_column", "add_check", "validate_constraint", "alter_column", "drop_check"], steps
+    applied = project.cli("apply", "--yes", models=after)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert_converged(project, after)
+    _all_filled(project, 2_500)
+    if project.db.dialect == "mysql":
+        assert project.db.rows("SELECT table_name, column_name, last_key, done_key, rows_filled FROM schemasync_fill") == [
+            ("items", "total", f"[{3 * 2499}]", f"[{3 * 2499}]", 2_500)]
+    # Rows written after the apply take the default, as the models say.
+    project.db.execute("INSERT INTO items (id, qty) VALUES (100000, 4)")
+    assert project.db.scalar("SELECT total FROM items WHERE id = 100000") == 0
+    assert project.cli("rollback", "--yes").exit_code == ExitCode.OK
+    assert "total" not in project.cli("inspect").output
+
+
+def test_a_mariadb_not_null_column_without_a_default_keeps_the_fill_then_not_null(project):
+    """Without a server default, an insert that leaves the column out would fail once it is NOT NULL:
+    the column is added nullable, filled, then required (a rebuild), and the plan says so."""
+    if project.db.dialect != "mysql":
+        pytest.skip("MariaDB's plan (the others are covered above)")
+    _seed(project, 100)
+    planned = json.loads(project.cli("plan", "--json", models=project.write_models("after", AFTER)).output)
+    assert [s["op"] for s in planned["operations"]] == ["add_column", "fill_column", "alter_column"], planned["operations"]
+    assert any("items.total has no server default" in hint and "rebuilds the table" in hint for hint in planned["hints"]), planned["hints"]
+
+
+def test_a_fill_by_key_killed_mid_way_is_continued_from_its_last_key(project):
+    """SIGKILLed after five batches, then writers change rows on both sides of where it stopped and add
+    rows; the next apply (itself killed after two more batches on MariaDB, then a third) fills exactly
+    the rows it had not reached: a row a writer changed after its batch keeps the writer's value, a
+    row added after the fill began keeps what it was written with."""
+    _seed(project)
+    after = project.write_models("after", DEFAULTED)
+    (project.path / "schemasync.yaml").write_text(f"online: true\nfill_batch_size: {BATCH}\ndatabase_url: {project.db.url}\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def kill_after(batches: int) -> None:
+        killed = subprocess.run([sys.executable, "-c", KILLER, after, str(batches)], cwd=project.path, env=env, capture_output=True, text=True, timeout=300)
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+
+    kill_after(5)
+    first = None
+    if project.db.dialect == "sqlite":  # one transaction: nothing stayed
+        assert not _has_total(project)
+    else:
+        assert project.db.scalar("SELECT COUNT(*) FROM items WHERE total = qty * 10 + 1") == 5 * BATCH
+        assert f"{5 * BATCH} rows filled, keys up to {3 * (5 * BATCH - 1)}" in project.cli("history").output.replace("\n", " ")
+        first = json.loads(project.cli("history", "--json").output)[0]["id"]
+        planned = json.loads(project.cli("plan", "--json", models=after).output)
+        assert project.cli("check", models=after).exit_code != ExitCode.OK  # not in sync until the rows are filled
+        if project.db.dialect == "mysql":  # the column is as the models want it: schema_state says its fill is not done
+            assert any("did not finish filling items.total" in hint for hint in planned["hints"]), planned["hints"]
+            assert [(s["op"], s["mode"]) for s in planned["operations"]] == [("fill_rows", "batched")], planned["operations"]
+            assert f"continuing the fill of apply #{first}," in planned["operations"][0]["summary"], planned["operations"][0]
+        project.db.execute(
+            "UPDATE items SET total = 999 WHERE id = 3",  # filled already: the writer's value stays
+            f"UPDATE items SET qty = 7 WHERE id = {3 * (ROWS - 1)}",  # not reached yet: filled from its new qty
+            f"INSERT INTO items (id, qty) VALUES ({3 * ROWS + 1}, 5)",  # written after the fill began: the default stays
+            f"INSERT INTO items (id, qty, total) VALUES ({3 * ROWS + 2}, 5, 777)",
+        )
+        if project.db.dialect == "mysql":
+            kill_after(2)
+            assert project.db.scalar("SELECT COUNT(*) FROM items WHERE total = qty * 10 + 1") == 7 * BATCH - 1
+    resumed = project.cli("apply", "--yes", models=after)
+    assert resumed.exit_code == ExitCode.OK, resumed.output
+    assert_converged(project, after)
+    expected = [(3 * n, n, 10 * n + 1) for n in range(ROWS)]
+    if project.db.dialect != "sqlite":
+        expected[1] = (3, 1, 999)
+        expected[-1] = (3 * (ROWS - 1), 7, 71)
+        expected += [(3 * ROWS + 1, 5, 0), (3 * ROWS + 2, 5, 777)]
+    assert project.db.rows("SELECT id, qty, total FROM items ORDER BY id") == expected
+    history = json.loads(project.cli("history", "--json").output)
+    assert history[0]["status"] == "applied", history
+    assert json.loads(project.cli("plan", "--json", models=after).output)["operations"] == []
+    back = project.cli("rollback", "--yes", *(("--to", str(first)) if first else ()))
+    assert back.exit_code == ExitCode.OK, back.output
+    assert not _has_total(project)

@@ -120,6 +120,7 @@ CASES: dict[str, tuple[str, Snapshot, Snapshot, dict[str, Any]]] = {
     "online fills": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, nullable=False, backfill="'x'"), B))), ONLINE),
     "conversions": (PG, snap(PG, T), snap(PG, t(columns=(ID, replace(A, type="INTEGER", using="length(a)"), B))), {}),
     "online mariadb": (MARIADB, snap(MARIADB, P, T), snap(MARIADB, P, t(foreign_keys=(ForeignKey(("b",), "p", ("id",), name="fk_b"),))), ONLINE),
+    "online mariadb fills by key": (MARIADB, snap(MARIADB, T), snap(MARIADB, t(columns=(ID, A, B, Column("c", "INTEGER", nullable=False, default="0", backfill="b + 1")))), ONLINE),
 }
 APPLY_ID, ROLLBACK_ID = 7, 8
 

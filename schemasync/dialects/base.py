@@ -244,6 +244,10 @@ class Dialect:
     online_ddl: ClassVar[bool] = False
     # What online mode does on this server, said once in an online plan.
     online_note: ClassVar[str] = "online mode changes nothing here: this database has no online DDL; the plan runs as usual, in one transaction"
+    # Whether an online plan adds a NOT NULL column with a declared fill and a server default as it is,
+    # at once, and fills its rows by key (online.FillRowsByKey), rather than adding it nullable and
+    # requiring values after the fill: where that NOT NULL rebuilds the table (MariaDB/MySQL).
+    fills_added_columns_by_key: ClassVar[bool] = False
 
     def online_steps(self, operations: Sequence[Operation], current: Snapshot) -> list[tuple[Operation, str]]:
         """The ordered steps in their online forms, each with its mode (online.MODES); a step may become several. Overridden by: mysql, postgresql."""
