@@ -95,7 +95,10 @@ def test_version_is_the_package_version(tmp_path):
 
 
 def test_shell_completion_installs_and_completes(tmp_path):
-    env = {**checkout_env(tmp_path), "HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    # typer takes the shell's name after --show-completion / --install-completion only with its
+    # detection off; with it on, the name is not read and shellingham looks for the parent shell,
+    # which a test run started outside a shell (a CI job, a background job) does not have.
+    env = {**checkout_env(tmp_path), "HOME": str(tmp_path), "SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     shown = subprocess.run(["schemasync", "--show-completion", "bash"], env=env, capture_output=True, text=True)
     assert shown.returncode == 0 and "_SCHEMASYNC_COMPLETE=complete_bash" in shown.stdout
     installed = subprocess.run(["schemasync", "--install-completion", "bash"], env=env, capture_output=True, text=True)
