@@ -20,6 +20,7 @@ The operations below are the online forms of ordinary ones; they subclass them, 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -36,6 +37,7 @@ from schemasync.operations import (
     FillColumn,
     Operation,
     SetNotNullAfterFill,
+    parse_type,
     qualified,
 )
 from schemasync.scope import FILL_PROGRESS_TABLE
@@ -181,7 +183,9 @@ class FillRowsByKey(FillColumnInBatches):
     NULL after a fill would rebuild the table). Every row holds a value from the start, so "still
     NULL" cannot tell the rows to fill: they are the rows with a key up to the largest when the fill
     begins, in batches by key, each batch recording the last key it filled in FILL_PROGRESS_TABLE in
-    its own transaction. Rows written after the fill began keep what they were written with.
+    its own transaction. Rows written after the fill began keep what they were written with, and so
+    do rows a writer gave another value than the default before their batch, where that can be told
+    (`still_default`).
 
     `resumes`: the schema_state ids of earlier applies whose fill of this column stopped part-way;
     progress kept under one of them is continued (the key it ends at, and the last key filled),
@@ -197,6 +201,29 @@ class FillRowsByKey(FillColumnInBatches):
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "resumes": list(self.resumes)}
+
+
+# Types whose values compare exactly with a literal default (no float rounding, no binary padding).
+_EXACT_NUMBERS = {"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT", "DECIMAL", "NUMERIC"}
+_EXACT_TEXTS = {"CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT"}
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+def still_default(column: Column) -> str | None:
+    """The literal default a row not filled yet holds, to fill only rows that still hold it: a row a
+    writer gave another value since the column was added keeps the writer's value (a row a writer set
+    to the default itself cannot be told apart, and is filled). Only where the comparison is exact
+    (an integer, decimal or character type and a literal default); None elsewhere (a float, binary or
+    temporal type, an expression default), where every row in a range is filled."""
+    parsed = parse_type(column.type)
+    if parsed is None or column.default is None:
+        return None
+    if parsed[0] in _EXACT_NUMBERS and _NUMBER.fullmatch(column.default):
+        return column.default
+    if parsed[0] in _EXACT_TEXTS and _STRING.fullmatch(column.default):
+        return column.default
+    return None
 
 
 # The statements of a FillRowsByKey step, in the order render.py gives them (apply.py runs them by role).

@@ -30,6 +30,7 @@ from schemasync.online import (
     FillRowsByKey,
     ValidateConstraint,
     ValidateForeignKey,
+    still_default,
 )
 from schemasync.operations import (
     AddCheck,
@@ -384,8 +385,9 @@ def _(op: FillRowsByKey, dialect: Dialect) -> list[Any]:
     the progress kept for it under the running apply's id (`:state_id`) or one it continues; when there
     is none, the last key now and that progress begun (`:last_key`, the key as text), in one
     transaction; then, range by range, each its own transaction: a range's first and last key (never
-    past `:last`), the UPDATE of the range (every row in it: they all hold the column's default or a
-    value filled before), the last key filled recorded (`:done`, `:rows`), and the next range's start."""
+    past `:last`), the UPDATE of the range (its rows still holding the column's default where that
+    compares exactly, online.still_default, else every row in it), the last key filled recorded
+    (`:done`, `:rows`), and the next range's start."""
     preparer = dialect.sa_dialect.identifier_preparer
     table = bare_table(op.table, [op.column.name, *op.key])
     name, column, keys = preparer.format_table(table), preparer.quote(op.column.name), [preparer.quote(k) for k in op.key]
@@ -394,6 +396,8 @@ def _(op: FillRowsByKey, dialect: Dialect) -> list[Any]:
     progress = preparer.quote(FILL_PROGRESS_TABLE)
     this = f"table_name = {_literal(qualified(op.table), dialect)} AND column_name = {_literal(op.column.name, dialect)}"
     ids = ", ".join([":state_id", *map(str, op.resumes)])
+    default = still_default(op.column)
+    untouched = f" AND {column} = {default}" if default is not None else ""
     texts = [
         f"SELECT last_key, done_key, rows_filled FROM {progress} WHERE {this} AND state_id IN ({ids})",
         f"SELECT {listed} FROM {name} ORDER BY {descending} LIMIT 1",
@@ -403,7 +407,7 @@ def _(op: FillRowsByKey, dialect: Dialect) -> list[Any]:
         f"SELECT {listed} FROM {name} WHERE {upto} ORDER BY {listed} LIMIT 1",
         f"SELECT {listed} FROM (SELECT {listed} FROM {name} WHERE {low} AND {upto} ORDER BY {listed} LIMIT {op.batch_size}) AS batch "
         f"ORDER BY {descending} LIMIT 1",
-        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {low} AND {high}",
+        f"UPDATE {name} SET {column} = ({op.expression}) WHERE {low} AND {high}{untouched}",
         f"UPDATE {progress} SET done_key = :done, rows_filled = :rows WHERE {this}",
         f"SELECT {listed} FROM {name} WHERE {_compare(keys, 'high', '>')} AND {upto} ORDER BY {listed} LIMIT 1",
     ]

@@ -199,7 +199,7 @@ BY_KEY_SQL = [
     "VALUES ('items', 'total', :state_id, :last_key, NULL, 0)",
     "SELECT id FROM items WHERE id <= :last ORDER BY id LIMIT 1",
     f"SELECT id FROM (SELECT id FROM items WHERE id >= :low AND id <= :last ORDER BY id LIMIT {BATCH}) AS batch ORDER BY id DESC LIMIT 1",
-    "UPDATE items SET total = (qty * 10 + 1) WHERE id >= :low AND id <= :high",
+    "UPDATE items SET total = (qty * 10 + 1) WHERE id >= :low AND id <= :high AND total = 0",
     "UPDATE schemasync_fill SET done_key = :done, rows_filled = :rows WHERE table_name = 'items' AND column_name = 'total'",
     "SELECT id FROM items WHERE id > :high AND id <= :last ORDER BY id LIMIT 1",
 ]
@@ -280,6 +280,7 @@ def test_a_fill_by_key_killed_mid_way_is_continued_from_its_last_key(project):
         project.db.execute(
             "UPDATE items SET total = 999 WHERE id = 3",  # filled already: the writer's value stays
             f"UPDATE items SET qty = 7 WHERE id = {3 * (ROWS - 1)}",  # not reached yet: filled from its new qty
+            f"UPDATE items SET total = 555 WHERE id = {3 * (ROWS - 2)}",  # not reached yet, given a value: the writer's value stays
             f"INSERT INTO items (id, qty) VALUES ({3 * ROWS + 1}, 5)",  # written after the fill began: the default stays
             f"INSERT INTO items (id, qty, total) VALUES ({3 * ROWS + 2}, 5, 777)",
         )
@@ -293,6 +294,7 @@ def test_a_fill_by_key_killed_mid_way_is_continued_from_its_last_key(project):
     if project.db.dialect != "sqlite":
         expected[1] = (3, 1, 999)
         expected[-1] = (3 * (ROWS - 1), 7, 71)
+        expected[-2] = (3 * (ROWS - 2), ROWS - 2, 555)
         expected += [(3 * ROWS + 1, 5, 0), (3 * ROWS + 2, 5, 777)]
     assert project.db.rows("SELECT id, qty, total FROM items ORDER BY id") == expected
     history = json.loads(project.cli("history", "--json").output)
@@ -301,3 +303,19 @@ def test_a_fill_by_key_killed_mid_way_is_continued_from_its_last_key(project):
     back = project.cli("rollback", "--yes", *(("--to", str(first)) if first else ()))
     assert back.exit_code == ExitCode.OK, back.output
     assert not _has_total(project)
+
+
+@pytest.mark.parametrize(("type_", "default", "compared"), [
+    ("INTEGER", "0", "0"), ("BIGINT", "-3", "-3"), ("DECIMAL(10, 2)", "1.5", "1.5"), ("VARCHAR(10)", "'it''s'", "'it''s'"),
+    ("TINYINT(1)", "0", "0"),
+    ("FLOAT", "0.1", None),  # a float column's value is not the literal it was given
+    ("BINARY(4)", "'a'", None),  # padded with zero bytes: never equal to the literal
+    ("DATETIME", "current_timestamp()", None), ("INTEGER", "(1 + 1)", None), ("INTEGER", None, None),
+])
+def test_a_fill_by_key_leaves_a_written_row_only_where_the_default_compares_exactly(type_, default, compared):
+    """A row a writer gave another value is told apart by its default only where the comparison is
+    exact; elsewhere every row of a range is filled (comparing would leave rows unfilled)."""
+    from schemasync.online import still_default
+    from schemasync.snapshot import Column
+
+    assert still_default(Column("c", type_, nullable=False, default=default)) == compared
