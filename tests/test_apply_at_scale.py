@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 from contextlib import contextmanager
 
 import pytest
@@ -180,6 +181,35 @@ def test_a_plan_returns_once_its_scratch_place_is_dropped_and_a_failed_build_dro
         assert left == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("connections", [1, 2], ids=["no-lane", "one-lane"])
+@requires("scratch_database")
+def test_a_role_with_few_connections_builds_with_the_lanes_it_gets(db, monkeypatch, connections):
+    """The build's lanes (MariaDB's tables, PostgreSQL's past SCRATCH_TRANSACTION_TABLES) are extra
+    connections: a role the server lets open only `connections` builds with those it gets, or on
+    its one connection, and reads back what an unlimited role does."""
+    monkeypatch.setattr(dialect_postgresql, "SCRATCH_TRANSACTION_TABLES", 1)
+    metadata = keys_every_way() if db.dialect == "postgresql" else models()
+    url = sa.engine.make_url(db.url)
+    user = f"ss_few_{secrets.token_hex(3)}"
+    if db.dialect == "postgresql":
+        db.execute(f"CREATE ROLE {user} LOGIN CONNECTION LIMIT {connections}", f"GRANT CONNECT, CREATE ON DATABASE {url.database} TO {user}")
+        drop = [f"DROP OWNED BY {user}", f"DROP ROLE {user}"]
+    else:
+        db.execute(f"CREATE USER '{user}' WITH MAX_USER_CONNECTIONS {connections}", f"GRANT ALL ON `schemasync\\_scratch\\_%%`.* TO '{user}'",
+                   f"GRANT SELECT ON `{url.database}`.* TO '{user}'")
+        drop = [f"DROP USER '{user}'"]
+    admin, limited = sa.create_engine(db.url), sa.create_engine(url.set(username=user, password=None))
+    keep = Scope().keep
+    try:
+        unlimited = build_target(admin, dialect_for(admin.dialect), metadata, keep)
+        few = build_target(limited, dialect_for(limited.dialect), metadata, keep)
+        assert few == unlimited and few.to_dict() == unlimited.to_dict()
+    finally:
+        limited.dispose()
+        admin.dispose()
+        db.execute(*drop)
 
 
 def test_a_schema_state_row_larger_than_one_statement_is_written_in_pieces(db, tmp_path, monkeypatch):

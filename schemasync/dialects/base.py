@@ -471,18 +471,22 @@ def run_in_waves(connection: sa.Connection, engine: sa.Engine, script: Sequence[
     alone: list[str] = []
     for statement in script:
         if statement.table is None:
-            _create_tables(engine, pending, lanes, batch, session, ordered)
+            _create_tables(connection, engine, pending, lanes, batch, session, ordered)
             pending = []
             alone.append(statement.sql.strip())
         else:
             _run_lane(connection, alone, batch)
             alone = []
             pending.append(statement)
-    _create_tables(engine, pending, lanes, batch, session, ordered)
+    _create_tables(connection, engine, pending, lanes, batch, session, ordered)
     _run_lane(connection, alone, batch)
 
 
-def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: int, batch: int, session: tuple[Sequence[str], Sequence[str]], ordered: bool) -> None:
+def _create_tables(connection: sa.Connection, engine: sa.Engine, statements: list[BuildStatement], lanes: int, batch: int,
+                   session: tuple[Sequence[str], Sequence[str]], ordered: bool) -> None:
+    """The tables' statements on up to `lanes` connections of their own, as many as the server gives
+    (a role's or the server's connection limit may refuse some: the lanes it gave do the work, and
+    with none, `connection` alone does)."""
     if not statements:
         return
     by_table: dict[sa.Table, list[str]] = {}
@@ -490,27 +494,33 @@ def _create_tables(engine: sa.Engine, statements: list[BuildStatement], lanes: i
         assert statement.table is not None, "only statements of a table are grouped"
         by_table.setdefault(statement.table, []).append(statement.sql.strip())
     waves = _waves(list(by_table)) if ordered else [list(by_table)]
-    with ThreadPoolExecutor(max_workers=lanes) as pool:
-        # Each round trip its own transaction, as the scratch build that runs this commits as it goes.
-        connections = [engine.connect().execution_options(isolation_level="AUTOCOMMIT") for _ in range(min(lanes, max(len(wave) for wave in waves)))]
-        setup, undo = session
-        try:
-            for connection in connections:
-                for setting in setup:
-                    connection.exec_driver_sql(setting)
+    setup, undo = session
+    opened: list[sa.Connection] = []
+    try:
+        for _ in range(min(lanes, max(len(wave) for wave in waves))):
+            try:
+                # Each round trip its own transaction, as the scratch build that runs this commits as it goes.
+                lane = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            except sa.exc.OperationalError:
+                break  # no more connections for this role or server
+            opened.append(lane)
+            for setting in setup:
+                lane.exec_driver_sql(setting)
+        workers = opened or [connection]  # `connection` has the build's settings already
+        with ThreadPoolExecutor(max_workers=len(workers)) as pool:
             for wave in waves:
-                parts = [wave[n :: len(connections)] for n in range(len(connections))]
-                futures = [pool.submit(_run_lane, connection, [sql for t in part for sql in by_table[t]], batch) for connection, part in zip(connections, parts) if part]
+                parts = [wave[n :: len(workers)] for n in range(len(workers))]
+                futures = [pool.submit(_run_lane, worker, [sql for t in part for sql in by_table[t]], batch) for worker, part in zip(workers, parts) if part]
                 for future in futures:
                     future.result()
-        finally:
-            for connection in connections:
-                try:
-                    for setting in undo:
-                        connection.exec_driver_sql(setting)
-                except sa.exc.DBAPIError:
-                    connection.invalidate()  # never back to the pool with the build's settings
-                connection.close()
+    finally:
+        for lane in opened:
+            try:
+                for setting in undo:
+                    lane.exec_driver_sql(setting)
+            except sa.exc.DBAPIError:
+                lane.invalidate()  # never back to the pool with the build's settings
+            lane.close()
 
 
 def _run_lane(connection: sa.Connection, statements: list[str], batch: int) -> None:
