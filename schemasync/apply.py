@@ -303,34 +303,18 @@ def _run_batched(connection: sa.Connection, dialect: Dialect, unit: _Unit, progr
     """A fill range by range, each range its own short transaction; the state row says how far it got
     after every range (`history`, and recovery after a kill). Rows already filled are skipped (only
     NULLs are touched), so a retry or a resumed apply starts over safely."""
-    assert progress.row_id is not None, "the schema_state row is written before any unit runs"
     first, bound, update, after = (sa.text(sql) for sql in unit.statements)
-    number = progress.done + 1
-    progress.running, progress.current = number, unit.statements[2]
+    progress.running, progress.current = progress.done + 1, unit.statements[2]
     with connection.begin():
         low = _key(connection.execute(first).first())
-    filled = 0
-    while low is not None:
-        with connection.begin():
-            timeout = dialect.lock_timeout_sql(run.lock_timeout)
-            if timeout:
-                connection.exec_driver_sql(timeout)
-            high = _key(connection.execute(bound, _bound("low", low)).first())
-            assert high is not None, "a range starting at an existing key has a last key"
-            filled += connection.execute(update, {**_bound("low", low), **_bound("high", high)}).rowcount or 0
-            shown = high[0] if len(high) == 1 else f"({', '.join(map(str, high))})"
-            line = f"{unit.batched}: {filled} rows filled, keys up to {shown}"
-            state.note(connection, progress.row_id, line)
-            progress.filled = f"{filled} rows filled, keys up to {shown}"
-            low = _key(connection.execute(after, _bound("high", high)).first())
-        on_statement(number, line)
-        if run.fill_pause and low is not None:
-            time.sleep(run.fill_pause)
-    with connection.begin():
-        progress.done += len(unit.statements)
-        state.progress(connection, progress.row_id, progress.done)
-        state.note(connection, progress.row_id, None)
-    progress.filled = None
+
+    def fill_range(low: tuple, filled: int) -> tuple[tuple, int, tuple | None]:
+        high = _key(connection.execute(bound, _bound("low", low)).first())
+        assert high is not None, "a range starting at an existing key has a last key"
+        filled += connection.execute(update, {**_bound("low", low), **_bound("high", high)}).rowcount or 0
+        return high, filled, _key(connection.execute(after, _bound("high", high)).first())
+
+    _fill_ranges(connection, dialect, unit, progress, run, on_statement, low, 0, fill_range)
 
 
 def _run_by_key(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
@@ -341,8 +325,7 @@ def _run_by_key(connection: sa.Connection, dialect: Dialect, unit: _Unit, progre
     the last range committed: no row is filled twice, none a writer changed after its range."""
     assert progress.row_id is not None, "the schema_state row is written before any unit runs"
     sql = {role: sa.text(text) for role, text in zip(BY_KEY_ROLES, unit.statements, strict=True)}
-    number = progress.done + 1
-    progress.running, progress.current = number, unit.statements[BY_KEY_ROLES.index("update")]
+    progress.running, progress.current = progress.done + 1, unit.statements[BY_KEY_ROLES.index("update")]
     own = {"state_id": progress.row_id}
     with connection.begin():
         kept = connection.execute(sql["progress"], own).first()
@@ -354,22 +337,38 @@ def _run_by_key(connection: sa.Connection, dialect: Dialect, unit: _Unit, progre
             last, done, filled = key_from_text(kept[0]), key_from_text(kept[1]), kept[2]
         start = (sql["first"], {}) if done is None else (sql["after"], _bound("high", done))
         low = _key(connection.execute(start[0], {**start[1], **_bound("last", last)}).first()) if last is not None else None
-    while low is not None and last is not None:
+
+    def fill_range(low: tuple, filled: int) -> tuple[tuple, int, tuple | None]:
+        assert last is not None, "a fill with a first range has a last key"
+        progress.left = (low, last)
+        high = _key(connection.execute(sql["bound"], {**_bound("low", low), **_bound("last", last)}).first())
+        assert high is not None, "a range starting at an existing key has a last key"
+        filled += connection.execute(sql["update"], {**_bound("low", low), **_bound("high", high)}).rowcount or 0
+        connection.execute(sql["record"], {"done": key_text(high), "rows": filled})
+        return high, filled, _key(connection.execute(sql["after"], {**_bound("high", high), **_bound("last", last)}).first())
+
+    _fill_ranges(connection, dialect, unit, progress, run, on_statement, low, filled, fill_range)
+
+
+def _fill_ranges(connection: sa.Connection, dialect: Dialect, unit: _Unit, progress: _Progress, run: OnlineRun,
+                 on_statement: Callable[[int, str], None], low: tuple | None, filled: int,
+                 fill_range: Callable[[tuple, int], tuple[tuple, int, tuple | None]]) -> None:
+    """The ranges of a batched fill from `low`, each its own short transaction under the lock timeout:
+    `fill_range(low, filled)` fills one and gives its last key, the rows filled so far and the next
+    range's start; the state row notes how far the fill got after each, with a pause between. Then
+    the step is recorded done."""
+    assert progress.row_id is not None, "the schema_state row is written before any unit runs"
+    while low is not None:
         with connection.begin():
             timeout = dialect.lock_timeout_sql(run.lock_timeout)
             if timeout:
                 connection.exec_driver_sql(timeout)
-            progress.left = (low, last)
-            high = _key(connection.execute(sql["bound"], {**_bound("low", low), **_bound("last", last)}).first())
-            assert high is not None, "a range starting at an existing key has a last key"
-            filled += connection.execute(sql["update"], {**_bound("low", low), **_bound("high", high)}).rowcount or 0
-            connection.execute(sql["record"], {"done": key_text(high), "rows": filled})
+            high, filled, low = fill_range(low, filled)
             shown = high[0] if len(high) == 1 else f"({', '.join(map(str, high))})"
-            line = f"{unit.batched}: {filled} rows filled, keys up to {shown}"
-            state.note(connection, progress.row_id, line)
             progress.filled = f"{filled} rows filled, keys up to {shown}"
-            low = _key(connection.execute(sql["after"], {**_bound("high", high), **_bound("last", last)}).first())
-        on_statement(number, line)
+            line = f"{unit.batched}: {progress.filled}"
+            state.note(connection, progress.row_id, line)
+        on_statement(progress.running, line)
         if run.fill_pause and low is not None:
             time.sleep(run.fill_pause)
     with connection.begin():
